@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+// DistillLab: a Swift lab for research on model extraction by distillation and its defences.
+import PackageDescription
+
+let package = Package(
+    name: "DistillLab",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "DistillLab", targets: ["LabCore", "LabModel", "LabData", "LabSimulation", "LabExperiments"]),
+        .executable(name: "distill-lab", targets: ["distill-lab"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS",
+            path: "Sources/CBLAS",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+        ),
+        .target(name: "LabCore", dependencies: ["CBLAS"]),
+        .target(name: "LabModel", dependencies: ["LabCore"]),
+        .target(name: "LabData", dependencies: ["LabCore", "LabModel"]),
+        .target(name: "LabSimulation", dependencies: ["LabCore", "LabModel", "LabData"]),
+        .target(
+            name: "LabExperiments",
+            dependencies: ["LabCore", "LabModel", "LabData", "LabSimulation", .product(name: "Yams", package: "Yams")]
+        ),
+        .executableTarget(
+            name: "distill-lab",
+            dependencies: [
+                "LabCore", "LabModel", "LabData", "LabSimulation", "LabExperiments",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(name: "TestSupport", dependencies: ["LabCore", "LabModel"], path: "Tests/TestSupport"),
+        .testTarget(name: "LabCoreTests", dependencies: ["LabCore", "TestSupport"]),
+        .testTarget(name: "LabModelTests", dependencies: ["LabCore", "LabModel", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "LabDataTests", dependencies: ["LabCore", "LabModel", "LabData", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,67 @@
+// BLAS: the only file in DistillLab that calls OpenBLAS and LAPACKE.
+// Everything dense (linear layers, the SVD of the logit-leak attack) goes through here, so the
+// kernel in use, its thread count and its row-major conventions are decided in one place.
+import CBLAS
+import Foundation
+
+/// Row-major matrix products and linear algebra over raw `Float` pointers.
+public enum BLAS {
+    /// `C = alpha * op(A) * op(B) + beta * C`, all row-major.
+    /// `op(A)` is (m, k), `op(B)` is (k, n), `C` is (m, n).
+    @inlinable
+    public static func sgemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        cblas_sgemm(
+            CblasRowMajor,
+            transA ? CblasTrans : CblasNoTrans,
+            transB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// The number of threads OpenBLAS uses for one call.
+    public static var threads: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    }
+
+    /// The kernel family OpenBLAS chose at load time (e.g. "SkylakeX", "Haswell", "Prescott").
+    public static var coreName: String {
+        guard let p = openblas_get_corename() else { return "unknown" }
+        return String(cString: p).trimmingCharacters(in: .whitespaces)
+    }
+
+    /// OpenBLAS's build configuration string.
+    public static var configuration: String {
+        guard let p = openblas_get_config() else { return "unknown" }
+        return String(cString: p).trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Thin singular value decomposition of a row-major (m, n) matrix (copied; the input is kept).
+    /// Returns singular values (descending, min(m,n)), U (m, r) and Vt (r, n), r = min(m, n).
+    public static func svd(_ matrix: [Float], rows m: Int, columns n: Int) throws -> (s: [Float], u: [Float], vt: [Float]) {
+        precondition(matrix.count == m * n, "svd: matrix has \(matrix.count) entries, expected \(m)×\(n)")
+        let r = min(m, n)
+        var a = matrix
+        var s = [Float](repeating: 0, count: r)
+        var u = [Float](repeating: 0, count: m * r)
+        var vt = [Float](repeating: 0, count: r * n)
+        let info = a.withUnsafeMutableBufferPointer { ap in
+            s.withUnsafeMutableBufferPointer { sp in
+                u.withUnsafeMutableBufferPointer { up in
+                    vt.withUnsafeMutableBufferPointer { vp in
+                        LAPACKE_sgesdd(
+                            LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "S")), Int32(m), Int32(n),
+                            ap.baseAddress, Int32(n), sp.baseAddress, up.baseAddress, Int32(r),
+                            vp.baseAddress, Int32(n))
+                    }
+                }
+            }
+        }
+        guard info == 0 else { throw LabError.numerical("LAPACKE_sgesdd failed with info \(info) on a \(m)×\(n) matrix") }
+        return (s, u, vt)
+    }
+}

@@ -1,0 +1,1 @@
+// LabData: corpora with known statistics, built deterministically from a seed.

@@ -1,0 +1,3 @@
+import LabCore
+BLASKernel.ensureFastKernel()
+print(BLASKernel.summary)

@@ -1,0 +1,3 @@
+import XCTest
+@testable import LabCore
+final class SmokeTests: XCTestCase { func testKernel() { XCTAssertFalse(BLAS.coreName.isEmpty) } }
