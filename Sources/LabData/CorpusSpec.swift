@@ -1,0 +1,159 @@
+// CorpusSpec: the typed description of a corpus (kind, parameters with defaults, seed, split sizes) and
+// its validation; `build()` hands off to one builder per kind. Not a registry: four kinds, one switch.
+import LabCore
+import LabModel
+
+/// What to build. Every field has a default; only the fields of `kind` are read (and, in a config file,
+/// only they are allowed — see CorpusSpec+Codable). Same spec, same corpus, on every machine.
+public struct CorpusSpec: Equatable, Sendable {
+    public enum Kind: String, Codable, CaseIterable, Sendable {
+        /// Random order-k Markov chain with an exactly known entropy rate.
+        case markov
+        /// English-like sentences from a small probabilistic context-free grammar, word tokens.
+        case grammar
+        /// Algorithmic problems (addition, reversal, sorting), character tokens, exact-match answers.
+        case tasks
+        /// A UTF-8 file the user points at, split contiguously.
+        case text
+    }
+
+    /// Which algorithmic task a `tasks` corpus holds.
+    public enum Task: String, Codable, CaseIterable, Sendable {
+        /// "123+45=168": operands with `digits` digits each (drawn independently).
+        case addition
+        /// "abcd>dcba": `length` lowercase letters.
+        case reversal
+        /// "3141>1134": `length` decimal digits, sorted ascending.
+        case sorting
+        /// Each problem is one of the three, uniformly. Reversal uses letters and sorting digits, so the
+        /// shared ">" is never ambiguous.
+        case mixed
+    }
+
+    public var kind: Kind
+    /// Drives every random choice; each split draws from its own named stream, so changing one split's
+    /// size leaves the others (and, for Markov, the chain itself) unchanged.
+    public var seed: UInt64 = 0
+
+    // Split sizes in tokens (markov, grammar, tasks). Grammar and tasks end on a whole sentence or
+    // problem, so a split can run a few tokens over.
+    public var trainTokens = 200_000
+    public var validationTokens = 20_000
+    public var testTokens = 20_000
+
+    // markov
+    /// V, the number of symbols (2...62: a-z, A-Z, 0-9); the model vocabulary is V + 1 with <unk>.
+    public var symbols = 16
+    /// k, the number of previous symbols the next one depends on.
+    public var order = 2
+    /// Symmetric Dirichlet concentration of each context's next-symbol distribution (smaller = peakier).
+    public var concentration = 0.3
+
+    // tasks
+    public var task: Task = .mixed
+    /// Digits per addition operand, inclusive range.
+    public var digits: ClosedRange<Int> = 1...3
+    /// Letters (reversal) or digits (sorting) per problem, inclusive range.
+    public var length: ClosedRange<Int> = 1...8
+
+    // text
+    /// The UTF-8 file; relative paths resolve against the working directory.
+    public var path: String?
+    public var tokenizer: Tokenizer.Kind = .character
+    /// Cap on the vocabulary, <unk> included; rarer symbols encode as <unk>. Nil keeps every symbol.
+    public var maxVocabulary: Int?
+    /// Fractions of the file's tokens in the validation and test splits (taken from the end, in that
+    /// order); train is the rest, at the start of the file.
+    public var validationFraction = 0.05
+    public var testFraction = 0.05
+
+    public static let maxMarkovSymbols = MarkovCorpus.alphabet.count
+    public static let maxDigits = 18  // two 18-digit operands and their sum fit in Int64
+    public static let maxLength = 256
+
+    public init(kind: Kind, seed: UInt64 = 0) {
+        self.kind = kind
+        self.seed = seed
+    }
+
+    public static func markov(symbols: Int = 16, order: Int = 2, concentration: Double = 0.3, seed: UInt64 = 0) -> CorpusSpec {
+        var spec = CorpusSpec(kind: .markov, seed: seed)
+        spec.symbols = symbols
+        spec.order = order
+        spec.concentration = concentration
+        return spec
+    }
+
+    public static func grammar(seed: UInt64 = 0) -> CorpusSpec { CorpusSpec(kind: .grammar, seed: seed) }
+
+    public static func tasks(_ task: Task = .mixed, digits: ClosedRange<Int> = 1...3, length: ClosedRange<Int> = 1...8, seed: UInt64 = 0) -> CorpusSpec {
+        var spec = CorpusSpec(kind: .tasks, seed: seed)
+        spec.task = task
+        spec.digits = digits
+        spec.length = length
+        return spec
+    }
+
+    public static func text(path: String, tokenizer: Tokenizer.Kind = .character, maxVocabulary: Int? = nil) -> CorpusSpec {
+        var spec = CorpusSpec(kind: .text)
+        spec.path = path
+        spec.tokenizer = tokenizer
+        spec.maxVocabulary = maxVocabulary
+        return spec
+    }
+
+    /// Split sizes as a value, in split order.
+    public func tokens(_ split: Split) -> Int {
+        switch split {
+        case .train: return trainTokens
+        case .validation: return validationTokens
+        case .test: return testTokens
+        }
+    }
+
+    /// Throws `LabError.invalidConfig` naming the first key of this kind that is out of range.
+    /// (Whether a text file exists is checked by `build()`, which reports it as `LabError.file`.)
+    public func validate() throws {
+        func check(_ ok: Bool, _ key: String, _ message: @autoclosure () -> String) throws {
+            if !ok { throw LabError.invalidConfig(key: key, message: message()) }
+        }
+        if kind != .text {
+            try check(trainTokens >= 1, "train_tokens", "is \(trainTokens); must be at least 1")
+            try check(validationTokens >= 1, "validation_tokens", "is \(validationTokens); must be at least 1")
+            try check(testTokens >= 1, "test_tokens", "is \(testTokens); must be at least 1")
+        }
+        switch kind {
+        case .markov:
+            try check((2...Self.maxMarkovSymbols).contains(symbols), "symbols", "is \(symbols); must be in 2...\(Self.maxMarkovSymbols) (one character each from a-z, A-Z, 0-9)")
+            try check(concentration > 0 && concentration.isFinite, "concentration", "is \(concentration); the Dirichlet concentration must be positive and finite (0.3 gives peaked rows, 1 is uniform over the simplex)")
+            _ = try MarkovSource.contextCount(symbolCount: symbols, order: order)
+        case .grammar:
+            break
+        case .tasks:
+            try check(digits.lowerBound >= 1 && digits.upperBound <= Self.maxDigits, "digits", "is [\(digits.lowerBound), \(digits.upperBound)]; operands need 1...\(Self.maxDigits) digits")
+            try check(length.lowerBound >= 1 && length.upperBound <= Self.maxLength, "length", "is [\(length.lowerBound), \(length.upperBound)]; problems need 1...\(Self.maxLength) characters")
+        case .text:
+            try check(path.map { !$0.isEmpty } ?? false, "path", "is missing; a text corpus needs the path of a UTF-8 file")
+            if let maxVocabulary {
+                try check(maxVocabulary >= 2, "max_vocabulary", "is \(maxVocabulary); it counts <unk>, so it must be at least 2")
+            }
+            try check(validationFraction > 0 && validationFraction < 1, "validation_fraction", "is \(validationFraction); must be in (0, 1)")
+            try check(testFraction > 0 && testFraction < 1, "test_fraction", "is \(testFraction); must be in (0, 1)")
+            try check(validationFraction + testFraction < 1, "test_fraction", "validation_fraction + test_fraction = \(validationFraction + testFraction); together they must leave some text for train")
+        }
+    }
+
+    /// Validates, then builds the corpus. Deterministic: same spec, same corpus.
+    public func build() throws -> Corpus {
+        try validate()
+        switch kind {
+        case .markov: return try MarkovCorpus.build(self)
+        case .grammar: return try GrammarCorpus.build(self)
+        case .tasks: return try TaskCorpus.build(self)
+        case .text: return try TextCorpus.build(self)
+        }
+    }
+
+    /// A RNG for one named purpose, independent of every other purpose under the same seed.
+    func rng(_ stream: String) -> LabRNG { LabRNG(seed: seed, stream: "\(kind.rawValue).\(stream)") }
+}

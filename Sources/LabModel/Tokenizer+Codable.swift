@@ -1,0 +1,95 @@
+// Tokenizer+Codable: the tokenizer.json format, {"type":"char"|"word","unk_token":"<unk>","vocab":[...]},
+// and file save/load with errors that name what is wrong. Not the Hugging Face tokenizers format: that
+// one describes BPE pipelines; this one is a plain symbol list a reader can check by eye.
+import Foundation
+import LabCore
+
+extension Tokenizer: Codable {
+    enum CodingKeys: String, CodingKey {
+        case type, unkToken = "unk_token", vocab
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(kind, forKey: .type)
+        try container.encode(Self.unknownToken, forKey: .unkToken)
+        try container.encode(vocabulary, forKey: .vocab)
+    }
+
+    /// Decodes and validates; a semantic problem (wrong unk token, duplicate symbol) throws `LabError`
+    /// so that `load(from:)` can report it with the path.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let typeName = try container.decode(String.self, forKey: .type)
+        guard let kind = Kind(rawValue: typeName) else {
+            let known = Kind.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " or ")
+            throw LabError.message("\"type\" is \(Self.quoted(typeName)); expected \(known)")
+        }
+        let unk = try container.decode(String.self, forKey: .unkToken)
+        guard unk == Self.unknownToken else {
+            throw LabError.message("\"unk_token\" is \(Self.quoted(unk)); this lab reserves \(Self.quoted(Self.unknownToken))")
+        }
+        let vocab = try container.decode([String].self, forKey: .vocab)
+        guard vocab.first == Self.unknownToken else {
+            let first = vocab.first.map(Self.quoted) ?? "missing (the list is empty)"
+            throw LabError.message("\"vocab\"[0] is \(first); id 0 must be the unknown token \(Self.quoted(Self.unknownToken))")
+        }
+        do {
+            try self.init(kind: kind, symbols: Array(vocab.dropFirst()))
+        } catch let LabError.invalidConfig(_, message) {
+            throw LabError.message("\"vocab\": \(message)")
+        }
+    }
+
+    /// Writes tokenizer.json to `url` atomically (temp file + rename). If `url` is an existing directory
+    /// the file is `tokenizer.json` inside it, as in a checkpoint directory.
+    public func save(to url: URL) throws {
+        let target = Self.resolve(url)
+        let encoder = JSONEncoder()
+        // One symbol per line, keys in a fixed order: the file diffs cleanly and reads by eye.
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(self)
+        do {
+            try data.write(to: target, options: .atomic)
+        } catch {
+            throw LabError.file(path: target.path, message: "cannot write the tokenizer (\(error.localizedDescription)); check that the directory exists and is writable")
+        }
+    }
+
+    /// Reads a tokenizer.json written by `save(to:)` (or by hand). If `url` is a directory, reads
+    /// `tokenizer.json` inside it. Throws `LabError.file` naming the problem: missing file, invalid JSON,
+    /// a missing or mistyped key, an unknown type, id 0 not `<unk>`, a duplicated or malformed symbol.
+    public static func load(from url: URL) throws -> Tokenizer {
+        let target = resolve(url)
+        let path = target.path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw LabError.file(path: path, message: "no such file; pass the tokenizer.json written with the checkpoint")
+        }
+        let data: Data
+        do {
+            data = try Data(contentsOf: target)
+        } catch {
+            throw LabError.file(path: path, message: "cannot read the file (\(error.localizedDescription))")
+        }
+        do {
+            return try JSONDecoder().decode(Tokenizer.self, from: data)
+        } catch let LabError.message(message) {
+            throw LabError.file(path: path, message: "not a valid tokenizer: \(message)")
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw LabError.file(path: path, message: "not a valid tokenizer: key \"\(key.stringValue)\" is missing (expected \"type\", \"unk_token\" and \"vocab\")")
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw LabError.file(path: path, message: "not a valid tokenizer: \"\(key)\" has the wrong type (\"type\" and \"unk_token\" are strings, \"vocab\" a list of strings)")
+        } catch {
+            throw LabError.file(path: path, message: "not a valid tokenizer: the file is not well-formed JSON (it may be truncated); re-save it from the checkpoint")
+        }
+    }
+
+    static func resolve(_ url: URL) -> URL {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            return url.appendingPathComponent(fileName)
+        }
+        return url
+    }
+}
