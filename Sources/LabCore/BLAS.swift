@@ -22,6 +22,48 @@ public enum BLAS {
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// `sgemm` split across the lab's workers: each worker runs a single-threaded OpenBLAS call
+    /// on its block of C's rows (or columns, when C is short and wide). The lab keeps OpenBLAS
+    /// itself at one thread (see `useSingleThreadedBLAS`), so there is one thread pool, not two
+    /// fighting over the same cores, and element-wise kernels never wait for BLAS's spinners.
+    @inlinable
+    public static func parallelSgemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        let workers = Parallel.workers
+        // Below ~1 MFLOP a thread hand-off costs more than it saves.
+        if workers <= 1 || m * n * k < 1 << 19 {
+            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        if m >= n || m >= 16 * workers {
+            // Split rows of C: rows of op(A).
+            Parallel.forChunks(m, minimumPerChunk: 8) { rows in
+                let aOffset = transA ? rows.lowerBound : rows.lowerBound * lda
+                sgemm(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha, a: a + aOffset, lda: lda,
+                      b: b, ldb: ldb, beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)
+            }
+        } else {
+            // Split columns of C: columns of op(B). Keep blocks a multiple of 16 wide.
+            let blocks = (n + 15) / 16
+            Parallel.forChunks(blocks) { range in
+                let lo = range.lowerBound * 16, hi = min(n, range.upperBound * 16)
+                let bOffset = transB ? lo * ldb : lo
+                sgemm(transA: transA, transB: transB, m: m, n: hi - lo, k: k, alpha: alpha, a: a, lda: lda,
+                      b: b + bOffset, ldb: ldb, beta: beta, c: c + lo, ldc: ldc)
+            }
+        }
+    }
+
+    /// Sets OpenBLAS to one thread per call: the lab parallelises products itself
+    /// (`parallelSgemm`). Call once before heavy work; `Parallel.workers` sets the width.
+    public static func useSingleThreadedBLAS() {
+        if threads != 1 { threads = 1 }
+    }
+
     /// The number of threads OpenBLAS uses for one call.
     public static var threads: Int {
         get { Int(openblas_get_num_threads()) }

@@ -46,7 +46,7 @@ public enum BLASKernel {
         } else {
             how = "chosen by OpenBLAS"
         }
-        return "OpenBLAS kernel \(BLAS.coreName), \(how), \(BLAS.threads) thread(s)"
+        return "OpenBLAS kernel \(BLAS.coreName), \(how); \(Parallel.workers) worker thread(s) over single-threaded BLAS calls"
     }
 
     /// Re-executes the current program once with OPENBLAS_CORETYPE=SkylakeX when the CPU supports

@@ -117,6 +117,7 @@ public final class GPT {
     }
 
     func prepare(B: Int, T: Int) -> Activations {
+        BLAS.useSingleThreadedBLAS()
         if let a = activations, a.B == B, a.T == T { return a }
         activations = nil
         let a = Activations(config: config, B: B, T: T)
@@ -171,7 +172,7 @@ public final class GPT {
         }
         layerNormForward(out: a.lnf.pointer, mean: a.lnfMean.pointer, rstd: a.lnfRstd.pointer, x: residual, weight: P + layout.lnfWeight, bias: P + layout.lnfBias, N: N, C: C)
         // logits = lnf · wteᵀ (tied unembedding)
-        BLAS.sgemm(transA: false, transB: true, m: N, n: V, k: C, a: a.lnf.pointer, lda: C, b: P + layout.tokenEmbedding, ldb: C, beta: 0, c: a.logits.pointer, ldc: V)
+        BLAS.parallelSgemm(transA: false, transB: true, m: N, n: V, k: C, a: a.lnf.pointer, lda: C, b: P + layout.tokenEmbedding, ldb: C, beta: 0, c: a.logits.pointer, ldc: V)
     }
 
     // MARK: Loss and backward
@@ -197,8 +198,8 @@ public final class GPT {
         let P = parameters.pointer, G = gradients.pointer
         // logits = lnf · wteᵀ: dlnf = dlogits · wte; dwte += dlogitsᵀ · lnf.
         let dres = a.dresidual.pointer
-        BLAS.sgemm(transA: false, transB: false, m: N, n: C, k: V, a: a.dlogits.pointer, lda: V, b: P + layout.tokenEmbedding, ldb: C, beta: 0, c: a.dln.pointer, ldc: C)
-        BLAS.sgemm(transA: true, transB: false, m: V, n: C, k: N, a: a.dlogits.pointer, lda: V, b: a.lnf.pointer, ldb: C, beta: 1, c: G + layout.tokenEmbedding, ldc: C)
+        BLAS.parallelSgemm(transA: false, transB: false, m: N, n: C, k: V, a: a.dlogits.pointer, lda: V, b: P + layout.tokenEmbedding, ldb: C, beta: 0, c: a.dln.pointer, ldc: C)
+        BLAS.parallelSgemm(transA: true, transB: false, m: V, n: C, k: N, a: a.dlogits.pointer, lda: V, b: a.lnf.pointer, ldb: C, beta: 1, c: G + layout.tokenEmbedding, ldc: C)
         let lastResidual = config.layers > 0 ? UnsafePointer(a.residual3[config.layers - 1].pointer) : UnsafePointer(a.encoded.pointer)
         a.dresidual.zero()
         layerNormBackward(dx: dres, dweight: G + layout.lnfWeight, dbias: G + layout.lnfBias, dout: a.dln.pointer, x: lastResidual, weight: P + layout.lnfWeight, mean: a.lnfMean.pointer, rstd: a.lnfRstd.pointer, N: N, C: C, scratch: a.lnScratch.pointer)

@@ -1,0 +1,244 @@
+// Sampler: incremental decoding with a KV cache, and seeded sampling with temperature, top-k,
+// top-p and an additive logit bias. All sequences of a batch advance in lockstep, one position per
+// step (prompt tokens are fed through the same step, so prompts may differ in length).
+// Not here: beam search, or the full-sequence forward used for scoring (that is `GPT.forward`).
+import Foundation
+import LabCore
+
+public struct SamplingOptions: Codable, Equatable, Sendable {
+    /// Softmax temperature; 0 means greedy (argmax).
+    public var temperature: Float = 1
+    /// Keep only the k most likely tokens (nil: all).
+    public var topK: Int? = nil
+    /// Nucleus sampling: keep the smallest set of tokens whose probability reaches p (nil: off).
+    public var topP: Float? = nil
+    /// Added to the logits before temperature (token id → bias), as in LLM APIs' `logit_bias`.
+    public var logitBias: [Int: Float] = [:]
+    /// Generation of a sequence ends after it emits this token (it is kept in the output).
+    public var stopToken: Int? = nil
+
+    public init(temperature: Float = 1, topK: Int? = nil, topP: Float? = nil, logitBias: [Int: Float] = [:], stopToken: Int? = nil) {
+        self.temperature = temperature
+        self.topK = topK
+        self.topP = topP
+        self.logitBias = logitBias
+        self.stopToken = stopToken
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case temperature, topK = "top_k", topP = "top_p", logitBias = "logit_bias", stopToken = "stop_token"
+    }
+
+    public func validate(vocabularySize V: Int) throws {
+        guard temperature >= 0, temperature.isFinite else { throw LabError.invalidConfig(key: "temperature", message: "is \(temperature); must be 0 (greedy) or positive") }
+        if let k = topK, k < 1 || k > V { throw LabError.invalidConfig(key: "top_k", message: "is \(k); must be in 1...\(V)") }
+        if let p = topP, !(p > 0 && p <= 1) { throw LabError.invalidConfig(key: "top_p", message: "is \(p); must be in (0, 1]") }
+        for (t, b) in logitBias where t < 0 || t >= V || !b.isFinite {
+            throw LabError.invalidConfig(key: "logit_bias", message: "token \(t) with bias \(b): tokens must be in 0..<\(V) and biases finite")
+        }
+    }
+}
+
+/// K and V of every layer for B sequences up to the context length: (L, B, T, C) each.
+final class KVCache {
+    let B: Int, T: Int, C: Int
+    let keys: [FloatBuffer], values: [FloatBuffer]
+    init(layers: Int, B: Int, T: Int, C: Int) {
+        self.B = B
+        self.T = T
+        self.C = C
+        keys = (0..<layers).map { _ in FloatBuffer(count: B * T * C) }
+        values = (0..<layers).map { _ in FloatBuffer(count: B * T * C) }
+    }
+}
+
+public final class Sampler {
+    public let model: GPT
+    public init(model: GPT) { self.model = model }
+
+    /// Generates up to `maxNewTokens` tokens after each prompt. Sequence i draws from its own
+    /// random stream (seed, i), so its output does not depend on the rest of the batch.
+    /// `observe(i, step, logprobs)` sees the next-token log-probabilities (after bias and
+    /// temperature) of sequence i before each of its sampled tokens.
+    public func generate(prompts: [[Int32]], maxNewTokens: Int, options: SamplingOptions, seed: UInt64,
+                         observe: ((Int, Int, UnsafeBufferPointer<Float>) -> Void)? = nil) throws -> [[Int32]] {
+        let cfg = model.config
+        let V = cfg.vocabSize, C = cfg.width, T = cfg.contextLength, NH = cfg.heads, hs = C / NH
+        try options.validate(vocabularySize: V)
+        let B = prompts.count
+        guard B > 0 else { return [] }
+        for (i, p) in prompts.enumerated() {
+            guard !p.isEmpty else { throw LabError.message("prompt \(i) is empty; give at least one token") }
+            guard p.count <= T else { throw LabError.message("prompt \(i) has \(p.count) tokens; the model's context length is \(T)") }
+            for t in p where t < 0 || Int(t) >= V { throw LabError.message("prompt \(i) has token \(t) outside the vocabulary 0..<\(V)") }
+        }
+        let cache = KVCache(layers: cfg.layers, B: B, T: T, C: C)
+        let s = DecodeState(B: B, C: C, V: V, T: T, workers: Parallel.workers)
+        var rngs = (0..<B).map { LabRNG(seed: seed, stream: "sample-\($0)") }
+        var outputs = [[Int32]](repeating: [], count: B)
+        var done = [Bool](repeating: maxNewTokens <= 0, count: B)
+        let longest = prompts.map(\.count).max()!
+        var current = prompts.map { $0[0] }
+        var step = 0
+        while step < T, !done.allSatisfy({ $0 }) {
+            try self.step(tokens: current, position: step, cache: cache, state: s)
+            for i in 0..<B {
+                let p = prompts[i]
+                if step + 1 < p.count {
+                    current[i] = p[step + 1]
+                    continue
+                }
+                if done[i] { continue }
+                let token = sample(logits: s.logits.pointer + i * V, V: V, options: options, rng: &rngs[i], scratch: s, observe: observe.map { f in { f(i, outputs[i].count, $0) } })
+                outputs[i].append(token)
+                current[i] = token
+                if outputs[i].count >= maxNewTokens || token == Int32(options.stopToken ?? -1) || step + 1 >= T { done[i] = true }
+            }
+            step += 1
+            if step >= longest, done.allSatisfy({ $0 }) { break }
+        }
+        return outputs
+    }
+
+    /// Per-call buffers for one decode step over B sequences.
+    final class DecodeState {
+        let x, ln, qkv, atty, fch, fchGelu, logits, probs: FloatBuffer
+        let scores: FloatBuffer, order: UnsafeMutablePointer<Int32>
+        let mean, rstd: FloatBuffer
+        let tokens: UnsafeMutablePointer<Int32>
+        init(B: Int, C: Int, V: Int, T: Int, workers: Int) {
+            x = FloatBuffer(count: B * C); ln = FloatBuffer(count: B * C); qkv = FloatBuffer(count: B * 3 * C)
+            atty = FloatBuffer(count: B * C); fch = FloatBuffer(count: B * 4 * C); fchGelu = FloatBuffer(count: B * 4 * C)
+            logits = FloatBuffer(count: B * V); probs = FloatBuffer(count: V)
+            scores = FloatBuffer(count: max(1, workers) * T)
+            order = .allocate(capacity: V)
+            mean = FloatBuffer(count: B); rstd = FloatBuffer(count: B)
+            tokens = .allocate(capacity: B)
+        }
+        deinit {
+            order.deallocate()
+            tokens.deallocate()
+        }
+    }
+
+    /// One position for every sequence: logits (B, V) for the token after `tokens` at `position`.
+    func step(tokens: [Int32], position pos: Int, cache: KVCache, state s: DecodeState) throws {
+        let cfg = model.config, layout = model.layout
+        let B = tokens.count, C = cfg.width, V = cfg.vocabSize, NH = cfg.heads, hs = C / NH, T = cache.T
+        let P = model.parameters.pointer
+        for i in 0..<B { s.tokens[i] = tokens[i] }
+        for i in 0..<B {
+            let e = P + layout.tokenEmbedding + Int(tokens[i]) * C, pe = P + layout.positionEmbedding + pos * C
+            let o = s.x.pointer + i * C
+            for c in 0..<C { o[c] = e[c] + pe[c] }
+        }
+        let scale = 1 / Float(hs).squareRoot()
+        for l in 0..<cfg.layers {
+            let o = layout.blocks[l]
+            layerNormForward(out: s.ln.pointer, mean: s.mean.pointer, rstd: s.rstd.pointer, x: s.x.pointer, weight: P + o.ln1Weight, bias: P + o.ln1Bias, N: B, C: C)
+            linearForward(out: s.qkv.pointer, x: s.ln.pointer, weight: P + o.qkvWeight, bias: P + o.qkvBias, N: B, IC: C, OC: 3 * C)
+            let K = cache.keys[l].pointer, Vc = cache.values[l].pointer
+            for i in 0..<B {
+                (K + (i * T + pos) * C).update(from: s.qkv.pointer + i * 3 * C + C, count: C)
+                (Vc + (i * T + pos) * C).update(from: s.qkv.pointer + i * 3 * C + 2 * C, count: C)
+            }
+            let n = pos + 1
+            forEachWithWorker(B * NH) { bh, worker in
+                let i = bh / NH, h = bh % NH
+                let q = s.qkv.pointer + i * 3 * C + h * hs
+                let sc = s.scores.pointer + worker * T
+                var mx = -Float.infinity
+                for j in 0..<n {
+                    let v = Vec.dot(hs, q, K + (i * T + j) * C + h * hs) * scale
+                    sc[j] = v
+                    if v > mx { mx = v }
+                }
+                var sum: Float = 0
+                for j in 0..<n {
+                    let e = Float(exp(Double(sc[j] - mx)))
+                    sc[j] = e
+                    sum += e
+                }
+                let out = s.atty.pointer + i * C + h * hs
+                out.update(repeating: 0, count: hs)
+                let inv = 1 / sum
+                for j in 0..<n { Vec.axpy(hs, sc[j] * inv, Vc + (i * T + j) * C + h * hs, out) }
+            }
+            linearForward(out: s.x.pointer, x: s.atty.pointer, weight: P + o.attnProjWeight, bias: P + o.attnProjBias, N: B, IC: C, OC: C, residual: s.x.pointer)
+            layerNormForward(out: s.ln.pointer, mean: s.mean.pointer, rstd: s.rstd.pointer, x: s.x.pointer, weight: P + o.ln2Weight, bias: P + o.ln2Bias, N: B, C: C)
+            linearForward(out: s.fch.pointer, x: s.ln.pointer, weight: P + o.fcWeight, bias: P + o.fcBias, N: B, IC: C, OC: 4 * C)
+            geluForward(out: s.fchGelu.pointer, x: s.fch.pointer, n: B * 4 * C)
+            linearForward(out: s.x.pointer, x: s.fchGelu.pointer, weight: P + o.fcProjWeight, bias: P + o.fcProjBias, N: B, IC: 4 * C, OC: C, residual: s.x.pointer)
+        }
+        layerNormForward(out: s.ln.pointer, mean: s.mean.pointer, rstd: s.rstd.pointer, x: s.x.pointer, weight: P + layout.lnfWeight, bias: P + layout.lnfBias, N: B, C: C)
+        BLAS.parallelSgemm(transA: false, transB: true, m: B, n: V, k: C, a: s.ln.pointer, lda: C, b: P + layout.tokenEmbedding, ldb: C, beta: 0, c: s.logits.pointer, ldc: V)
+    }
+
+    /// Draws one token from a logit row under `options`.
+    func sample(logits z: UnsafeMutablePointer<Float>, V: Int, options: SamplingOptions, rng: inout LabRNG, scratch s: DecodeState,
+                observe: ((UnsafeBufferPointer<Float>) -> Void)?) -> Int32 {
+        for (t, b) in options.logitBias { z[t] += b }
+        let logp = s.probs.pointer
+        Sampling.logSoftmax(out: logp, logits: z, V: V, temperature: options.temperature == 0 ? 1 : options.temperature)
+        observe?(UnsafeBufferPointer(start: logp, count: V))
+        if options.temperature == 0 {
+            var best = 0
+            for v in 1..<V where z[v] > z[best] { best = v }
+            return Int32(best)
+        }
+        return Int32(Sampling.draw(logProbabilities: logp, V: V, topK: options.topK, topP: options.topP, order: s.order, rng: &rng))
+    }
+}
+
+/// Softmax and categorical draws shared by the sampler and the teacher API.
+public enum Sampling {
+    /// out = log softmax(logits / τ), computed in Double for accuracy.
+    public static func logSoftmax(out: UnsafeMutablePointer<Float>, logits: UnsafePointer<Float>, V: Int, temperature: Float) {
+        var mx = -Float.infinity
+        for v in 0..<V where logits[v] > mx { mx = logits[v] }
+        let inv = Double(1 / temperature)
+        var sum = 0.0
+        for v in 0..<V { sum += exp(Double(logits[v] - mx) * inv) }
+        let ls = log(sum)
+        for v in 0..<V { out[v] = Float(Double(logits[v] - mx) * inv - ls) }
+    }
+
+    /// Draws from log-probabilities restricted to the top k and/or the top-p nucleus.
+    /// Ties in probability are broken by token id, so draws are deterministic.
+    public static func draw(logProbabilities lp: UnsafePointer<Float>, V: Int, topK: Int?, topP: Float?, order: UnsafeMutablePointer<Int32>, rng: inout LabRNG) -> Int {
+        var n = V
+        if topK != nil || topP != nil {
+            for v in 0..<V { order[v] = Int32(v) }
+            var buf = UnsafeMutableBufferPointer(start: order, count: V)
+            buf.sort { (a: Int32, b: Int32) -> Bool in
+                let pa = lp[Int(a)], pb = lp[Int(b)]
+                return pa > pb || (pa == pb && a < b)
+            }
+            if let k = topK { n = min(n, k) }
+            if let p = topP {
+                var cum = 0.0
+                var m = 0
+                while m < n {
+                    cum += exp(Double(lp[Int(order[m])]))
+                    m += 1
+                    if cum >= Double(p) { break }
+                }
+                n = m
+            }
+            var total = 0.0
+            for i in 0..<n { total += exp(Double(lp[Int(order[i])])) }
+            var r = rng.uniform() * total
+            for i in 0..<n {
+                r -= exp(Double(lp[Int(order[i])]))
+                if r < 0 { return Int(order[i]) }
+            }
+            return Int(order[n - 1])
+        }
+        var r = rng.uniform()
+        for v in 0..<V {
+            r -= exp(Double(lp[v]))
+            if r < 0 { return v }
+        }
+        return V - 1
+    }
+}

@@ -1,0 +1,52 @@
+// `distill-lab bench`: sgemm peak, then training, inference and decode throughput.
+import ArgumentParser
+import Foundation
+import LabCore
+import LabModel
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Measure the engine's throughput against the machine's sgemm peak.")
+
+    @OptionGroup var threads: ThreadOptions
+    @Option(help: "Configs to run: tiny, small or all.")
+    var config: String = "all"
+    @Option(help: "Modes: train, infer, decode, or all (comma-separated).")
+    var mode: String = "all"
+    @Option(help: "Minimum seconds timed per measurement.")
+    var seconds: Double = 5
+    @Flag(help: "Print one JSON object instead of a table.")
+    var json = false
+
+    func validate() throws {
+        guard ["tiny", "small", "all"].contains(config) else { throw ValidationError("--config must be tiny, small or all (got '\(config)')") }
+        guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+    }
+
+    func run() throws {
+        threads.apply()
+        let configs: [BenchmarkConfig] = config == "all" ? [.tiny, .small] : (config == "tiny" ? [.tiny] : [.small])
+        let modes: Set<String> = mode == "all" ? ["train", "infer", "decode"] : Set(mode.split(separator: ",").map(String.init))
+        let peak = try LabModel.Bench.sgemmPeak(seconds: min(2, seconds))
+        if !json {
+            print(BLASKernel.summary)
+            print(String(format: "sgemm peak (1024³): %.1f GFLOP/s", peak))
+        }
+        var report = BenchmarkReport(kernel: BLAS.coreName, blasThreads: BLAS.threads, workers: Parallel.workers, sgemmPeakGflops: peak, configs: [])
+        for c in configs {
+            let r = try LabModel.Bench.run(c, peak: peak, seconds: seconds, modes: modes)
+            report.configs.append(r)
+            if !json {
+                for m in r.results {
+                    print(String(format: "%-6@ %-7@ %10.0f tok/s  %8.2f ms/step  %6.1f GFLOP/s  %5.1f%% of peak", c.name as NSString, m.mode as NSString, m.tokensPerSecond, m.stepMilliseconds, m.gflops, m.fractionOfPeak * 100))
+                }
+                print(String(format: "%-6@ peak RSS so far %.0f MiB", c.name as NSString, r.peakResidentMiB))
+            }
+        }
+        if json {
+            let enc = JSONEncoder()
+            enc.keyEncodingStrategy = .convertToSnakeCase
+            enc.outputFormatting = [.sortedKeys]
+            print(String(data: try enc.encode(report), encoding: .utf8)!)
+        }
+    }
+}

@@ -1,0 +1,35 @@
+// distill-lab: the command-line face of DistillLab. Thin by design: each subcommand parses and
+// validates its flags, then calls the library; errors a user can cause print one or two lines.
+import ArgumentParser
+import Foundation
+import LabCore
+
+@main
+struct DistillLabCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "distill-lab",
+        abstract: "A lab for model extraction by distillation, and the defences against it.",
+        subcommands: [Bench.self]
+    )
+
+    static func main() {
+        // Before anything touches BLAS: move to OpenBLAS's fast kernel where the CPU has one.
+        BLASKernel.ensureFastKernel()
+        main(nil)
+    }
+}
+
+/// Threads for BLAS and for the lab's own loops.
+struct ThreadOptions: ParsableArguments {
+    @Option(help: "Worker threads for products and kernels (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1 (got \(t))") }
+    }
+
+    func apply() {
+        Parallel.workers = threads ?? ProcessInfoCores.active
+        BLAS.useSingleThreadedBLAS()
+    }
+}

@@ -1,3 +1,0 @@
-import LabCore
-BLASKernel.ensureFastKernel()
-print(BLASKernel.summary)
