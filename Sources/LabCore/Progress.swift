@@ -51,10 +51,12 @@ public final class ProgressReporter {
 
     /// Ends the bar's line on a terminal.
     public func finish(detail: String = "") {
-        guard enabled else { return }
-        update(total, detail: detail)
+        guard enabled, !finished else { return }
+        if isTerminal || lastPlainFraction < 1 { update(total, detail: detail) }
         if isTerminal { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+        finished = true
     }
+    var finished = false
 
     static func clock(_ seconds: Double) -> String {
         guard seconds.isFinite else { return "--:--" }

@@ -9,12 +9,14 @@ struct DistillLabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "distill-lab",
         abstract: "A lab for model extraction by distillation, and the defences against it.",
-        subcommands: [Bench.self]
+        subcommands: [Train.self, Sample.self, Eval.self, Logprobs.self, Bench.self]
     )
 
     static func main() {
         // Before anything touches BLAS: move to OpenBLAS's fast kernel where the CPU has one.
         BLASKernel.ensureFastKernel()
+        // Line-buffered stdout, so result lines interleave sensibly with progress on stderr.
+        setvbuf(stdout, nil, _IOLBF, 0)
         main(nil)
     }
 }

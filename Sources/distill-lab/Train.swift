@@ -1,0 +1,187 @@
+// `distill-lab train`, `eval`, `sample` and `logprobs`: a model from a corpus spec to a checkpoint
+// directory, and back out of it.
+import ArgumentParser
+import Foundation
+import LabCore
+import LabData
+import LabModel
+
+/// Which corpus: the built-in kinds with their main knobs, or a text file.
+struct CorpusOptions: ParsableArguments {
+    @Option(help: "Corpus kind: markov, grammar, tasks or text.")
+    var corpus: String = "markov"
+    @Option(help: "Text file for --corpus text.")
+    var path: String?
+    @Option(help: "Seed of the corpus.")
+    var corpusSeed: UInt64 = 0
+    @Option(help: "Markov: number of symbols.")
+    var symbols: Int?
+    @Option(help: "Markov: order of the chain.")
+    var order: Int?
+    @Option(help: "Tokens in the train split (markov, grammar, tasks).")
+    var trainTokens: Int?
+
+    func spec() throws -> CorpusSpec {
+        guard let kind = CorpusSpec.Kind(rawValue: corpus) else {
+            throw ValidationError("--corpus must be one of \(CorpusSpec.Kind.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(corpus)')")
+        }
+        var spec: CorpusSpec
+        switch kind {
+        case .text:
+            guard let path else { throw ValidationError("--corpus text needs --path FILE") }
+            spec = .text(path: path)
+        default:
+            spec = CorpusSpec(kind: kind, seed: corpusSeed)
+        }
+        if let symbols { spec.symbols = symbols }
+        if let order { spec.order = order }
+        if let trainTokens { spec.trainTokens = trainTokens }
+        try spec.validate()
+        return spec
+    }
+}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Train a GPT on a corpus and save a checkpoint directory.")
+
+    @OptionGroup var threads: ThreadOptions
+    @OptionGroup var corpus: CorpusOptions
+    @Option(help: "Output checkpoint directory.") var out: String
+    @Option(help: "Context length.") var context: Int = 64
+    @Option(help: "Width (n_embd).") var width: Int = 128
+    @Option(help: "Layers.") var layers: Int = 4
+    @Option(help: "Attention heads.") var heads: Int = 4
+    @Option(help: "Training steps.") var steps: Int = 1000
+    @Option(help: "Batch size.") var batchSize: Int = 32
+    @Option(help: "Peak learning rate.") var lr: Float = 3e-3
+    @Option(help: "Warm-up steps.") var warmup: Int = 50
+    @Option(help: "Validation every N steps.") var evalInterval: Int = 100
+    @Option(help: "Seed of initialisation and batch order.") var seed: UInt64 = 0
+
+    func run() throws {
+        threads.apply()
+        let spec = try corpus.spec()
+        let data = try spec.build()
+        var training = TrainingConfig()
+        training.steps = steps
+        training.batchSize = batchSize
+        training.learningRate = lr
+        training.warmupSteps = warmup
+        training.evalInterval = evalInterval
+        training.seed = seed
+        let arch = ModelArchitecture(contextLength: context, width: width, layers: layers, heads: heads)
+        let config = arch.config(vocabularySize: data.tokenizer.vocabularySize)
+        try config.validate()
+        print("corpus \(data.name): \(data.train.count) train tokens, vocabulary \(data.tokenizer.vocabularySize)" + (data.entropyRate.map { String(format: ", entropy rate %.4f nats/token", $0) } ?? ""))
+        print("model: \(config.parameterCount) parameters (context \(context), width \(width), \(layers) layers, \(heads) heads); \(BLASKernel.summary)")
+        let progress = ProgressReporter(total: steps, label: "train")
+        let (lm, history) = try LanguageModel.train(corpus: data, spec: spec, architecture: arch, training: training, progress: progress)
+        try lm.save(to: URL(fileURLWithPath: out))
+        let val = history.finalValidationLoss.map { Double($0) } ?? .nan
+        var line = String(format: "done in %.1f s (%.0f tokens/s); validation loss %.4f nats/token", history.seconds, history.tokensPerSecond, val)
+        if let h = data.entropyRate { line += String(format: " (entropy rate %.4f, gap %+.2f%%)", h, (val - h) / h * 100) }
+        print(line)
+        print("checkpoint written to \(out)")
+    }
+}
+
+/// Loads a checkpoint, mapping the path into the error message on failure.
+func loadModel(_ path: String) throws -> LanguageModel {
+    try LanguageModel.load(from: URL(fileURLWithPath: path))
+}
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Loss and perplexity of a checkpoint on its corpus (and the gap to the entropy rate for markov).")
+    @OptionGroup var threads: ThreadOptions
+    @Option(help: "Checkpoint directory.") var checkpoint: String
+    @Option(help: "Split: train, validation or test.") var split: String = "test"
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        threads.apply()
+        guard let sp = Split(rawValue: split) else { throw ValidationError("--split must be train, validation or test") }
+        let lm = try loadModel(checkpoint)
+        guard let spec = lm.corpusSpec else {
+            throw LabError.message("\(checkpoint) does not record the corpus it was trained on, so eval cannot rebuild it")
+        }
+        let corpus = try spec.build()
+        let r = try lm.evaluate(on: corpus, split: sp)
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.sortedKeys]
+            print(String(data: try enc.encode(r), encoding: .utf8)!)
+            return
+        }
+        print(String(format: "%@ loss %.4f nats/token, perplexity %.3f", sp.rawValue as NSString, r.loss, r.perplexity))
+        if let h = r.entropyRate, let g = r.relativeGapToEntropyRate {
+            print(String(format: "source entropy rate %.4f nats/token; gap %+.2f%%", h, g * 100))
+        }
+        if let em = r.exactMatch { print(String(format: "exact-match accuracy %.1f%%", em * 100)) }
+    }
+}
+
+struct Sample: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Sample text from a checkpoint.")
+    @OptionGroup var threads: ThreadOptions
+    @Option(help: "Checkpoint directory.") var checkpoint: String
+    @Option(help: "Prompt text (default: one token of the tokenizer's first symbol).") var prompt: String?
+    @Option(help: "Tokens to generate.") var tokens: Int = 100
+    @Option(help: "Number of samples.") var count: Int = 1
+    @Option(help: "Temperature (0 = greedy).") var temperature: Float = 1
+    @Option(help: "Top-k.") var topK: Int?
+    @Option(help: "Top-p.") var topP: Float?
+    @Option(help: "Seed.") var seed: UInt64 = 0
+
+    func run() throws {
+        threads.apply()
+        let lm = try loadModel(checkpoint)
+        var ids = lm.tokenizer.encode(prompt ?? "").map(Int32.init)
+        if ids.isEmpty { ids = [Int32(min(1, lm.tokenizer.vocabularySize - 1))] }
+        let room = lm.model.config.contextLength - ids.count
+        guard room > 0 else { throw ValidationError("the prompt has \(ids.count) tokens; the model's context is \(lm.model.config.contextLength)") }
+        let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP)
+        let outs = try Sampler(model: lm.model).generate(prompts: Array(repeating: ids, count: count), maxNewTokens: min(tokens, room), options: options, seed: seed)
+        for out in outs {
+            print((prompt ?? "") + lm.tokenizer.decode(out.map(Int.init)))
+            if count > 1 { print("---") }
+        }
+    }
+}
+
+struct Logprobs: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Token ids and the log-probability of each next token, for checking against other implementations.")
+    @OptionGroup var threads: ThreadOptions
+    @Option(help: "Checkpoint directory.") var checkpoint: String
+    @Option(help: "Text to score.") var text: String
+    @Flag(help: "Also print the full log-probability vector at every position.") var full = false
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        threads.apply()
+        let lm = try loadModel(checkpoint)
+        let ids = lm.tokenizer.encode(text)
+        guard ids.count >= 2 else { throw ValidationError("--text must encode to at least 2 tokens (got \(ids.count))") }
+        guard ids.count <= lm.model.config.contextLength else { throw ValidationError("--text encodes to \(ids.count) tokens; the model's context is \(lm.model.config.contextLength)") }
+        let V = lm.model.config.vocabSize, T = ids.count
+        let logits = try lm.model.forward(tokens: ids.map(Int32.init), batch: 1, length: T)
+        var rows: [[Float]] = []
+        var next: [Float] = []
+        var row = [Float](repeating: 0, count: V)
+        for t in 0..<T {
+            row.withUnsafeMutableBufferPointer { Sampling.logSoftmax(out: $0.baseAddress!, logits: logits.baseAddress! + t * V, V: V, temperature: 1) }
+            if full { rows.append(row) }
+            if t + 1 < T { next.append(row[ids[t + 1]]) }
+        }
+        if json {
+            var obj: [String: Any] = ["tokens": ids, "next_token_logprobs": next.map(Double.init)]
+            if full { obj["logprobs"] = rows.map { $0.map(Double.init) } }
+            let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+            print(String(data: data, encoding: .utf8)!)
+        } else {
+            for t in 0..<(T - 1) {
+                print(String(format: "%4d %-12@ %9.4f", t + 1, lm.tokenizer.symbol(for: ids[t + 1])?.debugDescription as NSString? ?? "?", next[t]))
+            }
+            print(String(format: "mean %.4f nats/token", -next.reduce(0, +) / Float(next.count)))
+        }
+    }
+}
