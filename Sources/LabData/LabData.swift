@@ -1,3 +1,4 @@
-// LabData: corpora with known statistics, built deterministically from a seed.
-// Entry point: `CorpusSpec(...).build()` → `Corpus`; `BatchSampler` turns a split into training batches.
-// This module produces token ids only; it trains nothing and knows nothing of models.
+// LabData: corpora with known statistics, built deterministically from a seed, and the
+// `LanguageModel` that pairs a GPT with the corpus it learns from.
+// Entry point: `CorpusSpec(...).build()` → `Corpus`; `BatchSampler` turns a split into training batches;
+// `LanguageModel.train(corpus:...)` trains, evaluates and checkpoints a model on it.
