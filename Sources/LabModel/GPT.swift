@@ -7,6 +7,8 @@ import LabCore
 /// Everything the forward pass keeps for backward, for one (B, T). Shapes in comments.
 final class Activations {
     let B: Int, T: Int
+    /// `Parallel.workers` when the per-worker scratch was sized; a change forces a rebuild.
+    let workers: Int
     let tokens: UnsafeMutablePointer<Int32>   // (B·T)
     let encoded: FloatBuffer                   // (B·T, C) residual stream entering block 0
     let ln1, ln1Mean, ln1Rstd: [FloatBuffer]   // (B·T, C), (B·T), (B·T) per layer
@@ -34,6 +36,7 @@ final class Activations {
     init(config: GPTConfig, B: Int, T: Int) {
         self.B = B
         self.T = T
+        workers = max(1, Parallel.workers)
         let N = B * T, C = config.width, L = config.layers, V = config.vocabSize, NH = config.heads
         func many(_ n: Int) -> [FloatBuffer] { (0..<L).map { _ in FloatBuffer(count: n) } }
         tokens = .allocate(capacity: N)
@@ -50,8 +53,8 @@ final class Activations {
         lnf = FloatBuffer(count: N * C); lnfMean = FloatBuffer(count: N); lnfRstd = FloatBuffer(count: N)
         logits = FloatBuffer(count: N * V)
         rowLoss = FloatBuffer(count: N)
-        attentionScratch = AttentionScratch(workers: max(1, Parallel.workers), headSize: C / NH, T: T)
-        lnScratch = FloatBuffer(count: max(1, Parallel.workers) * 2 * C)
+        attentionScratch = AttentionScratch(workers: workers, headSize: C / NH, T: T)
+        lnScratch = FloatBuffer(count: workers * 2 * C)
         dlogits = FloatBuffer(count: N * V)
         dresidual = FloatBuffer(count: N * C)
         dln = FloatBuffer(count: N * C)
@@ -118,7 +121,7 @@ public final class GPT {
 
     func prepare(B: Int, T: Int) -> Activations {
         BLAS.useSingleThreadedBLAS()
-        if let a = activations, a.B == B, a.T == T { return a }
+        if let a = activations, a.B == B, a.T == T, a.workers == max(1, Parallel.workers) { return a }
         activations = nil
         let a = Activations(config: config, B: B, T: T)
         activations = a
@@ -208,7 +211,7 @@ public final class GPT {
             let residual = l == 0 ? UnsafePointer(a.encoded.pointer) : UnsafePointer(a.residual3[l - 1].pointer)
             // residual3 = residual2 + gelu(fch)·Wp + bp
             linearBackward(dx: a.dfch.pointer, dweight: G + o.fcProjWeight, dbias: G + o.fcProjBias, dout: dres, x: a.fchGelu[l].pointer, weight: P + o.fcProjWeight, N: N, IC: 4 * C, OC: C)
-            geluBackward(d: a.dfch.pointer, x: a.fch[l].pointer, n: N * 4 * C)
+            geluBackward(d: a.dfch.pointer, x: a.fch[l].pointer, y: a.fchGelu[l].pointer, n: N * 4 * C)
             // fch = ln2·Wfc + bfc
             linearBackward(dx: a.dln.pointer, dweight: G + o.fcWeight, dbias: G + o.fcBias, dout: a.dfch.pointer, x: a.ln2[l].pointer, weight: P + o.fcWeight, N: N, IC: C, OC: 4 * C)
             // ln2 = LayerNorm(residual2); the residual path adds dres through unchanged.

@@ -157,26 +157,28 @@ func geluForward(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, n: I
     }
 }
 
-/// Backward of `geluForward`, in place: d[i] = gelu'(x[i]) · d[i].
-/// gelu'(x) = 0.5(1 + tanh u) + 0.5·x·(1 - tanh² u)·√(2/π)·(1 + 3·0.044715·x²).
+/// Backward of `geluForward`, in place: d[i] = gelu'(x[i]) · d[i], reading the forward's output y
+/// so that no tanh is recomputed. With s = y/x = ½(1 + tanh u):
+/// gelu'(x) = ½(1 + tanh u) + ½·x·(1 − tanh² u)·√(2/π)·(1 + 3·0.044715·x²)
+///          = s + 2·x·s·(1 − s)·√(2/π)·(1 + 0.134145·x²), and s = ½ at x = 0.
 @inlinable
-func geluBackward(d: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, n: Int) {
-    @inline(__always) func grad(_ v: SIMD16<Float>) -> SIMD16<Float> {
+func geluBackward(d: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, y: UnsafePointer<Float>, n: Int) {
+    @inline(__always) func grad(_ v: SIMD16<Float>, _ g: SIMD16<Float>) -> SIMD16<Float> {
+        let zero = SIMD16<Float>()
+        let safe = simdSelect(v .== zero, SIMD16(repeating: 1), v)
+        let s = simdSelect(v .== zero, SIMD16(repeating: 0.5), g / safe)
         let v2: SIMD16<Float> = v * v
-        let inner: SIMD16<Float> = v + 0.044715 * v2 * v
-        let th: SIMD16<Float> = simdTanh(geluScale * inner)
-        let dInner: SIMD16<Float> = geluScale * (1 + 0.134145 * v2)
-        let left: SIMD16<Float> = 0.5 * (1 + th)
-        let right: SIMD16<Float> = 0.5 * v * (1 - th * th) * dInner
-        return left + right
+        let du: SIMD16<Float> = geluScale * (1 + 0.134145 * v2)
+        let right: SIMD16<Float> = 2 * v * s * (1 - s) * du
+        return s + right
     }
     Parallel.forChunks(n / 16, minimumPerChunk: 1024) { blocks in
         for blk in blocks {
             let i = blk * 16
-            Vec.store(grad(Vec.load(x + i)) * Vec.load(d + i), d + i)
+            Vec.store(grad(Vec.load(x + i), Vec.load(y + i)) * Vec.load(d + i), d + i)
         }
     }
-    for i in (n / 16 * 16)..<n { d[i] *= grad(SIMD16(repeating: x[i]))[0] }
+    for i in (n / 16 * 16)..<n { d[i] *= grad(SIMD16(repeating: x[i]), SIMD16(repeating: y[i]))[0] }
 }
 
 // MARK: - Bias helpers
