@@ -52,6 +52,14 @@ final class KVCache {
     }
 }
 
+/// A replacement for the sampler's own draw, called once per decoding step with the sequences that
+/// draw a token at that step (ascending), their tokens so far (prompt plus generated, one array per
+/// listed sequence), and the step's logits buffer: sequence i's next-token logits are the V floats at
+/// `logits + i * V` (scratch the chooser may overwrite). It returns one token per listed sequence.
+/// With a chooser the sampler applies no bias, temperature, top-k or top-p and does not call
+/// `observe`; `stopToken`, `maxNewTokens` and the context length still end a sequence.
+public typealias TokenChooser = (_ sequences: [Int], _ contexts: [[Int32]], _ logits: UnsafeMutablePointer<Float>) throws -> [Int32]
+
 public final class Sampler {
     public let model: GPT
     public init(model: GPT) { self.model = model }
@@ -60,8 +68,11 @@ public final class Sampler {
     /// random stream (seed, i), so its output does not depend on the rest of the batch.
     /// `observe(i, step, logprobs)` sees the next-token log-probabilities (after bias and
     /// temperature) of sequence i before each of its sampled tokens.
+    /// `choose`, when given, replaces the draw itself (see `TokenChooser`): a teacher API uses it to
+    /// shape each step's distribution (defences, watermarks) and to draw with its own per-query streams.
     public func generate(prompts: [[Int32]], maxNewTokens: Int, options: SamplingOptions, seed: UInt64,
-                         observe: ((Int, Int, UnsafeBufferPointer<Float>) -> Void)? = nil) throws -> [[Int32]] {
+                         observe: ((Int, Int, UnsafeBufferPointer<Float>) -> Void)? = nil,
+                         choose: TokenChooser? = nil) throws -> [[Int32]] {
         let cfg = model.config
         let V = cfg.vocabSize, C = cfg.width, T = cfg.contextLength, NH = cfg.heads, hs = C / NH
         try options.validate(vocabularySize: V)
@@ -82,14 +93,27 @@ public final class Sampler {
         var step = 0
         while step < T, !done.allSatisfy({ $0 }) {
             try self.step(tokens: current, position: step, cache: cache, state: s)
+            var drawing: [Int] = []
             for i in 0..<B {
                 let p = prompts[i]
                 if step + 1 < p.count {
                     current[i] = p[step + 1]
                     continue
                 }
-                if done[i] { continue }
-                let token = sample(logits: s.logits.pointer + i * V, V: V, options: options, rng: &rngs[i], scratch: s, observe: observe.map { f in { f(i, outputs[i].count, $0) } })
+                if !done[i] { drawing.append(i) }
+            }
+            var chosen: [Int32] = []
+            if let choose, !drawing.isEmpty {
+                chosen = try choose(drawing, drawing.map { prompts[$0] + outputs[$0] }, s.logits.pointer)
+                guard chosen.count == drawing.count else {
+                    throw LabError.message("token chooser returned \(chosen.count) tokens for \(drawing.count) sequences")
+                }
+                for t in chosen where t < 0 || Int(t) >= V { throw LabError.message("token chooser returned token \(t), outside the vocabulary 0..<\(V)") }
+            }
+            for (j, i) in drawing.enumerated() {
+                let token = choose == nil
+                    ? sample(logits: s.logits.pointer + i * V, V: V, options: options, rng: &rngs[i], scratch: s, observe: observe.map { f in { f(i, outputs[i].count, $0) } })
+                    : chosen[j]
                 outputs[i].append(token)
                 current[i] = token
                 if outputs[i].count >= maxNewTokens || token == Int32(options.stopToken ?? -1) || step + 1 >= T { done[i] = true }
