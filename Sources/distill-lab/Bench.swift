@@ -14,21 +14,25 @@ struct Bench: ParsableCommand {
     var mode: String = "all"
     @Option(help: "Minimum seconds timed per measurement.")
     var seconds: Double = 5
+    @Option(help: "Attention kernel: gemm or fused.")
+    var attention: String = "gemm"
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
     func validate() throws {
         guard ["tiny", "small", "all"].contains(config) else { throw ValidationError("--config must be tiny, small or all (got '\(config)')") }
+        guard AttentionKernel(rawValue: attention) != nil else { throw ValidationError("--attention must be gemm or fused") }
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
     }
 
     func run() throws {
         threads.apply()
+        GPT.attentionKernel = AttentionKernel(rawValue: attention)!
         let configs: [BenchmarkConfig] = config == "all" ? [.tiny, .small] : (config == "tiny" ? [.tiny] : [.small])
         let modes: Set<String> = mode == "all" ? ["train", "infer", "decode"] : Set(mode.split(separator: ",").map(String.init))
         let peak = try LabModel.Bench.sgemmPeak(seconds: min(2, seconds))
         if !json {
-            print(BLASKernel.summary)
+            print(BLASKernel.summary + "; attention kernel \(attention)")
             print(String(format: "sgemm peak (1024³): %.1f GFLOP/s", peak))
         }
         var report = BenchmarkReport(kernel: BLAS.coreName, blasThreads: BLAS.threads, workers: Parallel.workers, sgemmPeakGflops: peak, configs: [])

@@ -173,7 +173,7 @@ struct Logprobs: ParsableCommand {
             if t + 1 < T { next.append(row[ids[t + 1]]) }
         }
         if json {
-            var obj: [String: Any] = ["tokens": ids, "next_token_logprobs": next.map(Double.init)]
+            var obj: [String: Any] = ["tokens": ids, "next_token_logprobs": next.map(Double.init), "blas_kernel": BLAS.coreName]
             if full { obj["logprobs"] = rows.map { $0.map(Double.init) } }
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             print(String(data: data, encoding: .utf8)!)
