@@ -141,15 +141,18 @@ public final class Trainer {
 
 /// Mean next-token loss of a model over fixed batches (for validation and `eval`).
 public enum Evaluation {
-    /// Mean cross-entropy (nats per token) over `windows` of length T, batched by B.
+    /// Mean cross-entropy (nats per token) over windows, batched by B; consecutive windows of
+    /// equal length share a batch (the last window of a split may be shorter).
     public static func meanLoss(model: GPT, inputs: [[Int32]], targets: [[Int32]], batchSize: Int) throws -> Double {
         precondition(inputs.count == targets.count)
-        guard let T = inputs.first?.count else { return .nan }
+        guard !inputs.isEmpty else { return .nan }
         var total = 0.0
         var count = 0
         var i = 0
         while i < inputs.count {
-            let b = min(batchSize, inputs.count - i)
+            let T = inputs[i].count
+            var b = 1
+            while b < batchSize, i + b < inputs.count, inputs[i + b].count == T { b += 1 }
             let x = Array(inputs[i..<(i + b)].joined()), y = Array(targets[i..<(i + b)].joined())
             try model.forward(tokens: x, batch: b, length: T)
             total += Double(try model.loss(.hard(y))) * Double(b * T)
