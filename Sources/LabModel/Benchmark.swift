@@ -34,7 +34,7 @@ public struct ConfigBenchmark: Codable, Sendable {
     public var heads: Int
     public var vocabSize: Int
     public var results: [ThroughputResult]
-    public var peakResidentMiB: Double
+    public var peakRSSMebibytes: Double
 }
 
 public struct BenchmarkReport: Codable, Sendable {
@@ -131,13 +131,13 @@ public enum Bench {
             }
             record("decode", t, tokens: B * (T - 1), flopsPerToken: cfg.inferenceFlopsPerToken(sequenceLength: T / 2))
         }
-        return ConfigBenchmark(config: bc.name, batch: B, contextLength: T, width: cfg.width, layers: cfg.layers, heads: cfg.heads, vocabSize: cfg.vocabSize, results: results, peakResidentMiB: ResourceUsage.peakResidentMiB)
+        return ConfigBenchmark(config: bc.name, batch: B, contextLength: T, width: cfg.width, layers: cfg.layers, heads: cfg.heads, vocabSize: cfg.vocabSize, results: results, peakRSSMebibytes: ResourceUsage.peakRSSMebibytes)
     }
 }
 
 /// Peak resident memory of this process (getrusage ru_maxrss).
 public enum ResourceUsage {
-    public static var peakResidentMiB: Double {
+    public static var peakRSSMebibytes: Double {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Double(usage.ru_maxrss) / 1024

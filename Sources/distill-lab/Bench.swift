@@ -43,7 +43,7 @@ struct Bench: ParsableCommand {
                 for m in r.results {
                     print(String(format: "%-6@ %-7@ %10.0f tok/s  %8.2f ms/step  %6.1f GFLOP/s  %5.1f%% of peak", c.name as NSString, m.mode as NSString, m.tokensPerSecond, m.stepMilliseconds, m.gflops, m.fractionOfPeak * 100))
                 }
-                print(String(format: "%-6@ peak RSS so far %.0f MiB", c.name as NSString, r.peakResidentMiB))
+                print(String(format: "%-6@ peak RSS so far %.0f MiB", c.name as NSString, r.peakRSSMebibytes))
             }
         }
         if json {
