@@ -9,8 +9,9 @@ import LabModel
 public final class Attack {
     public let config: AttackConfig
     public let target: ExtractionTarget
-    /// A bar over the budget, with the latest agreement; nil runs silently.
-    public var progress: ProgressReporter?
+    /// The label of a progress bar on standard error; nil runs silently. The bar counts training steps,
+    /// where the time goes: their total is estimated from the first round's records per unit of spend.
+    public var progressLabel: String?
     /// Called after each milestone's point is measured (for a CLI to print rows as they come).
     public var onPoint: ((CurvePoint) -> Void)?
 
@@ -76,6 +77,17 @@ public final class Attack {
                                            text: { source in try data.attackerText(source, strategySeed) }))
 
         harvest = Harvest()
+        var reporter: ProgressReporter?
+        var status = ""
+        func report() {
+            if reporter == nil, let label = progressLabel, client.spentMeasure > 0 {
+                let perMeasure = Double(harvest.records.count) / Double(client.spentMeasure)
+                var total = measures.reduce(0) { $0 + self.segmentSteps(records: Int(perMeasure * Double($1))) }
+                if strategy.isAdaptive { total += Int(config.student.epochs * perMeasure * Double(measures.last!) / Double(config.student.batchSize)) }
+                reporter = ProgressReporter(total: max(1, total), label: label)
+            }
+            reporter?.update(distiller.steps, detail: "\(config.budget.unit.show(client.spentMeasure))\(status)")
+        }
         var studentInferenceFlops = 0.0
         var points: [CurvePoint] = []
         var attackSeconds = 0.0
@@ -95,26 +107,29 @@ public final class Attack {
                 let records = zip(prompts, answers).map { mode.record(prompt: $0, responses: $1, vocabularySize: V) }
                 for r in records { harvest.append(r) }
                 strategy.observe(records)
-                progress?.update(Int(min(client.spentMeasure, measures.last!)), detail: points.last.map { String(format: "agreement %.4f", $0.fidelity.agreement) } ?? "")
+                report()
                 let exhausted = prompts.count < config.roundSize || answers.count < prompts.count || client.spentMeasure == before
                 if exhausted { break }
                 // An adaptive strategy ranks the next round with a student that has seen this one.
                 if strategy.isAdaptive, !records.isEmpty {
                     let steps = Int((spec.epochs * Double(records.count) / Double(spec.batchSize)).rounded(.up))
-                    try distiller.train(on: harvest.trainable, steps: steps) { _ in spec.learningRate }
+                    try distiller.train(on: harvest.trainable, steps: steps, learningRate: { _ in spec.learningRate }, onStep: { _ in report() })
                 }
             }
             // Train on everything bought so far: warm-up, then a cosine to a tenth of the peak.
             let trainable = harvest.trainable
             if !trainable.isEmpty {
-                let steps = min(spec.maxSteps, max(spec.minSteps, Int((spec.epochs * Double(trainable.count) / Double(spec.batchSize)).rounded(.up))))
+                let steps = segmentSteps(records: trainable.count)
                 let warmup = min(spec.warmupSteps, steps / 10)
                 var schedule = TrainingConfig()
                 schedule.steps = steps
                 schedule.warmupSteps = warmup
                 schedule.learningRate = spec.learningRate
                 schedule.minLearningRateFraction = 0.1
-                try distiller.train(on: trainable, steps: steps, learningRate: schedule.learningRate(at:))
+                try distiller.train(on: trainable, steps: steps, learningRate: schedule.learningRate(at:), onStep: { loss in
+                    status = String(format: " · milestone %d/%d · loss %.4f", i + 1, measures.count, loss) + (points.last.map { String(format: " · agreement %.4f", $0.fidelity.agreement) } ?? "")
+                    report()
+                })
             }
             attackSeconds += Date().timeIntervalSince(segmentStart)
             let fidelity = try evaluator.evaluate(student: student)
@@ -127,10 +142,16 @@ public final class Attack {
             points.append(point)
             onPoint?(point)
         }
-        progress?.finish(detail: points.last.map { String(format: "agreement %.4f", $0.fidelity.agreement) } ?? "")
+        reporter?.finish(detail: points.last.map { String(format: "agreement %.4f", $0.fidelity.agreement) } ?? "")
         return AnytimeCurve(attack: config, strategy: strategy.summary, harvest: mode.summary, loss: loss.summary, defences: target.defences.summary,
                             studentWidth: studentConfig.width, studentLayers: studentConfig.layers, studentParameters: studentConfig.parameterCount,
                             teacher: evaluator.reference, points: points)
+    }
+
+    /// Steps of one milestone's training on `records` records: `epochs` passes, within [min_steps, max_steps].
+    func segmentSteps(records: Int) -> Int {
+        let s = config.student
+        return min(s.maxSteps, max(s.minSteps, Int((s.epochs * Double(records) / Double(s.batchSize)).rounded(.up))))
     }
 
     /// A measure in the budget's unit as the curve reports it: dollars as dollars.
@@ -141,9 +162,9 @@ public final class Attack {
 
 extension AttackConfig {
     /// Runs this attack against `target` and returns its anytime curve.
-    public func run(against target: ExtractionTarget, progress: ProgressReporter? = nil) throws -> AnytimeCurve {
+    public func run(against target: ExtractionTarget, progressLabel: String? = nil) throws -> AnytimeCurve {
         let attack = Attack(config: self, target: target)
-        attack.progress = progress
+        attack.progressLabel = progressLabel
         return try attack.run()
     }
 }

@@ -77,8 +77,9 @@ struct DistillationBatch {
     /// entries, whose missing one the bucket and uniform tails then recover exactly.
     init(records: [HarvestRecord], vocabularySize V: Int, contextLength: Int, temperature tau: Double, tail: SparseTail) {
         let B = records.count
-        let longest = records.map(\.text.count).max() ?? 1
-        let T = min(contextLength, max(1, (longest + 7) / 8 * 8))
+        // As long as the longest text and no longer: with random prompt lengths most batches hold one of
+        // the longest, so the length (and the model's activations) rarely changes between steps.
+        let T = min(contextLength, max(1, records.map(\.text.count).max() ?? 1))
         batch = B
         length = T
         tokens = [Int32](repeating: 0, count: B * T)
@@ -229,9 +230,10 @@ public final class Distiller {
     }
 
     /// Trains `steps` steps on batches drawn uniformly (with replacement) from `records` that carry
-    /// targets, at `learningRate(step)` for step 0..<steps. Returns the mean loss of the steps.
+    /// targets, at `learningRate(step)` for step 0..<steps, calling `onStep` with each step's loss.
+    /// Returns the mean loss of the steps.
     @discardableResult
-    public func train(on records: [HarvestRecord], steps count: Int, learningRate: (Int) -> Float) throws -> Double {
+    public func train(on records: [HarvestRecord], steps count: Int, learningRate: (Int) -> Float, onStep: ((Double) -> Void)? = nil) throws -> Double {
         let usable = records.filter { !$0.targets.isEmpty }
         guard !usable.isEmpty, count > 0 else { return .nan }
         var total = 0.0
@@ -245,6 +247,7 @@ public final class Distiller {
             guard norm.isFinite else { throw LabError.nonFinite(step: steps + 1, tensor: "student gradients") }
             steps += 1
             total += Double(value)
+            onStep?(Double(value))
         }
         return total / Double(count)
     }

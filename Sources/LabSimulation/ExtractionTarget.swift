@@ -49,12 +49,12 @@ public struct ExtractionTarget {
     /// (steps × batch × sequence length of its training) gives its training FLOPs at
     /// `GPTConfig.trainingFlopsPerToken`; nil leaves the cost ratio out.
     public init(teacher model: LanguageModel, corpus: Corpus, spec: CorpusSpec?, defences: [DefenceSpec] = [], policy: APIPolicy = APIPolicy(),
-                teacherTrainingTokens: Int? = nil, apiSeed: UInt64 = 0) throws {
+                prices: PriceTable = .standard, teacherTrainingTokens: Int? = nil, apiSeed: UInt64 = 0) throws {
         let gpt = GPTTeacher(model)
         let environment = DefenceEnvironment(vocabularySize: gpt.vocabularySize, contextLength: gpt.contextLength)
         let c = model.model.config
         self.init(teacher: gpt, teacherConfig: c, policy: policy, defences: try DefenceRegistry.pipeline(defences, environment: environment),
-                  data: .corpus(corpus, spec),
+                  prices: prices, data: .corpus(corpus, spec),
                   teacherTrainingFlops: teacherTrainingTokens.map { Double($0) * c.trainingFlopsPerToken(sequenceLength: c.contextLength) },
                   apiSeed: apiSeed)
     }
