@@ -38,6 +38,7 @@ let package = Package(
         .testTarget(name: "LabCoreTests", dependencies: ["LabCore", "TestSupport"]),
         .testTarget(name: "LabModelTests", dependencies: ["LabCore", "LabModel", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "LabDataTests", dependencies: ["LabCore", "LabModel", "LabData", "TestSupport"]),
+        .testTarget(name: "LabSimulationTests", dependencies: ["LabCore", "LabModel", "LabData", "LabSimulation", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -59,7 +59,7 @@ public struct AdaptiveMisinformation: RegisteredDefence {
                 throw LabError.invalidConfig(key: "defences.misinformation.checkpoint", message: "\(dir) has \(lm.model.config.vocabSize) tokens; the teacher has \(environment.vocabularySize); the misinformation model must share its vocabulary")
             }
             self.init(threshold: threshold, sharpness: sharpness, source: .model(GPTTeacher(lm)))
-            sourceNameOverride = dir
+            checkpoint = dir
         case ("checkpoint", nil):
             throw LabError.invalidConfig(key: "defences.misinformation.checkpoint", message: "is missing; source: checkpoint needs the misinformation model's directory")
         case (_, _?):
@@ -69,11 +69,12 @@ public struct AdaptiveMisinformation: RegisteredDefence {
         }
     }
 
-    /// The checkpoint path, when the source was loaded from one (for the parameter list).
-    var sourceNameOverride: String?
+    /// The misinformation model's directory, when the registry loaded it from one.
+    public private(set) var checkpoint: String?
 
     public var parameters: [(key: String, value: String)] {
-        [("threshold", show(threshold)), ("sharpness", sharpness.map(show) ?? "hard"), ("source", sourceNameOverride ?? sourceName)]
+        [("threshold", show(threshold)), ("sharpness", sharpness.map(show) ?? "hard"),
+         ("source", checkpoint == nil ? sourceName : "checkpoint"), ("checkpoint", checkpoint ?? "none")]
     }
 
     /// α for a row whose top probability is `s`.
