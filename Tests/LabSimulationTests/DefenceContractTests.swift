@@ -1,7 +1,6 @@
-// Defence contracts: one test per defence of what it promises — rounding lands on the grid, top-k
-// returns exactly k, label-only one label per row of a batch, noise has its stated standard deviation,
-// reverse sigmoid matches the published formula on hand-computed vectors, MAD stays within ε and keeps
-// the top-1 token, misinformation triggers only under its threshold. Registry and parameter checks too.
+// Defence contracts, one test per defence: rounding lands on the grid, top-k returns exactly k, label-only
+// one label per row of a batch, noise has its stated σ, reverse sigmoid matches hand-computed vectors, MAD
+// stays within ε and keeps the top-1, misinformation triggers only under its threshold; plus the registry.
 import Foundation
 import XCTest
 import LabCore
