@@ -361,6 +361,8 @@ final class DefenceContractTests: XCTestCase {
         XCTAssertEqual(key(DefenceSpec("misinformation", ["source": .string("checkpoint")])), "defences.misinformation.checkpoint")
         XCTAssertEqual(key(DefenceSpec("label_only", ["k": .number(1)])), "defences.label_only.k")
         XCTAssertEqual(key(DefenceSpec("no_such_defence")), "defences.no_such_defence")
+        XCTAssertEqual(key(DefenceSpec("kgw", ["gamma": .number(1.5)])), "defences.kgw.gamma")
+        XCTAssertEqual(key(DefenceSpec("kgw", ["key": .number(-1)])), "defences.kgw.key")
     }
 
     func testDefenceSpecsDecodeFromConfigShapes() throws {
