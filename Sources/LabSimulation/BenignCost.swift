@@ -1,7 +1,6 @@
-// BenignCost: what a defence pipeline costs honest users, measured on benign prompts — how far the
-// distributions it serves move from the teacher's (KL, total variation, top-1 agreement, rows withheld)
-// and how much worse, under the teacher itself, the text it samples for them reads (perplexity).
-// Not an attack metric: nothing here is about what an attacker learns.
+// BenignCost: what a defence pipeline costs honest users on benign prompts — how far its served
+// distributions move from the teacher's (KL, TV, top-1, rows withheld) and how much worse its sampled
+// text reads under the teacher (perplexity). Not an attack metric: nothing about what an attacker learns.
 import Foundation
 import LabCore
 

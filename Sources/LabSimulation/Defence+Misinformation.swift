@@ -1,6 +1,6 @@
-// Adaptive misinformation (Kariyappa & Qureshi 2020, "Defending Against Model Stealing Attacks with
-// Adaptive Misinformation"): where the teacher is unsure — its top probability under a threshold, the
-// paper's sign of an out-of-distribution query — answer from a misinformation model instead.
+// Adaptive misinformation (Kariyappa & Qureshi 2020): where the teacher is unsure — top probability
+// under a threshold, the paper's out-of-distribution signal — answer from a misinformation model. Not the
+// paper's trained misinformation network: inverted preferences, uniform, or another checkpoint stand in.
 import Foundation
 import LabCore
 import LabData

@@ -1,5 +1,5 @@
 // Fixtures shared by the LabSimulation tests: random distributions, rows built from them, a tiny
-// random GPT and a bigram teacher. Not assertions: each test file states its own contract.
+// random GPT, error catchers. Not assertions: each test file states its own contract.
 import Foundation
 import LabCore
 import LabModel
