@@ -33,7 +33,7 @@ enum NumberFormat {
         guard x.isFinite else { return x.isNaN ? "nan" : (x > 0 ? "inf" : "-inf") }
         if x == 0 { return "0" }
         let magnitude = abs(x)
-        if x == x.rounded(), magnitude < 1e15, magnitude >= 1 { return String(Int64(x)) }
+        if x == x.rounded(), magnitude < 1e15, magnitude >= pow(10, Double(digits - 1)) { return String(Int64(x)) }
         if magnitude >= 1e6 || magnitude < 1e-4 { return String(format: "%.\(max(0, digits - 1))e", x) }
         let decimals = max(0, digits - 1 - Int(floor(log10(magnitude))))
         return String(format: "%.\(decimals)f", x)

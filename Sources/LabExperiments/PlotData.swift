@@ -72,13 +72,15 @@ struct PlotData {
             if spec.type == .line { points.sort { $0.x < $1.x } }
             series.append(PlotSeries(label: spec.series == nil ? spec.y : "\(Runner.short(spec.series ?? "")) = \(label)", points: points))
         }
-        let title = spec.title.isEmpty ? "\(spec.y) versus \(spec.x)" : spec.title
+        let title = spec.title.isEmpty ? "\(human(spec.y)) versus \(human(spec.x))" : spec.title
         let seeds = e.seeds.count
         var note = seeds > 1 ? "Points are means over \(seeds) seeds; bars show ±1 standard deviation." : "One seed."
         if !spec.filter.isEmpty { note += " Fixed: " + spec.filter.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)" }.joined(separator: ", ") + "." }
         return PlotData(title: title, xLabel: axisLabel(spec.x, e), yLabel: axisLabel(spec.y, e), type: spec.type, xScale: spec.xScale, yScale: spec.yScale,
                         categories: categories, series: series, showLegend: spec.series != nil, note: note)
     }
+
+    static func human(_ name: String) -> String { name.replacingOccurrences(of: "_", with: " ") }
 
     /// "training_flops" → "training flops (cost)"; an axis keeps its path.
     static func axisLabel(_ name: String, _ e: Experiment) -> String {

@@ -21,18 +21,23 @@ enum SVGPlot {
         }
     }
 
-    /// Tick positions and their labels (log: "10^k" spelled with a superscript by the caller).
+    /// Tick positions and their labels. Log axes: decades, plus 2× and 5× (or every integer multiple) when
+    /// the range spans few decades, labelled "1eK" or "MeK" for M×10^K (spelled with superscripts by
+    /// `tickText`); linear axes: 1-2-2.5-5 steps, about five ticks.
     static func ticks(min lo: Double, max hi: Double, log: Bool) -> [(Double, String)] {
         if log {
             let a = Int(floor(log10(lo) + 1e-9)), b = Int(ceil(log10(hi) - 1e-9))
-            var out: [(Double, String)] = []
-            let few = b - a <= 2
-            for k in a...max(a, b) {
-                let decade = pow(10, Double(k))
-                out.append((decade, "1e\(k)"))
-                if few, k < b { for m in [2.0, 5.0] { out.append((m * decade, NumberFormat.tick(m * decade))) } }
+            func within(_ v: Double) -> Bool { v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9) }
+            for multiples in [[1.0], [1, 2, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9]] {
+                var out: [(Double, String)] = []
+                for k in a...max(a, b) {
+                    for m in multiples where within(m * pow(10, Double(k))) {
+                        out.append((m * pow(10, Double(k)), m == 1 ? "1e\(k)" : "\(Int(m))e\(k)"))
+                    }
+                }
+                if out.count >= 3 || multiples.count == 9 && out.count >= 2 { return out.count > 12 ? out.filter { $0.1.hasPrefix("1e") } : out }
             }
-            return out.filter { $0.0 >= lo * (1 - 1e-9) && $0.0 <= hi * (1 + 1e-9) }
+            return ticks(min: lo, max: hi, log: false)
         }
         let span = hi - lo
         guard span > 0, span.isFinite else { return [(lo, NumberFormat.tick(lo))] }
@@ -79,11 +84,13 @@ enum SVGPlot {
         }
     }
 
-    /// A tick label: "1e3" becomes 10 with a superscript 3.
+    /// A tick label: "1e3" is written 10 with a superscript 3, "2e3" as 2×10 with a superscript 3.
     static func tickText(_ label: String, x: Double, y: Double, anchor: String) -> String {
         let pos = String(format: "x=\"%.1f\" y=\"%.1f\"", x, y)
-        if label.hasPrefix("1e"), let k = Int(label.dropFirst(2)) {
-            return "<text \(pos) text-anchor=\"\(anchor)\" class=\"tick\">10<tspan dy=\"-7\" font-size=\"10\">\(k)</tspan></text>"
+        let parts = label.split(separator: "e", maxSplits: 1)
+        if parts.count == 2, let m = Int(parts[0]), let k = Int(parts[1]) {
+            let mantissa = m == 1 ? "" : "\(m)×"
+            return "<text \(pos) text-anchor=\"\(anchor)\" class=\"tick\">\(mantissa)10<tspan dy=\"-7\" font-size=\"10\">\(k)</tspan></text>"
         }
         return "<text \(pos) text-anchor=\"\(anchor)\" class=\"tick\">\(escape(label))</text>"
     }
@@ -168,7 +175,9 @@ enum SVGPlot {
         }
         if legend {
             let lx = right + 16
-            svg.append(String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" stroke=\"#999\"/>", lx - 6, top, width - lx - 4, 12 + 22 * Double(drawn.count)))
+            let longest = drawn.map { min(25, $0.label.count) }.max() ?? 0
+            svg.append(String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" stroke=\"#999\"/>", lx - 6, top,
+                              min(width - lx - 4, 46 + 7.4 * Double(longest)), 12 + 22 * Double(drawn.count)))
             for (s, series) in drawn.enumerated() {
                 let y = top + 18 + 22 * Double(s)
                 let colour = colours[s % colours.count]
