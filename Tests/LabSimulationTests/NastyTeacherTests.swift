@@ -44,9 +44,9 @@ final class NastyTeacherTests: XCTestCase {
         spec.validationTokens = 2_000
         spec.testTokens = 2_000
         let corpus = try spec.build()
-        let architecture = ModelArchitecture(contextLength: 16, width: 16, layers: 1, heads: 2)
+        let architecture = ModelArchitecture(contextLength: 8, width: 16, layers: 1, heads: 2)
         var training = TrainingConfig()
-        training.steps = 40
+        training.steps = 25
         training.batchSize = 8
         training.learningRate = 1e-2
         training.warmupSteps = 5
@@ -60,7 +60,7 @@ final class NastyTeacherTests: XCTestCase {
             r.suffix(10).map { $0[keyPath: key] }.reduce(0, +) / 10
         }
         let lossPlain = try plain.0.meanLoss(tokens: corpus.validation), lossNasty = try nasty.0.meanLoss(tokens: corpus.validation)
-        print(String(format: "nasty teacher (40 steps): KL at τ=4 to the normal net %.4f (ω=0: %.4f); validation CE %.4f (ω=0: %.4f, normal %.4f)",
+        print(String(format: "nasty teacher (25 steps): KL at τ=4 to the normal net %.4f (ω=0: %.4f); validation CE %.4f (ω=0: %.4f, normal %.4f)",
                      tail(nasty.1, \.kl), tail(plain.1, \.kl), lossNasty, lossPlain, try normal.meanLoss(tokens: corpus.validation)))
         XCTAssertGreaterThan(tail(nasty.1, \.kl), 2 * tail(plain.1, \.kl))
         XCTAssertLessThan(lossNasty, lossPlain * 1.15)

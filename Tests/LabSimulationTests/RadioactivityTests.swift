@@ -59,14 +59,14 @@ final class RadioactivityTests: XCTestCase {
         let train = try texts(teacher, key: key, delta: 3, count: 30, length: 200, seed: 1)
         lap("watermarked training text")
         let stream = train.flatMap { $0 }.map(Int.init)
-        let gpt = try GPT(config: GPTConfig(vocabSize: V, contextLength: 32, width: 32, layers: 1, heads: 2), seed: 2)
+        let gpt = try GPT(config: GPTConfig(vocabSize: V, contextLength: 16, width: 16, layers: 1, heads: 2), seed: 2)
         var training = TrainingConfig()
-        training.steps = 120
+        training.steps = 80
         training.batchSize = 8
-        training.learningRate = 1e-2
-        training.warmupSteps = 10
+        training.learningRate = 2e-2
+        training.warmupSteps = 5
         training.evalInterval = 0
-        var batches = try BatchSampler(tokens: stream, batchSize: 8, sequenceLength: 32, seed: 3)
+        var batches = try BatchSampler(tokens: stream, batchSize: 8, sequenceLength: 16, seed: 3)
         _ = try Trainer(model: gpt, config: training).train(data: &batches)
         lap("training")
 
