@@ -11,16 +11,18 @@ import LabSimulation
 final class RadioactivityDoseMeasurement: XCTestCase {
     func testDoseResponse() throws {
         try XCTSkipUnless(ProcessInfo.processInfo.environment["DISTILLLAB_MEASURE"] != nil, "set DISTILLLAB_MEASURE=1 to run measurements")
-        let V = 48, key: UInt64 = 77, delta = 3.0
+        // Each seed has its own key (so the 0% rows sample the null over keys) and its own texts.
+        let V = 48, delta = 3.0
         let teacher = try BigramTeacher.random(vocabularySize: V, scale: 2, contextLength: 256, seed: 6)
-        let marked = try RadioactivityTests.texts(teacher, key: key, delta: delta, count: 120, length: 200, seed: 1)
-        let clean = try RadioactivityTests.texts(teacher, key: key, delta: nil, count: 120, length: 200, seed: 2)
-        let probe = try RadioactivityTests.texts(teacher, key: key, delta: delta, count: 20, length: 100, seed: 3)
-        let wm = try KGWWatermark(gamma: 0.25, delta: Float(delta), key: key, vocabularySize: V)
-        print("| share | seed | reading p (dedup) | reading p (all) | generation p (dedup) | generation p (all) | student val CE |")
-        print("|---|---|---|---|---|---|---|")
-        for share in [0.0, 0.01, 0.05, 0.10, 0.50] {
-            for seed in [UInt64(1), 2] {
+        print("| share | seed | reading p (dedup) | reading p (all) | generation p (dedup) | generation p (all) | generation tuples (dedup / all) | student val CE |")
+        print("|---|---|---|---|---|---|---|---|")
+        for seed in [UInt64(1), 2] {
+            let key = 100 + seed
+            let marked = try RadioactivityTests.texts(teacher, key: key, delta: delta, count: 120, length: 200, seed: 10 * seed + 1)
+            let clean = try RadioactivityTests.texts(teacher, key: key, delta: nil, count: 120, length: 200, seed: 10 * seed + 2)
+            let probe = try RadioactivityTests.texts(teacher, key: key, delta: delta, count: 20, length: 100, seed: 10 * seed + 3)
+            let wm = try KGWWatermark(gamma: 0.25, delta: Float(delta), key: key, vocabularySize: V)
+            for share in [0.0, 0.01, 0.05, 0.10, 0.50] {
                 let stream = try RadioactivityDose.mix(watermarked: marked, clean: clean, share: share, tokens: 20_000, seed: seed)
                 let gpt = try GPT(config: GPTConfig(vocabSize: V, contextLength: 16, width: 32, layers: 1, heads: 2), seed: seed)
                 var training = TrainingConfig()
@@ -33,13 +35,14 @@ final class RadioactivityDoseMeasurement: XCTestCase {
                 var batches = try BatchSampler(tokens: stream, batchSize: 8, sequenceLength: 16, seed: seed)
                 _ = try Trainer(model: gpt, config: training).train(data: &batches)
                 let reading = try Radioactivity.reading(student: gpt, texts: probe, watermark: wm)
-                let generation = try Radioactivity.generation(student: gpt, prompts: (0..<40).map { [Int32($0 % V)] }, maxNewTokens: 15,
+                let generation = try Radioactivity.generation(student: gpt, prompts: (0..<200).map { [Int32($0 % V)] }, maxNewTokens: 30,
                                                               seed: seed, watermark: wm)
                 let ce = try Evaluation.meanLoss(model: gpt, inputs: clean.suffix(4).map { Array($0.prefix(16)) },
                                                  targets: clean.suffix(4).map { Array($0.dropFirst().prefix(16)) }, batchSize: 4)
-                print(String(format: "| %.0f%% | %d | %.2e | %.2e | %.2e | %.2e | %.3f |", 100 * share, seed,
+                print(String(format: "| %.0f%% | %d | %.2e | %.2e | %.2e | %.2e | %d / %d | %.3f |", 100 * share, seed,
                              reading.deduplicated.binomialPValue, reading.all.binomialPValue,
-                             generation.deduplicated.binomialPValue, generation.all.binomialPValue, ce))
+                             generation.deduplicated.binomialPValue, generation.all.binomialPValue,
+                             generation.deduplicated.scored, generation.all.scored, ce))
             }
         }
     }
