@@ -38,6 +38,15 @@ public enum BLASKernel {
         cpuSupportsSkylakeX && !avx512Cores.contains(BLAS.coreName.lowercased())
     }
 
+    /// The decision behind `ensureFastKernel`, as a pure function: re-execute only when the CPU has
+    /// AVX-512 F/BW/DQ/VL, OpenBLAS chose a non-AVX-512 kernel, the user has not set
+    /// OPENBLAS_CORETYPE, and this process is not already the re-executed one.
+    public static func shouldReexecute(environment: [String: String], cpuFlags: Set<String>, coreName: String) -> Bool {
+        guard environment[environmentKey] == nil, environment[reexecGuardKey] == nil else { return false }
+        let hasAVX512 = ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(cpuFlags.contains)
+        return hasAVX512 && !avx512Cores.contains(coreName.lowercased())
+    }
+
     /// One line for reports: the kernel, how it was chosen, and the thread count.
     public static var summary: String {
         let how: String
@@ -53,8 +62,7 @@ public enum BLASKernel {
     /// AVX-512, OpenBLAS chose a slower kernel, and the user has not set the variable. Call it first
     /// thing in `main`. Returns normally when no re-execution is needed or possible.
     public static func ensureFastKernel() {
-        let env = ProcessInfo.processInfo.environment
-        guard env[environmentKey] == nil, env[reexecGuardKey] == nil, isOnSlowKernel else { return }
+        guard shouldReexecute(environment: ProcessInfo.processInfo.environment, cpuFlags: cpuFlags, coreName: BLAS.coreName) else { return }
         setenv(environmentKey, "SkylakeX", 1)
         setenv(reexecGuardKey, "1", 1)
         fflush(stdout)

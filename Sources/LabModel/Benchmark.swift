@@ -52,7 +52,7 @@ public struct BenchmarkReport: Codable, Sendable {
     }
 }
 
-public enum Bench {
+public enum EngineBenchmark {
     /// Median (or, with `best`, minimum) of the timings of `body`, after `warmup` untimed calls, in seconds.
     public static func time(warmup: Int = 2, minimumSeconds: Double, minimumRepeats: Int = 3, best: Bool = false, _ body: () throws -> Void) rethrows -> Double {
         for _ in 0..<warmup { try body() }

@@ -42,7 +42,7 @@ public struct GPTConfig: Codable, Equatable, Hashable, Sendable {
         try check(width % heads == 0, "heads", "\(heads) heads do not divide width \(width); choose a divisor of \(width) (e.g. \(Self.divisors(of: width).suffix(4).map(String.init).joined(separator: ", ")))")
     }
 
-    static func divisors(of n: Int) -> [Int] { (1...max(1, n)).filter { n % $0 == 0 && $0 <= 64 } }
+    static func divisors(of n: Int) -> [Int] { (1...max(1, n)).filter { n % $0 == 0 && $0 <= 16 } }
 
     /// Parameter count N (tied unembedding counted once), as in the layout.
     public var parameterCount: Int { ParameterLayout(self).count }

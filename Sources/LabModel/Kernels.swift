@@ -1,6 +1,7 @@
 // Kernels: the element-wise and attention passes of the GPT forward and backward.
 // Each is a fused single pass over memory, parallel over rows or (batch, head), allocation-free.
 // Dense products are not here: they go through `BLAS.sgemm` (LabCore/BLAS.swift) via `Linear`.
+import Dispatch
 import LabCore
 
 /// Vector helpers over raw pointers: SIMD16 body, scalar tail. Pointers need no alignment.
@@ -217,7 +218,6 @@ func biasBackward(dbias: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>
     }
 }
 
-import Dispatch
 /// `concurrentPerform` behind one name, so kernels that manage their own chunks read alike.
 @usableFromInline enum DispatchQueueShim {
     @inlinable static func perform(_ n: Int, _ body: (Int) -> Void) {

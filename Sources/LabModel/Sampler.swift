@@ -171,22 +171,11 @@ public final class Sampler {
                 let i = bh / NH, h = bh % NH
                 let q = s.qkv.pointer + i * 3 * C + h * hs
                 let sc = s.scores.pointer + worker * T
-                var mx = -Float.infinity
-                for j in 0..<n {
-                    let v = Vec.dot(hs, q, K + (i * T + j) * C + h * hs) * scale
-                    sc[j] = v
-                    if v > mx { mx = v }
-                }
-                var sum: Float = 0
-                for j in 0..<n {
-                    let e = Float(exp(Double(sc[j] - mx)))
-                    sc[j] = e
-                    sum += e
-                }
+                for j in 0..<n { sc[j] = Vec.dot(hs, q, K + (i * T + j) * C + h * hs) * scale }
+                maskedSoftmaxRow(sc, valid: n, length: n)
                 let out = s.atty.pointer + i * C + h * hs
                 out.update(repeating: 0, count: hs)
-                let inv = 1 / sum
-                for j in 0..<n { Vec.axpy(hs, sc[j] * inv, Vc + (i * T + j) * C + h * hs, out) }
+                for j in 0..<n { Vec.axpy(hs, sc[j], Vc + (i * T + j) * C + h * hs, out) }
             }
             linearForward(out: s.x.pointer, x: s.atty.pointer, weight: P + o.attnProjWeight, bias: P + o.attnProjBias, N: B, IC: C, OC: C, residual: s.x.pointer)
             layerNormForward(out: s.ln.pointer, mean: s.mean.pointer, rstd: s.rstd.pointer, x: s.x.pointer, weight: P + o.ln2Weight, bias: P + o.ln2Bias, N: B, C: C)

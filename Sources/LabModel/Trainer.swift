@@ -100,7 +100,7 @@ public final class Trainer {
             data.next(inputs: &inputs, targets: &targets)
             try model.forward(tokens: inputs, batch: B, length: T)
             let loss = try model.loss(.hard(targets))
-            guard loss.isFinite else { throw LabError.nonFinite(step: step + 1, tensor: firstNonFinite(logits: true) ?? "loss") }
+            guard loss.isFinite else { throw LabError.nonFinite(step: step + 1, tensor: firstNonFinite(in: model.parameters) ?? "logits") }
             model.zeroGradients()
             model.backward()
             let lr = config.learningRate(at: step)
@@ -131,11 +131,6 @@ public final class Trainer {
             for i in 0..<spec.count where !p[i].isFinite { return spec.name }
         }
         return nil
-    }
-
-    func firstNonFinite(logits: Bool) -> String? {
-        if let name = firstNonFinite(in: model.parameters) { return name }
-        return "logits"
     }
 }
 

@@ -1,7 +1,6 @@
-// Prediction poisoning in the style of MAD (Orekondy et al. 2020, "Prediction Poisoning: Towards
-// Defenses Against DNN Model Stealing Attacks"), variant MAD-argmax: within an L1 budget ε, move the
-// reported distribution so that a proxy student's gradient turns as far as possible from the one the
-// true distribution would give, keeping the top-1 token. Not the paper's full surrogate network.
+// Prediction poisoning after MAD-argmax (Orekondy et al. 2020, "Prediction Poisoning"): within an L1
+// budget ε, turn a proxy student's gradient as far as possible from the true distribution's, keeping the
+// top-1 token. Not the paper's surrogate network: a last-layer linear proxy, whose features cancel.
 import Foundation
 import LabCore
 

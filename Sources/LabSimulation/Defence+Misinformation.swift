@@ -1,6 +1,6 @@
-// Adaptive misinformation (Kariyappa & Qureshi 2020, "Defending Against Model Stealing Attacks with
-// Adaptive Misinformation"): where the teacher is unsure — its top probability under a threshold, the
-// paper's sign of an out-of-distribution query — answer from a misinformation model instead.
+// Adaptive misinformation (Kariyappa & Qureshi 2020): where the teacher is unsure — top probability
+// under a threshold, the paper's out-of-distribution signal — answer from a misinformation model. Not the
+// paper's trained misinformation network: inverted preferences, uniform, or another checkpoint stand in.
 import Foundation
 import LabCore
 import LabData
@@ -59,7 +59,7 @@ public struct AdaptiveMisinformation: RegisteredDefence {
                 throw LabError.invalidConfig(key: "defences.misinformation.checkpoint", message: "\(dir) has \(lm.model.config.vocabSize) tokens; the teacher has \(environment.vocabularySize); the misinformation model must share its vocabulary")
             }
             self.init(threshold: threshold, sharpness: sharpness, source: .model(GPTTeacher(lm)))
-            sourceNameOverride = dir
+            checkpoint = dir
         case ("checkpoint", nil):
             throw LabError.invalidConfig(key: "defences.misinformation.checkpoint", message: "is missing; source: checkpoint needs the misinformation model's directory")
         case (_, _?):
@@ -69,11 +69,12 @@ public struct AdaptiveMisinformation: RegisteredDefence {
         }
     }
 
-    /// The checkpoint path, when the source was loaded from one (for the parameter list).
-    var sourceNameOverride: String?
+    /// The misinformation model's directory, when the registry loaded it from one.
+    public private(set) var checkpoint: String?
 
     public var parameters: [(key: String, value: String)] {
-        [("threshold", show(threshold)), ("sharpness", sharpness.map(show) ?? "hard"), ("source", sourceNameOverride ?? sourceName)]
+        [("threshold", show(threshold)), ("sharpness", sharpness.map(show) ?? "hard"),
+         ("source", checkpoint == nil ? sourceName : "checkpoint"), ("checkpoint", checkpoint ?? "none")]
     }
 
     /// α for a row whose top probability is `s`.

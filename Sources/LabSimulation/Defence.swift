@@ -43,7 +43,7 @@ public struct DistributionRow: Sendable {
     @inlinable public func isReported(_ i: Int) -> Bool { reported.map { $0.contains(i) } ?? true }
 
     /// The reported token ids, ascending.
-    public var reportedTokens: [Int] { reported ?? Array(0..<values.count) }
+    public var reportedTokens: [Int] { reported ?? RowMath.indices(values.count) }
 
     /// Keeps only `tokens` in the report; every other value becomes 0.
     public mutating func withhold(allBut tokens: [Int]) {
@@ -66,12 +66,12 @@ public struct DistributionRow: Sendable {
 
     /// The reported values renormalised to sum to 1 (withheld tokens 0), or nil when they sum to 0.
     public var served: [Double]? {
+        // Withheld values are 0, so the sum over all tokens is the sum over the reported ones.
         var total = 0.0
-        for i in reportedTokens { total += values[i] }
+        for v in values { total += v }
         guard total > 0, total.isFinite else { return nil }
-        var out = [Double](repeating: 0, count: values.count)
-        for i in reportedTokens { out[i] = values[i] / total }
-        return out
+        let scale = 1 / total
+        return values.map { $0 * scale }
     }
 
     /// A random stream for the running stage, independent of every other row and stage.
@@ -122,6 +122,18 @@ public struct DefencePipeline {
 
 /// Helpers the defences share.
 enum RowMath {
+    /// [0, 1, ..., n − 1], built without the generic sequence copy that dominates debug builds.
+    static func indices(_ n: Int) -> [Int] {
+        [Int](unsafeUninitializedCapacity: n) { buffer, count in
+            var i = 0
+            while i < n {
+                buffer[i] = i
+                i += 1
+            }
+            count = n
+        }
+    }
+
     /// Writes `out[i] = softmax(x)[i]` over `tokens` (others untouched), computed stably in Double.
     static func softmax(_ x: [Double], over tokens: [Int], into out: inout [Double]) {
         var mx = -Double.infinity

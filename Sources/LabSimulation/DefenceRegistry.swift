@@ -15,6 +15,7 @@ public enum DefenceRegistry {
         TemperatureScaling.self,      // temperature
         PredictionPoisoning.self,     // mad
         AdaptiveMisinformation.self,  // misinformation
+        KGWDefence.self,              // kgw
     ]
 
     public static var names: [String] { kinds.map { $0.registryName } }

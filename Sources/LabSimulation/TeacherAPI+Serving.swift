@@ -115,11 +115,19 @@ extension TeacherAPI {
 enum ServingMath {
     /// softmax(logits + bias) in Double.
     static func probabilities(_ logits: UnsafePointer<Float>, V: Int, bias: [Int: Float]) -> [Double] {
-        var z = (0..<V).map { Double(logits[$0]) }
-        for (t, b) in bias { z[t] += Double(b) }
-        var p = [Double](repeating: 0, count: V)
-        RowMath.softmax(z, over: Array(0..<V), into: &p)
-        return p
+        [Double](unsafeUninitializedCapacity: V) { p, count in
+            for v in 0..<V { p[v] = Double(logits[v]) }
+            for (t, b) in bias { p[t] += Double(b) }
+            var mx = -Double.infinity
+            for v in 0..<V { mx = max(mx, p[v]) }
+            var sum = 0.0
+            for v in 0..<V {
+                p[v] = exp(p[v] - mx)
+                sum += p[v]
+            }
+            for v in 0..<V { p[v] /= sum }
+            count = V
+        }
     }
 
     static func probabilities(_ logits: UnsafeMutablePointer<Float>, V: Int, bias: [Int: Float]) -> [Double] {

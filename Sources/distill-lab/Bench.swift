@@ -30,14 +30,14 @@ struct Bench: ParsableCommand {
         GPT.attentionKernel = AttentionKernel(rawValue: attention)!
         let configs: [BenchmarkConfig] = config == "all" ? [.tiny, .small] : (config == "tiny" ? [.tiny] : [.small])
         let modes: Set<String> = mode == "all" ? ["train", "infer", "decode"] : Set(mode.split(separator: ",").map(String.init))
-        let peak = try LabModel.Bench.sgemmPeak(seconds: min(2, seconds))
+        let peak = try EngineBenchmark.sgemmPeak(seconds: min(2, seconds))
         if !json {
             print(BLASKernel.summary + "; attention kernel \(attention)")
             print(String(format: "sgemm peak (1024³): %.1f GFLOP/s", peak))
         }
         var report = BenchmarkReport(kernel: BLAS.coreName, blasThreads: BLAS.threads, workers: Parallel.workers, sgemmPeakGflops: peak, configs: [])
         for c in configs {
-            let r = try LabModel.Bench.run(c, peak: peak, seconds: seconds, modes: modes)
+            let r = try EngineBenchmark.run(c, peak: peak, seconds: seconds, modes: modes)
             report.configs.append(r)
             if !json {
                 for m in r.results {

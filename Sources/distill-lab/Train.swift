@@ -141,8 +141,10 @@ struct Sample: ParsableCommand {
         guard room > 0 else { throw ValidationError("the prompt has \(ids.count) tokens; the model's context is \(lm.model.config.contextLength)") }
         let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP)
         let outs = try Sampler(model: lm.model).generate(prompts: Array(repeating: ids, count: count), maxNewTokens: min(tokens, room), options: options, seed: seed)
+        let promptIds = prompt == nil ? [] : ids.map(Int.init)
         for out in outs {
-            print((prompt ?? "") + lm.tokenizer.decode(out.map(Int.init)))
+            // Decode prompt and continuation together, so word-level text keeps its spaces.
+            print(lm.tokenizer.decode(promptIds + out.map(Int.init)))
             if count > 1 { print("---") }
         }
     }

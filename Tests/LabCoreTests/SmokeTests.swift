@@ -1,3 +1,0 @@
-import XCTest
-@testable import LabCore
-final class SmokeTests: XCTestCase { func testKernel() { XCTAssertFalse(BLAS.coreName.isEmpty) } }

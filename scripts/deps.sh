@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the two Debian packages DistillLab links against (OpenBLAS and LAPACKE headers and
+# libraries) when they are missing. Sourced by scripts/demo.sh and scripts/test.sh.
+set -euo pipefail
+missing=()
+for p in libopenblas-dev liblapacke-dev; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]}" >&2
+    sudo=""
+    if [ "$(id -u)" != 0 ]; then
+        command -v sudo >/dev/null 2>&1 || { echo "need root (or sudo) to install ${missing[*]}" >&2; exit 1; }
+        sudo=sudo
+    fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
