@@ -146,10 +146,14 @@ struct Steal: ParsableCommand {
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys, .prettyPrinted]
-            let data = cellCount == 1 && report.cells[0].result != nil ? try enc.encode(report.cells[0].result!) : try enc.encode(report)
-            print(String(decoding: data, as: UTF8.self))
-        } else if cellCount == 1 {
-            print(describe(report.cells[0]))
+            // One cell prints its result alone; a grid (or a refusal) the whole report.
+            if cellCount == 1, let result = report.cells.first?.result {
+                print(String(decoding: try enc.encode(result), as: UTF8.self))
+            } else {
+                print(String(decoding: try enc.encode(report), as: UTF8.self))
+            }
+        } else if cellCount == 1, let cell = report.cells.first {
+            print(describe(cell))
         } else {
             print(report.markdown)
         }
