@@ -96,7 +96,7 @@ public struct AttackBudget: Codable, Equatable, Sendable {
             }
         }
         for (a, b) in zip(measures, measures.dropFirst()) where b <= a {
-            throw fail("is \(milestones.map { show($0) }); milestones must rise strictly")
+            throw fail("is [\(milestones.map { show($0) }.joined(separator: ", "))]; milestones must rise strictly")
         }
     }
 }

@@ -37,7 +37,8 @@ public struct PositionTarget: Equatable, Sendable {
 
 /// One prompt's worth of harvest.
 public struct HarvestRecord: Equatable, Sendable {
-    /// What the student reads: the prompt, plus the teacher's completion when the harvest sampled one.
+    /// What the student reads: the prompt, plus the teacher's completion when the harvest sampled one
+    /// (all but its last token, which is only ever a target).
     public var text: [Int32]
     /// How many of `text`'s tokens the attacker wrote.
     public var promptLength: Int

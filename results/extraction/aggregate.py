@@ -38,7 +38,7 @@ def main(argv):
     metrics = argv[1].split(",")
     rows = []
     for arg in argv[2:]:
-        label, _, dirs = arg.partition("=")
+        label, _, dirs = arg.rpartition("=")
         curves = [json.load(open(d.rstrip("/") + "/curve.json")) for d in dirs.split(",")]
         rows.append((label, curves))
     unit = rows[0][1][0]["attack"]["budget"]["unit"]
