@@ -29,6 +29,53 @@ public final class Attack {
     }
 
     public func run() throws -> AnytimeCurve {
+        let run = try prepare()
+        var points: [CurvePoint] = []
+        for (i, milestone) in run.measures.enumerated() {
+            let segmentStart = Date()
+            run.client.cap = milestone
+            try harvest(run)
+            try train(run, milestone: i, points: points)
+            run.attackSeconds += Date().timeIntervalSince(segmentStart)
+            let point = try measure(run, milestone: config.budget.milestones[i])
+            points.append(point)
+            onPoint?(point)
+        }
+        run.reporter?.finish(detail: points.last.map { String(format: "agreement %.4f", $0.fidelity.agreement) } ?? "")
+        let c = run.distiller.student.config
+        return AnytimeCurve(attack: config, strategy: run.strategy.summary, harvest: run.mode.summary, loss: run.distiller.loss.summary,
+                            defences: target.defences.summary, studentWidth: c.width, studentLayers: c.layers, studentParameters: c.parameterCount,
+                            teacher: run.evaluator.reference, points: points)
+    }
+
+    /// Everything one run holds while it goes.
+    final class Run {
+        let strategy: any QueryStrategy
+        let mode: any HarvestMode
+        let distiller: Distiller
+        let evaluator: FidelityEvaluator
+        let client: AttackerClient
+        /// The milestones in the unit's integer measure.
+        let measures: [Int64]
+        var studentInferenceFlops = 0.0
+        var attackSeconds = 0.0
+        var reporter: ProgressReporter?
+        /// The progress bar's detail after the spend: milestone, loss, last agreement.
+        var status = ""
+
+        init(strategy: any QueryStrategy, mode: any HarvestMode, distiller: Distiller, evaluator: FidelityEvaluator, client: AttackerClient, measures: [Int64]) {
+            self.strategy = strategy
+            self.mode = mode
+            self.distiller = distiller
+            self.evaluator = evaluator
+            self.client = client
+            self.measures = measures
+        }
+    }
+
+    /// Validates everything against the teacher before anything is spent, then builds the parts, the
+    /// student, the evaluator (which scores the teacher once), the API with its ledger, and the client.
+    func prepare() throws -> Run {
         try config.validate()
         let teacher = target.teacher
         let V = teacher.vocabularySize, T = teacher.contextLength
@@ -75,77 +122,69 @@ public final class Attack {
         let strategySeed = seeds.next()
         try strategy.prepare(StrategySetup(vocabularySize: V, lengths: lengths, seed: strategySeed,
                                            text: { source in try data.attackerText(source, strategySeed) }))
-
         harvest = Harvest()
-        var reporter: ProgressReporter?
-        var status = ""
-        func report() {
-            if reporter == nil, let label = progressLabel, client.spentMeasure > 0 {
-                let perMeasure = Double(harvest.records.count) / Double(client.spentMeasure)
-                var total = measures.reduce(0) { $0 + self.segmentSteps(records: Int(perMeasure * Double($1))) }
-                if strategy.isAdaptive { total += Int(config.student.epochs * perMeasure * Double(measures.last!) / Double(config.student.batchSize)) }
-                reporter = ProgressReporter(total: max(1, total), label: label)
+        return Run(strategy: strategy, mode: mode, distiller: distiller, evaluator: evaluator, client: client, measures: measures)
+    }
+
+    /// Buys rounds of prompts until the strategy or the stop line says no more; an adaptive strategy's
+    /// student is trained after each round, so the next round is ranked by a student that has seen it.
+    func harvest(_ run: Run) throws {
+        let V = target.teacher.vocabularySize, spec = config.student
+        while true {
+            let before = run.client.spentMeasure
+            let round = StrategyRound(client: run.client, student: run.distiller.student, coverage: run.mode.coverage)
+            let prompts = try run.strategy.prompts(count: config.roundSize, round: round)
+            harvest.addOverhead(round.overhead)
+            run.studentInferenceFlops += round.studentFlops
+            let answers = try run.client.serve(prompts.map { run.mode.queries(for: $0, vocabularySize: V) })
+            let records = zip(prompts, answers).map { run.mode.record(prompt: $0, responses: $1, vocabularySize: V) }
+            for r in records { harvest.append(r) }
+            run.strategy.observe(records)
+            report(run)
+            if prompts.count < config.roundSize || answers.count < prompts.count || run.client.spentMeasure == before { return }
+            if run.strategy.isAdaptive, !records.isEmpty {
+                let steps = Int((spec.epochs * Double(records.count) / Double(spec.batchSize)).rounded(.up))
+                try run.distiller.train(on: harvest.trainable, steps: steps, learningRate: { _ in spec.learningRate }, onStep: { _ in self.report(run) })
             }
-            reporter?.update(distiller.steps, detail: "\(config.budget.unit.show(client.spentMeasure))\(status)")
         }
-        var studentInferenceFlops = 0.0
-        var points: [CurvePoint] = []
-        var attackSeconds = 0.0
-        let spec = config.student
-        for (i, milestone) in measures.enumerated() {
-            let segmentStart = Date()
-            client.cap = milestone
-            // Harvest up to the milestone, a round at a time.
-            while true {
-                let before = client.spentMeasure
-                let round = StrategyRound(client: client, student: student, coverage: mode.coverage)
-                let prompts = try strategy.prompts(count: config.roundSize, round: round)
-                harvest.addOverhead(round.overhead)
-                studentInferenceFlops += round.studentFlops
-                let groups = prompts.map { mode.queries(for: $0, vocabularySize: V) }
-                let answers = try client.serve(groups)
-                let records = zip(prompts, answers).map { mode.record(prompt: $0, responses: $1, vocabularySize: V) }
-                for r in records { harvest.append(r) }
-                strategy.observe(records)
-                report()
-                let exhausted = prompts.count < config.roundSize || answers.count < prompts.count || client.spentMeasure == before
-                if exhausted { break }
-                // An adaptive strategy ranks the next round with a student that has seen this one.
-                if strategy.isAdaptive, !records.isEmpty {
-                    let steps = Int((spec.epochs * Double(records.count) / Double(spec.batchSize)).rounded(.up))
-                    try distiller.train(on: harvest.trainable, steps: steps, learningRate: { _ in spec.learningRate }, onStep: { _ in report() })
-                }
-            }
-            // Train on everything bought so far: warm-up, then a cosine to a tenth of the peak.
-            let trainable = harvest.trainable
-            if !trainable.isEmpty {
-                let steps = segmentSteps(records: trainable.count)
-                let warmup = min(spec.warmupSteps, steps / 10)
-                var schedule = TrainingConfig()
-                schedule.steps = steps
-                schedule.warmupSteps = warmup
-                schedule.learningRate = spec.learningRate
-                schedule.minLearningRateFraction = 0.1
-                try distiller.train(on: trainable, steps: steps, learningRate: schedule.learningRate(at:), onStep: { loss in
-                    status = String(format: " · milestone %d/%d · loss %.4f", i + 1, measures.count, loss) + (points.last.map { String(format: " · agreement %.4f", $0.fidelity.agreement) } ?? "")
-                    report()
-                })
-            }
-            attackSeconds += Date().timeIntervalSince(segmentStart)
-            let fidelity = try evaluator.evaluate(student: student)
-            let usage = client.spent
-            let cost = AttackCost(usage: usage, studentTrainingFlops: distiller.trainingFlops, studentInferenceFlops: studentInferenceFlops,
-                                  wallSeconds: attackSeconds, teacherTrainingFlops: target.teacherTrainingFlops,
-                                  computeDollarsPerExaflop: target.computeDollarsPerExaflop)
-            let point = CurvePoint(milestone: config.budget.milestones[i], spent: show(measure: client.spentMeasure), records: harvest.records.count,
-                                   targets: harvest.targetCount, trainingSteps: distiller.steps, fidelity: fidelity, cost: cost)
-            points.append(point)
-            onPoint?(point)
+    }
+
+    /// Trains on everything bought so far: `segmentSteps` steps, warm-up then a cosine to a tenth of the peak.
+    func train(_ run: Run, milestone i: Int, points: [CurvePoint]) throws {
+        let trainable = harvest.trainable
+        guard !trainable.isEmpty else { return }
+        var schedule = TrainingConfig()
+        schedule.steps = segmentSteps(records: trainable.count)
+        schedule.warmupSteps = min(config.student.warmupSteps, schedule.steps / 10)
+        schedule.learningRate = config.student.learningRate
+        schedule.minLearningRateFraction = 0.1
+        let agreement = points.last.map { String(format: " · agreement %.4f", $0.fidelity.agreement) } ?? ""
+        try run.distiller.train(on: trainable, steps: schedule.steps, learningRate: schedule.learningRate(at:), onStep: { loss in
+            run.status = String(format: " · milestone %d/%d · loss %.4f", i + 1, run.measures.count, loss) + agreement
+            self.report(run)
+        })
+    }
+
+    /// The student's fidelity and the attack's cumulative cost now.
+    func measure(_ run: Run, milestone: Double) throws -> CurvePoint {
+        let fidelity = try run.evaluator.evaluate(student: run.distiller.student)
+        let cost = AttackCost(usage: run.client.spent, studentTrainingFlops: run.distiller.trainingFlops, studentInferenceFlops: run.studentInferenceFlops,
+                              wallSeconds: run.attackSeconds, teacherTrainingFlops: target.teacherTrainingFlops,
+                              computeDollarsPerExaflop: target.computeDollarsPerExaflop)
+        return CurvePoint(milestone: milestone, spent: show(measure: run.client.spentMeasure), records: harvest.records.count,
+                          targets: harvest.targetCount, trainingSteps: run.distiller.steps, fidelity: fidelity, cost: cost)
+    }
+
+    /// Updates the bar, creating it once the first round shows how many records a unit of spend buys.
+    func report(_ run: Run) {
+        guard let label = progressLabel else { return }
+        if run.reporter == nil, run.client.spentMeasure > 0 {
+            let perMeasure = Double(harvest.records.count) / Double(run.client.spentMeasure)
+            var total = run.measures.reduce(0) { $0 + segmentSteps(records: Int(perMeasure * Double($1))) }
+            if run.strategy.isAdaptive { total += Int(config.student.epochs * perMeasure * Double(run.measures.last!) / Double(config.student.batchSize)) }
+            run.reporter = ProgressReporter(total: max(1, total), label: label)
         }
-        reporter?.finish(detail: points.last.map { String(format: "agreement %.4f", $0.fidelity.agreement) } ?? "")
-        return AnytimeCurve(attack: config, strategy: strategy.summary, harvest: mode.summary, loss: loss.summary, defences: target.defences.summary,
-                            studentWidth: studentConfig.width, studentLayers: studentConfig.layers, studentParameters: studentConfig.parameterCount,
-                            teacher: evaluator.reference, points: points)
+        run.reporter?.update(run.distiller.steps, detail: "\(config.budget.unit.show(run.client.spentMeasure))\(run.status)")
     }
 
     /// Steps of one milestone's training on `records` records: `epochs` passes, within [min_steps, max_steps].

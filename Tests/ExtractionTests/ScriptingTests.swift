@@ -45,6 +45,26 @@ final class ScriptingTests: XCTestCase {
         XCTAssertEqual(try JSONDecoder().decode(AnytimeCurve.self, from: json), curve)
     }
 
+    /// The README's example as written (never run here: it needs the trained checkpoint); compiling it
+    /// keeps the example in step with the API.
+    func readmeExample() throws {
+        let teacher = try LanguageModel.load(from: URL(fileURLWithPath: "checkpoints/markov-teacher"))
+        guard let spec = teacher.corpusSpec else { throw LabError.message("this checkpoint does not record its corpus") }
+        let target = try ExtractionTarget(teacher: teacher, corpus: try spec.build(), spec: spec,
+                                          defences: [DefenceSpec("top_k", ["k": .number(5)])])
+        let attack = AttackConfig(
+            strategy: .ownCorpus(.fresh),
+            harvest: .distribution,
+            student: StudentSpec(width: 64, layers: 2, heads: 4, loss: .soft(temperature: 2, alpha: 0.9)),
+            budget: .queries([1_000, 3_000, 10_000]),
+            promptLength: 1...16)
+        let curve = try attack.run(against: target)
+        print(curve.markdownTable)
+        _ = [StrategySpec.randomTokens, .teacherBootstrap(), .active(poolFactor: 4)]
+        _ = [HarvestSpec.topK(5), .echo(17), .completion(maxNewTokens: 16), .label, .logitBias(k: 5)]
+        _ = [AttackBudget.tokens([1, 2]), .dollars([0.01, 0.1])]
+    }
+
     func testAttackerTextComesFromItsSource() throws {
         let (_, corpus, spec) = try tinyTeacher()
         let data = try AttackData(corpus: corpus, spec: spec, windows: 4, length: 8)
