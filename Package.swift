@@ -39,6 +39,7 @@ let package = Package(
         .testTarget(name: "LabModelTests", dependencies: ["LabCore", "LabModel", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "LabDataTests", dependencies: ["LabCore", "LabModel", "LabData", "TestSupport"]),
         .testTarget(name: "LabSimulationTests", dependencies: ["LabCore", "LabModel", "LabData", "LabSimulation", "TestSupport"]),
+        .testTarget(name: "LabExperimentsTests", dependencies: ["LabCore", "LabModel", "LabData", "LabSimulation", "LabExperiments", "TestSupport", .product(name: "Yams", package: "Yams")]),
     ],
     swiftLanguageModes: [.v5]
 )

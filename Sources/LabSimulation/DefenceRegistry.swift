@@ -15,6 +15,8 @@ public enum DefenceRegistry {
         TemperatureScaling.self,      // temperature
         PredictionPoisoning.self,     // mad
         AdaptiveMisinformation.self,  // misinformation
+        KGWDefence.self,              // kgw
+        AntidistillationSampling.self,  // antidistillation
     ]
 
     public static var names: [String] { kinds.map { $0.registryName } }

@@ -1,0 +1,128 @@
+// ExperimentKind: the extension point of the runner. A kind names the sections of an experiment file it reads,
+// resolves one cell (validated, every default filled: the value that is hashed, saved and run) and runs it into
+// a row of named metrics and costs. The runner knows nothing else about what a cell computes.
+// Not the registry (ExperimentRegistry) and not the runner (Runner).
+import Foundation
+import LabCore
+import LabSimulation
+import Yams
+
+/// Sections of an experiment file that several kinds share; each kind lists the ones it reads, and a file
+/// that writes a section its kind does not read is an error (nothing is silently ignored).
+public enum SharedSection: String, CaseIterable, Sendable {
+    /// `teacher:` — corpus, model and training of the teacher (TeacherSpec).
+    case teacher
+    /// `api:` — the API's policy and prices (APISpec).
+    case api
+    /// `defences:` — the ordered defence pipeline in front of the teacher (DefenceSpec list).
+    case defences
+}
+
+/// A metric or cost a kind reports, with what it means (printed by `distill-lab validate --kinds`, checked
+/// against tables and plots at validation).
+public struct OutputDoc: Sendable {
+    public enum Role: String, Sendable { case metric, cost }
+    public var name: String
+    public var role: Role
+    public var meaning: String
+
+    public init(_ name: String, _ role: Role, _ meaning: String) {
+        self.name = name
+        self.role = role
+        self.meaning = meaning
+    }
+}
+
+/// One cell as a kind receives it before resolution: the shared sections it reads (decoded, defaults filled),
+/// its own settings, the seed, and the cell's YAML tree (to ask whether a key was written).
+public struct CellInput<Settings> {
+    public var seed: UInt64
+    public var teacher: TeacherSpec?
+    public var api: APISpec?
+    public var defences: [DefenceSpec]?
+    public var settings: Settings
+    /// The cell's document: the file with the grid's values substituted.
+    public var node: Node
+
+    /// Whether the file (or the grid) writes a value at `path`.
+    public func isWritten(_ path: [String]) -> Bool {
+        NodePath.find(path, in: node).matched == path.count
+    }
+
+    /// The teacher section; kinds that read `.teacher` always get one (the schema requires it).
+    public func requireTeacher() throws -> TeacherSpec {
+        guard let teacher else { throw SpecIssue(["teacher"], "is missing", fix: "add a `teacher:` section with at least `corpus: {kind: markov}`") }
+        return teacher
+    }
+}
+
+/// Settings for kinds that have no section of their own.
+public struct NoSettings: Decodable, Sendable {
+    public init() {}
+    public init(from decoder: Decoder) throws {}
+}
+
+/// What a cell produced: named metrics and costs, in the order the kind documents them. A nil value is a
+/// metric that does not apply (an entropy rate of a corpus that has none); NaN is stored as nil too.
+public struct CellResult: Codable, Equatable, Sendable {
+    public struct Entry: Codable, Equatable, Sendable {
+        public var name: String
+        public var value: Double?
+        public init(_ name: String, _ value: Double?) {
+            self.name = name
+            self.value = value.flatMap { $0.isFinite ? $0 : nil }
+        }
+    }
+
+    public var metrics: [Entry]
+    public var costs: [Entry]
+
+    public init(metrics: [Entry] = [], costs: [Entry] = []) {
+        self.metrics = metrics
+        self.costs = costs
+    }
+
+    /// The value of a metric or cost by name (nil when absent or not applicable).
+    public func value(_ name: String) -> Double? {
+        (metrics.first { $0.name == name } ?? costs.first { $0.name == name })?.value
+    }
+}
+
+/// A kind of experiment: how a cell of a file with `kind: <name>` is resolved and run.
+///
+/// Adding one is a new file `Kind+<Name>.swift` with a type conforming to this protocol, plus one line in
+/// `ExperimentRegistry.kinds`. Nothing else in the runner, the writers or the CLI changes.
+public protocol ExperimentKind {
+    /// The kind's own top-level sections, decoded from a mapping that holds only `settingsKeys`.
+    associatedtype Settings: Decodable
+    /// A fully resolved cell: every default filled, every seed applied. Its canonical JSON is hashed (so
+    /// an unchanged cell is never recomputed) and saved in config.resolved.yaml.
+    associatedtype Resolved: Encodable
+
+    /// `kind:` in the file.
+    static var name: String { get }
+    /// One line for `distill-lab validate --kinds` and the README.
+    static var summary: String { get }
+    /// Bump when the same resolved cell would now give different numbers: finished cells are recomputed.
+    static var version: Int { get }
+    /// Shared sections the kind reads; any other shared section in the file is an error.
+    static var reads: [SharedSection] { get }
+    /// Top-level keys that belong to this kind alone (decoded into `Settings`).
+    static var settingsKeys: [String] { get }
+    /// What the per-cell `seed` drives, in one sentence.
+    static var seedMeaning: String { get }
+    /// Every metric and cost `run` reports, in order.
+    static var outputs: [OutputDoc] { get }
+
+    /// Validates the cell (throwing `SpecIssue`s with key paths from the top of the file) and resolves it.
+    /// Must be cheap: it runs for every cell before any work.
+    static func resolve(_ cell: CellInput<Settings>, in context: ValidationContext) throws -> Resolved
+    /// Computes the cell. Deterministic: the same resolved cell gives the same numbers, bit for bit.
+    static func run(_ cell: Resolved, in context: RunContext) throws -> CellResult
+}
+
+extension ExperimentKind {
+    /// The kind's outputs by role.
+    static var metricNames: [String] { outputs.filter { $0.role == .metric }.map(\.name) }
+    static var costNames: [String] { outputs.filter { $0.role == .cost }.map(\.name) }
+}

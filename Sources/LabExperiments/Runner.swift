@@ -1,0 +1,167 @@
+// Runner: runs an experiment's cells in their fixed order with a progress bar and ETA, skipping every cell whose
+// record is already in the cells directory (so a killed run resumes where it stopped), optionally only a
+// contiguous shard of them; and, once every cell of the grid has a record, writes the results. `merge` joins
+// the cells directories of separate shard runs. Not what a cell computes (kinds) nor how results look (writers).
+import Foundation
+import LabCore
+
+/// A deterministic slice of the cells: shard i of n (1-based) takes the i-th contiguous block.
+/// Contiguous rather than round-robin so that cells sharing a teacher (adjacent in grid order) tend to land
+/// in the same shard, and each teacher is trained once per shard rather than once per cell.
+public struct Shard: Equatable, Sendable, CustomStringConvertible {
+    public var index: Int
+    public var count: Int
+
+    public static let whole = Shard(index: 1, count: 1)
+
+    public init(index: Int, count: Int) {
+        self.index = index
+        self.count = count
+    }
+
+    /// Parses "i/n" with 1 ≤ i ≤ n. (For 0-based array indices, as Kubernetes gives, pass $((INDEX + 1)).)
+    public init(parsing text: String) throws {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, (1...n).contains(i) else {
+            throw LabError.invalidConfig(key: "--shard", message: "is '\(text)'; write i/n with 1 ≤ i ≤ n, e.g. --shard 2/3 (for 0-based job indices use $((INDEX + 1))/n)")
+        }
+        self.init(index: i, count: n)
+    }
+
+    /// The indices of `total` cells this shard runs.
+    public func range(of total: Int) -> Range<Int> {
+        ((index - 1) * total / count)..<(index * total / count)
+    }
+
+    public var description: String { "\(index)/\(count)" }
+}
+
+public struct RunOptions {
+    /// results/<experiment> by default; cells go in its `cells/` directory.
+    public var output: URL
+    public var cache: TeacherCache
+    public var shard: Shard = .whole
+    /// Delete finished cells first and compute everything again.
+    public var fresh = false
+    public var showProgress = true
+    /// Worker threads (recorded in the manifest; the caller sets Parallel.workers).
+    public var threads: Int
+    /// Progress lines and notes, to standard error by default.
+    public var log: (String) -> Void
+
+    public init(output: URL, cache: TeacherCache, threads: Int, log: @escaping (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) {
+        self.output = output
+        self.cache = cache
+        self.threads = threads
+        self.log = log
+    }
+
+    public var cells: CellStore { CellStore(directory: output.appendingPathComponent("cells")) }
+}
+
+public struct RunSummary {
+    public var total: Int
+    /// Cells this invocation was asked for (its shard), computed now, or found finished.
+    public var inShard: Int
+    public var computed: Int
+    public var reused: Int
+    /// Cells of the whole grid still without a record (other shards' work).
+    public var missing: Int
+    public var wrote: [URL]
+    public var seconds: Double
+}
+
+public enum Runner {
+    public static func run(_ experiment: Experiment, options: RunOptions) throws -> RunSummary {
+        let start = Date()
+        let store = options.cells
+        if options.fresh { try store.clear() }
+        try FileManager.default.createDirectory(at: store.directory, withIntermediateDirectories: true)
+        let mine = experiment.cells[options.shard.range(of: experiment.cells.count)]
+        // Cells that share a hash (identical resolved specs) are computed once.
+        var seen = Set<String>()
+        let todo = mine.filter { !store.contains($0.hash) && seen.insert($0.hash).inserted }
+        let reused = mine.count - todo.count
+        if reused > 0 { options.log("\(reused) of \(mine.count) cells already finished in \(store.directory.path); computing the other \(todo.count)") }
+
+        let context = RunContext(cache: options.cache, showProgress: options.showProgress, log: options.log)
+        let progress = ProgressReporter(total: todo.count, label: "\(experiment.name) cells", enabled: options.showProgress && !todo.isEmpty)
+        for (done, cell) in todo.enumerated() {
+            let cellStart = Date()
+            let result: CellResult
+            do {
+                result = try cell.run(in: context)
+            } catch {
+                throw LabError.message("cell \(cell.index) (\(describe(cell, in: experiment))) failed: \(error)")
+            }
+            try store.write(CellRecord(hash: cell.hash, kind: experiment.kindName, index: cell.index, labels: cell.labels, result: result,
+                                       seconds: Date().timeIntervalSince(cellStart), shard: options.shard.description))
+            progress.update(done + 1, detail: describe(cell, in: experiment))
+        }
+        progress.finish()
+
+        let invocation = Invocation(command: "run", shard: options.shard, threads: options.threads, started: start, seconds: Date().timeIntervalSince(start),
+                                    computed: todo.count, reused: reused, trained: context.trained, loadedFromCache: context.loadedFromCache)
+        return try finish(experiment, store: store, output: options.output, invocation: invocation, inShard: mine.count)
+    }
+
+    /// Copies the finished cells of each shard's output directory into `output`'s cells directory (a cell
+    /// already there is kept), then writes the results if every cell of the grid is present.
+    public static func merge(_ experiment: Experiment, from sources: [URL], into output: URL, threads: Int) throws -> RunSummary {
+        let start = Date()
+        let store = CellStore(directory: output.appendingPathComponent("cells"))
+        try FileManager.default.createDirectory(at: store.directory, withIntermediateDirectories: true)
+        let wanted = Set(experiment.cells.map(\.hash))
+        var copied = 0
+        for source in sources {
+            let shardStore = CellStore(directory: source.appendingPathComponent("cells"))
+            guard FileManager.default.fileExists(atPath: shardStore.directory.path) else {
+                throw LabError.file(path: shardStore.directory.path, message: "does not exist; pass the --out directory of each shard run")
+            }
+            for hash in shardStore.hashes().sorted() where wanted.contains(hash) && !store.contains(hash) {
+                guard let record = try shardStore.record(hash) else { continue }
+                try store.write(record)
+                copied += 1
+            }
+        }
+        let invocation = Invocation(command: "merge", shard: .whole, threads: threads, started: start, seconds: Date().timeIntervalSince(start),
+                                    computed: 0, reused: copied, trained: [], loadedFromCache: [])
+        return try finish(experiment, store: store, output: output, invocation: invocation, inShard: 0)
+    }
+
+    /// Writes the results when every cell has a record; otherwise reports what is missing.
+    static func finish(_ experiment: Experiment, store: CellStore, output: URL, invocation: Invocation, inShard: Int) throws -> RunSummary {
+        var records: [CellRecord] = []
+        var missing = 0
+        for cell in experiment.cells {
+            if let r = try store.record(cell.hash) { records.append(r) } else { missing += 1 }
+        }
+        var summary = RunSummary(total: experiment.cells.count, inShard: inShard, computed: invocation.computed, reused: invocation.reused,
+                                 missing: missing, wrote: [], seconds: invocation.seconds)
+        if missing == 0 {
+            summary.wrote = try ResultsWriter(experiment: experiment, records: records, invocation: invocation).write(to: output)
+        }
+        return summary
+    }
+
+    /// "teacher.model.width=64 seed=1".
+    static func describe(_ cell: PlannedCell, in experiment: Experiment) -> String {
+        zip(experiment.axes, cell.labels).filter { $0.0.labels.count > 1 || $0.0.isSeed }.map { "\(short($0.0.name))=\($0.1)" }.joined(separator: " ")
+    }
+
+    /// The last component of a key path, for compact progress lines.
+    static func short(_ name: String) -> String { name.split(separator: ".").last.map(String.init) ?? name }
+}
+
+/// What one invocation did, for the manifest.
+public struct Invocation {
+    public var command: String
+    public var shard: Shard
+    public var threads: Int
+    public var started: Date
+    public var seconds: Double
+    public var computed: Int
+    public var reused: Int
+    public var trained: [TeacherRecord]
+    public var loadedFromCache: [String]
+}

@@ -1,0 +1,108 @@
+// TableBuilder: the tables an experiment file asks for, built from finished cells (rows × columns of mean ± std
+// over seeds), and rendered as Markdown (table.md) and HTML; plus the flat per-cell CSV. Not plots (SVGPlot).
+import Foundation
+
+/// One table, built: header, rows of label cells then statistic cells.
+struct BuiltTable {
+    var title: String
+    var note: String
+    var header: [String]
+    /// Leading label columns count.
+    var labelColumns: Int
+    var rows: [(labels: [String], stats: [Stats])]
+    var digits: Int
+
+    var markdown: String {
+        func escape(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
+        var lines: [String] = []
+        if !title.isEmpty { lines += ["## \(title)", ""] }
+        lines.append(note)
+        lines.append("")
+        lines.append("| " + header.map(escape).joined(separator: " | ") + " |")
+        lines.append("|" + header.indices.map { $0 < labelColumns ? "---" : "---:" }.joined(separator: "|") + "|")
+        for row in rows {
+            lines.append("| " + (row.labels.map(escape) + row.stats.map { $0.formatted(digits: digits) }).joined(separator: " | ") + " |")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    var html: String {
+        var out = "<table>\n<thead><tr>" + header.enumerated().map { "<th\($0.offset >= labelColumns ? " class=\"num\"" : "")>\(HTML.escape($0.element))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
+        for row in rows {
+            out += "<tr>" + row.labels.map { "<td>\(HTML.escape($0))</td>" }.joined()
+            out += row.stats.map { "<td class=\"num\">\(HTML.escape($0.formatted(digits: digits)))</td>" }.joined() + "</tr>\n"
+        }
+        return out + "</tbody>\n</table>\n"
+    }
+
+    var json: JSONValue {
+        .object([
+            ("title", .string(title)),
+            ("header", .array(header.map { .string($0) })),
+            ("rows", .array(rows.map { row in
+                .object([
+                    ("labels", .array(row.labels.map { .string($0) })),
+                    ("values", .array(row.stats.map { s in .object([("mean", .number(s.mean)), ("std", .number(s.std)), ("n", .number(Double(s.n)))]) })),
+                ])
+            })),
+        ])
+    }
+}
+
+enum TableBuilder {
+    static func build(_ spec: TableSpec, from results: ResultSet) -> BuiltTable {
+        let e = results.experiment
+        let seeds = e.seeds.count
+        let seedNote = seeds > 1 ? "Mean ± sample standard deviation over \(seeds) seeds." : "One seed."
+        let fixed = spec.filter.isEmpty ? "" : " Fixed: " + spec.filter.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)" }.joined(separator: ", ") + "."
+        // Row keys: every combination of the rows axes' labels that has cells, in grid order.
+        var rowKeys: [[String]] = []
+        var seen = Set<[String]>()
+        let rowIndices = spec.rows.compactMap(results.axisIndex)
+        for (cell, _) in results.cells(matching: spec.filter) {
+            let key = rowIndices.map { cell.labels[$0] }
+            if seen.insert(key).inserted { rowKeys.append(key) }
+        }
+        var header = spec.rows
+        var rows: [(labels: [String], stats: [Stats])] = []
+        if let columns = spec.columns {
+            let columnLabels = results.labels(of: columns, matching: spec.filter)
+            let value = spec.values[0]
+            header += columnLabels.map { "\(columns) = \($0)" }
+            for key in rowKeys {
+                var match = spec.filter
+                for (axis, label) in zip(spec.rows, key) { match[axis] = label }
+                let stats = columnLabels.map { label -> Stats in
+                    var m = match
+                    m[columns] = label
+                    return Stats(results.values(value, of: results.cells(matching: m)))
+                }
+                rows.append((key, stats))
+            }
+            return BuiltTable(title: spec.title, note: "Value: `\(value)`. " + seedNote + fixed, header: header, labelColumns: spec.rows.count, rows: rows, digits: spec.digits)
+        }
+        header += spec.values
+        for key in rowKeys {
+            var match = spec.filter
+            for (axis, label) in zip(spec.rows, key) { match[axis] = label }
+            let cells = results.cells(matching: match)
+            rows.append((key, spec.values.map { Stats(results.values($0, of: cells)) }))
+        }
+        return BuiltTable(title: spec.title, note: seedNote + fixed, header: header, labelColumns: spec.rows.count, rows: rows, digits: spec.digits)
+    }
+
+    /// One line per cell: index, hash, every axis label, every output (full precision; empty when null).
+    static func csv(_ results: ResultSet) -> String {
+        func field(_ s: String) -> String {
+            s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        }
+        let e = results.experiment
+        let outputs = e.outputs.map(\.name)
+        var lines = [(["index", "hash"] + e.axes.map(\.name) + outputs).map(field).joined(separator: ",")]
+        for (cell, record) in zip(e.cells, results.records) {
+            let values = outputs.map { name in record.result.value(name).map(JSONValue.spell) ?? "" }
+            lines.append(([String(cell.index), cell.hash] + cell.labels + values).map(field).joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,41 @@
+// `distill-lab run FILE`: runs an experiment's cells (resuming any finished ones, optionally one shard of them)
+// and, once the grid is complete, writes results/<experiment>/ and prints its tables.
+import ArgumentParser
+import Foundation
+import LabCore
+import LabExperiments
+
+/// Where results and cached teachers go.
+struct OutputOptions: ParsableArguments {
+    @Option(help: "Output directory (default: results/<experiment>).") var out: String?
+    @Option(help: "Teacher cache directory (default: $DISTILL_LAB_CACHE, else .distill-lab-cache).") var cache: String?
+
+    func output(for experiment: Experiment) -> URL { URL(fileURLWithPath: out ?? "results/\(experiment.name)") }
+    var teacherCache: TeacherCache { TeacherCache(directory: cache.map { URL(fileURLWithPath: $0) } ?? TeacherCache.defaultDirectory) }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run an experiment file: resumable, shardable; writes results/<experiment>/ when every cell is done.")
+
+    @OptionGroup var threads: ThreadOptions
+    @OptionGroup var output: OutputOptions
+    @Argument(help: "Experiment file (YAML).") var file: String
+    @Option(help: "Run only shard i of n (1-based), e.g. --shard 2/3; then `distill-lab merge` the shards' --out directories.") var shard: String?
+    @Flag(help: "Discard finished cells in the output directory and compute every cell again.") var fresh = false
+    @Flag(help: "No progress bars.") var quiet = false
+
+    func validate() throws {
+        if let shard { _ = try Shard(parsing: shard) }
+    }
+
+    func run() throws {
+        threads.apply()
+        let experiment = try Experiment.load(path: file)
+        var options = RunOptions(output: output.output(for: experiment), cache: output.teacherCache, threads: Parallel.workers)
+        options.shard = try shard.map(Shard.init(parsing:)) ?? .whole
+        options.fresh = fresh
+        options.showProgress = !quiet
+        let summary = try Runner.run(experiment, options: options)
+        ExperimentSummary.report(summary, experiment: experiment, output: options.output)
+    }
+}
