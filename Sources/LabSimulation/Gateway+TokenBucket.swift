@@ -27,7 +27,12 @@ public struct TokenBucket: Equatable, Sendable {
             level -= 1
             return nil
         }
-        return now + (1 - level) / ratePerSecond
+        // The time at which the refill, computed as `take` will compute it, reaches a whole token: rounding
+        // could otherwise name a time that still falls short by an ulp, and a client retrying then would
+        // be refused at the same instant forever.
+        var retry = now + (1 - level) / ratePerSecond
+        while min(capacity, level + (retry - now) * ratePerSecond) < 1 { retry = retry.nextUp }
+        return retry
     }
 }
 

@@ -1,7 +1,7 @@
-// `distill-lab campaign FILE`: reads an experiment file of kind `campaign` (issue 5's top-level shape:
-// experiment, description, kind, seeds, grid, tables), expands the grid, runs every cell through
-// LabSimulation.CampaignSweep and writes results.json, results.csv, table.md and timings.json. A stand-in
-// until the experiment runner has a `campaign` kind; it does not resume or shard.
+// `distill-lab campaign FILE`: reads an experiment file of kind `campaign` in the runner's schema (experiment,
+// description, kind, seeds, grid, tables, and the kind's own sections campaign, gateway, detectors), expands
+// the grid, runs every cell through LabSimulation.CampaignSweep and writes results.json, results.csv, table.md
+// and timings.json. A stand-in until `distill-lab run` has a `campaign` kind; it does not resume or shard.
 import ArgumentParser
 import Foundation
 import LabCore
@@ -70,7 +70,9 @@ struct CampaignCommand: ParsableCommand {
 /// value at its key path in the `campaign` section, axes in file order with the last varying fastest and
 /// seeds innermost (issue 5's order).
 struct CampaignFile {
-    static let topLevelKeys = ["experiment", "description", "kind", "seeds", "campaign", "grid", "tables"]
+    static let topLevelKeys = ["experiment", "description", "kind", "seeds", "grid", "tables", "campaign", "gateway", "detectors"]
+    /// The kind's own sections; `gateway` and `detectors` are read into the campaign config's keys of those names.
+    static let sections = ["campaign", "gateway", "detectors"]
     let path: String
     let name: String
     let description: String
@@ -118,18 +120,28 @@ struct CampaignFile {
         } else {
             seeds = [0]
         }
-        campaign = top["campaign"] ?? Node.mapping(Node.Mapping([]))
+        var campaign = top["campaign"]?.mapping ?? Node.Mapping([])
+        for section in ["gateway", "detectors"] {
+            guard let node = top[section] else { continue }
+            if campaign[section] != nil { throw fail(section, "is written both at the top level and inside `campaign`; keep one", node) }
+            campaign[section] = node
+        }
+        self.campaign = Node.mapping(campaign)
         var axes: [(String, [String], [String], [Node])] = []
         if let grid = top["grid"] {
             guard let m = grid.mapping else { throw fail("grid", "must map key paths (campaign.x.y) to lists of values or label → value mappings", grid) }
             for (k, v) in m {
                 guard let axis = k.string else { throw fail("grid", "an axis is named by a key path such as campaign.attack.accounts", k) }
                 let parts = axis.split(separator: ".").map(String.init)
-                guard parts.count >= 2, parts[0] == "campaign" else { throw fail("grid.\(axis)", "sweeps only inside `campaign` (write campaign.…)", k) }
+                guard parts.count >= 2, Self.sections.contains(parts[0]) else {
+                    throw fail("grid.\(axis)", "sweeps only inside \(Self.sections.joined(separator: ", ")) (write e.g. campaign.attack.accounts)", k)
+                }
+                // The config reads gateway and detectors as keys of the campaign section.
+                let path = parts[0] == "campaign" ? Array(parts.dropFirst()) : parts
                 if let list = v.sequence {
-                    axes.append((axis, Array(parts.dropFirst()), list.map(Self.label), Array(list)))
+                    axes.append((axis, path, list.map(Self.label), Array(list)))
                 } else if let labelled = v.mapping {
-                    axes.append((axis, Array(parts.dropFirst()), labelled.map { $0.key.string ?? "?" }, labelled.map(\.value)))
+                    axes.append((axis, path, labelled.map { $0.key.string ?? "?" }, labelled.map(\.value)))
                 } else {
                     throw fail("grid.\(axis)", "must be a list of values or a mapping of label → value", v)
                 }
