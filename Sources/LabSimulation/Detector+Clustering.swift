@@ -2,9 +2,11 @@
 // (Euclidean distance = √2 × Hellinger); two accounts are neighbours when their distance is within `max_z`
 // times what sampling noise alone gives two samples of one distribution. An account alarms when its
 // neighbourhood (itself and at least `min_neighbours` others) pooled together is unlike every mixture of
-// benign topics — a crowd of look-alike accounts that honest users do not form, found even when each
-// proxy sends too few queries to stand out alone. Not a clustering algorithm that names clusters: a
-// per-account neighbourhood test (DBSCAN's core-point rule plus the fingerprint's residual, pooled).
+// benign topics, and the account's own prompts are likelier under that crowd's distribution than under
+// its own best benign mixture — a crowd of look-alikes that honest users do not form, found even when each
+// proxy sends too few queries to stand out alone, without taking the honest users it brushes against.
+// Not a clustering algorithm that names clusters: a per-account neighbourhood test (DBSCAN's core-point
+// rule plus the fingerprint's residual, pooled).
 import Foundation
 import LabCore
 
@@ -52,6 +54,7 @@ public final class ClusteringDetector: Detector {
     var neighbours: [Int] = []
     var statistics: [Double] = []
     var weights: [[Float]] = []
+    var ownWeights: [[Float]] = []
     var alarmed: [Bool] = []
     /// Sweeps run and the rows scored in them, for the benchmark.
     public private(set) var sweeps = 0
@@ -78,6 +81,7 @@ public final class ClusteringDetector: Detector {
             neighbours.append(0)
             statistics.append(0)
             weights.append([])
+            ownWeights.append([])
             alarmed.append(false)
         }
         pooled.add(o.features.counts, to: a)
@@ -168,9 +172,10 @@ public final class ClusteringDetector: Detector {
                 var pool = pooled.vector(a)
                 for k in 0..<D { pool[k] += pools[r * W + k] }
                 let queries = counts[a] + Int(pools[r * W + D])
-                let residual = topics.residual(pool / max(1, pool.sum()), weights: &weights[a], iterations: 30)
+                let crowd = pool / max(1, pool.sum())
+                let residual = topics.residual(crowd, weights: &weights[a], iterations: 30)
                 statistics[a] = residual > config.minResidual ? Double(queries) * residual : 0
-                if statistics[a] > config.threshold {
+                if statistics[a] > config.threshold, belongsToCrowd(a, crowd: crowd) {
                     alarmed[a] = true
                     alarms.append(a)
                 }
@@ -178,6 +183,22 @@ public final class ClusteringDetector: Detector {
             rowsScored += chunk.count
         }
         return alarms
+    }
+}
+
+extension ClusteringDetector {
+    /// Whether the account's own counts are likelier under the crowd's distribution than under the account's
+    /// best benign mixture: log-likelihood ratio Σᵢ cᵢ log(crowdᵢ / benignᵢ) > 0 (both floored at 10⁻⁶). An
+    /// honest user whose noisy fingerprint happens to fall among proxies is still better explained by honest
+    /// topics; a proxy is better explained by its crowd.
+    func belongsToCrowd(_ a: Int, crowd: SIMD64<Float>) -> Bool {
+        let own = pooled.vector(a)
+        let benign = topics.fit(own / max(1, own.sum()), weights: &ownWeights[a], iterations: 30)
+        var llr = 0.0
+        for i in 0..<PromptFeatures.dimension where own[i] > 0 {
+            llr += Double(own[i]) * log(max(1e-6, Double(crowd[i])) / max(1e-6, Double(benign[i])))
+        }
+        return llr > 0
     }
 }
 

@@ -15,10 +15,15 @@ public struct DetectorTopics: Sendable {
         flatTopics = profiles.flatMap { t in (0..<PromptFeatures.dimension).map { t[$0] } }
     }
 
-    /// JS(p, Σ wₖ topicₖ) at the weights that maximise the likelihood of p under the mixture (EM: each
-    /// step moves wₖ to the share of p's mass that topic k explains), starting from `weights` (uniform when
-    /// empty) and leaving the fitted weights there, so an account's next check starts where this one ended.
+    /// JS(p, fit(p)): how far p is from every mixture of the topics.
     public func residual(_ p: SIMD64<Float>, weights: inout [Float], iterations: Int) -> Double {
+        Self.jensenShannon(p, fit(p, weights: &weights, iterations: iterations))
+    }
+
+    /// Σ wₖ topicₖ at the weights that maximise the likelihood of p under the mixture (EM: each step moves
+    /// wₖ to the share of p's mass that topic k explains), starting from `weights` (uniform when empty) and
+    /// leaving the fitted weights there, so an account's next check starts where this one ended.
+    public func fit(_ p: SIMD64<Float>, weights: inout [Float], iterations: Int) -> SIMD64<Float> {
         let K = profiles.count, D = PromptFeatures.dimension
         if weights.count != K { weights = [Float](repeating: 1 / Float(K), count: K) }
         // Flat arrays and plain loops: the compiler vectorises these, where SIMD64 arithmetic spills.
@@ -46,7 +51,7 @@ public struct DetectorTopics: Sendable {
         mix()
         var q = SIMD64<Float>(repeating: 0)
         for i in 0..<D { q[i] = m[i] }
-        return Self.jensenShannon(p, q)
+        return q
     }
 
     /// JS(p, q) = ½ KL(p ‖ m) + ½ KL(q ‖ m), m = ½(p + q), in nats; p and q sum to 1.

@@ -14,13 +14,17 @@ struct CampaignCommand: ParsableCommand {
         abstract: "Run a proxy-account extraction campaign sweep against gateway defences (rate limits, detectors, bans, proof-of-work).")
 
     @OptionGroup var threads: ThreadOptions
-    @Argument(help: "Experiment file (YAML, kind: campaign).") var file: String
+    @Argument(help: "Experiment file (YAML, kind: campaign).") var file: String?
     @Option(help: "Output directory (default: results/<experiment>).") var out: String?
     @Option(help: "Override campaign.mode in every cell: full or detection_only.") var mode: String?
     @Option(help: "Override the seeds, e.g. 0,1,2.") var seeds: String?
     @Flag(help: "Print the first cell's resolved config as JSON and exit.") var resolve = false
+    @Flag(help: "Time the detection-only scale run (16,000 users, ~1.1M requests, a 1,000-account campaign, all detectors) instead of a file.")
+    var benchmark = false
 
     func validate() throws {
+        if benchmark { return }
+        guard file != nil else { throw ValidationError("give an experiment file (kind: campaign), or --benchmark") }
         if let mode, CampaignMode(rawValue: mode) == nil { throw ValidationError("--mode must be full or detection_only (got \(mode))") }
         if let seeds, seeds.split(separator: ",").contains(where: { UInt64($0) == nil }) {
             throw ValidationError("--seeds must be comma-separated non-negative integers (got \(seeds))")
@@ -29,6 +33,8 @@ struct CampaignCommand: ParsableCommand {
 
     func run() throws {
         threads.apply()
+        if benchmark { return try runBenchmark() }
+        guard let file else { return }
         let experiment = try CampaignFile(path: file)
         var cells = try experiment.cells(seeds: seeds.map { $0.split(separator: ",").compactMap { UInt64($0) } })
         if let mode, let m = CampaignMode(rawValue: mode) { for i in cells.indices { cells[i].config.mode = m } }
@@ -58,6 +64,20 @@ struct CampaignCommand: ParsableCommand {
         try write(Data(("{\"cells\": [\n" + timingLines.joined(separator: ",\n") + "\n]}\n").utf8), to: directory.appendingPathComponent("timings.json"))
         print(markdown, terminator: "")
         FileHandle.standardError.write(Data("wrote \(directory.path)/{results.json,results.csv,table.md,timings.json}\n".utf8))
+    }
+
+    func runBenchmark() throws {
+        let report = try CampaignBenchmark.run { FileHandle.standardError.write(Data("campaign benchmark: \($0)\n".utf8)) }
+        let o = report.outcome
+        print("requests handled      \(report.requests) (\(o.benign.requests) honest, \(o.requests - o.benign.requests) attack)")
+        print("wall seconds          \(String(format: "%.2f", report.wallSeconds))")
+        print("CPU seconds           \(String(format: "%.2f", report.cpuSeconds)) (user + system, all threads)")
+        print("requests per second   \(String(format: "%.0f", report.requestsPerSecond))")
+        print("peak RSS              \(String(format: "%.0f", report.peakResidentMebibytes)) MiB")
+        for d in o.detectors {
+            print("\(d.detector.padding(toLength: 12, withPad: " ", startingAt: 0)) TPR \(String(format: "%.3f", d.truePositiveRate))  FPR \(String(format: "%.4f", d.falsePositiveRate))")
+        }
+        print("attack budget share   \(String(format: "%.3f", o.attack.budgetShare)), accounts opened \(o.attack.accountsOpened)")
     }
 
     /// Atomic: a temp file renamed over the target, so a reader never sees half a file.
