@@ -22,12 +22,22 @@ public struct DetectorOutcome: Codable, Equatable, Sendable {
     public var medianQueriesUntilDetection: Double?
     /// Attack requests served (all proxies) before this detector's first alarm on any attacker account.
     public var attackQueriesBeforeFirstAlarm: Int?
+    /// Accounts the detector evaluated at least once (enough requests for its test to run).
+    public var attackerAccountsEvaluated: Int
+    public var benignAccountsEvaluated: Int
+    /// Alarmed honest accounts over the honest accounts it evaluated.
+    public var falsePositiveRateEvaluated: Double?
+    /// Median over evaluated accounts of the detector's statistic (`Detector.statistic`).
+    public var medianStatisticAttack: Double?
+    public var medianStatisticBenign: Double?
 
     enum CodingKeys: String, CodingKey {
         case detector, bans, attackerAccountsAlarmed = "attacker_accounts_alarmed", attackerAccounts = "attacker_accounts"
         case benignAccountsAlarmed = "benign_accounts_alarmed", benignAccounts = "benign_accounts"
         case truePositiveRate = "tpr", falsePositiveRate = "fpr", medianQueriesUntilDetection = "median_queries_until_detection"
         case attackQueriesBeforeFirstAlarm = "attack_queries_before_first_alarm"
+        case attackerAccountsEvaluated = "attacker_accounts_evaluated", benignAccountsEvaluated = "benign_accounts_evaluated"
+        case falsePositiveRateEvaluated = "fpr_evaluated", medianStatisticAttack = "median_statistic_attack", medianStatisticBenign = "median_statistic_benign"
     }
 }
 
@@ -134,20 +144,29 @@ public struct CampaignOutcome: Codable, Equatable, Sendable {
             proofOfWorkHashesPerQuery: Double(benignHashes) / Double(served), proofOfWorkSecondsPerQuery: benignSeconds / Double(served),
             proofOfWorkDollars: gateway.proofOfWork?.dollars(hashes: benignHashes) ?? 0)
 
+        func median(_ xs: [Double]) -> Double? {
+            let s = xs.sorted()
+            return s.isEmpty ? nil : (s[(s.count - 1) / 2] + s[s.count / 2]) / 2
+        }
         detectors = gateway.detectorNames.enumerated().map { d, name in
+            let detector = gateway.detector(named: name)
+            let attackStats = attackerAccounts.compactMap { detector?.statistic(account: $0) }
+            let benignEvaluated = benignAccounts.filter { detector?.statistic(account: $0) != nil }
             let mine = gateway.alarms.filter { $0.detector == name }
             let onAttack = mine.filter { attackers.contains($0.account) }
-            let untilDetection = onAttack.map { Double($0.served) }.sorted()
-            let median = untilDetection.isEmpty ? nil : (untilDetection[(untilDetection.count - 1) / 2] + untilDetection[untilDetection.count / 2]) / 2
-            let benignAlarmed = Set(mine.map(\.account)).subtracting(attackers).count
+            let benignAlarmedSet = Set(mine.map(\.account)).subtracting(attackers)
+            let benignAlarmed = benignAlarmedSet.count
             let bans = mine.first?.bans ?? (config.gateway.bans && d < config.defence.detectors.count)
             return DetectorOutcome(
                 detector: name, bans: bans, attackerAccountsAlarmed: Set(onAttack.map(\.account)).count, attackerAccounts: attackerAccounts.count,
                 benignAccountsAlarmed: benignAlarmed, benignAccounts: benignAccounts.count,
                 truePositiveRate: Double(Set(onAttack.map(\.account)).count) / Double(max(1, attackerAccounts.count)),
                 falsePositiveRate: Double(benignAlarmed) / Double(max(1, benignAccounts.count)),
-                medianQueriesUntilDetection: median,
-                attackQueriesBeforeFirstAlarm: onAttack.map(\.time).min().map { first in Self.countBefore(first, in: tally.attackTimes) })
+                medianQueriesUntilDetection: median(onAttack.map { Double($0.served) }),
+                attackQueriesBeforeFirstAlarm: onAttack.map(\.time).min().map { first in Self.countBefore(first, in: tally.attackTimes) },
+                attackerAccountsEvaluated: attackStats.count, benignAccountsEvaluated: benignEvaluated.count,
+                falsePositiveRateEvaluated: benignEvaluated.isEmpty ? nil : Double(benignAlarmedSet.intersection(benignEvaluated).count) / Double(benignEvaluated.count),
+                medianStatisticAttack: median(attackStats), medianStatisticBenign: median(benignEvaluated.compactMap { detector?.statistic(account: $0) }))
         }
         requests = tally.benignRequests + tally.attackRequests
         simulatedHours = config.horizonHours

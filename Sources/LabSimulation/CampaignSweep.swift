@@ -132,7 +132,11 @@ public enum CampaignSweep {
         for d in o.detectors {
             m += [.init("\(d.detector).tpr", d.truePositiveRate), .init("\(d.detector).fpr", d.falsePositiveRate),
                   .init("\(d.detector).queries_until_detection", d.medianQueriesUntilDetection),
-                  .init("\(d.detector).queries_before_first_alarm", d.attackQueriesBeforeFirstAlarm.map(Double.init))]
+                  .init("\(d.detector).queries_before_first_alarm", d.attackQueriesBeforeFirstAlarm.map(Double.init)),
+                  .init("\(d.detector).attack_evaluated", Double(d.attackerAccountsEvaluated) / Double(max(1, d.attackerAccounts))),
+                  .init("\(d.detector).benign_evaluated", Double(d.benignAccountsEvaluated)),
+                  .init("\(d.detector).fpr_evaluated", d.falsePositiveRateEvaluated),
+                  .init("\(d.detector).statistic_attack", d.medianStatisticAttack), .init("\(d.detector).statistic_benign", d.medianStatisticBenign)]
         }
         return m
     }

@@ -91,8 +91,9 @@ public final class ClusteringDetector: Detector {
 
     /// Neighbours found for the account at its last scoring.
     public func neighbours(account: Int) -> Int { account < neighbours.count ? neighbours[account] : 0 }
-    /// Its neighbourhood's pooled statistic at its last scoring (0 when too few neighbours to test).
-    public func statistic(account: Int) -> Double { account < statistics.count ? statistics[account] : 0 }
+    /// Its neighbourhood's pooled statistic at its last scoring (0 when too few neighbours to test; nil
+    /// when never scored).
+    public func statistic(account: Int) -> Double? { account < statistics.count && scoredAt[account] > 0 ? statistics[account] : nil }
 
     public func suspicion(account: Int) -> Double {
         account < statistics.count ? min(1, statistics[account] / config.threshold) : 0

@@ -71,8 +71,8 @@ public final class FingerprintDetector: Detector {
         account < last.count ? min(1, last[account] / config.threshold) : 0
     }
 
-    /// The statistic's last value for an account (0 before its first check).
-    public func statistic(account: Int) -> Double { account < last.count ? last[account] : 0 }
+    /// The statistic's last value for an account (nil before its first check).
+    public func statistic(account: Int) -> Double? { account < last.count && counts[account] >= config.minQueries ? last[account] : nil }
 }
 
 extension FingerprintDetector.Config: Codable {

@@ -55,6 +55,7 @@ public final class PRADADetector: Detector {
         var sorted: [Double] = []
         var distances = 0
         var lastW: Double?
+        var minW: Double?
         var alarmed = false
     }
 
@@ -111,6 +112,7 @@ public final class PRADADetector: Detector {
         guard s.distances > config.minDistances, (s.distances - config.minDistances) % config.testEvery == 0 else { return false }
         let w = shapiroW(s.sorted)
         s.lastW = w
+        s.minW = min(s.minW ?? w, w)
         tests.append((o.account, s.distances, w))
         guard w < config.delta, !s.alarmed else { return false }
         s.alarmed = true
@@ -159,6 +161,9 @@ public final class PRADADetector: Detector {
         guard account < accounts.count, let w = accounts[account].lastW else { return 0 }
         return min(1, max(0, (1 - w) / max(1e-12, 1 - config.delta)))
     }
+
+    /// The lowest W of any test of the account (nil before its first test).
+    public func statistic(account: Int) -> Double? { account < accounts.count ? accounts[account].minW : nil }
 
     /// The last W of an account (nil before its first test).
     public func lastW(account: Int) -> Double? { account < accounts.count ? accounts[account].lastW : nil }

@@ -30,6 +30,8 @@ public final class VolumeDetector: Detector {
     var times: [[Double]] = []
     var head: [Int] = []
     var alarmed: [Bool] = []
+    /// The most requests any window of the account held.
+    var busiest: [Int] = []
 
     public init(config: Config) { self.config = config }
 
@@ -42,6 +44,7 @@ public final class VolumeDetector: Detector {
             times.append([])
             head.append(0)
             alarmed.append(false)
+            busiest.append(0)
         }
     }
 
@@ -54,6 +57,7 @@ public final class VolumeDetector: Detector {
             times[a][head[a]] = o.time
             head[a] = (head[a] + 1) % keep
         }
+        busiest[a] = max(busiest[a], inWindow(a, endingAt: o.time))
         // The ring holds the last maxRequests + 1 times; the oldest of them still inside the window means
         // the window holds more than maxRequests.
         guard !alarmed[a], times[a].count == keep, times[a][head[a]] > o.time - config.windowSeconds else { return false }
@@ -61,12 +65,27 @@ public final class VolumeDetector: Detector {
         return true
     }
 
+    /// Requests of the ring inside the window ending at `time` (capped at maxRequests + 1): a binary search,
+    /// the ring being in time order from `head`.
+    func inWindow(_ a: Int, endingAt time: Double) -> Int {
+        let ring = times[a], n = ring.count
+        var lo = 0, hi = n
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if ring[(head[a] + mid) % n] > time - config.windowSeconds { hi = mid } else { lo = mid + 1 }
+        }
+        return n - lo
+    }
+
     /// Requests in the window ending at the account's last request, over the threshold.
     public func suspicion(account: Int) -> Double {
-        guard account < times.count, let last = times[account].isEmpty ? nil : times[account][(head[account] + times[account].count - 1) % times[account].count] else { return 0 }
-        let inWindow = times[account].reduce(0) { $0 + ($1 > last - config.windowSeconds ? 1 : 0) }
-        return min(1, Double(inWindow) / Double(config.maxRequests))
+        guard account < times.count, !times[account].isEmpty else { return 0 }
+        let last = times[account][(head[account] + times[account].count - 1) % times[account].count]
+        return min(1, Double(inWindow(account, endingAt: last)) / Double(config.maxRequests))
     }
+
+    /// The busiest window's request count (capped at max_requests + 1).
+    public func statistic(account: Int) -> Double? { account < busiest.count ? Double(busiest[account]) : nil }
 }
 
 extension VolumeDetector.Config: Codable {

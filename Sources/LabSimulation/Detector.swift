@@ -28,6 +28,10 @@ public protocol Detector: AnyObject {
     func observe(_ observation: DetectorObservation) -> Bool
     /// How suspicious the account looks now: 0 nothing seen, 1 at (or past) the alarm threshold.
     func suspicion(account: Int) -> Double
+    /// The detector's own statistic for the account (PRADA: the lowest W; fingerprint and clustering: the
+    /// last statistic; volume: the busiest window), or nil when the account was never evaluated — too few
+    /// requests for the test to run. Reports separate "tested and passed" from "never tested".
+    func statistic(account: Int) -> Double?
     /// Seconds between population passes, or nil for a detector that only looks at one account at a time.
     var sweepInterval: Double? { get }
     /// A population pass at `time`: the accounts that alarm now (each at most once over the run).

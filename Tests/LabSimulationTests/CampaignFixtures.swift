@@ -60,4 +60,5 @@ final class StubDetector: Detector {
     }
 
     func suspicion(account: Int) -> Double { scores[account] ?? 0 }
+    func statistic(account: Int) -> Double? { seen[account].map(Double.init) }
 }
