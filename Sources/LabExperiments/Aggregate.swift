@@ -31,7 +31,8 @@ enum NumberFormat {
     /// large or small magnitudes in scientific notation.
     static func significant(_ x: Double, digits: Int) -> String {
         guard x.isFinite else { return x.isNaN ? "nan" : (x > 0 ? "inf" : "-inf") }
-        if x == 0 { return "0" }
+        // Below 1e-12 is rounding noise of a quantity that is zero (KL of a distribution to itself).
+        if abs(x) < 1e-12 { return "0" }
         let magnitude = abs(x)
         if x == x.rounded(), magnitude < 1e15, magnitude >= pow(10, Double(digits - 1)) { return String(Int64(x)) }
         if magnitude >= 1e6 || magnitude < 1e-4 { return String(format: "%.\(max(0, digits - 1))e", x) }

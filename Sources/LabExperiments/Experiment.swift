@@ -102,7 +102,9 @@ public struct Experiment {
             throw error(["experiment"], "is '\(name)'; allowed: ASCII letters, digits, '-', '_' and '.' (not first)", fix: "e.g. `experiment: defence-cost`")
         }
         var description = ""
-        if let d = value("description") { description = try NodeDecoder.decode(String.self, from: d, path: ["description"], root: root, file: file) }
+        if let d = value("description") {
+            description = try NodeDecoder.decode(String.self, from: d, path: ["description"], root: root, file: file).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
 
         var seeds: [UInt64] = [0]
         if let seedsNode = value("seeds") {

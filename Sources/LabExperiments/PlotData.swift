@@ -74,7 +74,8 @@ struct PlotData {
         }
         let title = spec.title.isEmpty ? "\(human(spec.y)) versus \(human(spec.x))" : spec.title
         let seeds = e.seeds.count
-        var note = seeds > 1 ? "Points are means over \(seeds) seeds; bars show ±1 standard deviation." : "One seed."
+        let what = spec.type == .bar ? "Bars are" : "Points are"
+        var note = seeds > 1 ? "\(what) means over \(seeds) seeds; error bars (±) show one standard deviation." : "One seed."
         if !spec.filter.isEmpty { note += " Fixed: " + spec.filter.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)" }.joined(separator: ", ") + "." }
         return PlotData(title: title, xLabel: axisLabel(spec.x, e), yLabel: axisLabel(spec.y, e), type: spec.type, xScale: spec.xScale, yScale: spec.yScale,
                         categories: categories, series: series, showLegend: spec.series != nil, note: note)
