@@ -51,28 +51,73 @@ enum NumberFormat {
     }
 }
 
-/// The cells of an experiment with their records, for grouping.
+/// One row of results: a cell, or one point of a cell's anytime curve, with a label for every axis.
+struct ResultRow {
+    let cell: PlannedCell
+    /// Aligned with `ResultSet.axes`.
+    let labels: [String]
+    let record: CellRecord
+    /// The curve point this row is, if any.
+    let point: CurvePoint?
+
+    /// A value at the curve point, else at cell level.
+    func value(_ name: String) -> Double? {
+        if let p = point, let entry = (p.metrics.first { $0.name == name } ?? p.costs.first { $0.name == name }) { return entry.value }
+        return record.result.value(name)
+    }
+}
+
+/// The rows of an experiment's results with the axes that label them — the grid's axes, the kind's curve
+/// axis (labels in order of first appearance) and the seeds — for grouping.
 struct ResultSet {
     let experiment: Experiment
     let records: [CellRecord]
+    let axes: [GridAxis]
+    let rows: [ResultRow]
 
-    func axisIndex(_ name: String) -> Int? { experiment.axes.firstIndex { $0.name == name } }
+    /// The label of a cell without a curve on the curve axis.
+    static let noPoint = "—"
 
-    /// Cells whose labels match every (axis, label) in `fixed`.
-    func cells(matching fixed: [String: String]) -> [(PlannedCell, CellRecord)] {
-        zip(experiment.cells, records).filter { cell, _ in
-            fixed.allSatisfy { name, label in axisIndex(name).map { cell.labels[$0] == label } ?? false }
+    init(experiment: Experiment, records: [CellRecord]) {
+        self.experiment = experiment
+        self.records = records
+        guard let curveName = experiment.curveAxis else {
+            axes = experiment.axes
+            rows = zip(experiment.cells, records).map { ResultRow(cell: $0, labels: $0.labels, record: $1, point: nil) }
+            return
         }
+        // The curve axis sits just before the seeds, so seeds stay the innermost (averaged) axis.
+        var labels: [String] = []
+        var rows: [ResultRow] = []
+        for (cell, record) in zip(experiment.cells, records) {
+            let points: [CurvePoint?] = record.result.curve.isEmpty ? [nil] : record.result.curve
+            for p in points {
+                let label = p?.label ?? Self.noPoint
+                if !labels.contains(label) { labels.append(label) }
+                rows.append(ResultRow(cell: cell, labels: cell.labels.dropLast() + [label, cell.labels.last ?? ""], record: record, point: p))
+            }
+        }
+        var axes = experiment.axes
+        axes.insert(GridAxis(name: curveName, path: [], labels: labels, values: [], keyMark: nil, isCurve: true), at: axes.count - 1)
+        self.axes = axes
+        self.rows = rows
     }
 
-    func values(_ output: String, of cells: [(PlannedCell, CellRecord)]) -> [Double] {
-        cells.compactMap { $0.1.result.value(output) }
+    func axisIndex(_ name: String) -> Int? { axes.firstIndex { $0.name == name } }
+
+    /// Rows whose labels match every (axis, label) in `fixed`.
+    func rows(matching fixed: [String: String]) -> [ResultRow] {
+        rows.filter { row in fixed.allSatisfy { name, label in axisIndex(name).map { row.labels[$0] == label } ?? false } }
     }
 
-    /// The labels of `axis` that occur among cells matching `fixed`, in axis order.
+    func values(_ output: String, of rows: [ResultRow]) -> [Double] {
+        rows.compactMap { $0.value(output) }
+    }
+
+    /// The labels of `axis` that occur among rows matching `fixed`, in axis order.
     func labels(of axis: String, matching fixed: [String: String]) -> [String] {
         guard let i = axisIndex(axis) else { return [] }
-        let present = Set(cells(matching: fixed).map { $0.0.labels[i] })
-        return experiment.axes[i].labels.filter(present.contains)
+        let present = Set(rows(matching: fixed).map { $0.labels[i] })
+        return axes[i].labels.filter(present.contains)
     }
 }

@@ -41,6 +41,8 @@ public struct Experiment {
     public let seeds: [UInt64]
     /// The grid's axes in file order, then the seed axis.
     public let axes: [GridAxis]
+    /// The kind's curve axis, when its cells are anytime curves (labels known once cells have run).
+    public let curveAxis: String?
     public let cells: [PlannedCell]
     public let tables: [TableSpec]
     public let plots: [PlotSpec]
@@ -123,9 +125,17 @@ public struct Experiment {
         var plots: [PlotSpec] = []
         if let t = value("tables") { tables = try NodeDecoder.decode([TableSpec].self, from: t, path: ["tables"], root: root, file: file) }
         if let p = value("plots") { plots = try NodeDecoder.decode([PlotSpec].self, from: p, path: ["plots"], root: root, file: file) }
+        // Tables and plots may also name the curve axis, whose labels are known only after running.
+        var outputAxes = axes
+        if let curve = kind.curveAxis {
+            if axes.contains(where: { $0.name == curve }) {
+                throw error(["grid"], "an axis is named '\(curve)', which is the name of kind \(kind.name)'s curve axis", fix: "sweep another key")
+            }
+            outputAxes.insert(GridAxis(name: curve, path: [], labels: [], values: [], keyMark: nil, isCurve: true), at: axes.count - 1)
+        }
         do {
-            for (i, t) in tables.enumerated() { try OutputChecks.check(t, index: i, axes: axes, outputs: kind.outputs) }
-            for (i, p) in plots.enumerated() { try OutputChecks.check(p, index: i, axes: axes, outputs: kind.outputs) }
+            for (i, t) in tables.enumerated() { try OutputChecks.check(t, index: i, axes: outputAxes, outputs: kind.outputs) }
+            for (i, p) in plots.enumerated() { try OutputChecks.check(p, index: i, axes: outputAxes, outputs: kind.outputs) }
             var stems = Set<String>()
             for (i, p) in plots.enumerated() where !stems.insert(p.file ?? "plot-\(i + 1)").inserted {
                 throw SpecIssue(["plots", String(i), "file"], "'\(p.file ?? "")' names another plot's file too", fix: "give each plot its own file name")
@@ -146,7 +156,8 @@ public struct Experiment {
         }
         let cells = try kind.planCells(root: root, axes: axes, seeds: seeds, file: file)
         return Experiment(source: source, name: name, description: description, kindName: kind.name, kindSummary: kind.summary,
-                          seedMeaning: kind.seedMeaning, outputs: kind.outputs, seeds: seeds, axes: axes, cells: cells, tables: tables, plots: plots)
+                          seedMeaning: kind.seedMeaning, outputs: kind.outputs, seeds: seeds, axes: axes, curveAxis: kind.curveAxis, cells: cells,
+                          tables: tables, plots: plots)
     }
 
 }

@@ -40,14 +40,19 @@ struct ResultsWriter {
     /// identical runs (no times, no paths, no commit).
     func resultsJSON(_ results: ResultSet, tables: [BuiltTable]) -> JSONValue {
         let e = experiment
+        func entries(_ list: [CellResult.Entry]) -> JSONValue { .object(list.map { ($0.name, .number($0.value)) }) }
         let cells: [JSONValue] = zip(e.cells, records).map { cell, record in
-            .object([
+            var fields: [(String, JSONValue)] = [
                 ("index", .number(Double(cell.index))),
                 ("hash", .string(cell.hash)),
                 ("labels", .object(zip(e.axes, cell.labels).map { ($0.0.name, .string($0.1)) })),
-                ("metrics", .object(record.result.metrics.map { ($0.name, .number($0.value)) })),
-                ("costs", .object(record.result.costs.map { ($0.name, .number($0.value)) })),
-            ])
+                ("metrics", entries(record.result.metrics)),
+                ("costs", entries(record.result.costs)),
+            ]
+            if !record.result.curve.isEmpty {
+                fields.append(("curve", .array(record.result.curve.map { .object([("label", .string($0.label)), ("metrics", entries($0.metrics)), ("costs", entries($0.costs))]) })))
+            }
+            return .object(fields)
         }
         return .object([
             ("experiment", .string(e.name)),
@@ -55,7 +60,8 @@ struct ResultsWriter {
             ("kind", .string(e.kindName)),
             ("seeds", .array(e.seeds.map { .number(Double($0)) })),
             ("seed_meaning", .string(e.seedMeaning)),
-            ("axes", .array(e.axes.map { .object([("name", .string($0.name)), ("labels", .array($0.labels.map { .string($0) }))]) })),
+            ("curve_axis", e.curveAxis.map { .string($0) } ?? .null),
+            ("axes", .array(results.axes.map { .object([("name", .string($0.name)), ("labels", .array($0.labels.map { .string($0) }))]) })),
             ("outputs", .array(e.outputs.map { .object([("name", .string($0.name)), ("role", .string($0.role.rawValue)), ("meaning", .string($0.meaning))]) })),
             ("cells", .array(cells)),
             ("tables", .array(tables.map(\.json))),

@@ -96,10 +96,11 @@ enum SVGPlot {
     }
 
     static func render(_ data: PlotData) -> String {
-        let width = 760.0, height = 470.0
-        let legend = data.showLegend
-        let left = 88.0, top = 48.0, bottom = height - 70, right = width - (legend ? 210 : 30)
         let isBar = data.type == .bar
+        // Bar plots need room below the axis for their slanted category labels.
+        let width = 760.0, height = isBar ? 500.0 : 470.0
+        let legend = data.showLegend
+        let left = 88.0, top = 48.0, bottom = height - (isBar ? 110 : 70), right = width - (legend ? 210 : 30)
         let xLog = !isBar && data.xScale == .log, yLog = data.yScale == .log
         var omitted = 0
         var drawn: [PlotSeries] = data.series.map { s in

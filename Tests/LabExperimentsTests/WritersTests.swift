@@ -91,6 +91,17 @@ final class WritersTests: XCTestCase {
         XCTAssertEqual((teacher["corpus"] as? [String: Any])?["concentration"] as? Double, 0.3)
     }
 
+    func testTerminalChartsDrawEverySeriesAndBar() throws {
+        let e = try Experiment.parse(Tiny.teacherSweep)
+        let charts = try Demo.charts(e, output: output())
+        XCTAssertEqual(charts.count, 2)
+        print(charts.joined(separator: "\n"))
+        XCTAssertTrue(charts[0].contains("●") && charts[0].contains("■"), "a marker per series")
+        XCTAssertTrue(charts[0].contains("training flops (cost) (log scale)"))
+        XCTAssertTrue(charts[0].contains("● width = 16") && charts[0].contains("■ width = 24"), "a legend")
+        XCTAssertEqual(charts[1].split(separator: "\n").filter { $0.contains("█") }.count, 2, "one bar per width")
+    }
+
     func testNumberSpelling() {
         XCTAssertEqual(JSONValue.spell(3), "3")
         XCTAssertEqual(JSONValue.spell(0.1), "0.1")
