@@ -53,29 +53,9 @@ func attentionForward(out: UnsafeMutablePointer<Float>, att: UnsafeMutablePointe
             let q = base + t * C3
             let row = att + (bh * T + t) * T
             let n = t + 1
-            row.update(repeating: 0, count: T)
+            row.update(repeating: 0, count: n)
             for d in 0..<hs { Vec.axpy(n, q[d] * scale, kt + d * T, row) }
-            // Softmax over row[0..<n].
-            var mx = -Float.infinity
-            for j in 0..<n where row[j] > mx { mx = row[j] }
-            var sum: Float = 0
-            var j = 0
-            let mxv = SIMD16<Float>(repeating: mx)
-            while j + 16 <= n {
-                let e = simdExp(Vec.load(row + j) - mxv)
-                Vec.store(e, row + j)
-                sum += e.sum()
-                j += 16
-            }
-            if j < n {
-                var tail = SIMD16<Float>(repeating: -Float.infinity)
-                for i in j..<n { tail[i - j] = row[i] - mx }
-                let e = simdExp(tail)
-                for i in j..<n { row[i] = e[i - j] }
-                sum += e.sum()
-            }
-            let inv = 1 / sum
-            for i in 0..<n { row[i] *= inv }
+            maskedSoftmaxRow(row, valid: n, length: T)
             // out[t] = Σ_j p_j v_j.
             let o = out + (b * T + t) * C + h * hs
             o.update(repeating: 0, count: hs)

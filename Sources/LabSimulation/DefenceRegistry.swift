@@ -16,6 +16,7 @@ public enum DefenceRegistry {
         PredictionPoisoning.self,     // mad
         AdaptiveMisinformation.self,  // misinformation
         KGWDefence.self,              // kgw
+        AntidistillationSampling.self,  // antidistillation
     ]
 
     public static var names: [String] { kinds.map { $0.registryName } }
