@@ -17,11 +17,11 @@ public struct Stats: Equatable, Sendable {
         std = values.count > 1 ? (values.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(values.count - 1)).squareRoot() : 0
     }
 
-    /// "1.234 ± 0.056" (n > 1), "1.234" (n = 1), "—" (no values).
+    /// "1.234 ± 0.056" (n > 1), "1.234" (n = 1, or the same value for every seed), "—" (no values).
     public func formatted(digits: Int) -> String {
         guard let mean else { return "—" }
         let m = NumberFormat.significant(mean, digits: digits)
-        guard n > 1, let std else { return m }
+        guard n > 1, let std, std > 0 else { return m }
         return "\(m) ± \(NumberFormat.significant(std, digits: 2))"
     }
 }
@@ -34,7 +34,7 @@ enum NumberFormat {
         // Below 1e-12 is rounding noise of a quantity that is zero (KL of a distribution to itself).
         if abs(x) < 1e-12 { return "0" }
         let magnitude = abs(x)
-        if x == x.rounded(), magnitude < 1e15, magnitude >= pow(10, Double(digits - 1)) { return String(Int64(x)) }
+        if x == x.rounded(), magnitude < 1e6, magnitude >= pow(10, Double(digits - 1)) { return String(Int64(x)) }
         if magnitude >= 1e6 || magnitude < 1e-4 { return String(format: "%.\(max(0, digits - 1))e", x) }
         let decimals = max(0, digits - 1 - Int(floor(log10(magnitude))))
         return String(format: "%.\(decimals)f", x)

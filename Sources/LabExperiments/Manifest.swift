@@ -11,7 +11,8 @@ enum Manifest {
             ("this_invocation_seconds", .number(invocation.seconds)),
             ("cells_total_seconds", .number(records.map(\.seconds).reduce(0, +))),
             ("cells", .array(zip(e.cells, records).map { cell, r in
-                .object([("index", .number(Double(cell.index))), ("hash", .string(cell.hash)), ("seconds", .number(r.seconds)), ("shard", .string(r.shard))])
+                .object([("index", .number(Double(cell.index))), ("hash", .string(cell.hash)), ("seconds", .number(r.seconds)), ("shard", .string(r.shard)),
+                         ("commit", .string(r.commit ?? "unknown"))])
             })),
             ("teachers_trained_by_this_invocation", .array(invocation.trained.map { t in
                 .object([("hash", .string(t.hash)), ("seconds", .number(t.seconds)), ("parameters", .number(Double(t.parameters))), ("steps", .number(Double(t.spec.training.steps)))])

@@ -108,6 +108,8 @@ final class WritersTests: XCTestCase {
         XCTAssertEqual(JSONValue.spell(.nan), "null")
         XCTAssertEqual(NumberFormat.significant(1.23456, digits: 3), "1.23")
         XCTAssertEqual(NumberFormat.significant(125952, digits: 4), "125952")
+        XCTAssertEqual(NumberFormat.significant(44875776000, digits: 4), "4.488e+10")
+        XCTAssertEqual(Stats([1.5, 1.5]).formatted(digits: 3), "1.50", "no ± 0 when every seed agrees")
         XCTAssertEqual(NumberFormat.significant(2.5e9 + 0.5, digits: 3), "2.50e+09")
         XCTAssertEqual(Stats([1, 2, 3]).formatted(digits: 3), "2.00 ± 1.0")
         XCTAssertEqual(Stats([]).formatted(digits: 3), "—")
