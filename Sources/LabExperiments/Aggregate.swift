@@ -21,7 +21,7 @@ public struct Stats: Equatable, Sendable {
     public func formatted(digits: Int) -> String {
         guard let mean else { return "—" }
         let m = NumberFormat.significant(mean, digits: digits)
-        guard n > 1, let std, std > 0 else { return m }
+        guard n > 1, let std, std >= 1e-12 else { return m }
         return "\(m) ± \(NumberFormat.significant(std, digits: 2))"
     }
 }
