@@ -47,7 +47,7 @@ public struct TableSpec: Decodable, Encodable, Equatable, Sendable {
         try c.encode(rows, forKey: .rows)
         try c.encodeIfPresent(columns, forKey: .columns)
         try c.encode(values, forKey: .values)
-        if !filter.isEmpty { try c.encode(filter, forKey: .filter) }
+        if !filter.isEmpty { try OrderedStrings(keys: filter.keys.sorted(), values: filter).encode(to: c.superEncoder(forKey: .filter)) }
         try c.encode(digits, forKey: .digits)
     }
 }
@@ -103,7 +103,7 @@ public struct PlotSpec: Decodable, Encodable, Equatable, Sendable {
         try c.encode(x, forKey: .x)
         try c.encode(y, forKey: .y)
         try c.encodeIfPresent(series, forKey: .series)
-        if !filter.isEmpty { try c.encode(filter, forKey: .filter) }
+        if !filter.isEmpty { try OrderedStrings(keys: filter.keys.sorted(), values: filter).encode(to: c.superEncoder(forKey: .filter)) }
         try c.encode(xScale, forKey: .xScale)
         try c.encode(yScale, forKey: .yScale)
         try c.encodeIfPresent(file, forKey: .file)
