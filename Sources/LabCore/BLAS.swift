@@ -107,3 +107,31 @@ public enum BLAS {
         return (s, u, vt)
     }
 }
+
+extension BLAS {
+    /// `svd` in double precision (LAPACKE_dgesdd): for spectra that span more decades than Float
+    /// resolves, e.g. the logit-leak attack's gap between a rank-C signal and rounding-level noise.
+    /// Returns singular values (descending, min(m,n)), U (m, r) and Vt (r, n), r = min(m, n).
+    public static func svdDouble(_ matrix: [Double], rows m: Int, columns n: Int) throws -> (s: [Double], u: [Double], vt: [Double]) {
+        precondition(matrix.count == m * n, "svdDouble: matrix has \(matrix.count) entries, expected \(m)×\(n)")
+        let r = min(m, n)
+        var a = matrix
+        var s = [Double](repeating: 0, count: r)
+        var u = [Double](repeating: 0, count: m * r)
+        var vt = [Double](repeating: 0, count: r * n)
+        let info = a.withUnsafeMutableBufferPointer { ap in
+            s.withUnsafeMutableBufferPointer { sp in
+                u.withUnsafeMutableBufferPointer { up in
+                    vt.withUnsafeMutableBufferPointer { vp in
+                        LAPACKE_dgesdd(
+                            LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "S")), Int32(m), Int32(n),
+                            ap.baseAddress, Int32(n), sp.baseAddress, up.baseAddress, Int32(r),
+                            vp.baseAddress, Int32(n))
+                    }
+                }
+            }
+        }
+        guard info == 0 else { throw LabError.numerical("LAPACKE_dgesdd failed with info \(info) on a \(m)×\(n) matrix") }
+        return (s, u, vt)
+    }
+}

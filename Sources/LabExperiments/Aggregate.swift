@@ -58,7 +58,7 @@ struct ResultRow {
     let labels: [String]
     let record: CellRecord
     /// The curve point this row is, if any.
-    let point: CurvePoint?
+    let point: CellResult.Point?
 
     /// A value at the curve point, else at cell level.
     func value(_ name: String) -> Double? {
@@ -90,7 +90,7 @@ struct ResultSet {
         var labels: [String] = []
         var rows: [ResultRow] = []
         for (cell, record) in zip(experiment.cells, records) {
-            let points: [CurvePoint?] = record.result.curve.isEmpty ? [nil] : record.result.curve
+            let points: [CellResult.Point?] = record.result.curve.isEmpty ? [nil] : record.result.curve
             for p in points {
                 let label = p?.label ?? Self.noPoint
                 if !labels.contains(label) { labels.append(label) }

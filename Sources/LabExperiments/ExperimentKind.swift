@@ -79,9 +79,9 @@ public struct CellResult: Codable, Equatable, Sendable {
     /// An anytime curve (kinds with a `curveAxis`): the metrics and costs at each milestone of one run, e.g.
     /// a student's fidelity after 1k, 3k, 10k queries. Tables and plots treat the milestone labels as one
     /// more axis; `metrics` and `costs` above hold what applies to the whole cell.
-    public var curve: [CurvePoint]
+    public var curve: [Point]
 
-    public init(metrics: [Entry] = [], costs: [Entry] = [], curve: [CurvePoint] = []) {
+    public init(metrics: [Entry] = [], costs: [Entry] = [], curve: [Point] = []) {
         self.metrics = metrics
         self.costs = costs
         self.curve = curve
@@ -98,7 +98,7 @@ public struct CellResult: Codable, Equatable, Sendable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         metrics = try c.decode([Entry].self, forKey: .metrics)
         costs = try c.decode([Entry].self, forKey: .costs)
-        curve = try c.decodeIfPresent([CurvePoint].self, forKey: .curve) ?? []
+        curve = try c.decodeIfPresent([Point].self, forKey: .curve) ?? []
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -110,16 +110,19 @@ public struct CellResult: Codable, Equatable, Sendable {
 }
 
 /// One milestone of an anytime curve: its label on the kind's curve axis (e.g. "1000" queries) and the
-/// metrics and costs measured there.
-public struct CurvePoint: Codable, Equatable, Sendable {
-    public var label: String
-    public var metrics: [CellResult.Entry]
-    public var costs: [CellResult.Entry]
+/// metrics and costs measured there. (Nested, so as not to clash with LabSimulation.CurvePoint, the attack
+/// runner's own record of a milestone, which an attack kind turns into these.)
+extension CellResult {
+    public struct Point: Codable, Equatable, Sendable {
+        public var label: String
+        public var metrics: [Entry]
+        public var costs: [Entry]
 
-    public init(label: String, metrics: [CellResult.Entry], costs: [CellResult.Entry] = []) {
-        self.label = label
-        self.metrics = metrics
-        self.costs = costs
+        public init(label: String, metrics: [Entry], costs: [Entry] = []) {
+            self.label = label
+            self.metrics = metrics
+            self.costs = costs
+        }
     }
 }
 

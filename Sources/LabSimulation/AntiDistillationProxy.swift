@@ -92,16 +92,16 @@ public final class AntidistillationProxy {
         let cut = contexts.map { Array($0.suffix(T)) }
         var sequences: [[Int32]] = []
         var located: [[Int32]: (sequence: Int, position: Int)] = [:]
-        var where_ = [(sequence: Int, position: Int)?](repeating: nil, count: contexts.count)
+        var location = [(sequence: Int, position: Int)?](repeating: nil, count: contexts.count)
         for r in cut.indices.sorted(by: { cut[$0].count > cut[$1].count }) where !cut[r].isEmpty {
             if let hit = located[cut[r]] {
-                where_[r] = hit
+                location[r] = hit
                 continue
             }
             let s = sequences.count
             sequences.append(cut[r])
             for k in 1...cut[r].count where located[Array(cut[r][0..<k])] == nil { located[Array(cut[r][0..<k])] = (s, k - 1) }
-            where_[r] = (s, cut[r].count - 1)
+            location[r] = (s, cut[r].count - 1)
         }
         var logp: [(plus: [Float], minus: [Float])] = Array(repeating: ([], []), count: sequences.count)
         for (length, members) in Dictionary(grouping: sequences.indices, by: { sequences[$0].count }) {
@@ -114,7 +114,7 @@ public final class AntidistillationProxy {
         }
         let scale = 1 / (2 * epsilon)
         for r in contexts.indices {
-            guard let (s, t) = where_[r] else { continue }
+            guard let (s, t) = location[r] else { continue }
             for v in 0..<V { out[r][v] = (Double(logp[s].plus[t * V + v]) - Double(logp[s].minus[t * V + v])) * scale }
         }
         return out

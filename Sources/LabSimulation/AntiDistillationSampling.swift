@@ -98,8 +98,9 @@ public struct AntidistillationSampling: RegisteredDefence {
         proxySource = (path, split, count, seed)
     }
 
-    /// Consecutive windows of `length` tokens overlapping by one (each target token is scored once).
-    static func windows(_ tokens: [Int32], length: Int) -> [[Int32]] {
+    /// Consecutive windows of `length` tokens overlapping by one (each target token is scored once): the
+    /// shape `AntidistillationProxy` takes its downstream data in, with `length` = proxy context + 1.
+    public static func windows(_ tokens: [Int32], length: Int) -> [[Int32]] {
         var out: [[Int32]] = []
         var start = 0
         while start + 1 < tokens.count {

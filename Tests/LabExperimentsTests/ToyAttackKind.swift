@@ -73,7 +73,7 @@ enum ToyAttackKind: ExperimentKind {
         var rng = LabRNG(seed: cell.seed, stream: "toy-attack-prompts")
         let tokens = trained.corpus.train
         var agree = 0, bought = 0
-        var curve: [CurvePoint] = []
+        var curve: [CellResult.Point] = []
         func costs() -> [CellResult.Entry] {
             let usage = ledger.usage("attacker") ?? .zero
             return [.init("queries", Double(usage.queries)), .init("tokens", Double(usage.tokens)),
@@ -88,7 +88,7 @@ enum ToyAttackKind: ExperimentKind {
             bought += 1
             if answer.tokens == truth.tokens { agree += 1 }
             if bought.nonzeroBitCount == 1, bought >= 2 {
-                curve.append(CurvePoint(label: String(bought), metrics: [.init("label_agreement", Double(agree) / Double(bought))], costs: costs()))
+                curve.append(CellResult.Point(label: String(bought), metrics: [.init("label_agreement", Double(agree) / Double(bought))], costs: costs()))
             }
         }
         return CellResult(metrics: [.init("label_agreement", bought > 0 ? Double(agree) / Double(bought) : nil)], costs: costs(), curve: curve)

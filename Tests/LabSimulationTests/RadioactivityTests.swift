@@ -10,7 +10,7 @@ import LabSimulation
 
 final class RadioactivityTests: XCTestCase {
     /// `count` completions of `length` tokens from `teacher` through the API with the kgw stage at δ (none: clean).
-    func texts(_ teacher: any TeacherAPI, key: UInt64, delta: Double?, count: Int, length: Int, seed: UInt64) throws -> [[Int32]] {
+    static func texts(_ teacher: any TeacherAPI, key: UInt64, delta: Double?, count: Int, length: Int, seed: UInt64) throws -> [[Int32]] {
         let V = teacher.vocabularySize
         let env = DefenceEnvironment(vocabularySize: V, contextLength: teacher.contextLength)
         let pipeline = try delta.map { try DefenceRegistry.pipeline([DefenceSpec("kgw", ["delta": .number($0), "key": .number(Double(key))])], environment: env) } ?? .none
@@ -23,6 +23,19 @@ final class RadioactivityTests: XCTestCase {
         return zip(prompts, out).map { $0 + $1.tokens }
     }
 
+    func testDoseMixMeetsItsShareWithWholeTexts() throws {
+        let marked = (0..<20).map { i in [Int32](repeating: 1, count: 10 + i) }, clean = (0..<40).map { _ in [Int32](repeating: 0, count: 25) }
+        for share in [0.0, 0.1, 0.5] {
+            let stream = try RadioactivityDose.mix(watermarked: marked, clean: clean, share: share, tokens: 400, seed: 1)
+            let ones = stream.filter { $0 == 1 }.count
+            XCTAssertGreaterThanOrEqual(ones, Int(share * 400))
+            XCTAssertLessThan(ones, Int(share * 400) + 30)
+            XCTAssertGreaterThanOrEqual(stream.count - ones, 400 - Int(share * 400))
+        }
+        XCTAssertThrowsError(try RadioactivityDose.mix(watermarked: marked, clean: clean, share: 1.5, tokens: 400, seed: 1))
+        XCTAssertThrowsError(try RadioactivityDose.mix(watermarked: marked, clean: clean, share: 1.0, tokens: 400, seed: 1))
+    }
+
     func testCleanStudentIsUniformOnlyWithDeduplication() throws {
         // A random GPT never saw any key; its top-1 depends mostly on the last token, so tuples recur.
         let student = try Fixture.tinyGPT(vocabularySize: 40, contextLength: 32, seed: 11)
@@ -30,7 +43,7 @@ final class RadioactivityTests: XCTestCase {
         var all: [WatermarkScore] = [], dedup: [WatermarkScore] = []
         for key in 1...24 {
             let wm = try KGWWatermark(gamma: 0.25, delta: 2, key: UInt64(key), vocabularySize: 40)
-            let marked = try texts(teacher, key: UInt64(key), delta: 2, count: 4, length: 100, seed: UInt64(key))
+            let marked = try Self.texts(teacher, key: UInt64(key), delta: 2, count: 4, length: 100, seed: UInt64(key))
             let report = try Radioactivity.reading(student: student, texts: marked, watermark: wm)
             all.append(report.all)
             dedup.append(report.deduplicated)
@@ -56,7 +69,7 @@ final class RadioactivityTests: XCTestCase {
             print(String(format: "  %@: %.2f s", what, Date().timeIntervalSince(clock)))
             clock = Date()
         }
-        let train = try texts(teacher, key: key, delta: 3, count: 30, length: 200, seed: 1)
+        let train = try Self.texts(teacher, key: key, delta: 3, count: 30, length: 200, seed: 1)
         lap("watermarked training text")
         let stream = train.flatMap { $0 }.map(Int.init)
         let gpt = try GPT(config: GPTConfig(vocabSize: V, contextLength: 16, width: 16, layers: 1, heads: 2), seed: 2)
@@ -71,7 +84,7 @@ final class RadioactivityTests: XCTestCase {
         lap("training")
 
         let wm = try KGWWatermark(gamma: 0.25, delta: 3, key: key, vocabularySize: V)
-        let probe = try texts(teacher, key: key, delta: 3, count: 10, length: 100, seed: 2)
+        let probe = try Self.texts(teacher, key: key, delta: 3, count: 10, length: 100, seed: 2)
         let reading = try Radioactivity.reading(student: gpt, texts: probe, watermark: wm)
         let prompts = (0..<20).map { [Int32($0)] }
         let generation = try Radioactivity.generation(student: gpt, prompts: prompts, maxNewTokens: 30, seed: 5, watermark: wm)
