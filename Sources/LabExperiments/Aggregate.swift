@@ -44,6 +44,7 @@ enum NumberFormat {
     static func tick(_ x: Double) -> String {
         if x == 0 { return "0" }
         let magnitude = abs(x)
+        if x == x.rounded(), magnitude < 1e5 { return String(Int64(x)) }
         if magnitude >= 1e5 || magnitude < 1e-3 { return String(format: "%.2g", x) }
         var s = String(format: "%.3g", x)
         if s.contains("e") { s = String(format: "%.3f", x) }

@@ -17,7 +17,8 @@ public struct PlannedCell {
     public let hash: String
     /// The canonical JSON that was hashed.
     public let resolvedJSON: String
-    let resolvedYAML: () throws -> String
+    /// The canonical JSON of the resolved cell alone (what config.resolved.yaml shows).
+    let resolvedCellJSON: String
     let compute: (RunContext) throws -> CellResult
 
     public func run(in context: RunContext) throws -> CellResult { try compute(context) }
@@ -189,7 +190,7 @@ extension ExperimentKind {
                 let json = try CanonicalJSON.string(CellIdentity(kind: K.name, version: K.version, cell: resolved))
                 let labels = zip(gridAxes, choice).map { $0.labels[$1] } + [String(seeds[s])]
                 cells.append(PlannedCell(index: cells.count, labels: labels, seed: seed, hash: SHA256.hex(Data(json.utf8)), resolvedJSON: json,
-                                         resolvedYAML: { try YAMLEncoder().encode(resolved) },
+                                         resolvedCellJSON: try CanonicalJSON.string(resolved),
                                          compute: { context in try K.run(resolved, in: context) }))
             }
         }

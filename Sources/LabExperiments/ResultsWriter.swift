@@ -87,7 +87,7 @@ struct ResultsWriter {
         }
         var cells: [Node] = []
         for cell in e.cells {
-            let resolved = Self.plainNumbers(try Yams.compose(yaml: try cell.resolvedYAML()) ?? Node(""))
+            let resolved = try CanonicalJSON.yamlNode(cell.resolvedCellJSON)
             cells.append(Node([
                 (scalar("index"), Node(String(cell.index))),
                 (scalar("hash"), scalar(cell.hash)),
@@ -110,26 +110,5 @@ struct ResultsWriter {
         let header = "# Resolved configuration of \(e.file) (SHA-256 \(fileHash.prefix(16))), written by distill-lab \(LabVersion.string).\n"
             + "# Every default is filled in; each cell's `resolved` is exactly what its hash covers.\n"
         return header + (try Yams.serialize(node: doc, sortKeys: false))
-    }
-
-    /// Yams writes 0.3 as "3e-1"; numbers are respelled in Swift's shortest form with a decimal point in the
-    /// mantissa ("0.3", "1.0e-05"), which every YAML reader takes for a float.
-    static func plainNumbers(_ node: Node) -> Node {
-        switch node {
-        case var .scalar(s):
-            let t = s.string
-            guard s.style == .plain || s.style == .any, t.contains("e") || t.contains("E"),
-                  t.unicodeScalars.allSatisfy({ "0123456789.eE+-".unicodeScalars.contains($0) }), let d = Double(t), d.isFinite else { return node }
-            var spelled = "\(d)"
-            if let e = spelled.firstIndex(where: { $0 == "e" }), !spelled[..<e].contains(".") { spelled.insert(contentsOf: ".0", at: e) }
-            s.string = spelled
-            return .scalar(s)
-        case let .mapping(m):
-            return .mapping(Node.Mapping(m.map { ($0.key, plainNumbers($0.value)) }, m.tag, m.style, m.mark))
-        case let .sequence(q):
-            return .sequence(Node.Sequence(q.map(plainNumbers), q.tag, q.style, q.mark))
-        case .alias:
-            return node
-        }
     }
 }

@@ -68,7 +68,7 @@ enum TableBuilder {
         if let columns = spec.columns {
             let columnLabels = results.labels(of: columns, matching: spec.filter)
             let value = spec.values[0]
-            header += columnLabels.map { "\(columns) = \($0)" }
+            header += columnLabels
             for key in rowKeys {
                 var match = spec.filter
                 for (axis, label) in zip(spec.rows, key) { match[axis] = label }
@@ -79,7 +79,7 @@ enum TableBuilder {
                 }
                 rows.append((key, stats))
             }
-            return BuiltTable(title: spec.title, note: "Value: `\(value)`. " + seedNote + fixed, header: header, labelColumns: spec.rows.count, rows: rows, digits: spec.digits)
+            return BuiltTable(title: spec.title, note: "Value: `\(value)`; rows: `\(spec.rows.joined(separator: "`, `"))`; columns: `\(columns)`. " + seedNote + fixed, header: header, labelColumns: spec.rows.count, rows: rows, digits: spec.digits)
         }
         header += spec.values
         for key in rowKeys {

@@ -42,6 +42,7 @@ public enum TerminalChart {
         }
         func fy(_ y: Double) -> Int { yMax > yMin ? Int(((y - yMin) / (yMax - yMin) * Double(height - 1)).rounded()) : height / 2 }
         var grid = Array(repeating: Array(repeating: Character(" "), count: width), count: height)
+        var overlaps = false
         for (s, series) in data.series.enumerated() {
             let marker = markers[s % markers.count]
             let kept = series.points.filter { points.contains($0) }
@@ -54,7 +55,12 @@ public enum TerminalChart {
                     if grid[height - 1 - y][x] == " " { grid[height - 1 - y][x] = "·" }
                 }
             }
-            for p in kept { grid[height - 1 - fy(p.y)][fx(p.x)] = marker }
+            for p in kept {
+                let cell = grid[height - 1 - fy(p.y)][fx(p.x)]
+                // Where series meet, '+' says so rather than letting the last one hide the others.
+                grid[height - 1 - fy(p.y)][fx(p.x)] = markers.contains(cell) && cell != marker || cell == "+" ? "+" : marker
+                if grid[height - 1 - fy(p.y)][fx(p.x)] == "+" { overlaps = true }
+            }
         }
         let yLabels = [NumberFormat.tick(yMax), NumberFormat.tick((yMin + yMax) / 2), NumberFormat.tick(yMin)]
         let pad = yLabels.map(\.count).max() ?? 0
@@ -67,7 +73,8 @@ public enum TerminalChart {
         out.append(String(repeating: " ", count: pad + 2) + left + String(repeating: " ", count: max(1, width - left.count - right.count)) + right)
         out.append(String(repeating: " ", count: pad + 2) + "\(data.xLabel)\(logX ? " (log scale)" : "")  ↑ \(data.yLabel)")
         if data.showLegend || data.series.count > 1 {
-            out.append(String(repeating: " ", count: pad + 2) + data.series.enumerated().map { "\(markers[$0.offset % markers.count]) \($0.element.label)" }.joined(separator: "   "))
+            out.append(String(repeating: " ", count: pad + 2) + data.series.enumerated().map { "\(markers[$0.offset % markers.count]) \($0.element.label)" }.joined(separator: "   ")
+                       + (overlaps ? "   + several" : ""))
         }
         return out.joined(separator: "\n") + "\n"
     }
