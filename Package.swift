@@ -35,6 +35,7 @@ let package = Package(
             ]
         ),
         .target(name: "TestSupport", dependencies: ["LabCore", "LabModel"], path: "Tests/TestSupport"),
+        .testTarget(name: "ExtractionTests", dependencies: ["LabCore", "LabModel", "LabData", "LabSimulation", "TestSupport"]),
         .testTarget(name: "LabCoreTests", dependencies: ["LabCore", "TestSupport"]),
         .testTarget(name: "LabModelTests", dependencies: ["LabCore", "LabModel", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "LabDataTests", dependencies: ["LabCore", "LabModel", "LabData", "TestSupport"]),
