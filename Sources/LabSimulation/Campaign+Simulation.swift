@@ -36,10 +36,12 @@ public struct CampaignRun {
 }
 
 public enum CampaignSimulation {
-    /// Runs one cell. `distiller` turns the harvest into fidelity (full mode only). `keepLog` records every
-    /// served request's account and time (tests; it costs memory at scale).
-    public static func run(config: CampaignConfig, seed: UInt64, world: CampaignWorld, distiller: any CampaignDistiller = BigramDistiller(),
+    /// Runs one cell. `distiller` turns the harvest into fidelity (full mode only; default: the one
+    /// `config.student` names). `keepLog` records every served request's account and time (tests; it costs
+    /// memory at scale).
+    public static func run(config: CampaignConfig, seed: UInt64, world: CampaignWorld, distiller: (any CampaignDistiller)? = nil,
                            keepLog: Bool = false) throws -> CampaignRun {
+        let distiller = distiller ?? config.student.distiller(maxNewTokens: config.attack.maxNewTokens, topLogprobs: config.attack.topLogprobs, seed: seed)
         try config.validate()
         let horizon = config.horizonHours * 3600
         let mixture = world.mixture
@@ -47,7 +49,7 @@ public enum CampaignSimulation {
             throw LabError.invalidConfig(key: "teacher", message: "has \(world.teacher.vocabularySize) tokens but the benign mixture's vocabulary has \(mixture.vocabularySize); a campaign teacher must read the mixture's tokens")
         }
         let population = try BenignPopulation(config: config.population, mixture: mixture, seed: seed)
-        let strategy = try CampaignPromptRegistry.make(config.attack.strategy, mixture: mixture, lengths: config.attack.promptTokens)
+        let strategy = try CampaignPromptRegistry.make(config.attack.strategy, mixture: mixture, lengths: config.attack.promptTokens, seed: seed, teacher: world.teacher)
 
         // The defender's profile of benign traffic comes from its own logs: a stream no simulated user draws from.
         let context = DetectorContext(benignTopics: DetectorTopics(
@@ -98,7 +100,7 @@ public enum CampaignSimulation {
                 let p = actor - U
                 guard proxies[p].remaining > 0 else { continue }
                 let cover = config.attack.coverFraction > 0 && proxies[p].rng.uniform() < config.attack.coverFraction
-                let prompt = cover ? population.organicPrompt(rng: &proxies[p].rng) : strategy.prompt(proxy: p, rng: &proxies[p].rng)
+                let prompt = cover ? population.organicPrompt(rng: &proxies[p].rng) : try strategy.prompt(proxy: p, rng: &proxies[p].rng)
                 let query = Query.completion(prompt, maxNewTokens: config.attack.maxNewTokens,
                                              logprobs: config.attack.topLogprobs > 0 ? config.attack.topLogprobs : nil)
                 tally.attackRequests += 1

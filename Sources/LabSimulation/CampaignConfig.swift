@@ -114,6 +114,8 @@ public struct CampaignConfig: Equatable, Sendable {
     public var attack = CampaignAttackConfig()
     public var defence = CampaignDefenceConfig()
     public var detectors = DetectorSettings()
+    /// The student the harvest trains, for the fidelity number.
+    public var student = CampaignStudentConfig()
     /// Logged benign prompts per topic the defender estimates the population's n-gram profiles from.
     public var profilePrompts = 3000
     /// Fidelity: held-out test windows and their length.
@@ -135,6 +137,7 @@ public struct CampaignConfig: Equatable, Sendable {
         try attack.validate()
         try defence.validate()
         try detectors.validate()
+        try student.validate()
         guard profilePrompts >= 1 else { throw fail("profile_prompts", "is \(profilePrompts); must be at least 1") }
         guard evaluationPrompts >= 1 else { throw fail("evaluation_prompts", "is \(evaluationPrompts); must be at least 1") }
         guard (2...Self.contextLength).contains(evaluationLength) else { throw fail("evaluation_length", "is \(evaluationLength); must be in 2...\(Self.contextLength)") }
@@ -227,7 +230,7 @@ extension CampaignDefenceConfig: Codable {
 extension CampaignConfig: Codable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case mode, horizonHours = "horizon_hours", world, teacherSmoothing = "teacher_smoothing", population, gateway, attack, defence
-        case detectors, profilePrompts = "profile_prompts", evaluationPrompts = "evaluation_prompts", evaluationLength = "evaluation_length"
+        case detectors, student, profilePrompts = "profile_prompts", evaluationPrompts = "evaluation_prompts", evaluationLength = "evaluation_length"
     }
 
     public init(from decoder: Decoder) throws {
@@ -246,6 +249,7 @@ extension CampaignConfig: Codable {
         attack = try c.decodeIfPresent(CampaignAttackConfig.self, forKey: .attack) ?? attack
         defence = try c.decodeIfPresent(CampaignDefenceConfig.self, forKey: .defence) ?? defence
         detectors = try c.decodeIfPresent(DetectorSettings.self, forKey: .detectors) ?? detectors
+        student = try c.decodeIfPresent(CampaignStudentConfig.self, forKey: .student) ?? student
         profilePrompts = try c.decodeIfPresent(Int.self, forKey: .profilePrompts) ?? profilePrompts
         evaluationPrompts = try c.decodeIfPresent(Int.self, forKey: .evaluationPrompts) ?? evaluationPrompts
         evaluationLength = try c.decodeIfPresent(Int.self, forKey: .evaluationLength) ?? evaluationLength

@@ -2,14 +2,14 @@
 // uniform random tokens (Krishna et al. 2020's RANDOM "nonsense" queries), natural text from the attacker's
 // own corpus (Orekondy et al. 2019's Knockoff Nets transfer set; Krishna et al.'s WIKI), and perturbations
 // of earlier queries (Papernot et al. 2017's Jacobian-based augmentation, the synthetic queries PRADA was
-// built against), and a registry. A seam, not a second copy of issue 4's QueryStrategy: an adapter joins it.
+// built against), and a registry that also reaches issue 4's QueryStrategy kinds (CampaignPrompts+QueryStrategy).
 import LabCore
 
 public protocol CampaignPromptSource: AnyObject {
     /// The registry name, e.g. "random_tokens".
     var name: String { get }
     /// The next prompt of proxy `proxy`, drawn from `rng` (each proxy passes its own stream).
-    func prompt(proxy: Int, rng: inout LabRNG) -> [Int32]
+    func prompt(proxy: Int, rng: inout LabRNG) throws -> [Int32]
 }
 
 /// Every token uniform over the vocabulary except `<unk>` (id 0), length uniform in the range.
@@ -81,6 +81,9 @@ public final class CampaignPerturbedPrompts: CampaignPromptSource {
 public enum CampaignPromptRegistry {
     public typealias Factory = (BenignMixture, ClosedRange<Int>) -> any CampaignPromptSource
 
+    /// The campaign's own strategies, then issue 4's (`StrategyRegistry`) under their own names, through
+    /// `CampaignQueryStrategy` — those of its strategies a campaign can run.
+
     /// Every strategy, one line per kind.
     public static let kinds: [(name: String, reference: String, make: Factory)] = [
         ("random_tokens", "uniform random tokens (Krishna et al. 2020, RANDOM)", { m, l in CampaignRandomTokens(vocabularySize: m.vocabularySize, lengths: l) }),
@@ -88,12 +91,15 @@ public enum CampaignPromptRegistry {
         ("perturbed", "random token edits of earlier queries (Papernot et al. 2017 augmentation; PRADA's target)", { m, l in CampaignPerturbedPrompts(mixture: m, lengths: l) }),
     ]
 
-    public static var names: [String] { kinds.map(\.name) }
+    public static var names: [String] {
+        kinds.map(\.name) + StrategyRegistry.names.filter { n in !kinds.contains { $0.name == n } && CampaignQueryStrategy.unsupported[n] == nil }
+    }
 
-    public static func make(_ name: String, mixture: BenignMixture, lengths: ClosedRange<Int>) throws -> any CampaignPromptSource {
-        guard let kind = kinds.first(where: { $0.name == name }) else {
+    public static func make(_ name: String, mixture: BenignMixture, lengths: ClosedRange<Int>, seed: UInt64, teacher: any TeacherAPI) throws -> any CampaignPromptSource {
+        if let kind = kinds.first(where: { $0.name == name }) { return kind.make(mixture, lengths) }
+        guard StrategyRegistry.names.contains(name) else {
             throw LabError.invalidConfig(key: "attack.strategy", message: "'\(name)' is not a campaign strategy; known: \(names.joined(separator: ", "))")
         }
-        return kind.make(mixture, lengths)
+        return try CampaignQueryStrategy(name: name, mixture: mixture, lengths: lengths, seed: seed, teacher: teacher)
     }
 }

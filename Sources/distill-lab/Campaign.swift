@@ -18,6 +18,10 @@ struct CampaignCommand: ParsableCommand {
     @Option(help: "Output directory (default: results/<experiment>).") var out: String?
     @Option(help: "Override campaign.mode in every cell: full or detection_only.") var mode: String?
     @Option(help: "Override the seeds, e.g. 0,1,2.") var seeds: String?
+    @Option(name: .customLong("set"), help: "Set a value in every cell before the grid: key.path=value (YAML), e.g. campaign.student.kind=gpt. Repeatable.")
+    var assignments: [String] = []
+    @Option(name: .customLong("where"), help: "Run only the cells whose axis has this label: axis=label, e.g. campaign.defence=rate_limits. Repeatable.")
+    var filters: [String] = []
     @Flag(help: "Print the first cell's resolved config as JSON and exit.") var resolve = false
     @Flag(help: "Time the detection-only scale run (16,000 users, ~1.1M requests, a 1,000-account campaign, all detectors) instead of a file.")
     var benchmark = false
@@ -26,6 +30,7 @@ struct CampaignCommand: ParsableCommand {
         if benchmark { return }
         guard file != nil else { throw ValidationError("give an experiment file (kind: campaign), or --benchmark") }
         if let mode, CampaignMode(rawValue: mode) == nil { throw ValidationError("--mode must be full or detection_only (got \(mode))") }
+        for a in assignments + filters where !a.contains("=") { throw ValidationError("'\(a)' must be key.path=value") }
         if let seeds, seeds.split(separator: ",").contains(where: { UInt64($0) == nil }) {
             throw ValidationError("--seeds must be comma-separated non-negative integers (got \(seeds))")
         }
@@ -35,8 +40,20 @@ struct CampaignCommand: ParsableCommand {
         threads.apply()
         if benchmark { return try runBenchmark() }
         guard let file else { return }
-        let experiment = try CampaignFile(path: file)
+        var experiment = try CampaignFile(path: file)
+        for a in assignments {
+            let (key, value) = Self.split(a)
+            try experiment.assign(value, at: key)
+        }
         var cells = try experiment.cells(seeds: seeds.map { $0.split(separator: ",").compactMap { UInt64($0) } })
+        for f in filters {
+            let (axis, label) = Self.split(f)
+            guard experiment.axes.contains(where: { $0.name == axis }) else {
+                throw LabError.invalidConfig(key: "--where", message: "'\(axis)' is not an axis of \(file); axes: \(experiment.axes.map(\.name).joined(separator: ", "))")
+            }
+            cells = cells.filter { $0.labels.contains { $0.axis == axis && $0.label == label } }
+        }
+        guard !cells.isEmpty else { throw LabError.message("no cell of \(file) matches the --where filters") }
         if let mode, let m = CampaignMode(rawValue: mode) { for i in cells.indices { cells[i].config.mode = m } }
         if resolve {
             let encoder = JSONEncoder()
@@ -80,6 +97,11 @@ struct CampaignCommand: ParsableCommand {
         print("attack budget share   \(String(format: "%.3f", o.attack.budgetShare)), accounts opened \(o.attack.accountsOpened)")
     }
 
+    static func split(_ assignment: String) -> (String, String) {
+        let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
+        return (parts[0], parts.count > 1 ? parts[1] : "")
+    }
+
     /// Atomic: a temp file renamed over the target, so a reader never sees half a file.
     func write(_ data: Data, to url: URL) throws {
         try data.write(to: url, options: .atomic)
@@ -97,7 +119,7 @@ struct CampaignFile {
     let name: String
     let description: String
     let seeds: [UInt64]
-    let campaign: Node
+    var campaign: Node
     let axes: [(name: String, path: [String], labels: [String], values: [Node])]
     let tables: [CampaignTableSpec]
 
@@ -179,6 +201,21 @@ struct CampaignFile {
         } else {
             tables = []
         }
+    }
+
+    /// Sets `value` (YAML) at `key` (campaign.…, gateway.… or detectors.…) in the section every cell starts from.
+    mutating func assign(_ value: String, at key: String) throws {
+        let parts = key.split(separator: ".").map(String.init)
+        guard parts.count >= 2, Self.sections.contains(parts[0]) else {
+            throw LabError.invalidConfig(key: "--set", message: "'\(key)' must start with \(Self.sections.joined(separator: ", ")) and name a key inside")
+        }
+        let node: Node
+        do {
+            node = try Yams.compose(yaml: value) ?? Node("")
+        } catch {
+            throw LabError.invalidConfig(key: "--set \(key)", message: "'\(value)' is not a YAML value")
+        }
+        campaign = try Self.set(node, at: parts[0] == "campaign" ? Array(parts.dropFirst()) : parts, in: campaign, axis: key)
     }
 
     static func label(_ node: Node) -> String {

@@ -124,3 +124,49 @@ final class CampaignTests: XCTestCase {
         XCTAssert(md.contains("| 10 | 0.900 | n/a |"), md)
     }
 }
+
+/// Issue 4's parts behind the campaign's seams: its query strategies through `CampaignQueryStrategy`, its
+/// Distiller and FidelityEvaluator through `GPTCampaignDistiller`.
+final class CampaignExtractionSeamTests: XCTestCase {
+    func testIssue4StrategiesRunInCampaignsOrAreRefusedByName() throws {
+        var c = CampaignFixture.config(strategy: "own_corpus", accounts: 2, budget: 60)
+        c.defence = CampaignDefenceConfig(rateLimits: false)
+        let run = try CampaignSimulation.run(config: c, seed: 4, world: CampaignFixture.world)
+        XCTAssertEqual(run.outcome.attack.delivered, 60)
+        let text = CampaignQueryStrategy.attackerText(CampaignFixture.world.mixture)
+        for r in run.records {
+            XCTAssert((8...32).contains(r.prompt.count))
+            // own_corpus sends windows of the attacker's text: every prompt occurs in it.
+            XCTAssertNotNil((0...(text.count - r.prompt.count)).first { text[$0..<($0 + r.prompt.count)].elementsEqual(r.prompt) })
+        }
+        for name in ["active", "teacher_bootstrap"] {
+            c.attack.strategy = name
+            XCTAssertThrowsError(try CampaignSimulation.run(config: c, seed: 4, world: CampaignFixture.world)) { error in
+                guard case let .invalidConfig(key, _)? = error as? LabError else { return XCTFail("\(error)") }
+                XCTAssertEqual(key, "attack.strategy")
+            }
+        }
+    }
+
+    /// A tiny GPT student trained on a real harvest agrees with the teacher more than one trained for a
+    /// single step, and the number comes from issue 4's FidelityEvaluator on the campaign's windows.
+    func testGPTStudentThroughIssue4Distiller() throws {
+        var c = CampaignFixture.config(accounts: 1, budget: 200)
+        c.defence = CampaignDefenceConfig(rateLimits: false)
+        c.student.kind = .gpt
+        c.student.width = 16
+        c.student.layers = 1
+        c.student.heads = 2
+        c.student.batchSize = 8
+        c.student.steps = 80
+        c.student.learningRate = 0.02
+        let trained = try CampaignSimulation.run(config: c, seed: 2, world: CampaignFixture.world)
+        c.student.steps = 1
+        let untrained = try CampaignSimulation.run(config: c, seed: 2, world: CampaignFixture.world)
+        let a = try XCTUnwrap(trained.outcome.fidelity), b = try XCTUnwrap(untrained.outcome.fidelity)
+        XCTAssertEqual(trained.outcome.distiller, "gpt")
+        XCTAssertEqual(a.positions, c.evaluationPrompts * c.evaluationLength)
+        XCTAssertGreaterThan(a.agreement, b.agreement + 0.1)
+        XCTAssertLessThan(a.klTeacherStudent, b.klTeacherStudent)
+    }
+}
