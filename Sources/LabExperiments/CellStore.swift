@@ -17,6 +17,9 @@ public struct CellRecord: Codable, Equatable, Sendable {
     public var seconds: Double
     /// Which shard computed it ("1/1" for an unsharded run).
     public var shard: String
+    /// The git commit of the lab that computed it ("unknown" outside a repository), so a grid finished
+    /// across several runs or shards says which code made each cell.
+    public var commit: String?
 }
 
 public struct CellStore {

@@ -17,7 +17,8 @@ public struct PlannedCell {
     public let hash: String
     /// The canonical JSON that was hashed.
     public let resolvedJSON: String
-    let resolvedYAML: () throws -> String
+    /// The canonical JSON of the resolved cell alone (what config.resolved.yaml shows).
+    let resolvedCellJSON: String
     let compute: (RunContext) throws -> CellResult
 
     public func run(in context: RunContext) throws -> CellResult { try compute(context) }
@@ -41,6 +42,8 @@ public struct Experiment {
     public let seeds: [UInt64]
     /// The grid's axes in file order, then the seed axis.
     public let axes: [GridAxis]
+    /// The kind's curve axis, when its cells are anytime curves (labels known once cells have run).
+    public let curveAxis: String?
     public let cells: [PlannedCell]
     public let tables: [TableSpec]
     public let plots: [PlotSpec]
@@ -102,7 +105,9 @@ public struct Experiment {
             throw error(["experiment"], "is '\(name)'; allowed: ASCII letters, digits, '-', '_' and '.' (not first)", fix: "e.g. `experiment: defence-cost`")
         }
         var description = ""
-        if let d = value("description") { description = try NodeDecoder.decode(String.self, from: d, path: ["description"], root: root, file: file) }
+        if let d = value("description") {
+            description = try NodeDecoder.decode(String.self, from: d, path: ["description"], root: root, file: file).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
 
         var seeds: [UInt64] = [0]
         if let seedsNode = value("seeds") {
@@ -121,9 +126,17 @@ public struct Experiment {
         var plots: [PlotSpec] = []
         if let t = value("tables") { tables = try NodeDecoder.decode([TableSpec].self, from: t, path: ["tables"], root: root, file: file) }
         if let p = value("plots") { plots = try NodeDecoder.decode([PlotSpec].self, from: p, path: ["plots"], root: root, file: file) }
+        // Tables and plots may also name the curve axis, whose labels are known only after running.
+        var outputAxes = axes
+        if let curve = kind.curveAxis {
+            if axes.contains(where: { $0.name == curve }) {
+                throw error(["grid"], "an axis is named '\(curve)', which is the name of kind \(kind.name)'s curve axis", fix: "sweep another key")
+            }
+            outputAxes.insert(GridAxis(name: curve, path: [], labels: [], values: [], keyMark: nil, isCurve: true), at: axes.count - 1)
+        }
         do {
-            for (i, t) in tables.enumerated() { try OutputChecks.check(t, index: i, axes: axes, outputs: kind.outputs) }
-            for (i, p) in plots.enumerated() { try OutputChecks.check(p, index: i, axes: axes, outputs: kind.outputs) }
+            for (i, t) in tables.enumerated() { try OutputChecks.check(t, index: i, axes: outputAxes, outputs: kind.outputs) }
+            for (i, p) in plots.enumerated() { try OutputChecks.check(p, index: i, axes: outputAxes, outputs: kind.outputs) }
             var stems = Set<String>()
             for (i, p) in plots.enumerated() where !stems.insert(p.file ?? "plot-\(i + 1)").inserted {
                 throw SpecIssue(["plots", String(i), "file"], "'\(p.file ?? "")' names another plot's file too", fix: "give each plot its own file name")
@@ -144,7 +157,8 @@ public struct Experiment {
         }
         let cells = try kind.planCells(root: root, axes: axes, seeds: seeds, file: file)
         return Experiment(source: source, name: name, description: description, kindName: kind.name, kindSummary: kind.summary,
-                          seedMeaning: kind.seedMeaning, outputs: kind.outputs, seeds: seeds, axes: axes, cells: cells, tables: tables, plots: plots)
+                          seedMeaning: kind.seedMeaning, outputs: kind.outputs, seeds: seeds, axes: axes, curveAxis: kind.curveAxis, cells: cells,
+                          tables: tables, plots: plots)
     }
 
 }
@@ -176,7 +190,7 @@ extension ExperimentKind {
                 let json = try CanonicalJSON.string(CellIdentity(kind: K.name, version: K.version, cell: resolved))
                 let labels = zip(gridAxes, choice).map { $0.labels[$1] } + [String(seeds[s])]
                 cells.append(PlannedCell(index: cells.count, labels: labels, seed: seed, hash: SHA256.hex(Data(json.utf8)), resolvedJSON: json,
-                                         resolvedYAML: { try YAMLEncoder().encode(resolved) },
+                                         resolvedCellJSON: try CanonicalJSON.string(resolved),
                                          compute: { context in try K.run(resolved, in: context) }))
             }
         }

@@ -76,15 +76,53 @@ public struct CellResult: Codable, Equatable, Sendable {
 
     public var metrics: [Entry]
     public var costs: [Entry]
+    /// An anytime curve (kinds with a `curveAxis`): the metrics and costs at each milestone of one run, e.g.
+    /// a student's fidelity after 1k, 3k, 10k queries. Tables and plots treat the milestone labels as one
+    /// more axis; `metrics` and `costs` above hold what applies to the whole cell.
+    public var curve: [Point]
 
-    public init(metrics: [Entry] = [], costs: [Entry] = []) {
+    public init(metrics: [Entry] = [], costs: [Entry] = [], curve: [Point] = []) {
         self.metrics = metrics
         self.costs = costs
+        self.curve = curve
     }
 
     /// The value of a metric or cost by name (nil when absent or not applicable).
     public func value(_ name: String) -> Double? {
         (metrics.first { $0.name == name } ?? costs.first { $0.name == name })?.value
+    }
+
+    enum CodingKeys: String, CodingKey { case metrics, costs, curve }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        metrics = try c.decode([Entry].self, forKey: .metrics)
+        costs = try c.decode([Entry].self, forKey: .costs)
+        curve = try c.decodeIfPresent([Point].self, forKey: .curve) ?? []
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(metrics, forKey: .metrics)
+        try c.encode(costs, forKey: .costs)
+        if !curve.isEmpty { try c.encode(curve, forKey: .curve) }
+    }
+}
+
+/// One milestone of an anytime curve: its label on the kind's curve axis (e.g. "1000" queries) and the
+/// metrics and costs measured there. (Nested, so as not to clash with LabSimulation.CurvePoint, the attack
+/// runner's own record of a milestone, which an attack kind turns into these.)
+extension CellResult {
+    public struct Point: Codable, Equatable, Sendable {
+        public var label: String
+        public var metrics: [Entry]
+        public var costs: [Entry]
+
+        public init(label: String, metrics: [Entry], costs: [Entry] = []) {
+            self.label = label
+            self.metrics = metrics
+            self.costs = costs
+        }
     }
 }
 
@@ -111,8 +149,11 @@ public protocol ExperimentKind {
     static var settingsKeys: [String] { get }
     /// What the per-cell `seed` drives, in one sentence.
     static var seedMeaning: String { get }
-    /// Every metric and cost `run` reports, in order.
+    /// Every metric and cost `run` reports, in order (at cell level or at curve points).
     static var outputs: [OutputDoc] { get }
+    /// The name of the axis a cell's anytime curve spans (e.g. "budget"), or nil when a cell is one row.
+    /// Tables and plots may use it like a grid axis; its labels are the curve points' labels.
+    static var curveAxis: String? { get }
 
     /// Validates the cell (throwing `SpecIssue`s with key paths from the top of the file) and resolves it.
     /// Must be cheap: it runs for every cell before any work.
@@ -122,6 +163,8 @@ public protocol ExperimentKind {
 }
 
 extension ExperimentKind {
+    public static var curveAxis: String? { nil }
+
     /// The kind's outputs by role.
     static var metricNames: [String] { outputs.filter { $0.role == .metric }.map(\.name) }
     static var costNames: [String] { outputs.filter { $0.role == .cost }.map(\.name) }

@@ -8,7 +8,7 @@ public enum ExperimentSummary {
         var lines = ["ok: \(e.file) — experiment '\(e.name)', kind '\(e.kindName)', \(e.cells.count) cells = "
             + e.axes.map { "\($0.name) (\($0.labels.count))" }.joined(separator: " × ")]
         for axis in e.axes { lines.append("  \(axis.name): \(axis.labels.joined(separator: ", "))") }
-        lines.append("  seed: \(e.seedMeaning)")
+        lines.append("  (a seed drives \(e.seedMeaning))")
         lines.append("  \(e.tables.count) table(s), \(e.plots.count) plot(s); distinct cells to compute: \(Set(e.cells.map(\.hash)).count)")
         return lines.joined(separator: "\n")
     }

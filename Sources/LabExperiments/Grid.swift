@@ -18,6 +18,8 @@ public struct GridAxis {
     var values: [Node]
     /// Where the axis key is written, for errors about the path itself.
     var keyMark: Mark?
+    /// The axis of a kind's anytime curves: its labels come from the results, not the file.
+    public var isCurve = false
 
     public var isSeed: Bool { name == Self.seedName }
 }

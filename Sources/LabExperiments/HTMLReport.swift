@@ -4,6 +4,13 @@
 import Foundation
 
 enum HTML {
+    /// Escaped text in which `code spans` (as the docs write key names) become <code> elements.
+    static func prose(_ s: String) -> String {
+        let parts = escape(s).components(separatedBy: "`")
+        guard parts.count >= 3, parts.count % 2 == 1 else { return escape(s) }
+        return parts.enumerated().map { $0.offset % 2 == 1 ? "<code>\($0.element)</code>" : $0.element }.joined()
+    }
+
     static func escape(_ s: String) -> String {
         var out = ""
         for c in s {
@@ -38,15 +45,15 @@ enum HTMLReport {
         var h = ["<!DOCTYPE html>", "<html lang=\"en\">", "<head>", "<meta charset=\"utf-8\">",
                  "<title>\(HTML.escape(e.name)) — DistillLab</title>", "<style>\(style)</style>", "</head>", "<body>"]
         h.append("<h1>\(HTML.escape(e.name))</h1>")
-        if !e.description.isEmpty { h.append("<p>\(HTML.escape(e.description))</p>") }
+        if !e.description.isEmpty { h.append("<p>\(HTML.prose(e.description))</p>") }
         h.append("<p class=\"meta\">Kind <code>\(HTML.escape(e.kindName))</code>: \(HTML.escape(e.kindSummary)). \(e.cells.count) cells"
-                 + " (\(e.axes.map { "\(HTML.escape($0.name)) × \($0.labels.count)" }.joined(separator: ", "))). Seeds: \(e.seeds.map(String.init).joined(separator: ", ")) — \(HTML.escape(e.seedMeaning)).</p>")
+                 + " (\(e.axes.map { "\(HTML.escape($0.name)) × \($0.labels.count)" }.joined(separator: ", "))). Seeds: \(e.seeds.map(String.init).joined(separator: ", ")) — \(HTML.prose(e.seedMeaning)).</p>")
         h.append("<p class=\"meta\">From <code>\(HTML.escape(e.file))</code> (SHA-256 <code>\(fileHash.prefix(16))</code>). Files: "
                  + ["results.json", "results.csv", "table.md", "config.resolved.yaml", "manifest.json"].map { "<a href=\"\($0)\">\($0)</a>" }.joined(separator: ", ") + ".</p>")
         if !tables.isEmpty { h.append("<h2>Tables</h2>") }
         for t in tables {
             if !t.title.isEmpty { h.append("<h3>\(HTML.escape(t.title))</h3>") }
-            h.append("<p class=\"note\">\(HTML.escape(t.note))</p>")
+            h.append("<p class=\"note\">\(HTML.prose(t.note))</p>")
             h.append(t.html)
         }
         if !plots.isEmpty { h.append("<h2>Plots</h2>") }
@@ -58,14 +65,14 @@ enum HTMLReport {
         }
         h.append("<h2>Outputs</h2>")
         h.append("<table><thead><tr><th>name</th><th>role</th><th>meaning</th></tr></thead><tbody>")
-        for o in e.outputs { h.append("<tr><td><code>\(HTML.escape(o.name))</code></td><td>\(o.role.rawValue)</td><td>\(HTML.escape(o.meaning))</td></tr>") }
+        for o in e.outputs { h.append("<tr><td><code>\(HTML.escape(o.name))</code></td><td>\(o.role.rawValue)</td><td>\(HTML.prose(o.meaning))</td></tr>") }
         h.append("</tbody></table>")
         h.append("<details><summary>Every cell (\(e.cells.count))</summary>")
         let outputs = e.outputs.map(\.name)
-        h.append("<table><thead><tr><th>#</th>" + e.axes.map { "<th>\(HTML.escape($0.name))</th>" }.joined() + outputs.map { "<th class=\"num\">\(HTML.escape($0))</th>" }.joined() + "</tr></thead><tbody>")
-        for (cell, record) in zip(e.cells, results.records) {
-            let values = outputs.map { name in record.result.value(name).map { NumberFormat.significant($0, digits: 5) } ?? "—" }
-            h.append("<tr><td>\(cell.index)</td>" + cell.labels.map { "<td>\(HTML.escape($0))</td>" }.joined() + values.map { "<td class=\"num\">\($0)</td>" }.joined() + "</tr>")
+        h.append("<table><thead><tr><th>#</th>" + results.axes.map { "<th>\(HTML.escape($0.name))</th>" }.joined() + outputs.map { "<th class=\"num\">\(HTML.escape($0))</th>" }.joined() + "</tr></thead><tbody>")
+        for row in results.rows {
+            let values = outputs.map { name in row.value(name).map { NumberFormat.significant($0, digits: 5) } ?? "—" }
+            h.append("<tr><td>\(row.cell.index)</td>" + row.labels.map { "<td>\(HTML.escape($0))</td>" }.joined() + values.map { "<td class=\"num\">\($0)</td>" }.joined() + "</tr>")
         }
         h.append("</tbody></table></details>")
         h.append("<p class=\"note\">Written by DistillLab \(LabVersion.string). Timings, machine and commit are in manifest.json.</p>")

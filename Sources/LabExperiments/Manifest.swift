@@ -11,7 +11,8 @@ enum Manifest {
             ("this_invocation_seconds", .number(invocation.seconds)),
             ("cells_total_seconds", .number(records.map(\.seconds).reduce(0, +))),
             ("cells", .array(zip(e.cells, records).map { cell, r in
-                .object([("index", .number(Double(cell.index))), ("hash", .string(cell.hash)), ("seconds", .number(r.seconds)), ("shard", .string(r.shard))])
+                .object([("index", .number(Double(cell.index))), ("hash", .string(cell.hash)), ("seconds", .number(r.seconds)), ("shard", .string(r.shard)),
+                         ("commit", .string(r.commit ?? "unknown"))])
             })),
             ("teachers_trained_by_this_invocation", .array(invocation.trained.map { t in
                 .object([("hash", .string(t.hash)), ("seconds", .number(t.seconds)), ("parameters", .number(Double(t.parameters))), ("steps", .number(Double(t.spec.training.steps)))])
@@ -20,7 +21,7 @@ enum Manifest {
         return .object([
             ("lab_version", .string(LabVersion.string)),
             ("git_commit", .string(git.commit)),
-            ("git_dirty", git.dirty.map { .bool($0) } ?? .null),
+            ("git_dirty_outside_results", git.dirty.map { .bool($0) } ?? .null),
             ("experiment", .string(e.name)),
             ("file", .string(e.file)),
             ("file_sha256", .string(fileHash)),
@@ -58,10 +59,11 @@ enum Manifest {
         ])
     }
 
-    /// The commit of the working directory's repository, and whether tracked files differ from it.
+    /// The commit of the working directory's repository, and whether tracked files other than results differ
+    /// from it (rewriting committed results must not make the code look modified).
     static func gitState() -> (commit: String, dirty: Bool?) {
         guard let commit = run(["git", "rev-parse", "HEAD"])?.trimmingCharacters(in: .whitespacesAndNewlines), !commit.isEmpty else { return ("unknown", nil) }
-        let status = run(["git", "status", "--porcelain", "--untracked-files=no"])
+        let status = run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results"])
         return (commit, status.map { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty })
     }
 

@@ -47,7 +47,7 @@ public struct TableSpec: Decodable, Encodable, Equatable, Sendable {
         try c.encode(rows, forKey: .rows)
         try c.encodeIfPresent(columns, forKey: .columns)
         try c.encode(values, forKey: .values)
-        if !filter.isEmpty { try c.encode(filter, forKey: .filter) }
+        if !filter.isEmpty { try OrderedStrings(keys: filter.keys.sorted(), values: filter).encode(to: c.superEncoder(forKey: .filter)) }
         try c.encode(digits, forKey: .digits)
     }
 }
@@ -103,7 +103,7 @@ public struct PlotSpec: Decodable, Encodable, Equatable, Sendable {
         try c.encode(x, forKey: .x)
         try c.encode(y, forKey: .y)
         try c.encodeIfPresent(series, forKey: .series)
-        if !filter.isEmpty { try c.encode(filter, forKey: .filter) }
+        if !filter.isEmpty { try OrderedStrings(keys: filter.keys.sorted(), values: filter).encode(to: c.superEncoder(forKey: .filter)) }
         try c.encode(xScale, forKey: .xScale)
         try c.encode(yScale, forKey: .yScale)
         try c.encodeIfPresent(file, forKey: .file)
@@ -128,7 +128,7 @@ enum OutputChecks {
     static func filter(_ filter: [String: String], _ path: [String], axes: [GridAxis]) throws {
         for (name, label) in filter.sorted(by: { $0.key < $1.key }) {
             let axis = try self.axis(name, path + [name], axes: axes)
-            guard axis.labels.contains(label) else {
+            guard axis.isCurve || axis.labels.contains(label) else {
                 throw SpecIssue(path + [name], "'\(label)' is not a label of axis \(name)", fix: EditDistance.hint(for: label, among: axis.labels, noun: "labels"))
             }
         }
@@ -136,7 +136,7 @@ enum OutputChecks {
 
     /// Axes with several labels that `placed` does not mention: aggregating over them would mix unlike cells.
     static func unplaced(_ placed: Set<String>, axes: [GridAxis]) -> [GridAxis] {
-        axes.filter { $0.name != GridAxis.seedName && $0.labels.count > 1 && !placed.contains($0.name) }
+        axes.filter { $0.name != GridAxis.seedName && ($0.labels.count > 1 || $0.isCurve) && !placed.contains($0.name) }
     }
 
     static func check(_ table: TableSpec, index: Int, axes: [GridAxis], outputs: [OutputDoc]) throws {
@@ -152,8 +152,8 @@ enum OutputChecks {
         try filter(table.filter, path + ["where"], axes: axes)
         let missing = unplaced(Set(table.rows + (table.columns.map { [$0] } ?? []) + table.filter.keys), axes: axes)
         if let axis = missing.first {
-            throw SpecIssue(path, "leaves axis '\(axis.name)' (\(axis.labels.count) values) out; only seeds are averaged",
-                            fix: "add it to rows, make it the columns, or fix one value with `where: {\(axis.name): \(axis.labels[0])}`")
+            throw SpecIssue(path, "leaves axis '\(axis.name)' (\(axis.isCurve ? "the curve's milestones" : "\(axis.labels.count) values")) out; only seeds are averaged",
+                            fix: "add it to rows, make it the columns, or fix one value with `where: {\(axis.name): \(axis.labels.first ?? "...")}`")
         }
     }
 
@@ -180,8 +180,8 @@ enum OutputChecks {
         if xAxis != nil {
             let missing = unplaced(Set([plot.x] + (plot.series.map { [$0] } ?? []) + plot.filter.keys), axes: axes)
             if let axis = missing.first {
-                throw SpecIssue(path, "leaves axis '\(axis.name)' (\(axis.labels.count) values) out, so one x would have several points",
-                                fix: "make it the series, or fix one value with `where: {\(axis.name): \(axis.labels[0])}`")
+                throw SpecIssue(path, "leaves axis '\(axis.name)' out, so one x would have several points",
+                                fix: "make it the series, or fix one value with `where: {\(axis.name): \(axis.labels.first ?? "...")}`")
             }
         }
         if plot.xScale == .log, let xAxis, let bad = xAxis.labels.first(where: { (Double($0) ?? 0) <= 0 }), plot.type == .line {

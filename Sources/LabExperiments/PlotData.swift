@@ -33,22 +33,21 @@ struct PlotData {
     static func build(_ spec: PlotSpec, index: Int, from results: ResultSet) -> PlotData {
         let e = results.experiment
         let seriesLabels = spec.series.map { results.labels(of: $0, matching: spec.filter) } ?? [""]
-        let xAxis = e.axes.first { $0.name == spec.x }
+        let xAxis = results.axes.first { $0.name == spec.x }
         let categories = xAxis.map { results.labels(of: $0.name, matching: spec.filter) } ?? []
         // Axes that tell points of one series apart: every grid axis but the series, the seeds and the filter.
-        let pointAxes = e.axes.filter { !$0.isSeed && $0.name != spec.series && spec.filter[$0.name] == nil }.map(\.name)
+        let pointAxes = results.axes.filter { !$0.isSeed && $0.name != spec.series && spec.filter[$0.name] == nil }.map(\.name)
         var series: [PlotSeries] = []
         for label in seriesLabels {
             var match = spec.filter
             if let s = spec.series { match[s] = label }
-            let cells = results.cells(matching: match)
             var groups: [[String]] = []
-            var members: [[String]: [(PlannedCell, CellRecord)]] = [:]
+            var members: [[String]: [ResultRow]] = [:]
             let idx = pointAxes.compactMap(results.axisIndex)
-            for c in cells {
-                let key = idx.map { c.0.labels[$0] }
+            for row in results.rows(matching: match) {
+                let key = idx.map { row.labels[$0] }
                 if members[key] == nil { groups.append(key) }
-                members[key, default: []].append(c)
+                members[key, default: []].append(row)
             }
             var points: [PlotPoint] = []
             for key in groups {
@@ -58,7 +57,7 @@ struct PlotData {
                 let x: Double?
                 var category = ""
                 if let xAxis, let i = results.axisIndex(xAxis.name) {
-                    category = group[0].0.labels[i]
+                    category = group[0].labels[i]
                     x = Double(category)
                 } else {
                     x = Stats(results.values(spec.x, of: group)).mean
@@ -74,7 +73,8 @@ struct PlotData {
         }
         let title = spec.title.isEmpty ? "\(human(spec.y)) versus \(human(spec.x))" : spec.title
         let seeds = e.seeds.count
-        var note = seeds > 1 ? "Points are means over \(seeds) seeds; bars show ±1 standard deviation." : "One seed."
+        let what = spec.type == .bar ? "Bars are" : "Points are"
+        var note = seeds > 1 ? "\(what) means over \(seeds) seeds; error bars (±) show one standard deviation." : "One seed."
         if !spec.filter.isEmpty { note += " Fixed: " + spec.filter.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)" }.joined(separator: ", ") + "." }
         return PlotData(title: title, xLabel: axisLabel(spec.x, e), yLabel: axisLabel(spec.y, e), type: spec.type, xScale: spec.xScale, yScale: spec.yScale,
                         categories: categories, series: series, showLegend: spec.series != nil, note: note)

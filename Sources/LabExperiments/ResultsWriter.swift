@@ -40,14 +40,19 @@ struct ResultsWriter {
     /// identical runs (no times, no paths, no commit).
     func resultsJSON(_ results: ResultSet, tables: [BuiltTable]) -> JSONValue {
         let e = experiment
+        func entries(_ list: [CellResult.Entry]) -> JSONValue { .object(list.map { ($0.name, .number($0.value)) }) }
         let cells: [JSONValue] = zip(e.cells, records).map { cell, record in
-            .object([
+            var fields: [(String, JSONValue)] = [
                 ("index", .number(Double(cell.index))),
                 ("hash", .string(cell.hash)),
                 ("labels", .object(zip(e.axes, cell.labels).map { ($0.0.name, .string($0.1)) })),
-                ("metrics", .object(record.result.metrics.map { ($0.name, .number($0.value)) })),
-                ("costs", .object(record.result.costs.map { ($0.name, .number($0.value)) })),
-            ])
+                ("metrics", entries(record.result.metrics)),
+                ("costs", entries(record.result.costs)),
+            ]
+            if !record.result.curve.isEmpty {
+                fields.append(("curve", .array(record.result.curve.map { .object([("label", .string($0.label)), ("metrics", entries($0.metrics)), ("costs", entries($0.costs))]) })))
+            }
+            return .object(fields)
         }
         return .object([
             ("experiment", .string(e.name)),
@@ -55,7 +60,8 @@ struct ResultsWriter {
             ("kind", .string(e.kindName)),
             ("seeds", .array(e.seeds.map { .number(Double($0)) })),
             ("seed_meaning", .string(e.seedMeaning)),
-            ("axes", .array(e.axes.map { .object([("name", .string($0.name)), ("labels", .array($0.labels.map { .string($0) }))]) })),
+            ("curve_axis", e.curveAxis.map { .string($0) } ?? .null),
+            ("axes", .array(results.axes.map { .object([("name", .string($0.name)), ("labels", .array($0.labels.map { .string($0) }))]) })),
             ("outputs", .array(e.outputs.map { .object([("name", .string($0.name)), ("role", .string($0.role.rawValue)), ("meaning", .string($0.meaning))]) })),
             ("cells", .array(cells)),
             ("tables", .array(tables.map(\.json))),
@@ -81,7 +87,7 @@ struct ResultsWriter {
         }
         var cells: [Node] = []
         for cell in e.cells {
-            let resolved = Self.plainNumbers(try Yams.compose(yaml: try cell.resolvedYAML()) ?? Node(""))
+            let resolved = try CanonicalJSON.yamlNode(cell.resolvedCellJSON)
             cells.append(Node([
                 (scalar("index"), Node(String(cell.index))),
                 (scalar("hash"), scalar(cell.hash)),
@@ -104,26 +110,5 @@ struct ResultsWriter {
         let header = "# Resolved configuration of \(e.file) (SHA-256 \(fileHash.prefix(16))), written by distill-lab \(LabVersion.string).\n"
             + "# Every default is filled in; each cell's `resolved` is exactly what its hash covers.\n"
         return header + (try Yams.serialize(node: doc, sortKeys: false))
-    }
-
-    /// Yams writes 0.3 as "3e-1"; numbers are respelled in Swift's shortest form with a decimal point in the
-    /// mantissa ("0.3", "1.0e-05"), which every YAML reader takes for a float.
-    static func plainNumbers(_ node: Node) -> Node {
-        switch node {
-        case var .scalar(s):
-            let t = s.string
-            guard s.style == .plain || s.style == .any, t.contains("e") || t.contains("E"),
-                  t.unicodeScalars.allSatisfy({ "0123456789.eE+-".unicodeScalars.contains($0) }), let d = Double(t), d.isFinite else { return node }
-            var spelled = "\(d)"
-            if let e = spelled.firstIndex(where: { $0 == "e" }), !spelled[..<e].contains(".") { spelled.insert(contentsOf: ".0", at: e) }
-            s.string = spelled
-            return .scalar(s)
-        case let .mapping(m):
-            return .mapping(Node.Mapping(m.map { ($0.key, plainNumbers($0.value)) }, m.tag, m.style, m.mark))
-        case let .sequence(q):
-            return .sequence(Node.Sequence(q.map(plainNumbers), q.tag, q.style, q.mark))
-        case .alias:
-            return node
-        }
     }
 }

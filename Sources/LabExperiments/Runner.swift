@@ -85,6 +85,7 @@ public enum Runner {
         if reused > 0 { options.log("\(reused) of \(mine.count) cells already finished in \(store.directory.path); computing the other \(todo.count)") }
 
         let context = RunContext(cache: options.cache, showProgress: options.showProgress, log: options.log)
+        let commit = todo.isEmpty ? "unknown" : Manifest.gitState().commit
         let progress = ProgressReporter(total: todo.count, label: "\(experiment.name) cells", enabled: options.showProgress && !todo.isEmpty)
         for (done, cell) in todo.enumerated() {
             let cellStart = Date()
@@ -95,7 +96,7 @@ public enum Runner {
                 throw LabError.message("cell \(cell.index) (\(describe(cell, in: experiment))) failed: \(error)")
             }
             try store.write(CellRecord(hash: cell.hash, kind: experiment.kindName, index: cell.index, labels: cell.labels, result: result,
-                                       seconds: Date().timeIntervalSince(cellStart), shard: options.shard.description))
+                                       seconds: Date().timeIntervalSince(cellStart), shard: options.shard.description, commit: commit))
             progress.update(done + 1, detail: describe(cell, in: experiment))
         }
         progress.finish()

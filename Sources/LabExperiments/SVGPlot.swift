@@ -96,10 +96,13 @@ enum SVGPlot {
     }
 
     static func render(_ data: PlotData) -> String {
-        let width = 760.0, height = 470.0
-        let legend = data.showLegend
-        let left = 88.0, top = 48.0, bottom = height - 70, right = width - (legend ? 210 : 30)
         let isBar = data.type == .bar
+        // Bar plots need room below the axis for their slanted category labels.
+        let width = 760.0, height = isBar ? 500.0 : 470.0
+        let legend = data.showLegend
+        // The legend takes the width its longest label needs (labels are cut at 25 characters).
+        let legendWidth = 46 + 7.4 * Double(data.series.map { min(25, $0.label.count) }.max() ?? 0)
+        let left = 88.0, top = 48.0, bottom = height - (isBar ? 110 : 70), right = width - (legend ? legendWidth + 34 : 30)
         let xLog = !isBar && data.xScale == .log, yLog = data.yScale == .log
         var omitted = 0
         var drawn: [PlotSeries] = data.series.map { s in
@@ -175,9 +178,8 @@ enum SVGPlot {
         }
         if legend {
             let lx = right + 16
-            let longest = drawn.map { min(25, $0.label.count) }.max() ?? 0
             svg.append(String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" stroke=\"#999\"/>", lx - 6, top,
-                              min(width - lx - 4, 46 + 7.4 * Double(longest)), 12 + 22 * Double(drawn.count)))
+                              min(width - lx - 4, legendWidth), 12 + 22 * Double(drawn.count)))
             for (s, series) in drawn.enumerated() {
                 let y = top + 18 + 22 * Double(s)
                 let colour = colours[s % colours.count]

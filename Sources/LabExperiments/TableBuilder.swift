@@ -59,8 +59,8 @@ enum TableBuilder {
         var rowKeys: [[String]] = []
         var seen = Set<[String]>()
         let rowIndices = spec.rows.compactMap(results.axisIndex)
-        for (cell, _) in results.cells(matching: spec.filter) {
-            let key = rowIndices.map { cell.labels[$0] }
+        for row in results.rows(matching: spec.filter) {
+            let key = rowIndices.map { row.labels[$0] }
             if seen.insert(key).inserted { rowKeys.append(key) }
         }
         var header = spec.rows
@@ -68,40 +68,41 @@ enum TableBuilder {
         if let columns = spec.columns {
             let columnLabels = results.labels(of: columns, matching: spec.filter)
             let value = spec.values[0]
-            header += columnLabels.map { "\(columns) = \($0)" }
+            header += columnLabels
             for key in rowKeys {
                 var match = spec.filter
                 for (axis, label) in zip(spec.rows, key) { match[axis] = label }
                 let stats = columnLabels.map { label -> Stats in
                     var m = match
                     m[columns] = label
-                    return Stats(results.values(value, of: results.cells(matching: m)))
+                    return Stats(results.values(value, of: results.rows(matching: m)))
                 }
                 rows.append((key, stats))
             }
-            return BuiltTable(title: spec.title, note: "Value: `\(value)`. " + seedNote + fixed, header: header, labelColumns: spec.rows.count, rows: rows, digits: spec.digits)
+            return BuiltTable(title: spec.title, note: "Value: `\(value)`; rows: `\(spec.rows.joined(separator: "`, `"))`; columns: `\(columns)`. " + seedNote + fixed, header: header, labelColumns: spec.rows.count, rows: rows, digits: spec.digits)
         }
         header += spec.values
         for key in rowKeys {
             var match = spec.filter
             for (axis, label) in zip(spec.rows, key) { match[axis] = label }
-            let cells = results.cells(matching: match)
-            rows.append((key, spec.values.map { Stats(results.values($0, of: cells)) }))
+            let matching = results.rows(matching: match)
+            rows.append((key, spec.values.map { Stats(results.values($0, of: matching)) }))
         }
         return BuiltTable(title: spec.title, note: seedNote + fixed, header: header, labelColumns: spec.rows.count, rows: rows, digits: spec.digits)
     }
 
-    /// One line per cell: index, hash, every axis label, every output (full precision; empty when null).
+    /// One line per cell (per curve point, for kinds with curves): index, hash, every axis label, every
+    /// output (full precision; empty when null).
     static func csv(_ results: ResultSet) -> String {
         func field(_ s: String) -> String {
             s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
         }
         let e = results.experiment
         let outputs = e.outputs.map(\.name)
-        var lines = [(["index", "hash"] + e.axes.map(\.name) + outputs).map(field).joined(separator: ",")]
-        for (cell, record) in zip(e.cells, results.records) {
-            let values = outputs.map { name in record.result.value(name).map(JSONValue.spell) ?? "" }
-            lines.append(([String(cell.index), cell.hash] + cell.labels + values).map(field).joined(separator: ","))
+        var lines = [(["index", "hash"] + results.axes.map(\.name) + outputs).map(field).joined(separator: ",")]
+        for row in results.rows {
+            let values = outputs.map { name in row.value(name).map(JSONValue.spell) ?? "" }
+            lines.append(([String(row.cell.index), row.cell.hash] + row.labels + values).map(field).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }

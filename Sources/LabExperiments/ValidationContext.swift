@@ -17,11 +17,34 @@ public struct CorpusProbe: Sendable {
 
 /// A defence as resolved from the registry: its name and every parameter, defaults included, as the defence
 /// itself prints them — what is hashed, so `{top_k: {}}` and `{top_k: {k: 5}}` are the same cell.
-public struct ResolvedDefence: Codable, Equatable, Sendable {
+public struct ResolvedDefence: Encodable, Equatable, Sendable {
     public var name: String
     public var parameters: [String: String]
     /// "top_k(k=5, renormalise=false)".
     public var summary: String
+    /// The parameters in the order the defence lists them: how they are written out. (A dictionary's own
+    /// order changes from process to process, which would make config.resolved.yaml differ between runs.)
+    var order: [String]
+
+    enum CodingKeys: String, CodingKey { case name, parameters, summary }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try OrderedStrings(keys: order, values: parameters).encode(to: c.superEncoder(forKey: .parameters))
+        try c.encode(summary, forKey: .summary)
+    }
+}
+
+/// A string-to-string mapping encoded in a fixed key order.
+struct OrderedStrings: Encodable {
+    var keys: [String]
+    var values: [String: String]
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: PathKey.self)
+        for k in keys { if let v = values[k] { try c.encode(v, forKey: PathKey(stringValue: k)) } }
+    }
 }
 
 public final class ValidationContext {
@@ -96,7 +119,7 @@ public final class ValidationContext {
             }
             var parameters: [String: String] = [:]
             for (k, v) in defence.parameters { parameters[k] = v }
-            return ResolvedDefence(name: defence.name, parameters: parameters, summary: defence.summary)
+            return ResolvedDefence(name: defence.name, parameters: parameters, summary: defence.summary, order: defence.parameters.map(\.key))
         }
     }
 }

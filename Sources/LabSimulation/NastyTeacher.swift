@@ -136,8 +136,8 @@ public enum NastyTeacher {
             let a = try adversary.forward(tokens: inputs, batch: B, length: T)
             adversaryLogits.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: a.baseAddress!, count: B * T * V) }
             let z = try model.forward(tokens: inputs, batch: B, length: T)
-            // `loss` sets up the logit-gradient buffer; the objective then overwrites it with ∂L/∂z.
-            _ = try model.loss(.hard(targets))
+            // The objective writes ∂L/∂z into the logit-gradient buffer `forward` prepared, in place of
+            // the plain cross-entropy gradient `loss` would have put there.
             guard let dz = model.logitGradients else { throw LabError.message("nasty teacher: the model kept no logit gradients") }
             let value = try adversaryLogits.withUnsafeBufferPointer {
                 try objective.evaluate(logits: UnsafePointer(z.baseAddress!), adversary: $0.baseAddress!, targets: targets, positions: B * T,

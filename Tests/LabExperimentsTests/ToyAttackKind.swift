@@ -39,6 +39,8 @@ enum ToyAttackKind: ExperimentKind {
     static let reads: [SharedSection] = [.teacher, .api, .defences]
     static let settingsKeys = ["attack"]
     static let seedMeaning = "the attacker's prompts"
+    /// An anytime curve: the numbers after 2, 4, 8, … queries, as issue 4's budget milestones.
+    static let curveAxis: String? = "queries_bought"
     static let outputs = [
         OutputDoc("label_agreement", .metric, "fraction of bought labels equal to the undefended teacher's top-1"),
         OutputDoc("queries", .cost, "queries the ledger charged"),
@@ -71,6 +73,12 @@ enum ToyAttackKind: ExperimentKind {
         var rng = LabRNG(seed: cell.seed, stream: "toy-attack-prompts")
         let tokens = trained.corpus.train
         var agree = 0, bought = 0
+        var curve: [CellResult.Point] = []
+        func costs() -> [CellResult.Entry] {
+            let usage = ledger.usage("attacker") ?? .zero
+            return [.init("queries", Double(usage.queries)), .init("tokens", Double(usage.tokens)),
+                    .init("dollars", NSDecimalNumber(decimal: usage.cost.dollars).doubleValue)]
+        }
         for _ in 0..<maxQueries {
             let start = rng.int(below: tokens.count - cell.promptLength)
             let prompt = tokens[start..<(start + cell.promptLength)].map(Int32.init)
@@ -79,10 +87,10 @@ enum ToyAttackKind: ExperimentKind {
             let truth = try teacher.answer([.label(prompt)], defences: .none, seed: 0)[0]
             bought += 1
             if answer.tokens == truth.tokens { agree += 1 }
+            if bought.nonzeroBitCount == 1, bought >= 2 {
+                curve.append(CellResult.Point(label: String(bought), metrics: [.init("label_agreement", Double(agree) / Double(bought))], costs: costs()))
+            }
         }
-        let usage = ledger.usage("attacker") ?? .zero
-        return CellResult(metrics: [.init("label_agreement", bought > 0 ? Double(agree) / Double(bought) : nil)],
-                          costs: [.init("queries", Double(usage.queries)), .init("tokens", Double(usage.tokens)),
-                                  .init("dollars", NSDecimalNumber(decimal: usage.cost.dollars).doubleValue)])
+        return CellResult(metrics: [.init("label_agreement", bought > 0 ? Double(agree) / Double(bought) : nil)], costs: costs(), curve: curve)
     }
 }

@@ -91,12 +91,25 @@ final class WritersTests: XCTestCase {
         XCTAssertEqual((teacher["corpus"] as? [String: Any])?["concentration"] as? Double, 0.3)
     }
 
+    func testTerminalChartsDrawEverySeriesAndBar() throws {
+        let e = try Experiment.parse(Tiny.teacherSweep)
+        let charts = try Demo.charts(e, output: output())
+        XCTAssertEqual(charts.count, 2)
+        print(charts.joined(separator: "\n"))
+        XCTAssertTrue(charts[0].contains("●") && charts[0].contains("■"), "a marker per series")
+        XCTAssertTrue(charts[0].contains("training flops (cost) (log scale)"))
+        XCTAssertTrue(charts[0].contains("● width = 16") && charts[0].contains("■ width = 24"), "a legend")
+        XCTAssertEqual(charts[1].split(separator: "\n").filter { $0.contains("█") }.count, 2, "one bar per width")
+    }
+
     func testNumberSpelling() {
         XCTAssertEqual(JSONValue.spell(3), "3")
         XCTAssertEqual(JSONValue.spell(0.1), "0.1")
         XCTAssertEqual(JSONValue.spell(.nan), "null")
         XCTAssertEqual(NumberFormat.significant(1.23456, digits: 3), "1.23")
         XCTAssertEqual(NumberFormat.significant(125952, digits: 4), "125952")
+        XCTAssertEqual(NumberFormat.significant(44875776000, digits: 4), "4.488e+10")
+        XCTAssertEqual(Stats([1.5, 1.5]).formatted(digits: 3), "1.50", "no ± 0 when every seed agrees")
         XCTAssertEqual(NumberFormat.significant(2.5e9 + 0.5, digits: 3), "2.50e+09")
         XCTAssertEqual(Stats([1, 2, 3]).formatted(digits: 3), "2.00 ± 1.0")
         XCTAssertEqual(Stats([]).formatted(digits: 3), "—")

@@ -1,4 +1,4 @@
-// Measurement, not a unit test (skipped unless DISTILLLAB_MEASURE is set): reproduction 8's
+// Measurement, not a unit test (skipped unless DISTILL_LAB_MEASURE is set): reproduction 8's
 // antidistillation half at toy scale — a teacher on a Markov corpus sampled at several λ, the true
 // source's loss on its text (teacher quality), and students trained on that text (their loss).
 import Foundation
@@ -9,8 +9,12 @@ import LabModel
 import LabSimulation
 
 final class AntiDistillationMeasurement: XCTestCase {
+    /// Run: `DISTILL_LAB_MEASURE=1 swift test --filter AntiDistillationMeasurement` (~7 min in debug, loaded).
+    /// Measured at 16fe7d3 (order-1 Markov, 16 symbols, entropy rate 1.7213; one seed): source NLL of the
+    /// teacher's text / student val CE at λ = 0: 1.7815 / 1.8431; λ = 2: 1.6776 / 2.0356; λ = 8: 1.7571 /
+    /// 2.7490; λ = 32: 4.0501 / 3.4108 — at λ = 8 the text is no worse while the student's excess loss is 8×.
     func testAntidistillationSamplingAgainstStudents() throws {
-        try XCTSkipUnless(ProcessInfo.processInfo.environment["DISTILLLAB_MEASURE"] != nil, "set DISTILLLAB_MEASURE=1 to run measurements")
+        try XCTSkipUnless(ProcessInfo.processInfo.environment["DISTILL_LAB_MEASURE"] != nil, "set DISTILL_LAB_MEASURE=1 to run measurements")
         var spec = CorpusSpec.markov(symbols: 16, order: 1, concentration: 0.3, seed: 3)
         spec.trainTokens = 60_000
         spec.validationTokens = 4_000

@@ -1,4 +1,4 @@
-// Measurement, not a unit test (skipped unless DISTILLLAB_MEASURE is set): reproduction 8's nasty-teacher
+// Measurement, not a unit test (skipped unless DISTILL_LAB_MEASURE is set): reproduction 8's nasty-teacher
 // half at toy scale — a normal and nasty teachers on a Markov corpus, students distilled from each at τ,
 // their accuracy and loss. The experiment file of item 3 will own the real table (3 seeds, mean ± std).
 import Foundation
@@ -63,8 +63,12 @@ final class NastyTeacherMeasurement: XCTestCase {
         return student
     }
 
+    /// Run: `DISTILL_LAB_MEASURE=1 swift test --filter NastyTeacherMeasurement` (~4 min in debug).
+    /// Measured at 16fe7d3 (order-1 Markov, 16 symbols, 300 steps, τ = 4, one seed): normal teacher CE
+    /// 1.7753 / acc 41.7%, its KD student 41.7%; nasty ω = 0.004: teacher 1.7854 / 39.7%, student 39.7%;
+    /// ω = 0.2: teacher CE 3.06. Students lost ≤ 2 points: not reproduced at this scale (see the report).
     func testNastyTeacherAgainstDistillation() throws {
-        try XCTSkipUnless(ProcessInfo.processInfo.environment["DISTILLLAB_MEASURE"] != nil, "set DISTILLLAB_MEASURE=1 to run measurements")
+        try XCTSkipUnless(ProcessInfo.processInfo.environment["DISTILL_LAB_MEASURE"] != nil, "set DISTILL_LAB_MEASURE=1 to run measurements")
         var spec = CorpusSpec.markov(symbols: 16, order: 1, concentration: 0.3, seed: 3)
         spec.trainTokens = 60_000
         spec.validationTokens = 4_000

@@ -1,4 +1,4 @@
-// Measurement, not a unit test (skipped unless DISTILLLAB_MEASURE is set): the radioactivity
+// Measurement, not a unit test (skipped unless DISTILL_LAB_MEASURE is set): the radioactivity
 // dose-response of reproduction 7 at toy scale — students trained on 0, 1, 5, 10 and 50% watermarked
 // text, their reading- and generation-mode p-values. The experiment file of item 3 will own the real one.
 import Foundation
@@ -9,8 +9,12 @@ import LabModel
 import LabSimulation
 
 final class RadioactivityDoseMeasurement: XCTestCase {
+    /// Run: `DISTILL_LAB_MEASURE=1 swift test --filter RadioactivityDoseMeasurement` (~2 min in debug).
+    /// Measured at 16fe7d3 (V = 48 bigram teacher, δ = 3, 20k-token mixes, 200-step students, 2 seeds/keys):
+    /// de-duplicated reading-mode p was 0.09/0.55 at 0%, 0.09/0.76 at 1%, 0.14/0.49 at 5%, 0.023/0.23 at
+    /// 10% and 6e-11/2e-8 at 50%; without de-duplication the clean (0%) students already gave 9e-14/9e-3.
     func testDoseResponse() throws {
-        try XCTSkipUnless(ProcessInfo.processInfo.environment["DISTILLLAB_MEASURE"] != nil, "set DISTILLLAB_MEASURE=1 to run measurements")
+        try XCTSkipUnless(ProcessInfo.processInfo.environment["DISTILL_LAB_MEASURE"] != nil, "set DISTILL_LAB_MEASURE=1 to run measurements")
         // Each seed has its own key (so the 0% rows sample the null over keys) and its own texts.
         let V = 48, delta = 3.0
         let teacher = try BigramTeacher.random(vocabularySize: V, scale: 2, contextLength: 256, seed: 6)
