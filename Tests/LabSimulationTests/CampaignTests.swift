@@ -14,13 +14,9 @@ final class CampaignTests: XCTestCase {
         let b = try CampaignSimulation.run(config: c, seed: 5, world: CampaignFixture.world)
         XCTAssertEqual(a.outcome, b.outcome)
         XCTAssertEqual(a.records, b.records)
-        XCTAssertEqual(try CampaignSweep.json(experiment: "x", results: [result(a)]), try CampaignSweep.json(experiment: "x", results: [result(b)]))
+        XCTAssertEqual(a.outcome.metrics, b.outcome.metrics)
         let other = try CampaignSimulation.run(config: c, seed: 6, world: CampaignFixture.world)
         XCTAssertNotEqual(a.outcome, other.outcome)
-    }
-
-    func result(_ run: CampaignRun) -> CampaignCellResult {
-        CampaignCellResult(labels: [], seed: 0, metrics: CampaignSweep.metrics(run.outcome), outcome: run.outcome)
     }
 
     /// Every served request of every account (honest and proxy), from the run's own log: within each
@@ -92,7 +88,7 @@ final class CampaignTests: XCTestCase {
     func testConfigErrorsNameTheKey() throws {
         func decode(_ json: String) -> Error? { Fixture.error { try JSONDecoder().decode(CampaignConfig.self, from: Data(json.utf8)) } }
         XCTAssertEqual(decode(#"{"attack": {"acounts": 3}}"#) as? LabError,
-                       .invalidConfig(key: "attack.acounts", message: "unknown key; attack takes accounts, budget_queries, strategy, prompt_tokens, cover_fraction, rotate, max_accounts, pace, rate_fraction, unlimited_requests_per_minute, duration_hours, max_new_tokens, top_logprobs"))
+                       .invalidConfig(key: "attack.acounts", message: "unknown key; did you mean 'accounts'? attack takes accounts, budget_queries, strategy, prompt_tokens, cover_fraction, rotate, max_accounts, pace, rate_fraction, unlimited_requests_per_minute, duration_hours, max_new_tokens, top_logprobs"))
         let cases = [
             (#"{"attack": {"accounts": 0}}"#, "attack.accounts"),
             (#"{"defence": {"detectors": ["prado"]}}"#, "defence.detectors"),
@@ -108,20 +104,6 @@ final class CampaignTests: XCTestCase {
         let ok = try JSONDecoder().decode(CampaignConfig.self, from: Data(#"{"gateway": {"rate_limit": null}, "defence": {"detectors": ["prada"], "monitors": ["clustering"]}}"#.utf8))
         XCTAssertNil(ok.gateway.rateLimit)
         XCTAssertEqual(ok.defence.detectors, ["prada"])
-    }
-
-    func testSweepTableIsMeanAndStdOverSeeds() throws {
-        var tiny = CampaignFixture.config(budget: 4)
-        tiny.population.users = 2
-        let outcome = try CampaignSimulation.run(config: tiny, seed: 0, world: CampaignFixture.world).outcome
-        func cell(_ accounts: String, _ seed: UInt64, _ fidelity: Double) -> CampaignCellResult {
-            CampaignCellResult(labels: [.init(axis: "n", label: accounts)], seed: seed,
-                               metrics: [CampaignMetric("fidelity", fidelity), CampaignMetric("kl", nil)], outcome: outcome)
-        }
-        let results = [cell("1", 0, 0.5), cell("1", 1, 0.7), cell("10", 0, 0.9)]
-        let md = CampaignSweep.markdown(CampaignTableSpec(title: "t", rows: ["n"], columns: nil, values: ["fidelity", "kl"]), results: results)
-        XCTAssert(md.contains("| 1 | 0.600 ± 0.14 | n/a |"), md)
-        XCTAssert(md.contains("| 10 | 0.900 | n/a |"), md)
     }
 }
 
