@@ -29,8 +29,10 @@ public struct CampaignStudentConfig: Equatable, Sendable {
     public var weightDecay = 0.0
     /// Linear warm-up, at most a tenth of the run.
     public var warmupSteps = 100
-    /// Passes over the harvest (records / batch size steps each) ...
-    public var epochs = 8.0
+    /// Passes over the harvest (records / batch size steps each) ... Fewer than the extraction results' 8:
+    /// a campaign buys sampled completions only (hard labels), and behind random-token prompts the GPT can
+    /// memorise each record's unique prefix — at 20,000 queries 8 passes agreed less than about 5.
+    public var epochs = 4.0
     /// ... but at least this many steps: the floor that trains a small harvest to convergence ...
     public var minSteps = 2000
     /// ... and at most this many.
@@ -142,5 +144,23 @@ extension CampaignStudentConfig: Codable {
         minSteps = try c.decodeIfPresent(Int.self, forKey: .minSteps) ?? minSteps
         maxSteps = try c.decodeIfPresent(Int.self, forKey: .maxSteps) ?? maxSteps
         try validate()
+    }
+
+    /// The bigram counter reads none of the GPT's settings: they are left out, so that a cell's identity (its
+    /// hash in the experiment runner) changes only with what can change its numbers.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(kind, forKey: .kind)
+        guard kind == .gpt else { return }
+        try c.encode(width, forKey: .width)
+        try c.encode(layers, forKey: .layers)
+        try c.encode(heads, forKey: .heads)
+        try c.encode(batchSize, forKey: .batchSize)
+        try c.encode(learningRate, forKey: .learningRate)
+        try c.encode(weightDecay, forKey: .weightDecay)
+        try c.encode(warmupSteps, forKey: .warmupSteps)
+        try c.encode(epochs, forKey: .epochs)
+        try c.encode(minSteps, forKey: .minSteps)
+        try c.encode(maxSteps, forKey: .maxSteps)
     }
 }
