@@ -17,11 +17,11 @@ final class RadioactivityKindTests: XCTestCase {
       training: {steps: 20, batch_size: 8, eval_interval: 0}
     radioactivity:
       watermark: {gamma: 0.25, delta: 4, context_width: 1}
-      training_tokens: 4000
+      training_tokens: 1500
       text_tokens: 31
-      scored_texts: 10
+      scored_texts: 8
       null_keys: 20
-      student: {context_length: 16, width: 16, layers: 1, heads: 2, steps: 150, batch_size: 8, learning_rate: 0.02}
+      student: {context_length: 16, width: 16, layers: 1, heads: 2, steps: 50, batch_size: 8, learning_rate: 0.02}
     grid:
       radioactivity.dose: [0, 1]
     tables:
