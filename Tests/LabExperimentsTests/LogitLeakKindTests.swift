@@ -73,8 +73,9 @@ final class LogitLeakKindTests: XCTestCase {
         let vectors = try XCTUnwrap(error("vectors: 40", with: "vectors: 1"))
         XCTAssertEqual(vectors.key, "logit_leak.harvest.vectors")
         XCTAssertEqual(vectors.line, 6)
-        let mode = try XCTUnwrap(error("harvest: {mode: full", with: "harvest: {mode: fulll"))
+        let mode = try XCTUnwrap(error("mode: [full, topk-bias]", with: "mode: [full, topk-bais]"))
         XCTAssertEqual(mode.key, "logit_leak.harvest.mode")
+        XCTAssertEqual(mode.line, 9)
         XCTAssertTrue(mode.message.contains("topk-bias"), mode.message)
         let heads = try XCTUnwrap(error("layers: 1,", with: "layers: 1, heads: 3,"))
         XCTAssertEqual(heads.key, "logit_leak.teacher.heads")
@@ -89,7 +90,7 @@ final class LogitLeakKindTests: XCTestCase {
         // A swept value out of range is reported at its place in the grid.
         let swept = try XCTUnwrap(error("width: [8, 16]", with: "width: [8, 0]"))
         XCTAssertEqual(swept.key, "logit_leak.teacher.width")
-        XCTAssertEqual(swept.line, 9)
+        XCTAssertEqual(swept.line, 8)
         let section = try XCTUnwrap(error("logit_leak:\n", with: "teacher: {corpus: {kind: markov}}\nlogit_leak:\n"))
         XCTAssertEqual(section.key, "teacher")
     }
