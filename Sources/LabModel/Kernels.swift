@@ -1,7 +1,6 @@
 // Kernels: the element-wise and attention passes of the GPT forward and backward.
 // Each is a fused single pass over memory, parallel over rows or (batch, head), allocation-free.
 // Dense products are not here: they go through `BLAS.sgemm` (LabCore/BLAS.swift) via `Linear`.
-import Dispatch
 import LabCore
 
 /// Vector helpers over raw pointers: SIMD16 body, scalar tail. Pointers need no alignment.
@@ -208,7 +207,7 @@ func layerNormBackward(dx: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePo
             r += 1
         }
     }
-    if chunks == 1 { body(0) } else { DispatchQueueShim.perform(chunks, body) }
+    if chunks == 1 { body(0) } else { Parallel.perform(chunks, body) }
     for c in 0..<chunks {
         Vec.axpy(C, 1, scratch + c * 2 * C, dweight)
         Vec.axpy(C, 1, scratch + c * 2 * C + C, dbias)
@@ -317,9 +316,3 @@ func biasBackward(dbias: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>
     }
 }
 
-/// `concurrentPerform` behind one name, so kernels that manage their own chunks read alike.
-@usableFromInline enum DispatchQueueShim {
-    @inlinable static func perform(_ n: Int, _ body: (Int) -> Void) {
-        DispatchQueue.concurrentPerform(iterations: n, execute: body)
-    }
-}
