@@ -7,6 +7,10 @@ public enum ExperimentRegistry {
         DefenceCostKind.self,  // defence_cost: what a defence pipeline costs honest users (LabSimulation.BenignCost)
         AttackKind.self,       // attack: extraction fidelity versus cost at budget milestones (LabSimulation.Attack)
         CampaignKind.self,     // campaign: proxy accounts against a gateway's limits and detectors (LabSimulation.CampaignSimulation)
+        LogitLeakKind.self,    // logit_leak: hidden width and projection from logit vectors (LabSimulation.LogitLeakAttack)
+        WatermarkKind.self,    // watermark: KGW false-positive rate on clean text and power on watermarked text
+        AntiDistillationKind.self,  // anti_distillation: teacher quality against distilled students (nasty teacher, antidistillation sampling)
+        RadioactivityKind.self,     // radioactivity: watermark dose-response of a student, reading and generation mode (LabSimulation.Radioactivity)
     ]
 
     public static func kind(named name: String, in kinds: [any ExperimentKind.Type] = kinds) -> (any ExperimentKind.Type)? {
