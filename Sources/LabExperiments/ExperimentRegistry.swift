@@ -9,6 +9,8 @@ public enum ExperimentRegistry {
         AttackKind.self,       // attack: extraction fidelity versus cost at budget milestones (LabSimulation.Attack)
         LogitLeakKind.self,    // logit_leak: hidden width and projection from logit vectors (LabSimulation.LogitLeakAttack)
         WatermarkKind.self,    // watermark: KGW false-positive rate on clean text and power on watermarked text
+        AntiDistillationKind.self,  // anti_distillation: teacher quality against distilled students (nasty teacher, antidistillation sampling)
+        RadioactivityKind.self,     // radioactivity: watermark dose-response of a student, reading and generation mode (LabSimulation.Radioactivity)
     ]
 
     public static func kind(named name: String, in kinds: [any ExperimentKind.Type] = kinds) -> (any ExperimentKind.Type)? {
