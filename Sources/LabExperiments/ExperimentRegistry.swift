@@ -7,6 +7,10 @@ public enum ExperimentRegistry {
         TeacherKind.self,      // teacher: train (or load from the cache) a teacher; loss, perplexity, gap to entropy rate
         DefenceCostKind.self,  // defence_cost: what a defence pipeline costs honest users (LabSimulation.BenignCost)
         AttackKind.self,       // attack: extraction fidelity versus cost at budget milestones (LabSimulation.Attack)
+        LogitLeakKind.self,    // logit_leak: hidden width and projection from logit vectors (LabSimulation.LogitLeakAttack)
+        WatermarkKind.self,    // watermark: KGW false-positive rate on clean text and power on watermarked text
+        AntiDistillationKind.self,  // anti_distillation: teacher quality against distilled students (nasty teacher, antidistillation sampling)
+        RadioactivityKind.self,     // radioactivity: watermark dose-response of a student, reading and generation mode (LabSimulation.Radioactivity)
     ]
 
     public static func kind(named name: String, in kinds: [any ExperimentKind.Type] = kinds) -> (any ExperimentKind.Type)? {

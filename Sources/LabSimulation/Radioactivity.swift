@@ -40,8 +40,15 @@ public enum Radioactivity {
     /// the full prefix — the green list still comes from the full prefix, so nothing is mis-scored;
     /// the student only sees less.
     public static func reading(student: GPT, texts: [[Int32]], watermark: KGWWatermark, batchSize: Int = 16) throws -> RadioactivityReport {
+        try reading(student: student, texts: texts, watermarks: [watermark], batchSize: batchSize)[0]
+    }
+
+    /// Reading mode against several keys at once, one report per key in order: the student's predictions
+    /// are computed once and scored under each key — e.g. keys the student never saw, whose p-values
+    /// sample the test's null distribution.
+    public static func reading(student: GPT, texts: [[Int32]], watermarks: [KGWWatermark], batchSize: Int = 16) throws -> [RadioactivityReport] {
         let V = student.config.vocabSize, T = student.config.contextLength
-        guard V == watermark.vocabularySize else {
+        for watermark in watermarks where V != watermark.vocabularySize {
             throw LabError.message("the student has \(V) tokens, the watermark \(watermark.vocabularySize); radioactivity needs the tokenizer the watermark was made with")
         }
         // (text, start, length) of every window, grouped by length so a batch is one forward.
@@ -53,8 +60,8 @@ public enum Radioactivity {
                 s += T
             }
         }
-        var all = KGWTally(watermark: watermark, deduplicate: false)
-        var dedup = KGWTally(watermark: watermark, deduplicate: true)
+        var all = watermarks.map { KGWTally(watermark: $0, deduplicate: false) }
+        var dedup = watermarks.map { KGWTally(watermark: $0, deduplicate: true) }
         for (length, group) in Dictionary(grouping: windows, by: \.length).sorted(by: { $0.key > $1.key }) {
             // Sorted so the tallies see windows in a fixed order (dedup keeps the first occurrence; the
             // count does not depend on order, but reproducible traces are easier to debug).
@@ -70,14 +77,16 @@ public enum Radioactivity {
                         var best = 0
                         for v in 1..<V where row[v] > row[best] { best = v }
                         let context = texts[w.text][0...(w.start + t)]
-                        try all.add(token: Int32(best), context: context)
-                        try dedup.add(token: Int32(best), context: context)
+                        for k in watermarks.indices {
+                            try all[k].add(token: Int32(best), context: context)
+                            try dedup[k].add(token: Int32(best), context: context)
+                        }
                     }
                 }
                 b += chunk.count
             }
         }
-        return RadioactivityReport(mode: .reading, all: all.score, deduplicated: dedup.score)
+        return watermarks.indices.map { RadioactivityReport(mode: .reading, all: all[$0].score, deduplicated: dedup[$0].score) }
     }
 
     /// Closed-model generation mode, for text the suspect wrote (e.g. bought from its API): scores the

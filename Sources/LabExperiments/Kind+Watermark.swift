@@ -1,0 +1,332 @@
+// The `watermark` kind: KGW calibration and power (Kirchenbauer et al. 2023) on text a cached teacher samples —
+// clean texts (the curve point δ = 0) scored for the key give the detector's false-positive rate at z ≥ 2, 3, 4,
+// beside the normal tail the paper's test assumes and the exact binomial null; watermarked texts (+δ on the green
+// list, one point per δ) give its power. Green lists, scoring and tail probabilities are LabSimulation's (Watermark*.swift); this
+// file only samples text and counts. Not the served-distribution defence (`kgw` in `defences:`).
+import Foundation
+import LabCore
+import LabModel
+import LabSimulation
+
+public enum WatermarkKind: ExperimentKind {
+    /// How keys are drawn for a cell's texts.
+    public enum KeyMode: String, Codable, CaseIterable, Sendable {
+        /// One key per cell (a deployed detector): texts that share (context, token) tuples share their luck.
+        case fixed
+        /// A fresh key per text: the null distribution the test's p-values are exact for (probability over keys).
+        case perText = "per_text"
+    }
+
+    /// The z thresholds every point reports (the paper detects at z = 4).
+    public static let thresholds: [Double] = [2, 3, 4]
+
+    /// `watermark:` — the watermark, the sampling, the workload and the detector.
+    public struct Options: Codable, Equatable, Sendable {
+        /// γ, the green fraction (the detector's null uses ⌊γV⌋/V).
+        public var gamma = 0.25
+        /// δ of the watermarked texts, one curve point each; the point δ = 0 (clean text) always comes first.
+        public var deltas: [Double] = [2]
+        /// h, previous tokens seeding the green list.
+        public var contextWidth = 1
+        /// Sampling temperature of every text (δ is added to the logits before it, as in the paper).
+        public var temperature = 1.0
+        /// T, tokens generated (and scored) per text.
+        public var length = 32
+        /// Tokens of each prompt (a window of the teacher's validation split): context only, never scored.
+        public var promptLength = 1
+        /// Texts sampled without the watermark: the false-positive rate's denominator.
+        public var cleanTexts = 1000
+        /// Texts sampled with it, per δ: the power's denominator.
+        public var watermarkedTexts = 200
+        public var keys = KeyMode.fixed
+        /// Score each (context, token) tuple once per text (Fernandez et al. 2023).
+        public var deduplicate = false
+        /// Sequences sampled together (memory: one KV cache of this many sequences).
+        public var batchSize = 256
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case gamma, deltas, contextWidth = "context_width", temperature, length, promptLength = "prompt_length"
+            case cleanTexts = "clean_texts", watermarkedTexts = "watermarked_texts", keys, deduplicate, batchSize = "batch_size"
+        }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            if let v = try c.decodeIfPresent(Double.self, forKey: .gamma) { gamma = v }
+            if let v = try c.decodeIfPresent([Double].self, forKey: .deltas) { deltas = v }
+            if let v = try c.decodeIfPresent(Int.self, forKey: .contextWidth) { contextWidth = v }
+            if let v = try c.decodeIfPresent(Double.self, forKey: .temperature) { temperature = v }
+            if let v = try c.decodeIfPresent(Int.self, forKey: .length) { length = v }
+            if let v = try c.decodeIfPresent(Int.self, forKey: .promptLength) { promptLength = v }
+            if let v = try c.decodeIfPresent(Int.self, forKey: .cleanTexts) { cleanTexts = v }
+            if let v = try c.decodeIfPresent(Int.self, forKey: .watermarkedTexts) { watermarkedTexts = v }
+            if let v = try c.decodeIfPresent(String.self, forKey: .keys) {
+                guard let mode = KeyMode(rawValue: v) else {
+                    throw SpecIssue(["watermark", "keys"], "is '\(v)'; allowed: \(KeyMode.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                keys = mode
+            }
+            if let v = try c.decodeIfPresent(Bool.self, forKey: .deduplicate) { deduplicate = v }
+            if let v = try c.decodeIfPresent(Int.self, forKey: .batchSize) { batchSize = v }
+        }
+    }
+
+    public struct Settings: Decodable {
+        public var watermark = Options()
+        enum Keys: String, CodingKey { case watermark }
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: Keys.self)
+            watermark = try c.decodeIfPresent(Options.self, forKey: .watermark) ?? Options()
+        }
+    }
+
+    public struct Resolved: Encodable {
+        public var teacher: TeacherSpec
+        public var watermark: Options
+        /// Prompts, sampling streams and keys.
+        public var seed: UInt64
+    }
+
+    public static let name = "watermark"
+    public static let summary = "KGW watermark: false-positive rate on clean teacher text beside the normal tail, and power on watermarked text, per δ"
+    public static let version = 1
+    public static let reads: [SharedSection] = [.teacher]
+    public static let settingsKeys = ["watermark"]
+    public static let curveAxis: String? = "delta"
+    public static let seedMeaning = "the prompts, the sampling streams and the watermark keys; the teacher is trained with `teacher.training.seed`"
+    public static let outputs: [OutputDoc] = thresholds.flatMap { th -> [OutputDoc] in
+        let z = thresholdLabel(th)
+        return [
+            OutputDoc("rate_z\(z)", .metric, "share of the point's texts with z ≥ \(z): the false-positive rate at δ = 0, the power (TPR) at δ > 0"),
+            OutputDoc("rate_z\(z)_low", .metric, "Clopper–Pearson 95% lower bound of rate_z\(z)"),
+            OutputDoc("rate_z\(z)_high", .metric, "Clopper–Pearson 95% upper bound of rate_z\(z)"),
+            OutputDoc("normal_tail_z\(z)", .metric, "P(Z ≥ \(z)), the paper's prediction of the false-positive rate"),
+            OutputDoc("binomial_null_z\(z)", .metric, "the exact null rate of z ≥ \(z): P(Binomial(T, γ) reaches that green count), averaged over the texts' T"),
+        ]
+    } + [
+        OutputDoc("z_mean", .metric, "mean z of the point's texts (0 under the null)"),
+        OutputDoc("z_sd", .metric, "sample sd of z (1 under the null)"),
+        OutputDoc("green_fraction", .metric, "green share of the scored tokens"),
+        OutputDoc("green_fraction_bound", .metric, "Kirchenbauer et al. Thm 4.2's lower bound on its expectation, γe^δ S̄ / (1 + (e^δ − 1)γ)"),
+        OutputDoc("mean_entropy", .metric, "mean Shannon entropy, nats, of the tempered unwatermarked next-token distribution at the texts' positions"),
+        OutputDoc("mean_spike_entropy", .metric, "mean spike entropy Σ p/(1 + ζp), ζ = (1−γ)(e^δ−1)/(1+(e^δ−1)γ), of the same distributions (Kirchenbauer et al. Def. 4.1)"),
+        OutputDoc("scored_tokens", .metric, "mean tokens scored per text (fewer than length with deduplication)"),
+        OutputDoc("texts", .cost, "texts sampled at the point"),
+        OutputDoc("generated_tokens", .cost, "tokens sampled from the teacher at the point"),
+    ]
+
+    static let maxTexts = 1_000_000
+
+    public static func resolve(_ cell: CellInput<Settings>, in context: ValidationContext) throws -> Resolved {
+        let teacher = try cell.requireTeacher()
+        let probe = try context.validate(teacher)
+        let V = probe.vocabularySize, T = teacher.model.contextLength
+        let w = cell.settings.watermark
+        let p = ["watermark"]
+        guard w.gamma > 0, w.gamma < 1, Int((w.gamma * Double(V)).rounded(.down)) >= 1 else {
+            throw SpecIssue(p + ["gamma"], "is \(w.gamma); allowed range [\(1.0 / Double(V)), 1) (⌊γ·V⌋ ≥ 1 green token of \(V))")
+        }
+        for (i, d) in w.deltas.enumerated() {
+            guard d > 0, d <= 50 else { throw SpecIssue(p + ["deltas", String(i)], "is \(d); allowed range (0, 50] (a logit bonus; δ = 0, clean text, is always measured)") }
+            if w.deltas[..<i].contains(d) { throw SpecIssue(p + ["deltas", String(i)], "is \(d), listed twice; allowed: distinct values") }
+        }
+        guard w.temperature > 0, w.temperature <= 100 else { throw SpecIssue(p + ["temperature"], "is \(w.temperature); allowed range (0, 100]") }
+        guard (1..<T).contains(w.promptLength) else {
+            throw SpecIssue(p + ["prompt_length"], "is \(w.promptLength); allowed range 1...\(T - 1) (the teacher's context_length \(T) less one generated token)",
+                            related: [["teacher", "model", "context_length"]])
+        }
+        guard w.length >= 1, w.length <= T - w.promptLength else {
+            throw SpecIssue(p + ["length"], "is \(w.length); allowed range 1...\(T - w.promptLength) (prompt_length + length ≤ context_length \(T))",
+                            related: [p + ["prompt_length"], ["teacher", "model", "context_length"]])
+        }
+        guard (1...w.promptLength).contains(w.contextWidth) else {
+            throw SpecIssue(p + ["context_width"], "is \(w.contextWidth); allowed range 1...\(w.promptLength) (the prompt must seed the first green list)",
+                            related: [p + ["prompt_length"]])
+        }
+        guard (0...maxTexts).contains(w.cleanTexts) else { throw SpecIssue(p + ["clean_texts"], "is \(w.cleanTexts); allowed range 0...\(maxTexts)") }
+        guard (0...maxTexts).contains(w.watermarkedTexts) else { throw SpecIssue(p + ["watermarked_texts"], "is \(w.watermarkedTexts); allowed range 0...\(maxTexts)") }
+        guard w.cleanTexts >= 1 || (w.watermarkedTexts >= 1 && !w.deltas.isEmpty) else {
+            throw SpecIssue(p + ["clean_texts"], "is 0 and no watermarked text is asked for; allowed: at least one text", related: [p + ["watermarked_texts"]])
+        }
+        guard (1...4096).contains(w.batchSize) else { throw SpecIssue(p + ["batch_size"], "is \(w.batchSize); allowed range 1...4096") }
+        if let validation = probe.splitTokens[.validation], validation < w.promptLength {
+            throw SpecIssue(["teacher", "corpus"], "has a validation split of \(validation) tokens, shorter than one prompt of \(w.promptLength)")
+        }
+        return Resolved(teacher: teacher, watermark: w, seed: cell.seed)
+    }
+
+    public static func run(_ cell: Resolved, in context: RunContext) throws -> CellResult {
+        let trained = try context.teacher(cell.teacher)
+        let model = trained.model.model
+        let V = model.config.vocabSize
+        let w = cell.watermark
+        var keyStream = LabRNG(seed: cell.seed, stream: "watermark-keys")
+        let fixedKey = keyStream.next()
+        let validation = trained.corpus.validation
+        var points: [CellResult.Point] = []
+        // δ = 0 is the clean text; every point samples its own texts from its own prompts, streams and keys.
+        for (delta, count) in [(0.0, w.cleanTexts)] + w.deltas.map({ ($0, w.watermarkedTexts) }) {
+            let label = thresholdLabel(delta)
+            var promptRNG = LabRNG(seed: cell.seed, stream: "watermark-prompts-\(label)")
+            let prompts = (0..<count).map { _ -> [Int32] in
+                let start = promptRNG.int(below: validation.count - w.promptLength + 1)
+                return validation[start..<(start + w.promptLength)].map(Int32.init)
+            }
+            let marks = try (0..<count).map { i -> KGWWatermark in
+                var key = fixedKey
+                if w.keys == .perText {
+                    var r = LabRNG(seed: cell.seed, stream: "watermark-key-\(label)-\(i)")
+                    key = r.next()
+                }
+                return try KGWWatermark(gamma: w.gamma, delta: Float(delta), key: key, contextWidth: w.contextWidth, vocabularySize: V)
+            }
+            let sampled = try sample(model: model, prompts: prompts, watermarks: marks, delta: delta, options: w, seed: cell.seed, stream: label)
+            let scores: [WatermarkScore]
+            if w.keys == .fixed, let first = marks.first {
+                scores = try KGWDetector(watermark: first).scores(texts: sampled.texts, prompts: prompts, deduplicate: w.deduplicate)
+            } else {
+                scores = try sampled.texts.indices.map { try KGWDetector(watermark: marks[$0]).score(tokens: sampled.texts[$0], prompt: prompts[$0], deduplicate: w.deduplicate) }
+            }
+            points.append(point(label: label, delta: delta, scores: scores, sampled: sampled, gamma: marks.first?.effectiveGamma, options: w))
+        }
+        return CellResult(curve: points)
+    }
+
+    /// One curve point: detection rates at every threshold with their intervals and predictions, and the
+    /// texts' z, green share and entropies.
+    static func point(label: String, delta: Double, scores: [WatermarkScore], sampled: Sampled, gamma: Double?, options w: Options) -> CellResult.Point {
+        let n = scores.count
+        var metrics: [CellResult.Entry] = []
+        for th in thresholds {
+            let z = thresholdLabel(th)
+            let hits = scores.filter { $0.z >= th }.count
+            let (low, high) = clopperPearson(successes: hits, trials: n)
+            metrics += [
+                .init("rate_z\(z)", n > 0 ? Double(hits) / Double(n) : nil),
+                .init("rate_z\(z)_low", n > 0 ? low : nil),
+                .init("rate_z\(z)_high", n > 0 ? high : nil),
+                .init("normal_tail_z\(z)", WatermarkStatistics.normalTail(th)),
+                .init("binomial_null_z\(z)", n > 0 ? scores.reduce(0.0) { $0 + exactNullRate($1, threshold: th) } / Double(n) : nil),
+            ]
+        }
+        func mean(_ x: [Double]) -> Double? { x.isEmpty ? nil : x.reduce(0, +) / Double(x.count) }
+        let zs = scores.map(\.z)
+        var sd: Double?
+        if zs.count >= 2, let m = mean(zs) { sd = (zs.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(zs.count - 1)).squareRoot() }
+        let scored = scores.reduce(0) { $0 + $1.scored }
+        let green: Double? = scored > 0 ? Double(scores.reduce(0) { $0 + $1.green }) / Double(scored) : nil
+        let positions = Double(sampled.positions)
+        let spike: Double? = sampled.positions > 0 ? sampled.spikeEntropy / positions : nil
+        let alpha = exp(delta)
+        var bound: Double?
+        if let g = gamma, let s = spike { bound = g * alpha * s / (1 + (alpha - 1) * g) }
+        metrics += [
+            .init("z_mean", mean(zs)), .init("z_sd", sd), .init("green_fraction", green), .init("green_fraction_bound", bound),
+            .init("mean_entropy", sampled.positions > 0 ? sampled.entropy / positions : nil), .init("mean_spike_entropy", spike),
+            .init("scored_tokens", mean(scores.map { Double($0.scored) })),
+        ]
+        return CellResult.Point(label: label, metrics: metrics, costs: [.init("texts", Double(n)), .init("generated_tokens", Double(sampled.texts.reduce(0) { $0 + $1.count }))])
+    }
+
+    /// What sampling returned: the texts (generated tokens only) and, summed over every sampled position, the
+    /// Shannon and spike entropies of the tempered distribution before the watermark's bias.
+    struct Sampled {
+        var texts: [[Int32]] = []
+        var entropy = 0.0
+        var spikeEntropy = 0.0
+        var positions = 0
+    }
+
+    /// `options.length` tokens after each prompt from `model`: text i is sampled with watermark i's bias (none
+    /// for clean text, δ = 0) added to the logits, then the temperature, from its own stream (seed, `stream`-i), so a
+    /// text does not depend on the batch it was sampled in.
+    static func sample(model: GPT, prompts: [[Int32]], watermarks: [KGWWatermark], delta: Double, options: Options, seed: UInt64, stream: String) throws -> Sampled {
+        let V = model.config.vocabSize
+        let sampler = Sampler(model: model)
+        let temperature = Float(options.temperature)
+        // The spike modulus ζ of this δ (Kirchenbauer et al. Thm 4.2); 0 for clean text, whose spike entropy is 1.
+        let alpha = exp(delta), g = watermarks.first?.effectiveGamma ?? options.gamma
+        let modulus = (1 - g) * (alpha - 1) / (1 + (alpha - 1) * g)
+        var out = Sampled()
+        let row = UnsafeMutablePointer<Float>.allocate(capacity: V), logp = UnsafeMutablePointer<Float>.allocate(capacity: V)
+        let order = UnsafeMutablePointer<Int32>.allocate(capacity: V)
+        defer { row.deallocate(); logp.deallocate(); order.deallocate() }
+        for lo in stride(from: 0, to: prompts.count, by: options.batchSize) {
+            let hi = min(prompts.count, lo + options.batchSize)
+            var rngs = (lo..<hi).map { LabRNG(seed: seed, stream: "watermark-\(stream)-\($0)") }
+            var entropy = 0.0, spike = 0.0, positions = 0
+            let texts = try sampler.generate(prompts: Array(prompts[lo..<hi]), maxNewTokens: options.length, options: SamplingOptions(), seed: seed, choose: { sequences, contexts, logits in
+                var chosen: [Int32] = []
+                chosen.reserveCapacity(sequences.count)
+                for (j, b) in sequences.enumerated() {
+                    let z = logits + b * V
+                    // The unwatermarked sampling distribution: its entropies.
+                    Sampling.logSoftmax(out: logp, logits: z, V: V, temperature: temperature)
+                    var hShannon = 0.0, hSpike = 0.0
+                    for v in 0..<V {
+                        let p = Double(exp(logp[v]))
+                        if p > 0 { hShannon -= p * Double(logp[v]) }
+                        hSpike += p / (1 + modulus * p)
+                    }
+                    entropy += hShannon
+                    spike += hSpike
+                    positions += 1
+                    row.update(from: z, count: V)
+                    watermarks[lo + b].bias(logits: row, context: contexts[j][...])
+                    Sampling.logSoftmax(out: logp, logits: row, V: V, temperature: temperature)
+                    chosen.append(Int32(Sampling.draw(logProbabilities: logp, V: V, topK: nil, topP: nil, order: order, rng: &rngs[b])))
+                }
+                return chosen
+            })
+            out.texts += texts
+            out.entropy += entropy
+            out.spikeEntropy += spike
+            out.positions += positions
+        }
+        return out
+    }
+
+    /// The exact null rate of "z ≥ threshold" for one text: P(Binomial(T, γ) ≥ k), k the smallest green count
+    /// whose z reaches the threshold at the text's T.
+    static func exactNullRate(_ s: WatermarkScore, threshold: Double) -> Double {
+        guard s.scored > 0 else { return threshold <= 0 ? 1 : 0 }
+        let t = Double(s.scored), g = s.gamma
+        func z(_ k: Int) -> Double { (Double(k) - g * t) / (t * g * (1 - g)).squareRoot() }
+        var k = max(0, Int((g * t + threshold * (t * g * (1 - g)).squareRoot()).rounded(.up)))
+        while k > 0, z(k - 1) >= threshold { k -= 1 }
+        while k <= s.scored, z(k) < threshold { k += 1 }
+        return WatermarkStatistics.binomialTail(atLeast: k, trials: s.scored, probability: g)
+    }
+
+    /// The Clopper–Pearson (exact) two-sided 95% interval of a binomial proportion: the p at which observing
+    /// at least `successes` (lower bound), or at most `successes` (upper bound), has probability 2.5%.
+    /// Found by bisection on the exact tail, which is increasing in p.
+    static func clopperPearson(successes k: Int, trials n: Int, level: Double = 0.95) -> (low: Double, high: Double) {
+        guard n > 0 else { return (0, 1) }
+        let tail = (1 - level) / 2
+        func bisect(_ f: (Double) -> Double, target: Double) -> Double {
+            var lo = 0.0, hi = 1.0
+            for _ in 0..<80 {
+                let mid = (lo + hi) / 2
+                if f(mid) < target { lo = mid } else { hi = mid }
+            }
+            return (lo + hi) / 2
+        }
+        func atLeast(_ j: Int, _ p: Double) -> Double {
+            if p <= 0 { return j <= 0 ? 1 : 0 }
+            if p >= 1 { return 1 }
+            return WatermarkStatistics.binomialTail(atLeast: j, trials: n, probability: p)
+        }
+        // P(X ≥ k; p) rises with p: the lower bound solves P(X ≥ k; p) = tail.
+        let low = k == 0 ? 0 : bisect({ atLeast(k, $0) }, target: tail)
+        // P(X ≤ k; p) = 1 − P(X ≥ k + 1; p) falls with p: the upper bound solves P(X ≥ k + 1; p) = 1 − tail.
+        let high = k == n ? 1 : bisect({ atLeast(k + 1, $0) }, target: 1 - tail)
+        return (low, high)
+    }
+
+    /// "2", "0.5": a threshold or a δ as a label.
+    static func thresholdLabel(_ th: Double) -> String {
+        th == th.rounded() && abs(th) < 1e9 ? String(Int(th)) : String(th)
+    }
+}
