@@ -15,6 +15,7 @@ Not a replacement for the runner's tables: it only post-processes results.csv, a
 import argparse
 import csv
 import math
+import shlex
 import statistics
 import sys
 
@@ -135,6 +136,7 @@ def main():
         return
     if not a.csv or not a.axis or not a.levels:
         p.error("give results.csv, --axis and at least one level (or --check)")
+    print("Written by `python3 " + " ".join(shlex.quote(arg) for arg in sys.argv) + "`.\n")
     print(table(a.csv, a.axis, a.x, a.levels, a.reference))
 
 
