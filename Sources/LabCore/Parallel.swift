@@ -1,7 +1,19 @@
 // Parallel: the lab's own parallel loops for the work that is not a BLAS call
-// (attention, LayerNorm, GELU, losses, AdamW). They run between BLAS calls, never during one,
-// so the two thread pools do not fight over the same cores.
+// (attention, LayerNorm, GELU, losses, AdamW) and for splitting products across cores
+// (`BLAS.parallelSgemm`). They run between single-threaded BLAS calls, never during one, so
+// there is one set of threads on the cores, not two fighting over them.
+//
+// A training step opens a few hundred short parallel regions (tens of microseconds each).
+// Waking a sleeping thread for each costs about as much as the region itself, so the lab keeps
+// its own workers: after a region they spin briefly waiting for the next one, then sleep.
+// Chunk `i` always covers the same indices whichever thread runs it, so results do not depend
+// on scheduling.
 import Dispatch
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public enum Parallel {
     /// Worker count for the lab's own loops (defaults to the machine's active cores).
@@ -16,7 +28,7 @@ public enum Parallel {
             if count > 0 { body(0..<count) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        perform(chunks) { c in
             let lo = count * c / chunks
             let hi = count * (c + 1) / chunks
             if lo < hi { body(lo..<hi) }
@@ -32,12 +44,118 @@ public enum Parallel {
             for i in 0..<count { body(i) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: w) { worker in
+        perform(w) { worker in
             var i = worker
             while i < count {
                 body(i)
                 i += w
             }
+        }
+    }
+
+    /// Runs `body(0) … body(n − 1)` concurrently and returns when all have finished; the caller
+    /// runs `body(0)`. Uses the lab's spinning workers when they are free (one region at a time,
+    /// process-wide); a region opened while another runs — nested, or from another thread — goes
+    /// to Dispatch instead, so callers never wait on each other.
+    public static func perform(_ n: Int, _ body: (Int) -> Void) {
+        if n <= 1 {
+            if n == 1 { body(0) }
+            return
+        }
+        if let pool = WorkerPool.shared(size: n), pool.tryRun(n, body) { return }
+        DispatchQueue.concurrentPerform(iterations: n, execute: body)
+    }
+}
+
+/// Persistent worker threads for `Parallel.perform`. Worker `w` (1…) runs item `w` of each region
+/// (if there is one) and then acknowledges it; the caller runs item 0 and waits for every worker. Between regions a worker spins on the region counter for a short while
+/// (about the gap between two kernels of a training step), then sleeps on a condition variable.
+final class WorkerPool: @unchecked Sendable {
+    /// Workers beside the caller.
+    let helpers: Int
+    private let generation = Atomic<Int>(0)
+    private let pending = Atomic<Int>(0)
+    private let busy = Atomic<Bool>(false)
+    /// The region's body and item count; written by the caller before `generation` is bumped
+    /// (release) and read by workers after they see the bump (acquire).
+    private nonisolated(unsafe) var body: ((Int) -> Void)?
+    private nonisolated(unsafe) var items = 0
+    private var mutex = pthread_mutex_t()
+    private var condition = pthread_cond_t()
+    private nonisolated(unsafe) var sleepers = 0
+
+    /// Spin iterations before a worker sleeps (each one an atomic load; roughly 50–100 µs).
+    static let spinLimit = 1 << 15
+
+    private static let lock = Mutex<WorkerPool?>(nil)
+
+    /// The process's pool, created on first use with `size − 1` workers; nil when a region needs
+    /// more workers than the pool has (then Dispatch runs it).
+    static func shared(size: Int) -> WorkerPool? {
+        lock.withLock { pool in
+            if let p = pool { return p.helpers >= size - 1 ? p : nil }
+            let p = WorkerPool(helpers: max(size, Parallel.workers) - 1)
+            pool = p
+            return p
+        }
+    }
+
+    private init(helpers: Int) {
+        self.helpers = helpers
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&condition, nil)
+        for w in 1...max(1, helpers) where helpers > 0 {
+            let thread = Thread { [unowned self] in self.workerLoop(w) }
+            thread.name = "distill-lab worker \(w)"
+            thread.start()
+        }
+    }
+
+    /// Runs one region on the pool; false (nothing run) when another region holds it.
+    func tryRun(_ n: Int, _ work: (Int) -> Void) -> Bool {
+        guard n - 1 <= helpers, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
+        withoutActuallyEscaping(work) { work in
+            body = work
+            items = n
+            // Every worker acknowledges every region (those past `n` without running anything), so
+            // none can lag into the next region and read its body.
+            pending.store(helpers, ordering: .relaxed)
+            generation.wrappingAdd(1, ordering: .releasing)
+            pthread_mutex_lock(&mutex)
+            if sleepers > 0 { pthread_cond_broadcast(&condition) }
+            pthread_mutex_unlock(&mutex)
+            work(0)
+            var spins = 0
+            while pending.load(ordering: .acquiring) > 0 {
+                spins += 1
+                if spins & 1023 == 0 { sched_yield() }
+            }
+            body = nil
+        }
+        busy.store(false, ordering: .releasing)
+        return true
+    }
+
+    private func workerLoop(_ w: Int) {
+        var seen = 0
+        while true {
+            var spins = 0
+            var current = generation.load(ordering: .acquiring)
+            while current == seen && spins < WorkerPool.spinLimit {
+                spins += 1
+                current = generation.load(ordering: .acquiring)
+            }
+            if current == seen {
+                pthread_mutex_lock(&mutex)
+                sleepers += 1
+                while generation.load(ordering: .acquiring) == seen { pthread_cond_wait(&condition, &mutex) }
+                sleepers -= 1
+                pthread_mutex_unlock(&mutex)
+                current = generation.load(ordering: .acquiring)
+            }
+            seen = current
+            if w < items, let work = body { work(w) }
+            pending.wrappingSubtract(1, ordering: .releasing)
         }
     }
 }
@@ -52,7 +170,3 @@ public enum ProcessInfoCores {
         #endif
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -58,7 +58,7 @@ public final class AdamW {
         var sums = [Double](repeating: 0, count: chunks)
         sums.withUnsafeMutableBufferPointer { out in
             let outp = out.baseAddress!
-            DispatchQueueShim.perform(chunks) { c in
+            Parallel.perform(chunks) { c in
                 let lo = n * c / chunks, hi = n * (c + 1) / chunks
                 var acc = SIMD16<Float>()
                 var i = lo

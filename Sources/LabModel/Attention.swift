@@ -25,7 +25,7 @@ func forEachWithWorker(_ count: Int, _ body: (Int, Int) -> Void) {
         for i in 0..<count { body(i, 0) }
         return
     }
-    DispatchQueueShim.perform(w) { worker in
+    Parallel.perform(w) { worker in
         var i = worker
         while i < count {
             body(i, worker)
