@@ -3,6 +3,7 @@
 // axis values substituted at their key paths — the substituted nodes keep their own lines, so an error in a
 // swept value points at the value in the grid. Not validation of what the values mean (the kinds do that).
 import Foundation
+import LabCore
 import Yams
 
 /// One axis of the grid: the key path it sweeps (or the seeds) and its values with their labels.

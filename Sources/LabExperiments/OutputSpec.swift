@@ -2,6 +2,7 @@
 // shown, how values over seeds aggregate (mean ± std) — and their checks against the grid and the kind's
 // outputs. Not the rendering: Aggregate, MarkdownTable, SVGPlot and HTMLReport draw them.
 import Foundation
+import LabCore
 
 /// One string or a list of strings (`rows: seed` or `rows: [a, b]`).
 struct OneOrMany: Decodable {

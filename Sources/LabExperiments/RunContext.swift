@@ -1,6 +1,6 @@
-// RunContext: what a kind may use while running a cell — corpora and teachers, built or loaded once and kept
-// for the next cells, the teacher cache on disk, and a place to report progress. Not the runner's bookkeeping
-// (which cells are done), which kinds never see.
+// RunContext: what a kind may use while running a cell — corpora, teachers and any value a kind memoises, built
+// or loaded once and kept for the next cells, the teacher cache on disk, and a place to report progress. Not the
+// runner's bookkeeping (which cells are done), which kinds never see.
 import Foundation
 import LabCore
 import LabData
@@ -18,6 +18,10 @@ public final class RunContext {
     /// Most recently used first; a few teachers stay in memory, the rest are reloaded from the cache.
     var teacherOrder: [String] = []
     static let teachersInMemory = 4
+
+    /// What kinds built with `memo`, most recently used first.
+    var memos: [(key: String, value: Any)] = []
+    static let memosInMemory = 4
 
     /// Teachers this context trained, and loaded from disk: for the manifest.
     public private(set) var trained: [TeacherRecord] = []
@@ -62,6 +66,22 @@ public final class RunContext {
         touch(hash)
         while teacherOrder.count > Self.teachersInMemory, let old = teacherOrder.popLast() { teachers[old] = nil }
         return teacher
+    }
+
+    /// A value a kind builds once and reuses in later cells of the run (e.g. the campaign kind's benign world
+    /// and teacher): `build` runs the first time `key` is asked for, or again once it has dropped out of the
+    /// few kept. Keys are the kind's to choose; prefix them with its name. The value must not depend on
+    /// anything but the key, so that reusing it cannot change a cell's numbers.
+    public func memo<T>(_ key: String, build: () throws -> T) rethrows -> T {
+        if let i = memos.firstIndex(where: { $0.key == key }), let value = memos[i].value as? T {
+            memos.insert(memos.remove(at: i), at: 0)
+            return value
+        }
+        let value = try build()
+        memos.removeAll { $0.key == key }
+        memos.insert((key, value), at: 0)
+        if memos.count > Self.memosInMemory { memos.removeLast() }
+        return value
     }
 
     func touch(_ hash: String) {

@@ -101,12 +101,14 @@ extension GatewayConfig: Codable {
 
 /// Shared decoding rules of the campaign's config sections.
 enum ConfigKeys {
-    /// Throws `LabError.invalidConfig` naming the first key of `decoder`'s mapping not in `allowed`.
+    /// Throws `LabError.invalidConfig` naming the first key of `decoder`'s mapping not in `allowed`, with the
+    /// allowed key it is most likely a typo of.
     static func reject(unknownIn decoder: Decoder, allowed: [String], section: String) throws {
         let any = try decoder.container(keyedBy: AnyKey.self)
         let known = Set(allowed)
         if let unknown = any.allKeys.map(\.stringValue).sorted().first(where: { !known.contains($0) }) {
-            throw LabError.invalidConfig(key: "\(section).\(unknown)", message: "unknown key; \(section) takes \(allowed.joined(separator: ", "))")
+            let mean = EditDistance.suggestion(for: unknown, among: allowed).map { "did you mean '\($0)'? " } ?? ""
+            throw LabError.invalidConfig(key: "\(section).\(unknown)", message: "unknown key; \(mean)\(section) takes \(allowed.joined(separator: ", "))")
         }
     }
 

@@ -30,7 +30,12 @@ struct Run: ParsableCommand {
 
     func run() throws {
         threads.apply()
-        let experiment = try Experiment.load(path: file)
+        try Self.execute(try Experiment.load(path: file), output: output, shard: shard, fresh: fresh, quiet: quiet)
+    }
+
+    /// Runs a loaded experiment and reports it: what `run` does after reading the file (shared with
+    /// `distill-lab campaign FILE`).
+    static func execute(_ experiment: Experiment, output: OutputOptions, shard: String?, fresh: Bool, quiet: Bool) throws {
         var options = RunOptions(output: output.output(for: experiment), cache: output.teacherCache, threads: Parallel.workers)
         options.shard = try shard.map(Shard.init(parsing:)) ?? .whole
         options.fresh = fresh

@@ -1,6 +1,7 @@
 // The closed schema's contract: every mistake a user can make in an experiment file is reported before any
 // work with file:line:column, the key path, and the allowed keys or range (with a did-you-mean for names).
 import Foundation
+import LabCore
 @testable import LabExperiments
 import XCTest
 

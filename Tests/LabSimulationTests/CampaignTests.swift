@@ -14,13 +14,9 @@ final class CampaignTests: XCTestCase {
         let b = try CampaignSimulation.run(config: c, seed: 5, world: CampaignFixture.world)
         XCTAssertEqual(a.outcome, b.outcome)
         XCTAssertEqual(a.records, b.records)
-        XCTAssertEqual(try CampaignSweep.json(experiment: "x", results: [result(a)]), try CampaignSweep.json(experiment: "x", results: [result(b)]))
+        XCTAssertEqual(a.outcome.metrics, b.outcome.metrics)
         let other = try CampaignSimulation.run(config: c, seed: 6, world: CampaignFixture.world)
         XCTAssertNotEqual(a.outcome, other.outcome)
-    }
-
-    func result(_ run: CampaignRun) -> CampaignCellResult {
-        CampaignCellResult(labels: [], seed: 0, metrics: CampaignSweep.metrics(run.outcome), outcome: run.outcome)
     }
 
     /// Every served request of every account (honest and proxy), from the run's own log: within each
@@ -92,7 +88,7 @@ final class CampaignTests: XCTestCase {
     func testConfigErrorsNameTheKey() throws {
         func decode(_ json: String) -> Error? { Fixture.error { try JSONDecoder().decode(CampaignConfig.self, from: Data(json.utf8)) } }
         XCTAssertEqual(decode(#"{"attack": {"acounts": 3}}"#) as? LabError,
-                       .invalidConfig(key: "attack.acounts", message: "unknown key; attack takes accounts, budget_queries, strategy, prompt_tokens, cover_fraction, rotate, max_accounts, pace, rate_fraction, unlimited_requests_per_minute, duration_hours, max_new_tokens, top_logprobs"))
+                       .invalidConfig(key: "attack.acounts", message: "unknown key; did you mean 'accounts'? attack takes accounts, budget_queries, strategy, prompt_tokens, cover_fraction, rotate, max_accounts, pace, rate_fraction, unlimited_requests_per_minute, duration_hours, max_new_tokens, top_logprobs"))
         let cases = [
             (#"{"attack": {"accounts": 0}}"#, "attack.accounts"),
             (#"{"defence": {"detectors": ["prado"]}}"#, "defence.detectors"),
@@ -108,20 +104,6 @@ final class CampaignTests: XCTestCase {
         let ok = try JSONDecoder().decode(CampaignConfig.self, from: Data(#"{"gateway": {"rate_limit": null}, "defence": {"detectors": ["prada"], "monitors": ["clustering"]}}"#.utf8))
         XCTAssertNil(ok.gateway.rateLimit)
         XCTAssertEqual(ok.defence.detectors, ["prada"])
-    }
-
-    func testSweepTableIsMeanAndStdOverSeeds() throws {
-        var tiny = CampaignFixture.config(budget: 4)
-        tiny.population.users = 2
-        let outcome = try CampaignSimulation.run(config: tiny, seed: 0, world: CampaignFixture.world).outcome
-        func cell(_ accounts: String, _ seed: UInt64, _ fidelity: Double) -> CampaignCellResult {
-            CampaignCellResult(labels: [.init(axis: "n", label: accounts)], seed: seed,
-                               metrics: [CampaignMetric("fidelity", fidelity), CampaignMetric("kl", nil)], outcome: outcome)
-        }
-        let results = [cell("1", 0, 0.5), cell("1", 1, 0.7), cell("10", 0, 0.9)]
-        let md = CampaignSweep.markdown(CampaignTableSpec(title: "t", rows: ["n"], columns: nil, values: ["fidelity", "kl"]), results: results)
-        XCTAssert(md.contains("| 1 | 0.600 ± 0.14 | n/a |"), md)
-        XCTAssert(md.contains("| 10 | 0.900 | n/a |"), md)
     }
 }
 
@@ -148,25 +130,53 @@ final class CampaignExtractionSeamTests: XCTestCase {
         }
     }
 
-    /// A tiny GPT student trained on a real harvest agrees with the teacher more than one trained for a
-    /// single step, and the number comes from issue 4's FidelityEvaluator on the campaign's windows.
+    /// A GPT student trained by the campaign's schedule (warm-up, cosine, a floor on steps) on a real harvest
+    /// closes at least half the gap between the same student untrained (one step) and the bigram counter on
+    /// the same records — the Bayes-optimal student for this bigram teacher given that harvest, so the most
+    /// any learner could agree from it. Half, not all: 150 steps of 16 (4 passes) of a width-16 model in a debug build.
     func testGPTStudentThroughIssue4Distiller() throws {
-        var c = CampaignFixture.config(accounts: 1, budget: 200)
+        var c = CampaignFixture.config(accounts: 1, budget: 600)
         c.defence = CampaignDefenceConfig(rateLimits: false)
+        // Short prompts keep debug-build steps cheap, and give targets at every position the windows score.
+        c.attack.promptTokens = 1...8
+        let counted = try XCTUnwrap(CampaignSimulation.run(config: c, seed: 2, world: CampaignFixture.world).outcome.fidelity)
         c.student.kind = .gpt
         c.student.width = 16
         c.student.layers = 1
         c.student.heads = 2
-        c.student.batchSize = 8
-        c.student.steps = 80
-        c.student.learningRate = 0.02
+        c.student.batchSize = 16
+        c.student.learningRate = 0.01
+        c.student.warmupSteps = 10
+        c.student.minSteps = 150
+        c.student.maxSteps = 150
+        XCTAssertEqual(c.student.steps(records: 600), 150, "the floor decides for a small harvest")
         let trained = try CampaignSimulation.run(config: c, seed: 2, world: CampaignFixture.world)
-        c.student.steps = 1
+        c.student.minSteps = 1
+        c.student.maxSteps = 1
         let untrained = try CampaignSimulation.run(config: c, seed: 2, world: CampaignFixture.world)
+        XCTAssertEqual(trained.records, untrained.records, "the student does not change what was bought")
         let a = try XCTUnwrap(trained.outcome.fidelity), b = try XCTUnwrap(untrained.outcome.fidelity)
         XCTAssertEqual(trained.outcome.distiller, "gpt")
         XCTAssertEqual(a.positions, c.evaluationPrompts * c.evaluationLength)
-        XCTAssertGreaterThan(a.agreement, b.agreement + 0.1)
+        XCTAssertGreaterThan(a.agreement, b.agreement + 0.5 * (counted.agreement - b.agreement),
+                             "trained \(a.agreement), untrained \(b.agreement), bigram counter \(counted.agreement)")
         XCTAssertLessThan(a.klTeacherStudent, b.klTeacherStudent)
+        print("GPT student agreement: trained \(a.agreement), untrained \(b.agreement), bigram counter \(counted.agreement)")
+    }
+
+    /// Steps follow the harvest between the floor and the cap; the bigram counter's identity omits GPT settings.
+    func testStudentStepsAndIdentity() throws {
+        var s = CampaignStudentConfig()
+        XCTAssertEqual(s.steps(records: 100), 2000, "floor")
+        XCTAssertEqual(s.steps(records: 20000), 2500, "4 passes of 20,000 records in batches of 32")
+        XCTAssertEqual(s.steps(records: 1_000_000), 6000, "cap")
+        let schedule = s.schedule(steps: 2000)
+        XCTAssertEqual(schedule.learningRate(at: 0), 0.003 / 100, accuracy: 1e-9)
+        XCTAssertEqual(schedule.learningRate(at: 1999), 0.0003, accuracy: 1e-5)
+        let bigram = try JSONEncoder().encode(s)
+        s.width = 64
+        XCTAssertEqual(try JSONEncoder().encode(s), bigram, "GPT settings are not part of a bigram cell")
+        s.kind = .gpt
+        XCTAssertNotEqual(try JSONEncoder().encode(s), bigram)
     }
 }
