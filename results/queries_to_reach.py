@@ -85,8 +85,9 @@ def table(path, axis, x, levels, reference):
             if hows == {"never"}:
                 cells.append(f"> {found[0][0]:.0f} (never)")
             elif "never" in hows:
-                n = sum(h != "never" for _, h in found)
-                cells.append(f"{n}/{len(found)} seeds by {max(q for q, _ in found):.0f}; others > {max(q for q, _ in found):.0f}")
+                at = [f"{q:.0f}" for q, h in found if h != "never"]
+                last = max(q for q, _ in found)
+                cells.append(f"{len(at)}/{len(found)} seeds (at {', '.join(at)}); the others > {last:.0f}")
             elif hows == {"first"}:
                 cells.append(f"≤ {found[0][0]:.0f}")
             else:
