@@ -17,6 +17,16 @@ public enum WatermarkKind: ExperimentKind {
         case perText = "per_text"
     }
 
+    /// Where δ enters relative to the sampling temperature τ.
+    public enum BiasOrder: String, Codable, CaseIterable, Sendable {
+        /// softmax((l + δ·green)/τ): δ on the raw logits, the order `KGWWatermark.bias` documents. The sampled
+        /// distribution gets a bonus of δ/τ.
+        case beforeTemperature = "before_temperature"
+        /// softmax(l/τ + δ·green): the bonus is δ whatever τ, so τ changes only the entropy (the setting of the
+        /// paper's Theorem 4.2, which is about the distribution actually sampled).
+        case afterTemperature = "after_temperature"
+    }
+
     /// The z thresholds every point reports (the paper detects at z = 4).
     public static let thresholds: [Double] = [2, 3, 4]
 
@@ -28,8 +38,10 @@ public enum WatermarkKind: ExperimentKind {
         public var deltas: [Double] = [2]
         /// h, previous tokens seeding the green list.
         public var contextWidth = 1
-        /// Sampling temperature of every text (δ is added to the logits before it, as in the paper).
+        /// Sampling temperature τ of every text.
         public var temperature = 1.0
+        /// Whether δ is added before or after τ (see `BiasOrder`).
+        public var biasOrder = BiasOrder.beforeTemperature
         /// T, tokens generated (and scored) per text.
         public var length = 32
         /// Tokens of each prompt (a window of the teacher's validation split): context only, never scored.
@@ -47,7 +59,7 @@ public enum WatermarkKind: ExperimentKind {
         public init() {}
 
         enum CodingKeys: String, CodingKey {
-            case gamma, deltas, contextWidth = "context_width", temperature, length, promptLength = "prompt_length"
+            case gamma, deltas, contextWidth = "context_width", temperature, biasOrder = "bias_order", length, promptLength = "prompt_length"
             case cleanTexts = "clean_texts", watermarkedTexts = "watermarked_texts", keys, deduplicate, batchSize = "batch_size"
         }
 
@@ -57,6 +69,12 @@ public enum WatermarkKind: ExperimentKind {
             if let v = try c.decodeIfPresent([Double].self, forKey: .deltas) { deltas = v }
             if let v = try c.decodeIfPresent(Int.self, forKey: .contextWidth) { contextWidth = v }
             if let v = try c.decodeIfPresent(Double.self, forKey: .temperature) { temperature = v }
+            if let v = try c.decodeIfPresent(String.self, forKey: .biasOrder) {
+                guard let order = BiasOrder(rawValue: v) else {
+                    throw SpecIssue(["watermark", "bias_order"], "is '\(v)'; allowed: \(BiasOrder.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                biasOrder = order
+            }
             if let v = try c.decodeIfPresent(Int.self, forKey: .length) { length = v }
             if let v = try c.decodeIfPresent(Int.self, forKey: .promptLength) { promptLength = v }
             if let v = try c.decodeIfPresent(Int.self, forKey: .cleanTexts) { cleanTexts = v }
@@ -90,7 +108,7 @@ public enum WatermarkKind: ExperimentKind {
 
     public static let name = "watermark"
     public static let summary = "KGW watermark: false-positive rate on clean teacher text beside the normal tail, and power on watermarked text, per δ"
-    public static let version = 1
+    public static let version = 2
     public static let reads: [SharedSection] = [.teacher]
     public static let settingsKeys = ["watermark"]
     public static let curveAxis: String? = "delta"
@@ -108,9 +126,9 @@ public enum WatermarkKind: ExperimentKind {
         OutputDoc("z_mean", .metric, "mean z of the point's texts (0 under the null)"),
         OutputDoc("z_sd", .metric, "sample sd of z (1 under the null)"),
         OutputDoc("green_fraction", .metric, "green share of the scored tokens"),
-        OutputDoc("green_fraction_bound", .metric, "Kirchenbauer et al. Thm 4.2's lower bound on its expectation, γe^δ S̄ / (1 + (e^δ − 1)γ)"),
+        OutputDoc("green_fraction_bound", .metric, "Kirchenbauer et al. Thm 4.2's lower bound on its expectation, γαS̄ / (1 + (α − 1)γ), α = e^δ' with δ' = δ/τ (bias before temperature) or δ (after)"),
         OutputDoc("mean_entropy", .metric, "mean Shannon entropy, nats, of the tempered unwatermarked next-token distribution at the texts' positions"),
-        OutputDoc("mean_spike_entropy", .metric, "mean spike entropy Σ p/(1 + ζp), ζ = (1−γ)(e^δ−1)/(1+(e^δ−1)γ), of the same distributions (Kirchenbauer et al. Def. 4.1)"),
+        OutputDoc("mean_spike_entropy", .metric, "mean spike entropy Σ p/(1 + ζp), ζ = (1−γ)(α−1)/(1+(α−1)γ), of the same distributions (Kirchenbauer et al. Def. 4.1)"),
         OutputDoc("scored_tokens", .metric, "mean tokens scored per text (fewer than length with deduplication)"),
         OutputDoc("texts", .cost, "texts sampled at the point"),
         OutputDoc("generated_tokens", .cost, "tokens sampled from the teacher at the point"),
@@ -218,7 +236,7 @@ public enum WatermarkKind: ExperimentKind {
         let green: Double? = scored > 0 ? Double(scores.reduce(0) { $0 + $1.green }) / Double(scored) : nil
         let positions = Double(sampled.positions)
         let spike: Double? = sampled.positions > 0 ? sampled.spikeEntropy / positions : nil
-        let alpha = exp(delta)
+        let alpha = exp(effectiveDelta(delta, options: w))
         var bound: Double?
         if let g = gamma, let s = spike { bound = g * alpha * s / (1 + (alpha - 1) * g) }
         metrics += [
@@ -238,15 +256,23 @@ public enum WatermarkKind: ExperimentKind {
         var positions = 0
     }
 
+    /// δ', the logit bonus of green tokens in the distribution actually sampled: δ/τ when δ is added before the
+    /// temperature, δ after it.
+    static func effectiveDelta(_ delta: Double, options: Options) -> Double {
+        options.biasOrder == .beforeTemperature ? delta / options.temperature : delta
+    }
+
     /// `options.length` tokens after each prompt from `model`: text i is sampled with watermark i's bias (none
-    /// for clean text, δ = 0) added to the logits, then the temperature, from its own stream (seed, `stream`-i), so a
-    /// text does not depend on the batch it was sampled in.
+    /// for clean text, δ = 0) added before or after the temperature, from its own stream (seed, `stream`-i), so
+    /// a text does not depend on the batch it was sampled in.
     static func sample(model: GPT, prompts: [[Int32]], watermarks: [KGWWatermark], delta: Double, options: Options, seed: UInt64, stream: String) throws -> Sampled {
         let V = model.config.vocabSize
         let sampler = Sampler(model: model)
         let temperature = Float(options.temperature)
-        // The spike modulus ζ of this δ (Kirchenbauer et al. Thm 4.2); 0 for clean text, whose spike entropy is 1.
-        let alpha = exp(delta), g = watermarks.first?.effectiveGamma ?? options.gamma
+        // The spike modulus ζ of the bonus the sampled distribution gets (Kirchenbauer et al. Thm 4.2); 0 for clean
+        // text, whose spike entropy is 1.
+        let alpha = exp(effectiveDelta(delta, options: options)), g = watermarks.first?.effectiveGamma ?? options.gamma
+        let after = options.biasOrder == .afterTemperature
         let modulus = (1 - g) * (alpha - 1) / (1 + (alpha - 1) * g)
         var out = Sampled()
         let row = UnsafeMutablePointer<Float>.allocate(capacity: V), logp = UnsafeMutablePointer<Float>.allocate(capacity: V)
@@ -272,9 +298,13 @@ public enum WatermarkKind: ExperimentKind {
                     entropy += hShannon
                     spike += hSpike
                     positions += 1
-                    row.update(from: z, count: V)
+                    if after {
+                        for v in 0..<V { row[v] = z[v] / temperature }
+                    } else {
+                        row.update(from: z, count: V)
+                    }
                     watermarks[lo + b].bias(logits: row, context: contexts[j][...])
-                    Sampling.logSoftmax(out: logp, logits: row, V: V, temperature: temperature)
+                    Sampling.logSoftmax(out: logp, logits: row, V: V, temperature: after ? 1 : temperature)
                     chosen.append(Int32(Sampling.draw(logProbabilities: logp, V: V, topK: nil, topP: nil, order: order, rng: &rngs[b])))
                 }
                 return chosen

@@ -100,6 +100,9 @@ final class WatermarkKindTests: XCTestCase {
         XCTAssertEqual(zero.key, "watermark.deltas.0")
         let none = try XCTUnwrap(error("clean_texts: 600\n  watermarked_texts: 50", with: "clean_texts: 0\n  watermarked_texts: 0"))
         XCTAssertEqual(none.key, "watermark.clean_texts")
+        let order = try XCTUnwrap(error("keys: per_text", with: "keys: per_text\n  bias_order: before"))
+        XCTAssertEqual(order.key, "watermark.bias_order")
+        XCTAssertTrue(order.message.contains("after_temperature"), order.message)
         let width = try XCTUnwrap(error("prompt_length: 1", with: "prompt_length: 1\n  context_width: 2"))
         XCTAssertEqual(width.key, "watermark.context_width")
     }

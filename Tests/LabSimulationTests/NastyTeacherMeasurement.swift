@@ -1,6 +1,6 @@
 // Measurement, not a unit test (skipped unless DISTILL_LAB_MEASURE is set): reproduction 8's nasty-teacher
 // half at toy scale — a normal and nasty teachers on a Markov corpus, students distilled from each at τ,
-// their accuracy and loss. The experiment file of item 3 will own the real table (3 seeds, mean ± std).
+// their accuracy and loss. The real table (3 seeds, mean ± std) is Experiments/repro-antidistillation.yaml.
 import Foundation
 import XCTest
 import LabCore

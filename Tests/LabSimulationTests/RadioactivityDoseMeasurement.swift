@@ -1,6 +1,6 @@
 // Measurement, not a unit test (skipped unless DISTILL_LAB_MEASURE is set): the radioactivity
 // dose-response of reproduction 7 at toy scale — students trained on 0, 1, 5, 10 and 50% watermarked
-// text, their reading- and generation-mode p-values. The experiment file of item 3 will own the real one.
+// text, their reading- and generation-mode p-values. The real one is Experiments/repro-radioactivity.yaml.
 import Foundation
 import XCTest
 import LabCore
