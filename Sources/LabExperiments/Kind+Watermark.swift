@@ -19,8 +19,8 @@ public enum WatermarkKind: ExperimentKind {
 
     /// Where δ enters relative to the sampling temperature τ.
     public enum BiasOrder: String, Codable, CaseIterable, Sendable {
-        /// softmax((l + δ·green)/τ): the order of the paper's code (a logits processor runs before Hugging Face's
-        /// temperature warper) and of `KGWWatermark.bias`. The sampled distribution gets a bonus of δ/τ.
+        /// softmax((l + δ·green)/τ): δ on the raw logits, the order `KGWWatermark.bias` documents. The sampled
+        /// distribution gets a bonus of δ/τ.
         case beforeTemperature = "before_temperature"
         /// softmax(l/τ + δ·green): the bonus is δ whatever τ, so τ changes only the entropy (the setting of the
         /// paper's Theorem 4.2, which is about the distribution actually sampled).
