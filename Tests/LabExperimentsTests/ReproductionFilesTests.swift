@@ -1,7 +1,7 @@
-// The committed reproductions 1–3 (Experiments/repro-hinton, repro-krishna, repro-truncation.yaml) against their
-// committed results: each file validates, and the cells in results/<experiment>/results.csv are exactly the
-// cells the file plans today (same content hashes), so a table in results/README.md cannot quote a run of an
-// earlier version of its file. Runs nothing: planning only.
+// The committed reproductions 1–3 (Experiments/repro-hinton, repro-hinton-steps, repro-krishna and
+// repro-truncation.yaml) against their committed results: each file validates, and the cells in
+// results/<experiment>/results.csv are exactly the cells the file plans today (same content hashes), so a table
+// in results/README.md cannot quote a run of an earlier version of its file. Runs nothing: planning only.
 import Foundation
 import LabExperiments
 import XCTest
@@ -10,7 +10,7 @@ final class ReproductionFilesTests: XCTestCase {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     func testCommittedResultsAreTheFilesCells() throws {
-        for name in ["repro-hinton", "repro-krishna", "repro-truncation"] {
+        for name in ["repro-hinton", "repro-hinton-steps", "repro-krishna", "repro-truncation"] {
             let file = Self.repository.appendingPathComponent("Experiments/\(name).yaml")
             guard FileManager.default.fileExists(atPath: file.path) else { XCTFail("\(file.path) is missing"); continue }
             let plan = try Experiment.load(path: file.path)
