@@ -76,19 +76,35 @@ public struct ParameterDoc: Sendable {
     }
 }
 
-/// The parameters of one defence, read once each with their types and ranges; `finish()` rejects any
-/// key no read asked for, so a misspelt key never falls back to a default silently.
-public struct DefenceParameters {
-    public let defence: String
+/// The parameters of one named part of a config — a defence, a query strategy, a harvest mode, a loss —
+/// read once each with their types and ranges; `finish()` rejects any key no read asked for, so a misspelt
+/// key never falls back to a default silently. Every error names "<path>.<key>".
+public struct PartParameters {
+    /// The prefix of every key an error names: "defences.top_k", "strategy.own_corpus".
+    public let path: String
+    /// Who takes the parameters, as "unknown parameter; <owner> takes …" says it.
+    let owner: String
     private let values: [String: ParameterValue]
     private var read: [String] = []
 
+    /// A defence's parameters, named "defences.<name>.<key>".
     public init(defence: String, values: [String: ParameterValue] = [:]) {
-        self.defence = defence
+        path = "defences.\(defence)"
+        owner = defence
         self.values = values
     }
 
-    func key(_ k: String) -> String { "defences.\(defence).\(k)" }
+    /// An attack part's parameters, named "<section>.<name>.<key>" (e.g. "strategy.own_corpus.source").
+    public init<S>(_ spec: NamedSpec<S>) {
+        path = "\(S.key).\(spec.name)"
+        owner = path
+        values = spec.parameters
+    }
+
+    func key(_ k: String) -> String { "\(path).\(k)" }
+
+    /// Whether the config gives `k` at all.
+    public func contains(_ k: String) -> Bool { values[k] != nil }
 
     /// A number; `nil` default means optional (returns nil when absent).
     public mutating func double(_ k: String, default def: Double?, valid: (Double) -> Bool = { $0.isFinite }, _ requirement: String) throws -> Double? {
@@ -113,6 +129,15 @@ public struct DefenceParameters {
             throw LabError.invalidConfig(key: key(k), message: "is \(v); \(requirement)")
         }
         return Int(d)
+    }
+
+    /// A whole number that may be absent.
+    public mutating func optionalInt(_ k: String, valid: (Int) -> Bool, _ requirement: String) throws -> Int? {
+        guard values[k] != nil else {
+            read.append(k)
+            return nil
+        }
+        return try int(k, 0, valid: valid, requirement)
     }
 
     /// An unsigned 64-bit integer (a key or seed), as a number below 2⁵³ or a decimal string.
@@ -152,15 +177,18 @@ public struct DefenceParameters {
         return s
     }
 
-    /// Throws for the first key that no read asked for, listing the keys the defence takes.
+    /// Throws for the first key that no read asked for, listing the keys the part takes.
     public func finish() throws {
         let known = Set(read)
         if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
             let takes = read.isEmpty ? "takes no parameters" : "takes \(read.joined(separator: ", "))"
-            throw LabError.invalidConfig(key: key(unknown), message: "unknown parameter; \(defence) \(takes)")
+            throw LabError.invalidConfig(key: key(unknown), message: "unknown parameter; \(owner) \(takes)")
         }
     }
 }
+
+/// A defence's parameters (`RegisteredDefence.init(parameters:environment:)`).
+public typealias DefenceParameters = PartParameters
 
 /// What a defence factory may need to know about the teacher it will stand in front of.
 public struct DefenceEnvironment: Sendable {
