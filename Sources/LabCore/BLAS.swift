@@ -85,53 +85,39 @@ public enum BLAS {
     /// Thin singular value decomposition of a row-major (m, n) matrix (copied; the input is kept).
     /// Returns singular values (descending, min(m,n)), U (m, r) and Vt (r, n), r = min(m, n).
     public static func svd(_ matrix: [Float], rows m: Int, columns n: Int) throws -> (s: [Float], u: [Float], vt: [Float]) {
-        precondition(matrix.count == m * n, "svd: matrix has \(matrix.count) entries, expected \(m)×\(n)")
-        let r = min(m, n)
-        var a = matrix
-        var s = [Float](repeating: 0, count: r)
-        var u = [Float](repeating: 0, count: m * r)
-        var vt = [Float](repeating: 0, count: r * n)
-        let info = a.withUnsafeMutableBufferPointer { ap in
-            s.withUnsafeMutableBufferPointer { sp in
-                u.withUnsafeMutableBufferPointer { up in
-                    vt.withUnsafeMutableBufferPointer { vp in
-                        LAPACKE_sgesdd(
-                            LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "S")), Int32(m), Int32(n),
-                            ap.baseAddress, Int32(n), sp.baseAddress, up.baseAddress, Int32(r),
-                            vp.baseAddress, Int32(n))
-                    }
-                }
-            }
+        try gesdd(matrix, rows: m, columns: n, name: "LAPACKE_sgesdd") { a, s, u, vt in
+            LAPACKE_sgesdd(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "S")), Int32(m), Int32(n), a, Int32(n), s, u, Int32(min(m, n)), vt, Int32(n))
         }
-        guard info == 0 else { throw LabError.numerical("LAPACKE_sgesdd failed with info \(info) on a \(m)×\(n) matrix") }
-        return (s, u, vt)
     }
-}
 
-extension BLAS {
     /// `svd` in double precision (LAPACKE_dgesdd): for spectra that span more decades than Float
     /// resolves, e.g. the logit-leak attack's gap between a rank-C signal and rounding-level noise.
     /// Returns singular values (descending, min(m,n)), U (m, r) and Vt (r, n), r = min(m, n).
     public static func svdDouble(_ matrix: [Double], rows m: Int, columns n: Int) throws -> (s: [Double], u: [Double], vt: [Double]) {
-        precondition(matrix.count == m * n, "svdDouble: matrix has \(matrix.count) entries, expected \(m)×\(n)")
+        try gesdd(matrix, rows: m, columns: n, name: "LAPACKE_dgesdd") { a, s, u, vt in
+            LAPACKE_dgesdd(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "S")), Int32(m), Int32(n), a, Int32(n), s, u, Int32(min(m, n)), vt, Int32(n))
+        }
+    }
+
+    /// The buffers and the error check around one LAPACKE ?gesdd call (jobz "S", row-major).
+    private static func gesdd<T: BinaryFloatingPoint>(
+        _ matrix: [T], rows m: Int, columns n: Int, name: String,
+        _ call: (UnsafeMutablePointer<T>?, UnsafeMutablePointer<T>?, UnsafeMutablePointer<T>?, UnsafeMutablePointer<T>?) -> Int32
+    ) throws -> (s: [T], u: [T], vt: [T]) {
+        precondition(matrix.count == m * n, "svd: matrix has \(matrix.count) entries, expected \(m)×\(n)")
         let r = min(m, n)
         var a = matrix
-        var s = [Double](repeating: 0, count: r)
-        var u = [Double](repeating: 0, count: m * r)
-        var vt = [Double](repeating: 0, count: r * n)
+        var s = [T](repeating: 0, count: r)
+        var u = [T](repeating: 0, count: m * r)
+        var vt = [T](repeating: 0, count: r * n)
         let info = a.withUnsafeMutableBufferPointer { ap in
             s.withUnsafeMutableBufferPointer { sp in
                 u.withUnsafeMutableBufferPointer { up in
-                    vt.withUnsafeMutableBufferPointer { vp in
-                        LAPACKE_dgesdd(
-                            LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "S")), Int32(m), Int32(n),
-                            ap.baseAddress, Int32(n), sp.baseAddress, up.baseAddress, Int32(r),
-                            vp.baseAddress, Int32(n))
-                    }
+                    vt.withUnsafeMutableBufferPointer { vp in call(ap.baseAddress, sp.baseAddress, up.baseAddress, vp.baseAddress) }
                 }
             }
         }
-        guard info == 0 else { throw LabError.numerical("LAPACKE_dgesdd failed with info \(info) on a \(m)×\(n) matrix") }
+        guard info == 0 else { throw LabError.numerical("\(name) failed with info \(info) on a \(m)×\(n) matrix") }
         return (s, u, vt)
     }
 }
