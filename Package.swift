@@ -6,7 +6,10 @@ let package = Package(
     name: "DistillLab",
     platforms: [.macOS(.v13)],
     products: [
-        .library(name: "DistillLab", targets: ["LabCore", "LabModel", "LabData", "LabSimulation", "LabExperiments"]),
+        .library(name: "DistillLab", targets: [
+                "LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabForensics", "LabCampaigns",
+                "LabSimulation", "LabExperiments",
+            ]),
         .executable(name: "distill-lab", targets: ["distill-lab"]),
     ],
     dependencies: [
@@ -22,7 +25,16 @@ let package = Package(
         .target(name: "LabCore", dependencies: ["CBLAS"]),
         .target(name: "LabModel", dependencies: ["LabCore"]),
         .target(name: "LabData", dependencies: ["LabCore", "LabModel"]),
-        .target(name: "LabSimulation", dependencies: ["LabCore", "LabModel", "LabData"]),
+        // The simulation, one room per concern; a room imports only the rooms above it in this list.
+        .target(name: "LabAPI", dependencies: ["LabCore", "LabModel", "LabData"]),
+        .target(name: "LabDefences", dependencies: ["LabCore", "LabModel", "LabData", "LabAPI"]),
+        .target(name: "LabAttacks", dependencies: ["LabCore", "LabModel", "LabData", "LabAPI", "LabDefences"]),
+        .target(name: "LabForensics", dependencies: ["LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks"]),
+        .target(
+            name: "LabCampaigns",
+            dependencies: ["LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks"]
+        ),
+        .target(name: "LabSimulation", dependencies: ["LabAPI", "LabDefences", "LabAttacks", "LabForensics", "LabCampaigns"]),
         .target(
             name: "LabExperiments",
             dependencies: ["LabCore", "LabModel", "LabData", "LabSimulation", .product(name: "Yams", package: "Yams")]
@@ -34,13 +46,34 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "TestSupport", dependencies: ["LabCore", "LabModel"], path: "Tests/TestSupport"),
-        .testTarget(name: "ExtractionTests", dependencies: ["LabCore", "LabModel", "LabData", "LabSimulation", "TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["LabCore", "LabModel", "LabAPI"], path: "Tests/TestSupport"),
         .testTarget(name: "LabCoreTests", dependencies: ["LabCore", "TestSupport"]),
         .testTarget(name: "LabModelTests", dependencies: ["LabCore", "LabModel", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "LabDataTests", dependencies: ["LabCore", "LabModel", "LabData", "TestSupport"]),
-        .testTarget(name: "LabSimulationTests", dependencies: ["LabCore", "LabModel", "LabData", "LabSimulation", "TestSupport"]),
-        .testTarget(name: "LabExperimentsTests", dependencies: ["LabCore", "LabModel", "LabData", "LabSimulation", "LabExperiments", "TestSupport", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "LabAPITests", dependencies: ["LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "TestSupport"]),
+        .testTarget(
+            name: "LabDefencesTests",
+            dependencies: ["LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "TestSupport"]
+        ),
+        .testTarget(
+            name: "LabAttacksTests",
+            dependencies: ["LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "TestSupport"]
+        ),
+        .testTarget(
+            name: "LabForensicsTests",
+            dependencies: ["LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabForensics", "TestSupport"]
+        ),
+        .testTarget(
+            name: "LabCampaignsTests",
+            dependencies: ["LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabCampaigns", "TestSupport"]
+        ),
+        .testTarget(
+            name: "LabExperimentsTests",
+            dependencies: [
+                "LabCore", "LabModel", "LabData", "LabSimulation", "LabExperiments", "TestSupport",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v5]
 )

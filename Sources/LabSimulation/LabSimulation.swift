@@ -1,2 +1,7 @@
-// LabSimulation: the teacher behind an API (queries, policy, ledger, defences, benign cost); attacks,
-// students and the gateway come next. This file holds nothing: each concern has its own file.
+// LabSimulation: one import for scripts and experiment kinds that use the whole simulation — it
+// re-exports the rooms below and holds no code of its own. Code inside the lab imports the room it needs.
+@_exported import LabAPI
+@_exported import LabAttacks
+@_exported import LabCampaigns
+@_exported import LabDefences
+@_exported import LabForensics

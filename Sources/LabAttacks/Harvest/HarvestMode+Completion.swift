@@ -1,0 +1,64 @@
+// Completion harvest: sampled continuations of each prompt — the text the student then imitates token by
+// token, which is sequence-level distillation (Kim & Rush 2016) when the loss is hard. With `logprobs`
+// > 0 the top-k at each generated position is kept instead of the bare sample (OpenAI's `top_logprobs`).
+import LabAPI
+import LabCore
+import LabDefences
+
+public struct CompletionHarvest: RegisteredHarvestMode {
+    public static let registryName = "completion"
+    public static let reference = "sampled continuations (Kim & Rush 2016 sequence-level KD); optional top-k logprobs per generated token"
+    public static let parameterDocs = [
+        ParameterDoc("max_new_tokens", "16", "tokens generated per prompt"),
+        ParameterDoc("temperature", "1", "sampling temperature (0: greedy, Kim & Rush's beam-of-one)"),
+        ParameterDoc("logprobs", "0", "0 keeps the sampled tokens only; k > 0 keeps the top-k logprobs at each generated position"),
+    ]
+    public let maxNewTokens: Int
+    public let temperature: Float
+    public let logprobs: Int
+
+    public init(maxNewTokens: Int = 16, temperature: Float = 1, logprobs: Int = 0) {
+        self.maxNewTokens = maxNewTokens
+        self.temperature = temperature
+        self.logprobs = logprobs
+    }
+
+    public init(parameters p: inout AttackParameters, environment: AttackEnvironment?) throws {
+        let m = try p.int("max_new_tokens", 16, valid: { $0 >= 1 }, "must be at least 1")
+        let t = try p.double("temperature", 1, valid: { $0 >= 0 && $0.isFinite }, "must be 0 (greedy) or positive")
+        let k = try p.int("logprobs", 0, valid: { $0 >= 0 }, "must be 0 (samples only) or a positive k")
+        if let env = environment {
+            guard m < env.contextLength else {
+                throw LabError.invalidConfig(key: p.key("max_new_tokens"), message: "is \(m); with the teacher's context of \(env.contextLength) a prompt needs at least one position, so at most \(env.contextLength - 1)")
+            }
+            if k > 0 { try checkLogprobs(k, key: p.key("logprobs"), environment: env) }
+        }
+        self.init(maxNewTokens: m, temperature: Float(t), logprobs: k)
+    }
+
+    public var parameters: [(key: String, value: String)] {
+        [("max_new_tokens", String(maxNewTokens)), ("temperature", show(Double(temperature))), ("logprobs", String(logprobs))]
+    }
+    public var coverage: TargetCoverage { .every }
+    public func maxPromptLength(contextLength: Int) -> Int { contextLength - maxNewTokens }
+
+    public func queries(for prompt: [Int32], vocabularySize: Int) -> [Query] {
+        [.completion(prompt, maxNewTokens: maxNewTokens, temperature: temperature, logprobs: logprobs > 0 ? logprobs : nil)]
+    }
+
+    public func record(prompt: [Int32], responses: [Response], vocabularySize V: Int) -> HarvestRecord {
+        guard let r = responses.first else { return HarvestRecord(text: prompt, promptLength: prompt.count, targets: [], usage: .zero) }
+        let n = prompt.count
+        var targets: [PositionTarget] = []
+        for (i, token) in r.tokens.enumerated() {
+            if logprobs > 0, i < r.topLogprobs.count, !r.topLogprobs[i].isEmpty {
+                targets.append(target(position: n - 1 + i, entries: r.topLogprobs[i], vocabularySize: V))
+            } else {
+                targets.append(.oneHot(position: n - 1 + i, token: token))
+            }
+        }
+        // The last generated token is a target, never an input: the text stops before it.
+        let text = prompt + r.tokens.dropLast()
+        return HarvestRecord(text: text, promptLength: n, targets: targets, usage: cost(responses))
+    }
+}

@@ -1,0 +1,98 @@
+// Active selection: from a candidate pool (own corpus or random tokens), send the prompts on which the
+// current student is least certain — highest predictive entropy at the positions the harvest will buy —
+// re-ranked every round as the student trains (uncertainty sampling as in ActiveThief, Pal et al. 2020).
+// The student's scoring passes are counted as attacker FLOPs. Not a learned acquisition function.
+import Foundation
+import LabAPI
+import LabCore
+import LabDefences
+import LabModel
+
+public final class ActiveSelection: RegisteredStrategy {
+    public static let registryName = "active"
+    public static let reference = "highest student entropy among pool_factor × candidates, re-ranked each round (uncertainty sampling, Pal et al. 2020 ActiveThief)"
+    public static let parameterDocs = [
+        ParameterDoc("pool", "own_corpus", "where candidates come from: `own_corpus` or `random_tokens`"),
+        ParameterDoc("source", "fresh", "pool: own_corpus only — `train`, `fresh` or `related`"),
+        ParameterDoc("mix", "0.5", "source: related only — the other chain's share"),
+        ParameterDoc("pool_factor", "4", "candidates scored per prompt sent"),
+    ]
+    public let candidates: any QueryStrategy
+    public let poolFactor: Int
+
+    public init(candidates: any QueryStrategy = OwnCorpus(), poolFactor: Int = 4) {
+        self.candidates = candidates
+        self.poolFactor = poolFactor
+    }
+
+    public convenience init(parameters p: inout AttackParameters) throws {
+        let pool = try p.choice("pool", "own_corpus", ["own_corpus", "random_tokens"])
+        if pool == "random_tokens", p.contains("source") {
+            throw LabError.invalidConfig(key: p.key("source"), message: "applies to pool: own_corpus only")
+        }
+        let source = try readSource(&p)
+        let factor = try p.int("pool_factor", 4, valid: { $0 >= 1 }, "must be at least 1 (1 is no selection)")
+        self.init(candidates: pool == "random_tokens" ? RandomTokens() : OwnCorpus(source: source), poolFactor: factor)
+    }
+
+    public var parameters: [(key: String, value: String)] {
+        [("pool", candidates.name)] + candidates.parameters + [("pool_factor", String(poolFactor))]
+    }
+
+    public var isAdaptive: Bool { true }
+
+    public func prepare(_ setup: StrategySetup) throws {
+        var inner = setup
+        var rng = LabRNG(seed: setup.seed, stream: "active-pool")
+        inner.seed = rng.next()
+        try candidates.prepare(inner)
+    }
+
+    public func prompts(count: Int, round: StrategyRound) throws -> [[Int32]] {
+        let pool = try candidates.prompts(count: count * poolFactor, round: round)
+        let scores = try Self.entropies(pool, student: round.student, coverage: round.coverage, flops: &round.studentFlops)
+        // Highest entropy first; ties keep pool order so a run is reproducible.
+        let order = pool.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+        return order.prefix(count).map { pool[$0] }
+    }
+
+    /// The student's predictive entropy (nats) at each prompt's last position, or averaged over its
+    /// positions for `.every`; adds the forward passes' FLOPs to `flops`.
+    static func entropies(_ prompts: [[Int32]], student: GPT, coverage: TargetCoverage, flops: inout Double) throws -> [Double] {
+        let V = student.config.vocabSize, batch = 64
+        var out: [Double] = []
+        out.reserveCapacity(prompts.count)
+        var start = 0
+        while start < prompts.count {
+            let chunk = Array(prompts[start..<min(prompts.count, start + batch)])
+            let T = min(student.config.contextLength, ((chunk.map(\.count).max() ?? 1) + 7) / 8 * 8)
+            var tokens = [Int32](repeating: 0, count: chunk.count * T)
+            for (b, p) in chunk.enumerated() { for (t, x) in p.suffix(T).enumerated() { tokens[b * T + t] = x } }
+            let logits = try student.forward(tokens: tokens, batch: chunk.count, length: T)
+            flops += student.config.inferenceFlopsPerToken(sequenceLength: T) * Double(chunk.count * T)
+            for (b, p) in chunk.enumerated() {
+                let n = min(p.count, T)
+                let positions = coverage == .last ? (n - 1)..<n : 0..<n
+                var total = 0.0
+                for t in positions { total += entropy(logits.baseAddress! + (b * T + t) * V, V: V) }
+                out.append(total / Double(positions.count))
+            }
+            start += chunk.count
+        }
+        return out
+    }
+
+    /// −Σ p log p of softmax(z), in Double.
+    static func entropy(_ z: UnsafePointer<Float>, V: Int) -> Double {
+        var mx = -Double.infinity
+        for v in 0..<V { mx = max(mx, Double(z[v])) }
+        var sum = 0.0, weighted = 0.0
+        for v in 0..<V {
+            let d = Double(z[v]) - mx
+            let e = exp(d)
+            sum += e
+            weighted += e * d
+        }
+        return log(sum) - weighted / sum
+    }
+}

@@ -1,0 +1,251 @@
+// Cross-account clustering: on a schedule, every account's pooled n-gram distribution is embedded as √p
+// (Euclidean distance = √2 × Hellinger); two accounts are neighbours when their distance is within `max_z`
+// times what sampling noise alone gives two samples of one distribution. An account alarms when its
+// neighbourhood (itself and at least `min_neighbours` others) pooled together is unlike every mixture of
+// benign topics, and the account's own prompts are likelier under that crowd's distribution than under
+// its own best benign mixture — a crowd of look-alikes that honest users do not form, found even when each
+// proxy sends too few queries to stand out alone, without taking the honest users it brushes against.
+// Not a clustering algorithm that names clusters: a per-account neighbourhood test (DBSCAN's core-point
+// rule plus the fingerprint's residual, pooled).
+import Foundation
+import LabAPI
+import LabAttacks
+import LabCore
+import LabDefences
+
+public final class ClusteringDetector: Detector {
+    public static let reference = "pooled n-gram fingerprint of the account's statistically indistinguishable neighbours, against the benign topic mixture"
+
+    public struct Config: Equatable, Sendable {
+        /// Requests pooled before an account is fingerprinted at all.
+        public var minQueries: Int = 10
+        /// Neighbours: ‖√p̂ᵢ − √p̂ⱼ‖² < max_z · (D − 1)/4 · (1/Nᵢ + 1/Nⱼ), Nᵢ the account's n-gram count. The
+        /// right side's (D − 1)/(4N) is the delta-method expectation of ‖√p̂ − √p‖² for N draws over D buckets,
+        /// so max_z = 1 is "no further apart than two samples of one distribution, on average".
+        public var maxZ: Double = 1.5
+        /// A neighbourhood is tested only with at least this many other accounts in it.
+        public var minNeighbours: Int = 5
+        /// Alarm when (pooled queries) × JS residual of the neighbourhood exceeds this — the fingerprint's
+        /// statistic, on the neighbourhood's pooled counts.
+        public var threshold: Double = 0.6
+        /// ... and the residual itself exceeds this (nats): a floor above the error of the topic profiles,
+        /// which a neighbourhood of thousands of honest queries would otherwise magnify past the threshold.
+        public var minResidual: Double = 0.002
+        public var sweepSeconds: Double = 3600
+
+        public init() {}
+
+        public func validate() throws {
+            func fail(_ key: String, _ message: String) -> LabError { LabError.invalidConfig(key: "detectors.clustering.\(key)", message: message) }
+            guard minQueries >= 1 else { throw fail("min_queries", "is \(minQueries); must be at least 1") }
+            guard maxZ > 0, maxZ.isFinite else { throw fail("max_z", "is \(maxZ); must be positive (1: the distance sampling noise alone gives)") }
+            guard minNeighbours >= 1 else { throw fail("min_neighbours", "is \(minNeighbours); must be at least 1") }
+            guard threshold > 0, threshold.isFinite else { throw fail("threshold", "is \(threshold); must be positive (pooled queries × JS, nats)") }
+            guard minResidual >= 0, minResidual <= log(2.0) else { throw fail("min_residual", "is \(minResidual); JS divergence is in [0, log 2 ≈ 0.693] nats") }
+            guard sweepSeconds > 0, sweepSeconds.isFinite else { throw fail("sweep_minutes", "is \(sweepSeconds / 60); must be positive") }
+        }
+    }
+
+    public let config: Config
+    public let name = "clustering"
+    public let topics: DetectorTopics
+    var pooled = PooledCounts()
+    var counts: [Int] = []
+    /// The account's request count when it was last scored (0: never): it is scored again once that has
+    /// grown by a fifth, so a sweep re-scores the accounts whose fingerprint has moved, not all of them.
+    var scoredAt: [Int] = []
+    var neighbours: [Int] = []
+    var statistics: [Double] = []
+    var weights: [[Float]] = []
+    var ownWeights: [[Float]] = []
+    var alarmed: [Bool] = []
+    /// Sweeps run and the rows scored in them, for the benchmark.
+    public private(set) var sweeps = 0
+    public private(set) var rowsScored = 0
+
+    public init(config: Config, topics: DetectorTopics) {
+        self.config = config
+        self.topics = topics
+    }
+
+    public var parameters: [(key: String, value: String)] {
+        [("min_queries", "\(config.minQueries)"), ("max_z", CampaignFormat.number(config.maxZ)),
+         ("min_neighbours", "\(config.minNeighbours)"), ("threshold", CampaignFormat.number(config.threshold)),
+         ("min_residual", CampaignFormat.number(config.minResidual)), ("sweep_minutes", CampaignFormat.number(config.sweepSeconds / 60))]
+    }
+
+    public var sweepInterval: Double? { config.sweepSeconds }
+
+    public func observe(_ o: DetectorObservation) -> Bool {
+        let a = o.account
+        while counts.count <= a {
+            counts.append(0)
+            scoredAt.append(0)
+            neighbours.append(0)
+            statistics.append(0)
+            weights.append([])
+            ownWeights.append([])
+            alarmed.append(false)
+        }
+        pooled.add(o.features.counts, to: a)
+        counts[a] += 1
+        return false
+    }
+
+    /// Neighbours found for the account at its last scoring.
+    public func neighbours(account: Int) -> Int { account < neighbours.count ? neighbours[account] : 0 }
+    /// Its neighbourhood's pooled statistic at its last scoring (0 when too few neighbours to test; nil
+    /// when never scored).
+    public func statistic(account: Int) -> Double? { account < statistics.count && scoredAt[account] > 0 ? statistics[account] : nil }
+
+    public func suspicion(account: Int) -> Double {
+        account < statistics.count ? min(1, statistics[account] / config.threshold) : 0
+    }
+
+    /// Scores the accounts due (see `scoredAt`) against every fingerprinted account — banned ones included:
+    /// a fresh proxy that looks like banned ones is the point. Per block of rows, one BLAS product gives the
+    /// Gram matrix of the embeddings, the neighbour test turns it into a 0/1 matrix in place, and a second
+    /// product pools each row's neighbourhood counts. Single-threaded BLAS: on one machine the same shapes
+    /// give the same sums, so the same seed gives the same alarms.
+    public func sweep(time: Double) -> [Int] {
+        sweeps += 1
+        let members = counts.indices.filter { counts[$0] >= config.minQueries }
+        let rows = members.indices.filter { i in
+            let a = members[i]
+            return !alarmed[a] && (scoredAt[a] == 0 || counts[a] * 5 >= scoredAt[a] * 6)
+        }
+        guard members.count > config.minNeighbours, !rows.isEmpty else { return [] }
+        let D = PromptFeatures.dimension, N = members.count
+        // raw: (N, D + 1) each member's counts and, in the last column, its request count, so one product
+        // pools a neighbourhood's counts and its queries together.
+        let W = D + 1
+        var embedding = [Float](repeating: 0, count: N * D)
+        var raw = [Float](repeating: 0, count: N * W)
+        var noise = [Float](repeating: 0, count: N)
+        let scale = Float(config.maxZ * Double(D - 1) / 4)
+        pooled.values.withUnsafeBufferPointer { values in
+            for (i, a) in members.enumerated() {
+                let row = values[(a * D)..<(a * D + D)]
+                let total = max(1, row.reduce(0, +))
+                for (k, v) in row.enumerated() {
+                    raw[i * W + k] = v
+                    embedding[i * D + k] = (v / total).squareRoot()
+                }
+                raw[i * W + D] = Float(counts[a])
+                noise[i] = scale / total
+            }
+        }
+        let block = 256
+        var alarms: [Int] = []
+        var query = [Float](repeating: 0, count: block * D)
+        var gram = [Float](repeating: 0, count: block * N)
+        var pools = [Float](repeating: 0, count: block * W)
+        for start in stride(from: 0, to: rows.count, by: block) {
+            let chunk = Array(rows[start..<min(rows.count, start + block)])
+            for (r, i) in chunk.enumerated() {
+                for k in 0..<D { query[r * D + k] = embedding[i * D + k] }
+            }
+            BLAS.product(query, embedding, into: &gram, m: chunk.count, n: N, k: D, transB: true)
+            var close = [Int](repeating: 0, count: chunk.count)
+            gram.withUnsafeMutableBufferPointer { g in
+                noise.withUnsafeBufferPointer { noise in
+                    for (r, i) in chunk.enumerated() {
+                        let row = g.baseAddress! + r * N
+                        var count = 0
+                        // ‖x − y‖² = 2 − 2 x·y for the unit vectors √p.
+                        for j in 0..<N {
+                            let near: Float = 2 - 2 * row[j] < noise[i] + noise[j] ? 1 : 0
+                            row[j] = near
+                            count += Int(near)
+                        }
+                        count -= Int(row[i])
+                        row[i] = 0
+                        close[r] = count
+                    }
+                }
+            }
+            BLAS.product(gram, raw, into: &pools, m: chunk.count, n: W, k: N, transB: false)
+            for (r, i) in chunk.enumerated() {
+                let a = members[i]
+                scoredAt[a] = counts[a]
+                neighbours[a] = close[r]
+                guard close[r] >= config.minNeighbours else {
+                    statistics[a] = 0
+                    continue
+                }
+                var pool = pooled.vector(a)
+                for k in 0..<D { pool[k] += pools[r * W + k] }
+                let queries = counts[a] + Int(pools[r * W + D])
+                let crowd = pool / max(1, pool.sum())
+                let residual = topics.residual(crowd, weights: &weights[a], iterations: 30)
+                statistics[a] = residual > config.minResidual ? Double(queries) * residual : 0
+                if statistics[a] > config.threshold, belongsToCrowd(a, crowd: crowd) {
+                    alarmed[a] = true
+                    alarms.append(a)
+                }
+            }
+            rowsScored += chunk.count
+        }
+        return alarms
+    }
+}
+
+extension ClusteringDetector {
+    /// Whether the account's own counts are likelier under the crowd's distribution than under the account's
+    /// best benign mixture: log-likelihood ratio Σᵢ cᵢ log(crowdᵢ / benignᵢ) > 0 (both floored at 10⁻⁶). An
+    /// honest user whose noisy fingerprint happens to fall among proxies is still better explained by honest
+    /// topics; a proxy is better explained by its crowd.
+    func belongsToCrowd(_ a: Int, crowd: SIMD64<Float>) -> Bool {
+        let own = pooled.vector(a)
+        let benign = topics.fit(own / max(1, own.sum()), weights: &ownWeights[a], iterations: 30)
+        var llr = 0.0
+        for i in 0..<PromptFeatures.dimension where own[i] > 0 {
+            llr += Double(own[i]) * log(max(1e-6, Double(crowd[i])) / max(1e-6, Double(benign[i])))
+        }
+        return llr > 0
+    }
+}
+
+extension BLAS {
+    /// c (m, n) = a (m, k) · b (k, n), or · bᵀ with b (n, k) when `transB`; single-threaded, row-major.
+    static func product(_ a: [Float], _ b: [Float], into c: inout [Float], m: Int, n: Int, k: Int, transB: Bool) {
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                c.withUnsafeMutableBufferPointer { pc in
+                    guard let A = pa.baseAddress, let B = pb.baseAddress, let C = pc.baseAddress else { return }
+                    sgemm(transA: false, transB: transB, m: m, n: n, k: k, a: A, lda: k, b: B, ldb: transB ? k : n, c: C, ldc: n)
+                }
+            }
+        }
+    }
+}
+
+extension ClusteringDetector.Config: Codable {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case minQueries = "min_queries", maxZ = "max_z", minNeighbours = "min_neighbours", threshold, minResidual = "min_residual"
+        case sweep = "sweep_minutes"
+    }
+
+    public init(from decoder: Decoder) throws {
+        try ConfigKeys.reject(unknownIn: decoder, allowed: CodingKeys.allCases.map(\.rawValue), section: "detectors.clustering")
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        minQueries = try c.decodeIfPresent(Int.self, forKey: .minQueries) ?? minQueries
+        maxZ = try c.decodeIfPresent(Double.self, forKey: .maxZ) ?? maxZ
+        minNeighbours = try c.decodeIfPresent(Int.self, forKey: .minNeighbours) ?? minNeighbours
+        threshold = try c.decodeIfPresent(Double.self, forKey: .threshold) ?? threshold
+        minResidual = try c.decodeIfPresent(Double.self, forKey: .minResidual) ?? minResidual
+        if let m = try c.decodeIfPresent(Double.self, forKey: .sweep) { sweepSeconds = m * 60 }
+        try validate()
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(minQueries, forKey: .minQueries)
+        try c.encode(maxZ, forKey: .maxZ)
+        try c.encode(minNeighbours, forKey: .minNeighbours)
+        try c.encode(threshold, forKey: .threshold)
+        try c.encode(minResidual, forKey: .minResidual)
+        try c.encode(sweepSeconds / 60, forKey: .sweep)
+    }
+}

@@ -1,0 +1,59 @@
+// DefenceRegistry: the map from a defence's name in a config file to the type that builds it — adding a
+// defence is a new file plus one line here. Not a plugin system: the list is fixed at compile time.
+import LabAPI
+import LabCore
+
+public enum DefenceRegistry {
+    /// Every defence, one line per kind, in the order tables list them.
+    public static let kinds: [any RegisteredDefence.Type] = [
+        GaussianNoise.self,           // gaussian_noise
+        LaplaceNoise.self,            // laplace_noise
+        Rounding.self,                // rounding
+        TopK.self,                    // top_k
+        LabelOnly.self,               // label_only
+        HighConfidence.self,          // high_confidence
+        ReverseSigmoid.self,          // reverse_sigmoid
+        TemperatureScaling.self,      // temperature
+        PredictionPoisoning.self,     // mad
+        AdaptiveMisinformation.self,  // misinformation
+        KGWDefence.self,              // kgw
+        AntidistillationSampling.self,  // antidistillation
+    ]
+
+    public static var names: [String] { kinds.map { $0.registryName } }
+
+    public static func kind(named name: String) -> (any RegisteredDefence.Type)? {
+        kinds.first { $0.registryName == name }
+    }
+
+    /// Builds one defence; throws `LabError.invalidConfig` for an unknown name, a bad value or an unknown key.
+    public static func make(_ spec: DefenceSpec, environment: DefenceEnvironment) throws -> any Defence {
+        guard let type = kind(named: spec.name) else {
+            throw LabError.invalidConfig(key: "defences.\(spec.name)", message: "unknown defence; known: \(names.joined(separator: ", "))")
+        }
+        var params = DefenceParameters(defence: spec.name, values: spec.parameters)
+        let defence = try type.init(parameters: &params, environment: environment)
+        try params.finish()
+        return defence
+    }
+
+    /// Builds a pipeline, stages in the order given.
+    public static func pipeline(_ specs: [DefenceSpec], environment: DefenceEnvironment) throws -> DefencePipeline {
+        DefencePipeline(try specs.map { try make($0, environment: environment) })
+    }
+
+    /// A Markdown table of every defence: name, reference, and each parameter with its default and meaning.
+    public static var documentation: String {
+        var lines = ["| defence | follows | parameter | default | meaning |", "|---|---|---|---|---|"]
+        for type in kinds {
+            let docs = type.parameterDocs
+            if docs.isEmpty {
+                lines.append("| `\(type.registryName)` | \(type.reference) | — | — | — |")
+            }
+            for (i, d) in docs.enumerated() {
+                lines.append("| \(i == 0 ? "`\(type.registryName)`" : "") | \(i == 0 ? type.reference : "") | `\(d.key)` | \(d.defaultValue) | \(d.meaning) |")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

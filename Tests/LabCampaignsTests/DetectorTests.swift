@@ -1,0 +1,116 @@
+// Detector tests: the volume window's exact semantics; PRADA against a naive re-implementation of Juuti et
+// al.'s Algorithm 1 (same distances, same test points, same W) and on streams built to be non-normal or
+// not; the fingerprint on random, natural and single-topic streams; clustering on a crowd of look-alikes.
+import Foundation
+@testable import LabAPI
+@testable import LabAttacks
+@testable import LabCampaigns
+import LabCore
+@testable import LabDefences
+import XCTest
+
+final class DetectorTests: XCTestCase {
+    let mixture = CampaignFixture.world.mixture
+
+    func observe(_ d: any Detector, _ prompts: [[Int32]], account: Int = 0) -> Int? {
+        var alarmAt: Int?
+        for (i, p) in prompts.enumerated() where d.observe(DetectorObservation(account: account, time: Double(i), features: PromptFeatures(prompt: p))) {
+            alarmAt = alarmAt ?? i + 1
+        }
+        return alarmAt
+    }
+
+    func natural(_ count: Int, seed: UInt64, source: Int? = nil) -> [[Int32]] {
+        var rng = LabRNG(seed: seed)
+        return (0..<count).map { _ in
+            mixture.window(source: source ?? rng.categorical(mixture.weights), split: .validation, length: 8 + rng.int(below: 25), rng: &rng)
+        }
+    }
+
+    func randomTokens(_ count: Int, seed: UInt64) -> [[Int32]] {
+        var rng = LabRNG(seed: seed)
+        let source = CampaignRandomTokens(vocabularySize: mixture.vocabularySize, lengths: 8...32)
+        return (0..<count).map { _ in source.prompt(proxy: 0, rng: &rng) }
+    }
+
+    func testVolumeAlarmsOnTheFirstWindowOverTheLimit() {
+        let d = VolumeDetector(config: .init(windowSeconds: 100, maxRequests: 3))
+        func at(_ t: Double, _ a: Int = 0) -> Bool { d.observe(DetectorObservation(account: a, time: t, features: PromptFeatures(prompt: [1]))) }
+        XCTAssertEqual([0, 40, 80, 120, 160].map { at($0) }, [false, false, false, false, false])  // never 4 within 100 s
+        XCTAssertTrue(at(170))  // 80, 120, 160, 170: four within 100 s
+        XCTAssertFalse(at(171))  // alarms once
+        XCTAssertFalse(at(0, 1))
+    }
+
+    /// Algorithm 1 of Juuti et al. 2019 written out naively — every distance recomputed from the stored
+    /// vectors, a fresh sort and Shapiro–Wilk at each test point — must give the detector's W at the same
+    /// points: every 10 distances once there are more than 100.
+    func testPRADAMatchesANaiveAlgorithm1() throws {
+        let prompts = natural(260, seed: 4)
+        let d = PRADADetector(config: .init())
+        _ = observe(d, prompts)
+        var growing: [SIMD64<Float>] = []
+        var added: [Double] = []
+        var distances: [Double] = []
+        var threshold = 0.0
+        var expected: [(Int, Double)] = []
+        for p in prompts {
+            let c = PromptFeatures(prompt: p).counts
+            let x = c / (c * c).sum().squareRoot()
+            guard !growing.isEmpty else { growing.append(x); continue }
+            let dmin = growing.map { y -> Double in let v = x - y; return Double((v * v).sum()) }.min()!.squareRoot()
+            distances.append(dmin)
+            if dmin > threshold {
+                growing.append(x)
+                added.append(dmin)
+                let mean = added.reduce(0, +) / Double(added.count)
+                let std = (added.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(added.count)).squareRoot()
+                threshold = max(threshold, mean - std)
+            }
+            if distances.count > 100, (distances.count - 100) % 10 == 0 { expected.append((distances.count, try ShapiroWilk.test(distances).w)) }
+        }
+        XCTAssertEqual(d.tests.map(\.distances), expected.map(\.0))
+        XCTAssertEqual(d.tests.map(\.distances).first, 110)
+        for (got, want) in zip(d.tests, expected) { XCTAssertEqual(got.w, want.1, accuracy: 1e-4, "at \(want.0) distances") }
+    }
+
+    /// A stream that resends earlier prompts half of the time has a spike of zero distances: far from
+    /// normal, W < 0.9 at the first test (110 distances: the 111th prompt, the first has no distance).
+    /// Independent natural windows stay above δ = 0.9.
+    func testPRADAAlarmsOnASpikyStreamNotOnIndependentNaturalText() {
+        var rng = LabRNG(seed: 8)
+        var sent: [[Int32]] = []
+        for p in natural(300, seed: 9) {
+            sent.append(!sent.isEmpty && rng.uniform() < 0.5 ? sent[rng.int(below: sent.count)] : p)
+        }
+        XCTAssertEqual(observe(PRADADetector(config: .init()), sent), 111)
+        XCTAssertNil(observe(PRADADetector(config: .init()), natural(300, seed: 10)))
+    }
+
+    func testFingerprintFlagsRandomTokensNotNaturalOrSingleTopicText() {
+        let topics = DetectorTopics(profiles: mixture.topicProfiles(prompts: 300, lengths: PromptLengths(), seed: 1))
+        func detector() -> FingerprintDetector { FingerprintDetector(config: .init(), topics: topics) }
+        let alarm = observe(detector(), randomTokens(200, seed: 2))
+        XCTAssertNotNil(alarm)
+        XCTAssertLessThanOrEqual(alarm ?? .max, 100)
+        XCTAssertNil(observe(detector(), natural(300, seed: 3)))
+        for s in mixture.sources.indices { XCTAssertNil(observe(detector(), natural(300, seed: 4, source: s)), mixture.sources[s].name) }
+    }
+
+    /// Twelve random-token proxies of 15 queries each — too few for the per-account fingerprint — among 30
+    /// natural-text users: one sweep flags the proxies and none of the users; natural proxies pass.
+    func testClusteringFlagsACrowdOfLookAlikesAndNotHonestUsers() {
+        let topics = DetectorTopics(profiles: mixture.topicProfiles(prompts: 300, lengths: PromptLengths(), seed: 1))
+        for (strategy, flagged) in [("random", 12), ("natural", 0)] {
+            let d = ClusteringDetector(config: .init(), topics: topics)
+            for u in 0..<30 { _ = observe(d, natural(10 + 5 * (u % 4), seed: 100 + UInt64(u), source: u % 3 == 0 ? u % mixture.sources.count : nil), account: u) }
+            for p in 0..<12 {
+                let prompts = strategy == "random" ? randomTokens(15, seed: 200 + UInt64(p)) : natural(15, seed: 300 + UInt64(p))
+                _ = observe(d, prompts, account: 30 + p)
+            }
+            let alarms = Set(d.sweep(time: 3600))
+            XCTAssertEqual(alarms.filter { $0 >= 30 }.count, flagged, strategy)
+            XCTAssertEqual(alarms.filter { $0 < 30 }.count, 0, "\(strategy): honest users flagged")
+        }
+    }
+}
