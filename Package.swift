@@ -29,11 +29,8 @@ let package = Package(
         .target(name: "LabAPI", dependencies: ["LabCore", "LabModel", "LabData"]),
         .target(name: "LabDefences", dependencies: ["LabCore", "LabModel", "LabData", "LabAPI"]),
         .target(name: "LabAttacks", dependencies: ["LabCore", "LabModel", "LabData", "LabAPI", "LabDefences"]),
-        .target(name: "LabForensics", dependencies: ["LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks"]),
-        .target(
-            name: "LabCampaigns",
-            dependencies: ["LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks"]
-        ),
+        .target(name: "LabForensics", dependencies: ["LabCore", "LabModel", "LabDefences"]),
+        .target(name: "LabCampaigns", dependencies: ["LabCore", "LabModel", "LabData", "LabAPI", "LabAttacks"]),
         .target(name: "LabSimulation", dependencies: ["LabAPI", "LabDefences", "LabAttacks", "LabForensics", "LabCampaigns"]),
         .target(
             name: "LabExperiments",

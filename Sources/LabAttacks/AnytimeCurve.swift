@@ -2,8 +2,6 @@
 // at every budget milestone, beside the teacher's own numbers — as a value, a Markdown table and CSV.
 // Not plots, and not aggregation across runs beyond `meanAndStd` (the experiment runner's job).
 import Foundation
-import LabAPI
-import LabDefences
 
 public struct CurvePoint: Codable, Equatable, Sendable {
     /// The milestone, in the budget's unit (dollars as dollars).

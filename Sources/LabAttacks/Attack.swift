@@ -5,7 +5,6 @@
 import Foundation
 import LabAPI
 import LabCore
-import LabDefences
 import LabModel
 
 public final class Attack {

@@ -4,7 +4,6 @@
 import Foundation
 import LabAPI
 import LabCore
-import LabDefences
 
 /// The currency of a budget and of the cost axis of a curve.
 public enum BudgetUnit: String, Codable, CaseIterable, Sendable {

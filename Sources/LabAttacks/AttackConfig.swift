@@ -5,7 +5,6 @@
 import Foundation
 import LabAPI
 import LabCore
-import LabDefences
 import LabModel
 
 /// The student and how it is trained. Architecture fields left nil take the teacher's.

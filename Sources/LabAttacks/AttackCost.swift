@@ -3,7 +3,6 @@
 // time — and the ratio of the attacker's total to the teacher's training cost. Counted, never estimated:
 // API figures come from the ledger, FLOPs from the steps actually run.
 import LabAPI
-import LabDefences
 
 public struct AttackCost: Codable, Equatable, Sendable {
     public var queries: Int

@@ -6,7 +6,6 @@ import Foundation
 import LabAPI
 import LabCore
 import LabData
-import LabDefences
 import LabModel
 
 /// Where an attacker's own text comes from.

@@ -4,7 +4,6 @@
 import Foundation
 import LabAPI
 import LabCore
-import LabDefences
 
 public enum StrategySection: SpecSection { public static let key = "strategy" }
 public enum HarvestSection: SpecSection { public static let key = "harvest" }

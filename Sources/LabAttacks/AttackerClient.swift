@@ -3,7 +3,6 @@
 // under the line. Not the enforcement (the Ledger refuses overspending on its own) nor the harvest.
 import LabAPI
 import LabCore
-import LabDefences
 
 public final class AttackerClient {
     public let api: DefendedAPI

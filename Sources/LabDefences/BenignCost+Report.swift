@@ -1,7 +1,6 @@
 // The benign-cost table as Markdown, CSV and JSON, written atomically beside each other. A stopgap
 // writer for one table: the general results writers belong to LabExperiments.
 import Foundation
-import LabAPI
 import LabCore
 
 /// A benign-cost table with what produced it.

@@ -1,9 +1,6 @@
 // Radioactivity dose: the training stream of a student of whose tokens a chosen share comes from
 // watermarked text (Sander et al. 2024 vary that share, 0–100%). Not the training or the test itself.
-import LabAPI
-import LabAttacks
 import LabCore
-import LabDefences
 
 public enum RadioactivityDose {
     /// About `tokens` tokens of whole texts: the first watermarked texts until `share` of the budget is

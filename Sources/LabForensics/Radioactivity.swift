@@ -2,8 +2,6 @@
 // suspect student carry a KGW watermark it learned from its training text? Reading mode for open models,
 // generation mode for closed ones. Not the green lists or the statistics (Watermark*.swift).
 import Foundation
-import LabAPI
-import LabAttacks
 import LabCore
 import LabDefences
 import LabModel

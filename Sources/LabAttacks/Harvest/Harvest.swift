@@ -2,7 +2,6 @@
 // next token at some of its positions, and what each answer cost. Plain data: the asking is HarvestMode's,
 // the training the Distiller's, the counting the Ledger's (a record keeps the ledger's figures).
 import LabAPI
-import LabDefences
 
 /// What the API revealed about the token after `text[0...position]` of a record.
 public struct PositionTarget: Equatable, Sendable {

@@ -3,7 +3,6 @@
 // > 0 the top-k at each generated position is kept instead of the bare sample (OpenAI's `top_logprobs`).
 import LabAPI
 import LabCore
-import LabDefences
 
 public struct CompletionHarvest: RegisteredHarvestMode {
     public static let registryName = "completion"

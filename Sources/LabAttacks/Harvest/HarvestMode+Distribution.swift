@@ -2,7 +2,6 @@
 // back — the leakiest surface (no production LLM API offers it), the upper end of every fidelity table.
 // Not a reconstruction from top-k answers: that is LogitBiasHarvest.
 import LabAPI
-import LabDefences
 
 public struct DistributionHarvest: RegisteredHarvestMode {
     public static let registryName = "distribution"

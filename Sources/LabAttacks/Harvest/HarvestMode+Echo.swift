@@ -2,7 +2,6 @@
 // prompt position, plus the logprob of the prompt's own next token (the legacy completions API with
 // `echo=true, max_tokens=0`). Many targets per query; the position after the prompt is not reported.
 import LabAPI
-import LabDefences
 
 public struct EchoHarvest: RegisteredHarvestMode {
     public static let registryName = "echo"

@@ -2,7 +2,6 @@
 // setting of model extraction (Tramèr et al. 2016; ART ClassLabels as a defence). A withheld label
 // leaves the record without a target (it still cost what it cost).
 import LabAPI
-import LabDefences
 
 public struct LabelHarvest: RegisteredHarvestMode {
     public static let registryName = "label"

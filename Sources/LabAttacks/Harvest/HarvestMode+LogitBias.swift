@@ -6,7 +6,6 @@
 import Foundation
 import LabAPI
 import LabCore
-import LabDefences
 
 public struct LogitBiasHarvest: RegisteredHarvestMode {
     public static let registryName = "logit_bias"

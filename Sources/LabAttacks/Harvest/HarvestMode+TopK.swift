@@ -3,7 +3,6 @@
 // starting point of Carlini et al. 2024 and Finlayson et al. 2024. The drawn token itself is not kept.
 import LabAPI
 import LabCore
-import LabDefences
 
 public struct TopKHarvest: RegisteredHarvestMode {
     public static let registryName = "top_k"

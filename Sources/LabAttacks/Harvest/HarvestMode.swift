@@ -4,7 +4,6 @@
 import Foundation
 import LabAPI
 import LabCore
-import LabDefences
 
 /// Where a mode's targets sit in a record's text.
 public enum TargetCoverage: String, Sendable {

@@ -4,7 +4,6 @@
 import Foundation
 import LabAPI
 import LabCore
-import LabDefences
 
 extension LogitLeak {
     /// n random prompts from `options.seed`, their logit vectors recovered per `options.mode`, centred and

@@ -2,9 +2,7 @@
 // log singular values (Carlini et al. 2024, Algorithm 1), and the output projection recovered up to a
 // d×d transform (their §4.2), scored against the truth. Not the querying (LogitLeak+Harvest.swift).
 import Foundation
-import LabAPI
 import LabCore
-import LabDefences
 
 /// The SVD of a harvest's (n, V) matrix Q = U·Σ·Vᵀ, in Double.
 public struct LogitSpectrum: Sendable {

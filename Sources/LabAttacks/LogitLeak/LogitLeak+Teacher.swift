@@ -3,7 +3,6 @@
 import Foundation
 import LabAPI
 import LabCore
-import LabDefences
 import LabModel
 
 extension LogitLeak {

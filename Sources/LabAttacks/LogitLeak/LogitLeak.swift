@@ -4,7 +4,6 @@
 import Foundation
 import LabAPI
 import LabCore
-import LabDefences
 import LabModel
 
 /// How the attacker turns API answers into full next-token logit vectors.

@@ -3,7 +3,6 @@
 // 2019's natural-data transfer sets). Not held-out text: fidelity is measured on the test split only.
 import LabAPI
 import LabCore
-import LabDefences
 
 public final class OwnCorpus: RegisteredStrategy {
     public static let registryName = "own_corpus"

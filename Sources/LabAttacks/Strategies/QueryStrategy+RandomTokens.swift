@@ -3,7 +3,6 @@
 // configured range. Not a corpus sample; the attacker knows only the vocabulary.
 import LabAPI
 import LabCore
-import LabDefences
 
 public final class RandomTokens: RegisteredStrategy {
     public static let registryName = "random_tokens"

@@ -4,7 +4,6 @@
 // Completions bought for this are charged to the attack; a completion harvest refills the pool for free.
 import LabAPI
 import LabCore
-import LabDefences
 
 public final class TeacherBootstrap: RegisteredStrategy {
     public static let registryName = "teacher_bootstrap"

@@ -3,7 +3,6 @@
 // queries themselves (HarvestMode turns prompts into queries) and not the budget (AttackerClient).
 import LabAPI
 import LabCore
-import LabDefences
 import LabModel
 
 /// What a strategy learns once, before the first round.

@@ -4,10 +4,8 @@
 // definitions (CampaignOutcome) nor the sweep (the CLI).
 import Foundation
 import LabAPI
-import LabAttacks
 import LabCore
 import LabData
-import LabDefences
 
 /// The shared, seed-independent parts of a cell: the benign text and the teacher. Build once, reuse across cells.
 public final class CampaignWorld {

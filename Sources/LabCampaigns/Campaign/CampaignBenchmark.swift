@@ -3,10 +3,7 @@
 // It checks the run first (volume, detections), warms up on a small copy, then times the real one: wall
 // and CPU seconds, requests per second. Not a test: it lives behind `distill-lab campaign --benchmark`.
 import Foundation
-import LabAPI
-import LabAttacks
 import LabCore
-import LabDefences
 
 public struct CampaignBenchmarkReport: Sendable {
     public var requests: Int

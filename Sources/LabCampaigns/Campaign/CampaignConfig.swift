@@ -2,10 +2,7 @@
 // the gateway, the attack, the defence in force, detector parameters and the fidelity evaluation. Codable
 // with snake_case keys, unknown keys rejected, `validate()` naming the key. Not the sweep (the CLI's grid).
 import Foundation
-import LabAPI
-import LabAttacks
 import LabCore
-import LabDefences
 
 /// The attacker: N proxies splitting one budget, paced under the published limits.
 public struct CampaignAttackConfig: Equatable, Sendable {

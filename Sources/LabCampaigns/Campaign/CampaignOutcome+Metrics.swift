@@ -2,10 +2,7 @@
 // kind reports, tables and plots name, and `distill-lab validate --kinds` documents. Not the metrics'
 // definitions (CampaignOutcome computes them) nor any file format (the runner writes results).
 import Foundation
-import LabAPI
-import LabAttacks
 import LabCore
-import LabDefences
 
 /// A named metric of a cell; nil where it does not apply (fidelity in detection-only mode) or is not finite.
 public struct CampaignMetric: Codable, Equatable, Sendable {

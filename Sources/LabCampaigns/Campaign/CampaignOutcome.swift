@@ -6,7 +6,6 @@ import Foundation
 import LabAPI
 import LabAttacks
 import LabCore
-import LabDefences
 
 /// One detector's operating point in the run.
 public struct DetectorOutcome: Codable, Equatable, Sendable {

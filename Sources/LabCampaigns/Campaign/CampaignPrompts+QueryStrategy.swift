@@ -5,7 +5,6 @@
 import LabAPI
 import LabAttacks
 import LabCore
-import LabDefences
 import LabModel
 
 public final class CampaignQueryStrategy: CampaignPromptSource {

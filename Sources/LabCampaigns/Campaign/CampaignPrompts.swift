@@ -6,7 +6,6 @@
 import LabAPI
 import LabAttacks
 import LabCore
-import LabDefences
 
 public protocol CampaignPromptSource: AnyObject {
     /// The registry name, e.g. "random_tokens".

@@ -5,7 +5,6 @@
 import LabAPI
 import LabAttacks
 import LabCore
-import LabDefences
 import LabModel
 
 /// Which student a campaign trains, and how. The GPT's training follows the recipe the extraction results

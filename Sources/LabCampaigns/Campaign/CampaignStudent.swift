@@ -6,7 +6,6 @@ import Foundation
 import LabAPI
 import LabAttacks
 import LabCore
-import LabDefences
 
 /// One served extraction query.
 public struct CampaignRecord: Equatable, Sendable {

@@ -8,10 +8,7 @@
 // Not a clustering algorithm that names clusters: a per-account neighbourhood test (DBSCAN's core-point
 // rule plus the fingerprint's residual, pooled).
 import Foundation
-import LabAPI
-import LabAttacks
 import LabCore
-import LabDefences
 
 public final class ClusteringDetector: Detector {
     public static let reference = "pooled n-gram fingerprint of the account's statistically indistinguishable neighbours, against the benign topic mixture"

@@ -4,10 +4,7 @@
 // flag every focused user. Statistic: queries × Jensen–Shannon residual (a G-test-like quantity whose
 // benign level does not grow with volume), checked every few requests. Not a per-prompt test.
 import Foundation
-import LabAPI
-import LabAttacks
 import LabCore
-import LabDefences
 
 public final class FingerprintDetector: Detector {
     public static let reference = "queries × Jensen–Shannon divergence of the account's pooled n-gram distribution from its best fit as a mixture of benign topic profiles"

@@ -2,10 +2,7 @@
 // Algorithm 1) adapted to prompts: per account, the minimum distance of each new prompt to the account's
 // growing set of earlier prompts, and a Shapiro–Wilk test of those distances; natural queries give roughly
 // normal distances, synthetic ones do not. Not class-conditional: a prompt has no class, so one set per account.
-import LabAPI
-import LabAttacks
 import LabCore
-import LabDefences
 
 public final class PRADADetector: Detector {
     public static let reference = "Juuti et al. 2019 PRADA: Shapiro–Wilk W of min distances to the account's growing set, alarm when W < δ"

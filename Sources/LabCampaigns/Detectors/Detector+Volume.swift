@@ -1,10 +1,7 @@
 // Volume detector: the simplest anomaly rule an API operator runs — an account that sends more than
 // `max_requests` in any sliding window of `window_minutes` alarms. It reads arrival times only, never
 // prompts; the threshold is meant to sit at a high quantile of honest accounts' busiest window.
-import LabAPI
-import LabAttacks
 import LabCore
-import LabDefences
 
 public final class VolumeDetector: Detector {
     public static let reference = "sliding-window request count per account above a threshold (rate anomaly)"

@@ -2,10 +2,7 @@
 // say when the account alarms, give a suspicion score in [0, 1] for proof-of-work, and optionally run a
 // population-wide pass on a schedule — plus the registry from config names to detectors (one file each).
 // Not the ban: the gateway turns alarms into bans after its delay.
-import LabAPI
-import LabAttacks
 import LabCore
-import LabDefences
 
 /// One admitted request as a detector sees it: whose, when, and the prompt's features.
 public struct DetectorObservation: Sendable {

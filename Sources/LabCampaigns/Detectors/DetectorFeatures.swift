@@ -2,10 +2,7 @@
 // unigrams and bigrams hashed into 64 buckets, one SIMD64 value, so a distance is a few vector
 // instructions and nothing is allocated per request. Not teacher hidden states (that space needs a
 // forward pass, which the detection-only mode exists to avoid).
-import LabAPI
-import LabAttacks
 import LabCore
-import LabDefences
 
 /// A prompt as the detectors see it. Feature hashing (Weinberger et al. 2009) keeps the vector a fixed
 /// size whatever the vocabulary; at 64 buckets, collisions blur rare n-grams but keep the unigram and

@@ -2,9 +2,6 @@
 // per benign source, estimated from logged prompts — and the residual of a distribution after its best fit
 // as such a mixture. What the fingerprint and clustering detectors measure "unlike honest users" against.
 import Foundation
-import LabAPI
-import LabAttacks
-import LabDefences
 
 public struct DetectorTopics: Sendable {
     /// Each topic's n-gram distribution (sums to 1).

@@ -3,10 +3,7 @@
 // AS R94, Royston 1995) for 3 ≤ n ≤ 5000 — what PRADA runs on its distances. Not a general statistics
 // library: no censoring, no n > 5000 (Royston's p-value is not calibrated there).
 import Foundation
-import LabAPI
-import LabAttacks
 import LabCore
-import LabDefences
 
 public enum ShapiroWilk {
     /// The sample sizes Royston's approximation covers.

@@ -1,8 +1,5 @@
 // Gateway+TokenBucket: the per-account rate limit — a token bucket refilled continuously on the
 // simulated clock, plus a calendar-day quota. Pure arithmetic on times it is given; it never reads a clock.
-import LabAPI
-import LabAttacks
-import LabDefences
 
 /// A token bucket (the classic traffic-shaping rule, as API gateways apply it): `capacity` tokens, refilled
 /// at `ratePerSecond`; a request takes one token or is refused until one has accrued.

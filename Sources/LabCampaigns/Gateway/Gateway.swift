@@ -3,9 +3,7 @@
 // watch every served request, and bans that land a fixed delay after an alarm. Deterministic: it reads no
 // clock and draws no randomness. Not the population or the attacker (Benign*, Campaign*): they call it.
 import LabAPI
-import LabAttacks
 import LabCore
-import LabDefences
 
 /// Why the gateway refused a request. A refused request is neither served nor charged API dollars.
 public enum GatewayRefusal: Equatable, Sendable {

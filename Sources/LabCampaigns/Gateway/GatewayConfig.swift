@@ -3,9 +3,7 @@
 // unknown keys rejected, `validate()` naming the key. Not the detectors' parameters (DetectorSettings).
 import Foundation
 import LabAPI
-import LabAttacks
 import LabCore
-import LabDefences
 
 /// Per-account limits, as LLM APIs publish them (requests per minute with a burst, requests per day).
 public struct RateLimitConfig: Equatable, Sendable {

@@ -2,10 +2,7 @@
 // with Calibrated Proof of Work"): before each answer the client solves a HashCash-style puzzle whose
 // difficulty grows with how suspicious its account looks, so honest users pay little and extractors much.
 // Simulated, not computed: a puzzle of b bits costs its expected 2^b hash evaluations, counted exactly.
-import LabAPI
-import LabAttacks
 import LabCore
-import LabDefences
 
 public struct ProofOfWorkConfig: Equatable, Sendable {
     /// Whose suspicion score sets the difficulty: a detector's registry name, or "max" over all running ones.

@@ -4,9 +4,7 @@
 // not a model worth stealing for its own sake (a GPT teacher plugs in through TeacherAPI).
 import Foundation
 import LabAPI
-import LabAttacks
 import LabCore
-import LabDefences
 
 extension BenignMixture {
     /// A `BigramTeacher` whose row a is log P(b | a) of the mixture's train text, add-`smoothing` per count.

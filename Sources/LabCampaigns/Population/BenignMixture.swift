@@ -3,11 +3,8 @@
 // and the detectors see them alike. Which split serves whom is fixed: train fits the teacher and is the
 // attacker's public corpus, validation is what users send, test measures fidelity. Not the users (BenignPopulation).
 import Foundation
-import LabAPI
-import LabAttacks
 import LabCore
 import LabData
-import LabDefences
 import LabModel
 
 /// Which sources, in what proportion, and how much text of each.

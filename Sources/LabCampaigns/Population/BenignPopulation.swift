@@ -3,11 +3,8 @@
 // and an occasional resend of an earlier prompt (the "regenerate" button). Deterministic by seed: user i
 // draws from its own stream. Not the gateway's accounts: the simulation opens one per user.
 import Foundation
-import LabAPI
-import LabAttacks
 import LabCore
 import LabData
-import LabDefences
 
 public struct BenignPopulationConfig: Equatable, Sendable {
     public var users = 2000

@@ -2,7 +2,6 @@
 // two perturbed copies θ_P ± ε·g, and the penalty b(·|context) they give by a central difference.
 // Not the sampling rule or the API stage (AntiDistillationSampling.swift); it does not train the proxy.
 import Foundation
-import LabAPI
 import LabCore
 import LabModel
 

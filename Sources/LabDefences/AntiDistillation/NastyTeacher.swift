@@ -2,7 +2,6 @@
 // Students"): its objective with the gradient on logits, and a training routine producing a LanguageModel.
 // Not a registered API defence: the teacher's weights are the defence; serve it like any other GPT.
 import Foundation
-import LabAPI
 import LabCore
 import LabData
 import LabModel

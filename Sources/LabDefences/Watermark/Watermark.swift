@@ -1,7 +1,6 @@
 // Watermark: the KGW green-list watermark (Kirchenbauer et al. 2023, "A Watermark for Large Language
 // Models") — the keyed green list of a context and the logit bias a teacher applies before sampling.
 // Not here: scoring text for the watermark (WatermarkDetector.swift) or the sampling loop itself.
-import LabAPI
 import LabCore
 
 /// The "soft" KGW watermark. Before each sampled token the teacher adds `delta` to the logits of the

@@ -2,7 +2,6 @@
 // counts, the one-proportion z-test, its normal and exact binomial p-values, per text, per batch, pooled.
 // Not here: the green lists themselves (Watermark.swift), or deciding what a suspect model's text is.
 import Foundation
-import LabAPI
 import LabCore
 
 /// The evidence one text (or a pool of texts) carries for a watermark key.
