@@ -1,7 +1,8 @@
 // The `anti_distillation` kind: a teacher that defends itself against distillation — the nasty teacher (Ma et
 // al. 2021) or antidistillation sampling (Savani et al. 2025) — against students distilled from it: the
-// teacher's own quality beside the students' loss, accuracy and agreement. The defences are LabSimulation's
-// (NastyTeacher, AntidistillationProxy, AntidistillationSampling); this file only wires them to a cell.
+// teacher's own quality beside the students' loss, accuracy and agreement. The defences are LabDefences'
+// (NastyTeacher, AntidistillationProxy, AntidistillationSampling) and the students LabAttacks'
+// (AntiDistillationTrial); this file only reads the section and wires them to a cell.
 import Foundation
 import LabCore
 import LabData
@@ -247,29 +248,30 @@ public enum AntiDistillationKind: ExperimentKind {
             let proxy = try AntidistillationProxy(proxy: proxyModel, target: target, epsilon: epsilon)
             stages = [try AntidistillationSampling(proxy: proxy, temperature: tau, lambda: lambda)]
         }
-        let texts = try serve(served, stages: stages, prompts: cell.texts, validation: corpus.validation, seed: cell.seed)
+        let texts = try AntiDistillationTrial.serve(served, stages: stages, prompts: cell.texts.prompts, promptLength: cell.texts.promptLength,
+                                                   completionTokens: cell.texts.completionTokens, validation: corpus.validation, seed: cell.seed)
         let p = cell.texts.promptLength
-        let teacherQuality = try quality(served, normal: normal, tokens: corpus.test, length: served.config.contextLength)
+        let teacherQuality = try AntiDistillationTrial.quality(served, normal: normal, tokens: corpus.test, length: served.config.contextLength)
 
         let V = normal.config.vocabSize
         let studentConfig = cell.student.architecture.config(vocabularySize: V)
         var soft: (loss: Double, accuracy: Double, agreement: Double)?
         if let tau = cell.distillationTemperature {
             let student = try GPT(config: studentConfig, seed: cell.seed)
-            try distil(student, from: served, tokens: corpus.train, tau: Float(tau), training: cell.student.training(seed: cell.seed))
-            soft = try quality(student, normal: normal, tokens: corpus.test, length: cell.student.contextLength)
+            try AntiDistillationTrial.distil(student, from: served, tokens: corpus.train, tau: Float(tau), training: cell.student.training(seed: cell.seed))
+            soft = try AntiDistillationTrial.quality(student, normal: normal, tokens: corpus.test, length: cell.student.contextLength)
         }
         let student = try GPT(config: studentConfig, seed: cell.seed)
         var batches = try BatchSampler(tokens: texts.flatMap { $0 }.map(Int.init), batchSize: cell.student.batchSize,
                                        sequenceLength: cell.student.contextLength, seed: cell.seed)
         _ = try Trainer(model: student, config: cell.student.training(seed: cell.seed)).train(data: &batches)
-        let fromText = try quality(student, normal: normal, tokens: corpus.test, length: cell.student.contextLength)
+        let fromText = try AntiDistillationTrial.quality(student, normal: normal, tokens: corpus.test, length: cell.student.contextLength)
 
         return CellResult(metrics: [
             .init("teacher_test_loss", teacherQuality.loss),
             .init("teacher_test_accuracy", teacherQuality.accuracy),
-            .init("text_source_nll", corpus.markovSource.map { sourceNLL($0, texts: texts, from: p) }),
-            .init("text_teacher_nll", try teacherNLL(normal, texts: texts, from: p)),
+            .init("text_source_nll", corpus.markovSource.map { AntiDistillationTrial.sourceNLL($0, texts: texts, from: p) }),
+            .init("text_teacher_nll", try AntiDistillationTrial.teacherNLL(normal, texts: texts, from: p)),
             .init("soft_student_loss", soft?.loss),
             .init("soft_student_accuracy", soft?.accuracy),
             .init("soft_student_agreement", soft?.agreement),
@@ -281,125 +283,5 @@ public enum AntiDistillationKind: ExperimentKind {
             .init("sampled_tokens", Double(cell.texts.prompts * cell.texts.completionTokens)),
             .init("student_tokens", Double(cell.student.steps * cell.student.batchSize * cell.student.contextLength)),
         ])
-    }
-
-    // MARK: - Pieces of a cell
-
-    /// Completions of `prompts.prompts` prompts cut from `validation` at seeded places, sampled at temperature 1
-    /// through the API with `stages` in front of `model`; each text is its prompt followed by its completion.
-    static func serve(_ model: GPT, stages: [any Defence], prompts: Texts, validation: [Int], seed: UInt64) throws -> [[Int32]] {
-        let ledger = Ledger()
-        try ledger.open("owner")
-        let api = DefendedAPI(teacher: GPTTeacher(model: model), defences: DefencePipeline(stages), ledger: ledger, seed: seed)
-        var rng = LabRNG(seed: seed, stream: "anti-distillation-prompts")
-        let n = prompts.promptLength
-        let queries = (0..<prompts.prompts).map { _ -> Query in
-            let s = rng.int(below: validation.count - n)
-            return .completion(validation[s..<(s + n)].map(Int32.init), maxNewTokens: prompts.completionTokens, seed: rng.next())
-        }
-        let out = try api.call(queries, account: "owner")
-        return zip(queries, out).map { $0.prompt + $1.tokens }
-    }
-
-    /// Soft-label distillation (Hinton et al. 2015, the student of Ma et al. 2021): on windows of the train split,
-    /// the student's softmax(z/τ) is fitted to the teacher's softmax(a/τ).
-    static func distil(_ student: GPT, from teacher: GPT, tokens: [Int], tau: Float, training: TrainingConfig) throws {
-        let V = teacher.config.vocabSize, B = training.batchSize, T = training.sequenceLength ?? student.config.contextLength
-        let optimizer = AdamW(layout: student.layout, config: training.adamW)
-        var sampler = try BatchSampler(tokens: tokens, batchSize: B, sequenceLength: T, seed: training.seed)
-        var x = [Int32](repeating: 0, count: B * T), y = x
-        var target = [Float](repeating: 0, count: B * T * V)
-        for step in 0..<training.steps {
-            sampler.next(inputs: &x, targets: &y)
-            let a = try teacher.forward(tokens: x, batch: B, length: T)
-            for n in 0..<(B * T) {
-                var mx = -Float.infinity
-                for v in 0..<V { mx = max(mx, a[n * V + v] / tau) }
-                var sum: Float = 0
-                for v in 0..<V {
-                    target[n * V + v] = exp(a[n * V + v] / tau - mx)
-                    sum += target[n * V + v]
-                }
-                for v in 0..<V { target[n * V + v] /= sum }
-            }
-            try student.forward(tokens: x, batch: B, length: T)
-            let loss = try target.withUnsafeBufferPointer { try student.loss(.dense($0.baseAddress!), options: LossOptions(temperature: tau)) }
-            guard loss.isFinite else { throw LabError.nonFinite(step: step + 1, tensor: "soft-label student loss") }
-            student.zeroGradients()
-            student.backward()
-            _ = optimizer.update(parameters: student.parameters, gradients: student.gradients, learningRate: training.learningRate(at: step))
-        }
-    }
-
-    /// Cross-entropy, top-1 accuracy against the true next token, and top-1 agreement with `normal`, over every
-    /// full non-overlapping window of `length` tokens of `tokens`. Ties in the argmax go to the lowest id.
-    static func quality(_ model: GPT, normal: GPT, tokens: [Int], length: Int) throws -> (loss: Double, accuracy: Double, agreement: Double) {
-        let V = model.config.vocabSize
-        let windows = BatchSampler.sequentialWindows(over: tokens, sequenceLength: length).filter { $0.inputs.count == length }
-        guard !windows.isEmpty else { throw LabError.message("evaluation needs \(length + 1) tokens; the split has \(tokens.count)") }
-        func argmax(_ row: UnsafePointer<Float>) -> Int {
-            var best = 0
-            for v in 1..<V where row[v] > row[best] { best = v }
-            return best
-        }
-        var loss = 0.0, correct = 0, agree = 0, count = 0
-        var start = 0
-        while start < windows.count {
-            let chunk = windows[start..<min(windows.count, start + 32)]
-            let x = chunk.flatMap(\.inputs), y = chunk.flatMap(\.targets)
-            // The reference's logits are copied out before the model's own forward may reuse the buffers.
-            let reference = Array(try normal.forward(tokens: x, batch: chunk.count, length: length))
-            let logits = try model.forward(tokens: x, batch: chunk.count, length: length)
-            var mine = [Int](repeating: 0, count: y.count)
-            for n in 0..<y.count { mine[n] = argmax(logits.baseAddress! + n * V) }
-            loss += Double(try model.loss(.hard(y))) * Double(y.count)
-            reference.withUnsafeBufferPointer { r in
-                for n in 0..<y.count {
-                    if mine[n] == Int(y[n]) { correct += 1 }
-                    if mine[n] == argmax(r.baseAddress! + n * V) { agree += 1 }
-                }
-            }
-            count += y.count
-            start += chunk.count
-        }
-        return (loss / Double(count), Double(correct) / Double(count), Double(agree) / Double(count))
-    }
-
-    /// The normal teacher's mean NLL (nats/token) of the completion tokens of `texts` (positions ≥ `from`).
-    static func teacherNLL(_ model: GPT, texts: [[Int32]], from: Int) throws -> Double {
-        let V = model.config.vocabSize
-        var total = 0.0, count = 0
-        for (length, group) in Dictionary(grouping: texts, by: \.count).sorted(by: { $0.key < $1.key }) where length > from {
-            let logits = try model.forward(tokens: group.flatMap { $0 }, batch: group.count, length: length)
-            for (b, text) in group.enumerated() {
-                for t in from..<length {
-                    let row = logits.baseAddress! + (b * length + t - 1) * V
-                    var mx = -Float.infinity
-                    for v in 0..<V { mx = max(mx, row[v]) }
-                    var sum = 0.0
-                    for v in 0..<V { sum += exp(Double(row[v] - mx)) }
-                    total -= Double(row[Int(text[t])] - mx) - log(sum)
-                    count += 1
-                }
-            }
-        }
-        return count == 0 ? .nan : total / Double(count)
-    }
-
-    /// The true source's mean NLL (nats/token) of the completion tokens of `texts` (positions ≥ `from` with a
-    /// full order-k context). Token id s + 1 is symbol s (id 0 is <unk>, which the source never emits); a token the
-    /// source cannot emit counts as probability 1e-12 (27.6 nats), so one such token is visible but finite.
-    static func sourceNLL(_ source: MarkovSource, texts: [[Int32]], from: Int) -> Double {
-        var total = 0.0, count = 0
-        for text in texts {
-            let symbols = text.map { Int($0) - 1 }
-            for i in max(from, source.order)..<symbols.count {
-                let window = symbols[(i - source.order)...i]
-                let p = window.allSatisfy { $0 >= 0 } ? source.probability(of: symbols[i], inContext: source.context(endingWith: window.dropLast())) : 0
-                total -= log(max(p, 1e-12))
-                count += 1
-            }
-        }
-        return count == 0 ? .nan : total / Double(count)
     }
 }

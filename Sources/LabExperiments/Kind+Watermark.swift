@@ -1,8 +1,8 @@
 // The `watermark` kind: KGW calibration and power (Kirchenbauer et al. 2023) on text a cached teacher samples —
 // clean texts (the curve point δ = 0) scored for the key give the detector's false-positive rate at z ≥ 2, 3, 4,
 // beside the normal tail the paper's test assumes and the exact binomial null; watermarked texts (+δ on the green
-// list, one point per δ) give its power. Green lists, scoring and tail probabilities are LabSimulation's (Watermark*.swift); this
-// file only samples text and counts. Not the served-distribution defence (`kgw` in `defences:`).
+// list, one point per δ) give its power. Green lists, scoring, sampling and tail probabilities are LabDefences'
+// (Watermark/); this file reads the section and counts. Not the served-distribution defence (`kgw` in `defences:`).
 import Foundation
 import LabCore
 import LabModel
@@ -18,14 +18,7 @@ public enum WatermarkKind: ExperimentKind {
     }
 
     /// Where δ enters relative to the sampling temperature τ.
-    public enum BiasOrder: String, Codable, CaseIterable, Sendable {
-        /// softmax((l + δ·green)/τ): δ on the raw logits, the order `KGWWatermark.bias` documents. The sampled
-        /// distribution gets a bonus of δ/τ.
-        case beforeTemperature = "before_temperature"
-        /// softmax(l/τ + δ·green): the bonus is δ whatever τ, so τ changes only the entropy (the setting of the
-        /// paper's Theorem 4.2, which is about the distribution actually sampled).
-        case afterTemperature = "after_temperature"
-    }
+    public typealias BiasOrder = KGWBiasOrder
 
     /// The z thresholds every point reports (the paper detects at z = 4).
     public static let thresholds: [Double] = [2, 3, 4]
@@ -57,6 +50,11 @@ public enum WatermarkKind: ExperimentKind {
         public var batchSize = 256
 
         public init() {}
+
+        /// How this section's texts are sampled.
+        var sampling: KGWSampling.Settings {
+            KGWSampling.Settings(temperature: temperature, biasOrder: biasOrder, gamma: gamma, length: length, batchSize: batchSize)
+        }
 
         enum CodingKeys: String, CodingKey {
             case gamma, deltas, contextWidth = "context_width", temperature, biasOrder = "bias_order", length, promptLength = "prompt_length"
@@ -199,7 +197,7 @@ public enum WatermarkKind: ExperimentKind {
                 }
                 return try KGWWatermark(gamma: w.gamma, delta: Float(delta), key: key, contextWidth: w.contextWidth, vocabularySize: V)
             }
-            let sampled = try sample(model: model, prompts: prompts, watermarks: marks, delta: delta, options: w, seed: cell.seed, stream: label)
+            let sampled = try KGWSampling.sample(model: model, prompts: prompts, watermarks: marks, delta: delta, settings: w.sampling, seed: cell.seed, stream: label)
             let scores: [WatermarkScore]
             if w.keys == .fixed, let first = marks.first {
                 scores = try KGWDetector(watermark: first).scores(texts: sampled.texts, prompts: prompts, deduplicate: w.deduplicate)
@@ -213,19 +211,19 @@ public enum WatermarkKind: ExperimentKind {
 
     /// One curve point: detection rates at every threshold with their intervals and predictions, and the
     /// texts' z, green share and entropies.
-    static func point(label: String, delta: Double, scores: [WatermarkScore], sampled: Sampled, gamma: Double?, options w: Options) -> CellResult.Point {
+    static func point(label: String, delta: Double, scores: [WatermarkScore], sampled: KGWSampling.Sampled, gamma: Double?, options w: Options) -> CellResult.Point {
         let n = scores.count
         var metrics: [CellResult.Entry] = []
         for th in thresholds {
             let z = thresholdLabel(th)
             let hits = scores.filter { $0.z >= th }.count
-            let (low, high) = clopperPearson(successes: hits, trials: n)
+            let (low, high) = WatermarkStatistics.clopperPearson(successes: hits, trials: n)
             metrics += [
                 .init("rate_z\(z)", n > 0 ? Double(hits) / Double(n) : nil),
                 .init("rate_z\(z)_low", n > 0 ? low : nil),
                 .init("rate_z\(z)_high", n > 0 ? high : nil),
                 .init("normal_tail_z\(z)", WatermarkStatistics.normalTail(th)),
-                .init("binomial_null_z\(z)", n > 0 ? scores.reduce(0.0) { $0 + exactNullRate($1, threshold: th) } / Double(n) : nil),
+                .init("binomial_null_z\(z)", n > 0 ? scores.reduce(0.0) { $0 + WatermarkStatistics.exactNullRate($1, threshold: th) } / Double(n) : nil),
             ]
         }
         func mean(_ x: [Double]) -> Double? { x.isEmpty ? nil : x.reduce(0, +) / Double(x.count) }
@@ -236,7 +234,7 @@ public enum WatermarkKind: ExperimentKind {
         let green: Double? = scored > 0 ? Double(scores.reduce(0) { $0 + $1.green }) / Double(scored) : nil
         let positions = Double(sampled.positions)
         let spike: Double? = sampled.positions > 0 ? sampled.spikeEntropy / positions : nil
-        let alpha = exp(effectiveDelta(delta, options: w))
+        let alpha = exp(w.sampling.effectiveDelta(delta))
         var bound: Double?
         if let g = gamma, let s = spike { bound = g * alpha * s / (1 + (alpha - 1) * g) }
         metrics += [
@@ -245,114 +243,6 @@ public enum WatermarkKind: ExperimentKind {
             .init("scored_tokens", mean(scores.map { Double($0.scored) })),
         ]
         return CellResult.Point(label: label, metrics: metrics, costs: [.init("texts", Double(n)), .init("generated_tokens", Double(sampled.texts.reduce(0) { $0 + $1.count }))])
-    }
-
-    /// What sampling returned: the texts (generated tokens only) and, summed over every sampled position, the
-    /// Shannon and spike entropies of the tempered distribution before the watermark's bias.
-    struct Sampled {
-        var texts: [[Int32]] = []
-        var entropy = 0.0
-        var spikeEntropy = 0.0
-        var positions = 0
-    }
-
-    /// δ', the logit bonus of green tokens in the distribution actually sampled: δ/τ when δ is added before the
-    /// temperature, δ after it.
-    static func effectiveDelta(_ delta: Double, options: Options) -> Double {
-        options.biasOrder == .beforeTemperature ? delta / options.temperature : delta
-    }
-
-    /// `options.length` tokens after each prompt from `model`: text i is sampled with watermark i's bias (none
-    /// for clean text, δ = 0) added before or after the temperature, from its own stream (seed, `stream`-i), so
-    /// a text does not depend on the batch it was sampled in.
-    static func sample(model: GPT, prompts: [[Int32]], watermarks: [KGWWatermark], delta: Double, options: Options, seed: UInt64, stream: String) throws -> Sampled {
-        let V = model.config.vocabSize
-        let sampler = Sampler(model: model)
-        let temperature = Float(options.temperature)
-        // The spike modulus ζ of the bonus the sampled distribution gets (Kirchenbauer et al. Thm 4.2); 0 for clean
-        // text, whose spike entropy is 1.
-        let alpha = exp(effectiveDelta(delta, options: options)), g = watermarks.first?.effectiveGamma ?? options.gamma
-        let after = options.biasOrder == .afterTemperature
-        let modulus = (1 - g) * (alpha - 1) / (1 + (alpha - 1) * g)
-        var out = Sampled()
-        let row = UnsafeMutablePointer<Float>.allocate(capacity: V), logp = UnsafeMutablePointer<Float>.allocate(capacity: V)
-        let order = UnsafeMutablePointer<Int32>.allocate(capacity: V)
-        defer { row.deallocate(); logp.deallocate(); order.deallocate() }
-        for lo in stride(from: 0, to: prompts.count, by: options.batchSize) {
-            let hi = min(prompts.count, lo + options.batchSize)
-            var rngs = (lo..<hi).map { LabRNG(seed: seed, stream: "watermark-\(stream)-\($0)") }
-            var entropy = 0.0, spike = 0.0, positions = 0
-            let texts = try sampler.generate(prompts: Array(prompts[lo..<hi]), maxNewTokens: options.length, options: SamplingOptions(), seed: seed, choose: { sequences, contexts, logits in
-                var chosen: [Int32] = []
-                chosen.reserveCapacity(sequences.count)
-                for (j, b) in sequences.enumerated() {
-                    let z = logits + b * V
-                    // The unwatermarked sampling distribution: its entropies.
-                    Sampling.logSoftmax(out: logp, logits: z, V: V, temperature: temperature)
-                    var hShannon = 0.0, hSpike = 0.0
-                    for v in 0..<V {
-                        let p = Double(exp(logp[v]))
-                        if p > 0 { hShannon -= p * Double(logp[v]) }
-                        hSpike += p / (1 + modulus * p)
-                    }
-                    entropy += hShannon
-                    spike += hSpike
-                    positions += 1
-                    if after {
-                        for v in 0..<V { row[v] = z[v] / temperature }
-                    } else {
-                        row.update(from: z, count: V)
-                    }
-                    watermarks[lo + b].bias(logits: row, context: contexts[j][...])
-                    Sampling.logSoftmax(out: logp, logits: row, V: V, temperature: after ? 1 : temperature)
-                    chosen.append(Int32(Sampling.draw(logProbabilities: logp, V: V, topK: nil, topP: nil, order: order, rng: &rngs[b])))
-                }
-                return chosen
-            })
-            out.texts += texts
-            out.entropy += entropy
-            out.spikeEntropy += spike
-            out.positions += positions
-        }
-        return out
-    }
-
-    /// The exact null rate of "z ≥ threshold" for one text: P(Binomial(T, γ) ≥ k), k the smallest green count
-    /// whose z reaches the threshold at the text's T.
-    static func exactNullRate(_ s: WatermarkScore, threshold: Double) -> Double {
-        guard s.scored > 0 else { return threshold <= 0 ? 1 : 0 }
-        let t = Double(s.scored), g = s.gamma
-        func z(_ k: Int) -> Double { (Double(k) - g * t) / (t * g * (1 - g)).squareRoot() }
-        var k = max(0, Int((g * t + threshold * (t * g * (1 - g)).squareRoot()).rounded(.up)))
-        while k > 0, z(k - 1) >= threshold { k -= 1 }
-        while k <= s.scored, z(k) < threshold { k += 1 }
-        return WatermarkStatistics.binomialTail(atLeast: k, trials: s.scored, probability: g)
-    }
-
-    /// The Clopper–Pearson (exact) two-sided 95% interval of a binomial proportion: the p at which observing
-    /// at least `successes` (lower bound), or at most `successes` (upper bound), has probability 2.5%.
-    /// Found by bisection on the exact tail, which is increasing in p.
-    static func clopperPearson(successes k: Int, trials n: Int, level: Double = 0.95) -> (low: Double, high: Double) {
-        guard n > 0 else { return (0, 1) }
-        let tail = (1 - level) / 2
-        func bisect(_ f: (Double) -> Double, target: Double) -> Double {
-            var lo = 0.0, hi = 1.0
-            for _ in 0..<80 {
-                let mid = (lo + hi) / 2
-                if f(mid) < target { lo = mid } else { hi = mid }
-            }
-            return (lo + hi) / 2
-        }
-        func atLeast(_ j: Int, _ p: Double) -> Double {
-            if p <= 0 { return j <= 0 ? 1 : 0 }
-            if p >= 1 { return 1 }
-            return WatermarkStatistics.binomialTail(atLeast: j, trials: n, probability: p)
-        }
-        // P(X ≥ k; p) rises with p: the lower bound solves P(X ≥ k; p) = tail.
-        let low = k == 0 ? 0 : bisect({ atLeast(k, $0) }, target: tail)
-        // P(X ≤ k; p) = 1 − P(X ≥ k + 1; p) falls with p: the upper bound solves P(X ≥ k + 1; p) = 1 − tail.
-        let high = k == n ? 1 : bisect({ atLeast(k + 1, $0) }, target: 1 - tail)
-        return (low, high)
     }
 
     /// "2", "0.5": a threshold or a δ as a label.

@@ -106,16 +106,15 @@ public enum EngineBenchmark {
             results.append(ThroughputResult(mode: mode, tokensPerSecond: tps, stepMilliseconds: seconds * 1e3, gflops: gf, fractionOfPeak: gf / peak))
         }
         if modes.contains("train") {
-            let opt = AdamW(layout: gpt.layout, config: AdamWConfig(learningRate: 1e-4))
-            var lastLoss: Float = .nan
+            let gradientStep = GradientStep(model: gpt, optimizer: AdamWConfig(learningRate: 1e-4))
+            var step = 0
             let t = try time(minimumSeconds: seconds) {
-                try gpt.forward(tokens: tokens, batch: B, length: T)
-                lastLoss = try gpt.loss(.hard(targets))
-                gpt.zeroGradients()
-                gpt.backward()
-                opt.update(parameters: gpt.parameters, gradients: gpt.gradients, learningRate: 1e-4)
+                try gradientStep.take(step: step, learningRate: 1e-4, lossName: "benchmark training loss") {
+                    try gpt.forward(tokens: tokens, batch: B, length: T)
+                    return try gpt.loss(.hard(targets))
+                }
+                step += 1
             }
-            guard lastLoss.isFinite else { throw LabError.numerical("benchmark training loss is not finite") }
             record("train", t, tokens: B * T, flopsPerToken: cfg.trainingFlopsPerToken(sequenceLength: T))
         }
         if modes.contains("infer") {

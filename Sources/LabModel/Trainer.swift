@@ -79,13 +79,14 @@ public struct TrainingHistory: Codable, Sendable {
 public final class Trainer {
     public let model: GPT
     public let config: TrainingConfig
-    public let optimizer: AdamW
+    let gradientStep: GradientStep
+    public var optimizer: AdamW { gradientStep.optimizer }
 
     public init(model: GPT, config: TrainingConfig) throws {
         try config.validate(model: model.config)
         self.model = model
         self.config = config
-        optimizer = AdamW(layout: model.layout, config: config.adamW)
+        gradientStep = GradientStep(model: model, optimizer: config.adamW)
     }
 
     /// Trains for `config.steps` steps. `validate` returns the validation loss (called every
@@ -98,14 +99,11 @@ public final class Trainer {
         var lastValidation: Float? = nil
         for step in 0..<config.steps {
             data.next(inputs: &inputs, targets: &targets)
-            try model.forward(tokens: inputs, batch: B, length: T)
-            let loss = try model.loss(.hard(targets))
-            guard loss.isFinite else { throw LabError.nonFinite(step: step + 1, tensor: firstNonFinite(in: model.parameters) ?? "logits") }
-            model.zeroGradients()
-            model.backward()
             let lr = config.learningRate(at: step)
-            let norm = optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: lr)
-            guard norm.isFinite else { throw LabError.nonFinite(step: step + 1, tensor: "gradient of " + (firstNonFinite(in: model.gradients) ?? "parameters")) }
+            let (loss, norm) = try gradientStep.take(step: step, learningRate: lr) {
+                try model.forward(tokens: inputs, batch: B, length: T)
+                return try model.loss(.hard(targets))
+            }
             var record = TrainingRecord(step: step + 1, trainLoss: loss, validationLoss: nil, learningRate: lr, gradientNorm: norm)
             let isLast = step + 1 == config.steps
             if let validate, isLast || (config.evalInterval > 0 && (step + 1) % config.evalInterval == 0) {
@@ -122,15 +120,6 @@ public final class Trainer {
         history.seconds = Date().timeIntervalSince(start)
         history.tokensPerSecond = Double(config.steps * B * T) / max(history.seconds, 1e-9)
         return history
-    }
-
-    /// The name of the first tensor in `buffer` (laid out like the parameters) holding NaN or inf.
-    func firstNonFinite(in buffer: FloatBuffer) -> String? {
-        for spec in model.layout.tensors {
-            let p = buffer.pointer + spec.offset
-            for i in 0..<spec.count where !p[i].isFinite { return spec.name }
-        }
-        return nil
     }
 }
 

@@ -437,6 +437,19 @@ final class WatermarkTests: XCTestCase {
         }
         return out
     }
+
+    /// Clopper–Pearson bounds against values computed independently (scipy.stats.beta.ppf(0.025, k, n − k + 1) and beta.ppf(0.975, k + 1, n − k)).
+    func testClopperPearsonMatchesKnownIntervals() {
+        let a = WatermarkStatistics.clopperPearson(successes: 5, trials: 100)
+        XCTAssertEqual(a.low, 0.0164319, accuracy: 1e-6)
+        XCTAssertEqual(a.high, 0.1128349, accuracy: 1e-6)
+        let zero = WatermarkStatistics.clopperPearson(successes: 0, trials: 50)
+        XCTAssertEqual(zero.low, 0)
+        XCTAssertEqual(zero.high, 1 - pow(0.025, 1.0 / 50), accuracy: 1e-9)
+        let all = WatermarkStatistics.clopperPearson(successes: 20, trials: 20)
+        XCTAssertEqual(all.low, pow(0.025, 1.0 / 20), accuracy: 1e-9)
+        XCTAssertEqual(all.high, 1)
+    }
 }
 
 // MARK: - Helpers

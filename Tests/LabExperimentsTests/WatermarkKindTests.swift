@@ -64,19 +64,6 @@ final class WatermarkKindTests: XCTestCase {
         XCTAssertGreaterThan(try XCTUnwrap(marked["green_fraction"] as? Double), try XCTUnwrap(clean["green_fraction"] as? Double))
     }
 
-    /// Clopper–Pearson bounds against values computed independently (scipy.stats.beta.ppf(0.025, k, n − k + 1) and beta.ppf(0.975, k + 1, n − k)).
-    func testClopperPearsonMatchesKnownIntervals() {
-        let a = WatermarkKind.clopperPearson(successes: 5, trials: 100)
-        XCTAssertEqual(a.low, 0.0164319, accuracy: 1e-6)
-        XCTAssertEqual(a.high, 0.1128349, accuracy: 1e-6)
-        let zero = WatermarkKind.clopperPearson(successes: 0, trials: 50)
-        XCTAssertEqual(zero.low, 0)
-        XCTAssertEqual(zero.high, 1 - pow(0.025, 1.0 / 50), accuracy: 1e-9)
-        let all = WatermarkKind.clopperPearson(successes: 20, trials: 20)
-        XCTAssertEqual(all.low, pow(0.025, 1.0 / 20), accuracy: 1e-9)
-        XCTAssertEqual(all.high, 1)
-    }
-
     func testTheWatermarkSectionIsValidatedBeforeAnyWork() throws {
         func error(_ replace: String, with text: String) -> ExperimentError? {
             validationError(Self.file.replacingOccurrences(of: replace, with: text))

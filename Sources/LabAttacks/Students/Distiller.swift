@@ -174,7 +174,8 @@ public final class Distiller {
     public let student: GPT
     public let loss: DistillationLoss
     public let batchSize: Int
-    public let optimizer: AdamW
+    let gradientStep: GradientStep
+    public var optimizer: AdamW { gradientStep.optimizer }
     var rng: LabRNG
     /// Optimizer steps taken.
     public private(set) var steps = 0
@@ -189,7 +190,7 @@ public final class Distiller {
         self.student = student
         self.loss = loss
         self.batchSize = max(1, batchSize)
-        optimizer = AdamW(layout: student.layout, config: AdamWConfig(learningRate: learningRate, weightDecay: weightDecay, gradientClip: gradientClip))
+        gradientStep = GradientStep(model: student, optimizer: AdamWConfig(learningRate: learningRate, weightDecay: weightDecay, gradientClip: gradientClip))
         rng = LabRNG(seed: seed, stream: "distiller-batches")
     }
 
@@ -240,12 +241,9 @@ public final class Distiller {
         var total = 0.0
         for s in 0..<count {
             let batch = (0..<batchSize).map { _ in usable[rng.int(below: usable.count)] }
-            let value = try lossAndLogitGradients(batch)
-            guard value.isFinite else { throw LabError.nonFinite(step: steps + 1, tensor: "distillation loss") }
-            student.zeroGradients()
-            student.backward()
-            let norm = optimizer.update(parameters: student.parameters, gradients: student.gradients, learningRate: learningRate(s))
-            guard norm.isFinite else { throw LabError.nonFinite(step: steps + 1, tensor: "student gradients") }
+            let (value, _) = try gradientStep.take(step: steps, learningRate: learningRate(s), lossName: "distillation loss") {
+                try lossAndLogitGradients(batch)
+            }
             steps += 1
             total += Double(value)
             onStep?(Double(value))

@@ -126,7 +126,7 @@ public enum NastyTeacher {
             throw LabError.invalidConfig(key: "nasty_teacher.adversary", message: "reads \(adversary.config.contextLength) tokens; training windows have \(T); give it at least that context")
         }
         let model = try GPT(config: config, seed: training.seed)
-        let optimizer = AdamW(layout: model.layout, config: training.adamW)
+        let gradientStep = GradientStep(model: model, optimizer: training.adamW)
         var sampler = try BatchSampler(tokens: corpus.train, batchSize: B, sequenceLength: T, seed: training.seed)
         var inputs = [Int32](repeating: 0, count: B * T), targets = inputs
         var adversaryLogits = [Float](repeating: 0, count: B * T * V)
@@ -135,19 +135,18 @@ public enum NastyTeacher {
             sampler.next(inputs: &inputs, targets: &targets)
             let a = try adversary.forward(tokens: inputs, batch: B, length: T)
             adversaryLogits.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: a.baseAddress!, count: B * T * V) }
-            let z = try model.forward(tokens: inputs, batch: B, length: T)
-            // The objective writes ∂L/∂z into the logit-gradient buffer `forward` prepared, in place of
-            // the plain cross-entropy gradient `loss` would have put there.
-            guard let dz = model.logitGradients else { throw LabError.message("nasty teacher: the model kept no logit gradients") }
-            let value = try adversaryLogits.withUnsafeBufferPointer {
-                try objective.evaluate(logits: UnsafePointer(z.baseAddress!), adversary: $0.baseAddress!, targets: targets, positions: B * T,
-                                       vocabularySize: V, gradient: dz.baseAddress!)
+            var value = NastyTeacherObjective.Value(loss: 0, crossEntropy: 0, kl: 0)
+            let (_, norm) = try gradientStep.take(step: step, learningRate: training.learningRate(at: step), lossName: "nasty-teacher loss") {
+                let z = try model.forward(tokens: inputs, batch: B, length: T)
+                // The objective writes ∂L/∂z into the logit-gradient buffer `forward` prepared, in place of
+                // the plain cross-entropy gradient `loss` would have put there.
+                guard let dz = model.logitGradients else { throw LabError.message("nasty teacher: the model kept no logit gradients") }
+                value = try adversaryLogits.withUnsafeBufferPointer {
+                    try objective.evaluate(logits: UnsafePointer(z.baseAddress!), adversary: $0.baseAddress!, targets: targets, positions: B * T,
+                                           vocabularySize: V, gradient: dz.baseAddress!)
+                }
+                return Float(value.loss)
             }
-            guard value.loss.isFinite else { throw LabError.nonFinite(step: step + 1, tensor: "nasty-teacher loss") }
-            model.zeroGradients()
-            model.backward()
-            let norm = optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: training.learningRate(at: step))
-            guard norm.isFinite else { throw LabError.nonFinite(step: step + 1, tensor: "nasty-teacher gradient") }
             records.append(NastyTeacherRecord(step: step + 1, loss: value.loss, crossEntropy: value.crossEntropy, kl: value.kl, gradientNorm: norm))
             progress?.update(step + 1, detail: String(format: "ce %.4f kl %.4f", value.crossEntropy, value.kl))
         }
