@@ -92,10 +92,12 @@ public enum EngineBenchmark {
     }
 
     /// Training, full-sequence inference and KV-cached decode throughput for one config.
-    public static func run(_ bc: BenchmarkConfig, peak: Double, seconds: Double, modes: Set<String> = ["train", "infer", "decode"]) throws -> ConfigBenchmark {
+    public static func run(_ bc: BenchmarkConfig, peak: Double, seconds: Double, modes: Set<String> = ["train", "infer", "decode"],
+                           attention: AttentionKernel = .gemm) throws -> ConfigBenchmark {
         let cfg = bc.model
         let B = bc.batch, T = cfg.contextLength
         let gpt = try GPT(config: cfg, seed: 1)
+        gpt.attentionKernel = attention
         var rng = LabRNG(seed: 2)
         let tokens = (0..<(B * T)).map { _ in Int32(rng.int(below: cfg.vocabSize)) }
         let targets = (0..<(B * T)).map { _ in Int32(rng.int(below: cfg.vocabSize)) }

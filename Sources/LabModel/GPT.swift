@@ -88,9 +88,10 @@ public final class GPT {
     /// ∂loss/∂parameters, same layout; allocated on first backward.
     public private(set) lazy var gradients = FloatBuffer(count: layout.count)
     var activations: Activations?
-    /// Which attention implementation training and full-sequence inference use (both compute the
-    /// same function; tests hold them to each other).
-    nonisolated(unsafe) public static var attentionKernel: AttentionKernel = .gemm
+    /// Which attention implementation this model's training and full-sequence inference use (both compute
+    /// the same function; tests hold them to each other). The lab runs `.gemm`; `.fused` is kept for
+    /// `distill-lab bench --attention fused`.
+    public var attentionKernel: AttentionKernel = .gemm
 
     /// A model with GPT-2's initialisation: N(0, 0.02) weights and embeddings, residual output
     /// projections scaled by 1/√(2L), zero biases, LayerNorm weights one.
@@ -174,7 +175,7 @@ public final class GPT {
             // x + attn(ln_1(x))
             layerNormForward(out: a.ln1[l].pointer, mean: a.ln1Mean[l].pointer, rstd: a.ln1Rstd[l].pointer, x: residual, weight: P + o.ln1Weight, bias: P + o.ln1Bias, N: N, C: C)
             linearForward(out: a.qkv[l].pointer, x: a.ln1[l].pointer, weight: P + o.qkvWeight, bias: P + o.qkvBias, N: N, IC: C, OC: 3 * C)
-            if GPT.attentionKernel == .gemm {
+            if attentionKernel == .gemm {
                 attentionForwardGEMM(out: a.atty[l].pointer, att: a.att[l].pointer, qkv: a.qkv[l].pointer, B: B, T: T, C: C, NH: NH)
             } else {
                 attentionForward(out: a.atty[l].pointer, att: a.att[l].pointer, qkv: a.qkv[l].pointer, B: B, T: T, C: C, NH: NH, scratch: a.attentionScratch)
@@ -232,7 +233,7 @@ public final class GPT {
             layerNormBackward(dx: dres, dweight: G + o.ln2Weight, dbias: G + o.ln2Bias, dout: a.dln.pointer, x: a.residual2[l].pointer, weight: P + o.ln2Weight, mean: a.ln2Mean[l].pointer, rstd: a.ln2Rstd[l].pointer, N: N, C: C, scratch: a.lnScratch.pointer)
             // residual2 = residual + atty·Wo + bo
             linearBackward(dx: a.datty.pointer, dweight: G + o.attnProjWeight, dbias: G + o.attnProjBias, dout: dres, x: a.atty[l].pointer, weight: P + o.attnProjWeight, N: N, IC: C, OC: C)
-            if GPT.attentionKernel == .gemm {
+            if attentionKernel == .gemm {
                 attentionBackwardGEMM(dqkv: a.dqkv.pointer, dout: a.datty.pointer, att: a.att[l].pointer, qkv: a.qkv[l].pointer, B: B, T: T, C: C, NH: NH, scratch: a.attentionScratch.buffer.pointer)
             } else {
                 attentionBackward(dqkv: a.dqkv.pointer, dout: a.datty.pointer, att: a.att[l].pointer, qkv: a.qkv[l].pointer, B: B, T: T, C: C, NH: NH, scratch: a.attentionScratch)

@@ -27,7 +27,6 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         threads.apply()
-        GPT.attentionKernel = AttentionKernel(rawValue: attention)!
         let configs: [BenchmarkConfig] = config == "all" ? [.tiny, .small] : (config == "tiny" ? [.tiny] : [.small])
         let modes: Set<String> = mode == "all" ? ["train", "infer", "decode"] : Set(mode.split(separator: ",").map(String.init))
         let peak = try EngineBenchmark.sgemmPeak(seconds: min(2, seconds))
@@ -37,7 +36,7 @@ struct Bench: ParsableCommand {
         }
         var report = BenchmarkReport(kernel: BLAS.coreName, blasThreads: BLAS.threads, workers: Parallel.workers, sgemmPeakGflops: peak, configs: [])
         for c in configs {
-            let r = try EngineBenchmark.run(c, peak: peak, seconds: seconds, modes: modes)
+            let r = try EngineBenchmark.run(c, peak: peak, seconds: seconds, modes: modes, attention: AttentionKernel(rawValue: attention) ?? .gemm)
             report.configs.append(r)
             if !json {
                 for m in r.results {
