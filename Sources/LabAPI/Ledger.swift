@@ -86,7 +86,6 @@ public final class Ledger {
         accounts[account] = Account(budget: budget, usage: .zero)
     }
 
-    public var accountNames: [String] { accounts.keys.sorted() }
     public func usage(_ account: String) -> Usage? { accounts[account]?.usage }
     public func budget(_ account: String) -> Budget? { accounts[account]?.budget }
     /// Every account's usage summed.

@@ -131,15 +131,6 @@ public struct PartParameters {
         return Int(d)
     }
 
-    /// A whole number that may be absent.
-    public mutating func optionalInt(_ k: String, valid: (Int) -> Bool, _ requirement: String) throws -> Int? {
-        guard values[k] != nil else {
-            read.append(k)
-            return nil
-        }
-        return try int(k, 0, valid: valid, requirement)
-    }
-
     /// An unsigned 64-bit integer (a key or seed), as a number below 2⁵³ or a decimal string.
     public mutating func uint64(_ k: String, _ def: UInt64) throws -> UInt64 {
         read.append(k)

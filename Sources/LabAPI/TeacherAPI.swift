@@ -1,4 +1,4 @@
-// TeacherAPI: the one door through which LabSimulation reaches a teacher — logits for batches of
+// TeacherAPI: the one door through which the simulation reaches a teacher — logits for batches of
 // prompts, and KV-cached decoding whose every draw the caller makes. Query kinds, defences, policy and
 // billing are built on top of it once (TeacherAPI+Serving.swift, DefendedAPI), not per teacher.
 import LabModel

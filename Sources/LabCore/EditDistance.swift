@@ -1,6 +1,6 @@
 // EditDistance: Levenshtein distance and the "did you mean" suggestion of unknown-key errors.
 // Not a fuzzy matcher: one closest candidate, only when it is close enough to be a plausible typo. In LabCore so
-// that config types outside the experiment runner (LabSimulation's) suggest the same way.
+// that config types outside the experiment runner (the simulation rooms') suggest the same way.
 public enum EditDistance {
     /// The number of single-character insertions, deletions and substitutions turning `a` into `b`.
     public static func levenshtein(_ a: String, _ b: String) -> Int {

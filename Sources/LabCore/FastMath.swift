@@ -57,9 +57,3 @@ public func simdTanh(_ x: SIMD16<Float>) -> SIMD16<Float> {
     let e = simdExpCore(c + c)  // 2c lies in [-18, 18]: no range checks needed
     return 1 - 2 / (e + 1)
 }
-
-/// Scalar e^x with the same polynomial as `simdExp` (for tails shorter than 16).
-@inlinable @inline(__always)
-public func fastExp(_ x: Float) -> Float {
-    simdExp(SIMD16(repeating: x))[0]
-}

@@ -1,5 +1,5 @@
-// The benign-cost table as Markdown, CSV and JSON, written atomically beside each other. A stopgap
-// writer for one table: the general results writers belong to LabExperiments.
+// The benign-cost table as Markdown, CSV and JSON, written atomically beside each other, for
+// `distill-lab defences`. Experiment files write the same numbers through LabExperiments' writers.
 import Foundation
 import LabCore
 

@@ -1,13 +1,13 @@
 // APISpec and BudgetSpec: the `api:` section (the API's policy and its price table) and the budget schema an
 // attack spends — closed, with the impossible values named: a top-k cap above the vocabulary, a budget that
-// cannot buy one query. Not the API itself (LabSimulation.DefendedAPI) nor the ledger that enforces budgets.
+// cannot buy one query. Not the API itself (LabAPI's DefendedAPI) nor the ledger that enforces budgets.
 import Foundation
 import LabCore
 import LabSimulation
 
 /// `api:` — what the defended API serves and what it charges.
 public struct APISpec: Codable, Equatable, Sendable {
-    /// Surfaces, top-logprob cap and logit-bias handling (LabSimulation.APIPolicy; its keys are its own).
+    /// Surfaces, top-logprob cap and logit-bias handling (LabAPI's APIPolicy; its keys are its own).
     public var policy: APIPolicy
     /// Dollars per million input and output tokens; GPT-4o mini's launch prices by default.
     public var prices: PriceTable
@@ -74,7 +74,7 @@ extension Money {
 }
 
 /// What an attacker may spend: any of queries, tokens (input + output) and dollars; at least one. The ledger
-/// enforces it (LabSimulation.Budget); this is how an experiment file writes it.
+/// enforces it (LabAPI's Budget); this is how an experiment file writes it.
 public struct BudgetSpec: Codable, Equatable, Sendable {
     public var queries: Int?
     public var tokens: Int?

@@ -1,7 +1,7 @@
 // Demo: the classroom run behind `distill-lab demo` — runs an experiment file (Experiments/quickstart.yaml)
 // from scratch into a scratch directory, then hands back its tables and its plots drawn for the terminal,
-// and the report to open. Generic over the file: when the quickstart becomes an `attack` sweep (issue 4),
-// the demo shows fidelity versus cost without a code change. Not a separate benchmark.
+// and the report to open. Generic over the file: whatever kinds the quickstart runs, the demo shows their
+// tables and plots without a code change. Not a separate benchmark.
 import Foundation
 import LabCore
 

@@ -110,7 +110,7 @@ public struct CellResult: Codable, Equatable, Sendable {
 }
 
 /// One milestone of an anytime curve: its label on the kind's curve axis (e.g. "1000" queries) and the
-/// metrics and costs measured there. (Nested, so as not to clash with LabSimulation.CurvePoint, the attack
+/// metrics and costs measured there. (Nested, so as not to clash with LabAttacks's CurvePoint, the attack
 /// runner's own record of a milestone, which an attack kind turns into these.)
 extension CellResult {
     public struct Point: Codable, Equatable, Sendable {
@@ -164,8 +164,4 @@ public protocol ExperimentKind {
 
 extension ExperimentKind {
     public static var curveAxis: String? { nil }
-
-    /// The kind's outputs by role.
-    static var metricNames: [String] { outputs.filter { $0.role == .metric }.map(\.name) }
-    static var costNames: [String] { outputs.filter { $0.role == .cost }.map(\.name) }
 }

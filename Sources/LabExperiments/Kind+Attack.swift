@@ -1,15 +1,15 @@
-// The `attack` kind: one extraction run (LabSimulation.Attack) against the teacher behind the API's policy and
+// The `attack` kind: one extraction run (LabAttacks' Attack) against the teacher behind the API's policy and
 // the defence pipeline, evaluated at every budget milestone — an anytime curve of fidelity (top-1 agreement,
 // KL, TV, student perplexity) against cost (queries, tokens, dollars, attacker FLOPs). The attack itself is
-// issue 4's; this file only resolves the experiment file's sections into an AttackConfig and an
-// ExtractionTarget, and turns the curve into rows. Not campaigns across accounts (issue 6).
+// LabAttacks'; this file only resolves the experiment file's sections into an AttackConfig and an
+// ExtractionTarget, and turns the curve into rows. Not campaigns across accounts (the `campaign` kind).
 import Foundation
 import LabCore
 import LabData
 import LabSimulation
 
 public enum AttackKind: ExperimentKind {
-    /// `attack:` — LabSimulation's AttackConfig, as that type reads it (strategy, harvest, student, budget,
+    /// `attack:` — LabAttacks' AttackConfig, as that type reads it (strategy, harvest, student, budget,
     /// prompt_length, round_size, evaluation); its seed comes from `seeds`.
     public struct Settings: Decodable {
         public var attack = AttackConfig()

@@ -1,15 +1,15 @@
-// The `campaign` kind: one proxy-account extraction campaign (LabSimulation.CampaignSimulation) — honest users
+// The `campaign` kind: one proxy-account extraction campaign (LabCampaigns's CampaignSimulation) — honest users
 // and the attacker's proxies through one gateway for a simulated horizon, the defence in force, every detector's
 // operating point, and (in full mode) the fidelity of the student the harvest trained. This file only reads the
 // sections into a CampaignConfig and turns the outcome's flat metrics into a row; the simulation, its metrics
-// and their meanings are LabSimulation's. Not a teacher of the runner's kind: a campaign's teacher is the bigram
+// and their meanings are LabCampaigns'. Not a teacher of the runner's kind: a campaign's teacher is the bigram
 // model of its own benign world (`campaign.world`), so the kind reads none of the shared sections.
 import Foundation
 import LabCore
 import LabSimulation
 
 public enum CampaignKind: ExperimentKind {
-    /// `campaign:` (LabSimulation's CampaignConfig as that type reads it), and optionally `gateway:` and
+    /// `campaign:` (LabCampaigns' CampaignConfig as that type reads it), and optionally `gateway:` and
     /// `detectors:` written at the top level, where they read as `campaign.gateway` and `campaign.detectors`.
     public struct Settings: Decodable {
         public var campaign = CampaignConfig()

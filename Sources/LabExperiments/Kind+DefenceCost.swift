@@ -1,6 +1,6 @@
 // The `defence_cost` kind: what one defence pipeline costs honest users of a (cached) teacher — KL and total
 // variation between served and true distributions, top-1 agreement, withheld rows, and the perplexity increase
-// of the text honest users receive — through LabSimulation's BenignCost. Not what an attacker learns (`attack`).
+// of the text honest users receive — through LabDefences' BenignCost. Not what an attacker learns (`attack`).
 import Foundation
 import LabCore
 import LabData

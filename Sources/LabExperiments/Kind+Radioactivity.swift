@@ -1,7 +1,7 @@
 // The `radioactivity` kind: Sander et al. 2024's dose-response — a student trained on a mix in which a chosen
 // share of the tokens is KGW-watermarked teacher text, tested for the watermark in reading and generation mode,
 // with and without de-duplication, against its own key and against many keys it never saw (the test's null).
-// The mix, the tests and the statistics are LabSimulation's (RadioactivityDose, Radioactivity, KGW*); this file
+// The mix, the tests and the statistics are LabForensics' and LabDefences' (RadioactivityDose, Radioactivity, KGW*); this file
 // only wires them to a cell. Not a detector of distillation through an API (that is the `attack` kind's).
 import Foundation
 import LabCore

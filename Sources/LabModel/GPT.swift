@@ -64,13 +64,6 @@ final class Activations {
     }
 
     deinit { tokens.deallocate() }
-
-    /// Bytes held, for memory reports.
-    var byteCount: Int {
-        let all = [encoded, lnf, lnfMean, lnfRstd, logits, rowLoss, lnScratch, dlogits, dresidual, dln, datty, dqkv, dfch, attentionScratch.buffer]
-            + ln1 + ln1Mean + ln1Rstd + qkv + att + atty + residual2 + ln2 + ln2Mean + ln2Rstd + fch + fchGelu + residual3
-        return all.reduce(B * T * 4) { $0 + $1.count * 4 }
-    }
 }
 
 public enum AttentionKernel: String, CaseIterable, Sendable {
@@ -138,9 +131,6 @@ public final class GPT {
         activations = a
         return a
     }
-
-    /// Bytes held by parameters, gradients (if allocated) and activations.
-    public var memoryBytes: Int { layout.count * 4 * 2 + (activations?.byteCount ?? 0) }
 
     // MARK: Forward
 

@@ -111,7 +111,7 @@ final class CampaignTests: XCTestCase {
     }
 }
 
-/// Issue 4's parts behind the campaign's seams: its query strategies through `CampaignQueryStrategy`, its
+/// LabAttacks' parts behind the campaign's seams: its query strategies through `CampaignQueryStrategy`, its
 /// Distiller and FidelityEvaluator through `GPTCampaignDistiller`.
 final class CampaignExtractionSeamTests: XCTestCase {
     func testIssue4StrategiesRunInCampaignsOrAreRefusedByName() throws {

@@ -1,4 +1,4 @@
-// The `attack` kind: issue 4's extraction run behind an experiment file — its sections validated before any
+// The `attack` kind: LabAttacks' extraction run behind an experiment file — its sections validated before any
 // work (its own keys, the prompt room in the context, a first budget milestone that buys a query), and a run
 // whose anytime curve becomes one row per milestone, identical between identical runs.
 import Foundation

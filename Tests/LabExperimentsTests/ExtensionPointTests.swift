@@ -1,5 +1,5 @@
-// The extension point: a kind defined outside the library (here the toy attack kind, standing in for issue 4's
-// `attack`) is one type plus one entry in the kinds list, and gets validation, grid, seeds, resume, tables,
+// The extension point: a kind defined outside the library (here the toy attack kind, shaped like the
+// `attack` kind) is one type plus one entry in the kinds list, and gets validation, grid, seeds, resume, tables,
 // plots and reports with no other change.
 import Foundation
 import LabCore

@@ -1,4 +1,4 @@
-// A toy extraction kind registered the way issue 4's `attack` kind will be: its own `attack:` section with a
+// A toy extraction kind registered the way the `attack` kind is: its own `attack:` section with a
 // budget, the shared teacher, api and defences sections. It buys label answers through the defended API
 // until the ledger refuses, and reports how often they agree with the undefended teacher. Tests only.
 import Foundation
@@ -34,12 +34,12 @@ enum ToyAttackKind: ExperimentKind {
     }
 
     static let name = "toy_attack"
-    static let summary = "label queries bought within a budget (a test double for issue 4's attack kind)"
+    static let summary = "label queries bought within a budget (a test double for the attack kind)"
     static let version = 1
     static let reads: [SharedSection] = [.teacher, .api, .defences]
     static let settingsKeys = ["attack"]
     static let seedMeaning = "the attacker's prompts"
-    /// An anytime curve: the numbers after 2, 4, 8, … queries, as issue 4's budget milestones.
+    /// An anytime curve: the numbers after 2, 4, 8, … queries, as the attack kind's budget milestones.
     static let curveAxis: String? = "queries_bought"
     static let outputs = [
         OutputDoc("label_agreement", .metric, "fraction of bought labels equal to the undefended teacher's top-1"),

@@ -50,9 +50,6 @@ public struct LogitBiasHarvest: RegisteredHarvestMode {
     public var coverage: TargetCoverage { .last }
     public func maxPromptLength(contextLength: Int) -> Int { contextLength - 1 }
 
-    /// ⌈(V − 1)/(k − 1)⌉: the queries one position costs.
-    public func queriesPerPosition(vocabularySize V: Int) -> Int { (V - 1 + k - 2) / (k - 1) }
-
     public func queries(for prompt: [Int32], vocabularySize V: Int) -> [Query] {
         let others = (0..<Int32(V)).filter { $0 != referenceToken }
         return stride(from: 0, to: others.count, by: k - 1).map { start in

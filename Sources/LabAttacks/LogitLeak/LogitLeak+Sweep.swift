@@ -65,12 +65,6 @@ public struct LogitLeakSweep {
         public var refusal: String?
         public var result: LogitLeakResult?
 
-        /// s_C and s_{C+1}, the singular values on either side of the true width (when known and measured).
-        public var singularValuesAtWidth: [Double]? {
-            guard let c = trueWidth, let s = result?.singularValues, c >= 1, c < s.count else { return nil }
-            return [s[c - 1], s[c]]
-        }
-
         enum CodingKeys: String, CodingKey {
             case subject, trueWidth = "true_width", vocabularySize = "vocab_size", mode, topK = "top_k", noise, rounding, seed, refusal, result
         }

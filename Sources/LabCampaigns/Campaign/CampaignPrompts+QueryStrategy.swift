@@ -1,4 +1,4 @@
-// CampaignPrompts+QueryStrategy: issue 4's query strategies inside a campaign — one strategy instance per
+// CampaignPrompts+QueryStrategy: LabAttacks' query strategies inside a campaign — one strategy instance per
 // proxy (its own seed), prepared with the benign mixture's public train text as the attacker's corpus.
 // Campaign proxies send one query per event and train no student mid-run, so strategies that adapt to a
 // student (active) or buy their own prompts through the API (teacher_bootstrap) are refused by name.
@@ -14,7 +14,7 @@ public final class CampaignQueryStrategy: CampaignPromptSource {
     let round: StrategyRound
     var instances: [Int: any QueryStrategy] = [:]
 
-    /// Strategies of issue 4's registry a campaign cannot run, with the reason.
+    /// Strategies of LabAttacks' registry a campaign cannot run, with the reason.
     public static let unsupported: [String: String] = [
         "active": "ranks prompts with a student trained between rounds; a campaign trains its student once, after the harvest",
         "teacher_bootstrap": "buys its own prompts through the API; a campaign's proxies send one query per event through the gateway",

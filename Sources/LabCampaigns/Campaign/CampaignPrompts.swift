@@ -2,7 +2,7 @@
 // uniform random tokens (Krishna et al. 2020's RANDOM "nonsense" queries), natural text from the attacker's
 // own corpus (Orekondy et al. 2019's Knockoff Nets transfer set; Krishna et al.'s WIKI), and perturbations
 // of earlier queries (Papernot et al. 2017's Jacobian-based augmentation, the synthetic queries PRADA was
-// built against), and a registry that also reaches issue 4's QueryStrategy kinds (CampaignPrompts+QueryStrategy).
+// built against), and a registry that also reaches LabAttacks' query strategies (CampaignPrompts+QueryStrategy).
 import LabAPI
 import LabAttacks
 import LabCore
@@ -83,7 +83,7 @@ public final class CampaignPerturbedPrompts: CampaignPromptSource {
 public enum CampaignPromptRegistry {
     public typealias Factory = (BenignMixture, ClosedRange<Int>) -> any CampaignPromptSource
 
-    /// The campaign's own strategies, then issue 4's (`StrategyRegistry`) under their own names, through
+    /// The campaign's own strategies, then LabAttacks' (`StrategyRegistry`) under their own names, through
     /// `CampaignQueryStrategy` — those of its strategies a campaign can run.
 
     /// Every strategy, one line per kind.

@@ -1,4 +1,4 @@
-// CampaignStudent+Distiller: issue 4's neural distillation behind the campaign's seam — the harvest's
+// CampaignStudent+Distiller: LabAttacks' neural distillation behind the campaign's seam — the harvest's
 // completions become HarvestRecords exactly as the completion harvest mode builds them, a GPT student is
 // trained on them by `Distiller` (hard labels on sampled text: Kim & Rush 2016's sequence-level KD; soft
 // top-k when logprobs were bought) and scored by `FidelityEvaluator` on the campaign's held-out windows.
@@ -18,7 +18,7 @@ public struct CampaignStudentConfig: Equatable, Sendable {
         /// `BigramDistiller`: counts, Bayes-optimal for the mixture's bigram teacher — fidelity then
         /// measures what the harvest covered, not how well a learner used it.
         case bigramCounts = "bigram_counts"
-        /// `GPTCampaignDistiller`: a small GPT trained by issue 4's Distiller.
+        /// `GPTCampaignDistiller`: a small GPT trained by LabAttacks' Distiller.
         case gpt
     }
 

@@ -1,7 +1,7 @@
 // CampaignStudent: the seam between a campaign's harvest and a fidelity number — the records the proxies
-// bought, a `CampaignDistiller` protocol, and the stand-in distiller used until issue 4's Distiller is on
-// main: a bigram student counted from the teacher's sampled tokens (soft top-k mass when bought), scored
-// against the teacher on held-out text by top-1 agreement and KL. Not a neural student.
+// bought, a `CampaignDistiller` protocol, and the bigram distiller: a student counted from the teacher's
+// sampled tokens (soft top-k mass when bought), scored against the teacher on held-out text by top-1
+// agreement and KL — Bayes-optimal for a bigram teacher. The neural student is CampaignStudent+Distiller.
 import Foundation
 import LabAPI
 import LabAttacks

@@ -1,4 +1,4 @@
-// The `logit_leak` kind: the logit-leak stealing attack of Carlini et al. 2024 (LabSimulation.LogitLeakAttack)
+// The `logit_leak` kind: the logit-leak stealing attack of Carlini et al. 2024 (LabAttacks's LogitLeakAttack)
 // against a random GPT teacher behind the API's policy and the defence pipeline — recovered hidden width, its
 // log gap, the projection's alignment error and what the harvest cost. It only resolves the file's sections
 // into LogitLeakOptions, a random teacher and a DefendedAPI; the attack's logic stays in LogitLeak*.swift.
