@@ -355,89 +355,6 @@ final class WatermarkTests: XCTestCase {
         XCTAssertLessThan(rates[1], rates[3])
     }
 
-    // MARK: Opt-in measurements (release build)
-
-    /// Large-sample calibration, run with
-    /// `DISTILL_LAB_WM_CALIBRATION_TEXTS=1000000 swift test -c release --filter WatermarkTests/testLargeCalibration`.
-    func testLargeCalibration() throws {
-        guard let n = ProcessInfo.processInfo.environment["DISTILL_LAB_WM_CALIBRATION_TEXTS"].flatMap(Int.init), n > 0 else {
-            throw XCTSkip("set DISTILL_LAB_WM_CALIBRATION_TEXTS to run")
-        }
-        let wm = try KGWWatermark(gamma: 0.25, delta: 2, key: 20_231_024, vocabularySize: 1000)
-        let detector = KGWDetector(watermark: wm)
-        var all: [WatermarkScore] = []
-        var rng = LabRNG(seed: 12)
-        for _ in 0..<((n + 9_999) / 10_000) {
-            let texts = (0..<10_000).map { _ in (0..<200).map { _ in Int32(rng.int(below: 1000)) } }
-            all += try detector.scores(texts: texts, deduplicate: true)
-        }
-        let stats = ZStatistics(all)
-        print("LARGE uniform V=1000, fixed key, \(all.count) texts: \(stats.summary)")
-        print(stats.tailTable(thresholds: [2, 2.5, 3, 3.5, 4, 4.5]))
-        let binomialFP = all.filter { $0.binomialPValue <= WatermarkStatistics.normalTail(4) }.count
-        print("exact binomial p ≤ Q(4) = 3.17e-5: \(binomialFP) texts = \(Double(binomialFP) / Double(all.count))")
-    }
-
-    /// Detection on text sampled from a trained teacher checkpoint, run with
-    /// `DISTILL_LAB_WM_TEACHER=/tmp/wm-teacher [DISTILL_LAB_WM_TEXTS=200] swift test -c release --filter WatermarkTests/testTrainedTeacher`.
-    /// `Sampler.generate` stops at the model's context length (64 for the default teacher, under the
-    /// 1 + 200 tokens needed), so the watermarked sampling loop is written here: a full `GPT.forward`
-    /// over the last (context length) tokens of every sequence per new token, i.e. a sliding window —
-    /// slow, but it is a measurement, not a serving path.
-    func testTrainedTeacherDetection() throws {
-        let env = ProcessInfo.processInfo.environment
-        guard let path = env["DISTILL_LAB_WM_TEACHER"] else { throw XCTSkip("set DISTILL_LAB_WM_TEACHER to a checkpoint directory to run") }
-        let count = env["DISTILL_LAB_WM_TEXTS"].flatMap(Int.init) ?? 200
-        let lm = try LanguageModel.load(from: URL(fileURLWithPath: path))
-        let V = lm.model.config.vocabSize
-        var rng = LabRNG(seed: 2024)
-        // One-token prompts: a random symbol (ids 1..<V; 0 is <unk>).
-        let prompts = (0..<count).map { _ in [Int32(1 + rng.int(below: V - 1))] }
-        var rates: [Double] = []
-        for delta: Float in [0, 0.5, 1, 2, 4] {
-            let wm = try KGWWatermark(gamma: 0.25, delta: delta, key: 2023, vocabularySize: V)
-            let start = Date()
-            let texts = try sampleWatermarked(model: lm.model, prompts: prompts, length: 200, watermark: wm, seed: 5, batch: 50)
-            let detector = KGWDetector(watermark: wm)
-            let raw = ZStatistics(try detector.scores(texts: texts, prompts: prompts, deduplicate: false))
-            let dedup = ZStatistics(try detector.scores(texts: texts, prompts: prompts, deduplicate: true))
-            print(String(format: "trained teacher %@ (V=%d), δ = %.1f, %d texts of 200 tokens (%.0f s): detected at z ≥ 4: %.1f%% (dedup %.1f%%)",
-                         path, V, delta, count, Date().timeIntervalSince(start), 100 * raw.rate(atLeast: 4), 100 * dedup.rate(atLeast: 4)))
-            print("  no dedup: \(raw.summary)")
-            print("  dedup:    \(dedup.summary)")
-            rates.append(raw.rate(atLeast: 4))
-        }
-        XCTAssertGreaterThanOrEqual(rates[3], 0.95)
-        for i in 1..<rates.count { XCTAssertGreaterThanOrEqual(rates[i], rates[i - 1]) }
-    }
-
-    /// `length` tokens after each (equal-length) prompt, sampled at temperature 1 with the watermark's
-    /// bias applied to the logits before each token; returns the generated tokens only.
-    private func sampleWatermarked(model: GPT, prompts: [[Int32]], length: Int, watermark: KGWWatermark, seed: UInt64, batch: Int) throws -> [[Int32]] {
-        let V = model.config.vocabSize, window = model.config.contextLength
-        let logp = UnsafeMutablePointer<Float>.allocate(capacity: V), order = UnsafeMutablePointer<Int32>.allocate(capacity: V)
-        defer { logp.deallocate(); order.deallocate() }
-        var row = [Float](repeating: 0, count: V)
-        var out: [[Int32]] = []
-        for lo in stride(from: 0, to: prompts.count, by: batch) {
-            var sequences = Array(prompts[lo..<min(prompts.count, lo + batch)])
-            let B = sequences.count, promptLength = sequences[0].count
-            var rngs = (0..<B).map { LabRNG(seed: seed, stream: "wm-sample-\(lo + $0)") }
-            for _ in 0..<length {
-                let L = min(sequences[0].count, window)
-                let logits = try model.forward(tokens: sequences.flatMap { $0.suffix(L) }, batch: B, length: L)
-                for b in 0..<B {
-                    for v in 0..<V { row[v] = logits[(b * L + L - 1) * V + v] }
-                    row.withUnsafeMutableBufferPointer { watermark.bias(logits: $0.baseAddress!, context: sequences[b][...]) }
-                    row.withUnsafeBufferPointer { Sampling.logSoftmax(out: logp, logits: $0.baseAddress!, V: V, temperature: 1) }
-                    sequences[b].append(Int32(Sampling.draw(logProbabilities: logp, V: V, topK: nil, topP: nil, order: order, rng: &rngs[b])))
-                }
-            }
-            out += sequences.map { Array($0.dropFirst(promptLength)) }
-        }
-        return out
-    }
-
     /// Clopper–Pearson bounds against values computed independently (scipy.stats.beta.ppf(0.025, k, n − k + 1) and beta.ppf(0.975, k + 1, n − k)).
     func testClopperPearsonMatchesKnownIntervals() {
         let a = WatermarkStatistics.clopperPearson(successes: 5, trials: 100)
@@ -492,18 +409,8 @@ private struct ZStatistics {
                scores.count, mean, meanStandardError, sd, sdStandardError, count(atLeast: 2), count(atLeast: 2.5), count(atLeast: 3), count(atLeast: 4))
     }
 
-    func tailTable(thresholds: [Double]) -> String {
-        var lines = ["threshold | count | measured rate | exact null rate | normal tail | measured/normal"]
-        for th in thresholds {
-            let c = count(atLeast: th), normal = WatermarkStatistics.normalTail(th)
-            lines.append(String(format: "z ≥ %.1f | %d | %.3e | %.3e | %.3e | %.2f", th, c, rate(atLeast: th), exactNullRate(atLeast: th), normal, rate(atLeast: th) / normal))
-        }
-        return lines.joined(separator: "\n")
-    }
-
     /// Each tail count within 4 Poisson sd (+2 for discreteness) of N × the exact null rate.
     func assertTailsMatchExactNull(thresholds: [Double], file: StaticString = #filePath, line: UInt = #line) {
-        print(tailTable(thresholds: thresholds))
         for th in thresholds {
             let expected = Double(scores.count) * exactNullRate(atLeast: th)
             XCTAssertLessThan(abs(Double(count(atLeast: th)) - expected), 4 * expected.squareRoot() + 2,

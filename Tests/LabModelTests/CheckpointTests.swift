@@ -327,20 +327,4 @@ final class CheckpointTests: XCTestCase {
         guard case let .file(configPath, _)? = labError({ _ = try Checkpoint.load(directory: dir) }) else { return XCTFail() }
         XCTAssertEqual(configPath, dir.appendingPathComponent("config.json").path)
     }
-
-    /// Not a check on its own: with DISTILL_LAB_EXPORT_CHECKPOINT=DIR it writes a random tiny
-    /// checkpoint there for scripts/check_hf_parity.py to open with transformers.
-    func testExportForPython() throws {
-        guard let path = ProcessInfo.processInfo.environment["DISTILL_LAB_EXPORT_CHECKPOINT"] else {
-            throw XCTSkip("set DISTILL_LAB_EXPORT_CHECKPOINT=DIR to export a checkpoint for Python")
-        }
-        let config = GPTConfig(vocabSize: 37, contextLength: 16, width: 12, layers: 2, heads: 3)
-        let layout = ParameterLayout(config)
-        // Plain N(0, 0.1²) values: the special values randomParameters plants would swamp the logits.
-        var rng = LabRNG(seed: 7)
-        let params = FloatBuffer(count: layout.count)
-        for i in 0 ..< params.count { params[i] = Float(0.1 * rng.normal()) }
-        try Checkpoint.save(directory: URL(fileURLWithPath: path), config: config, layout: layout, parameters: params,
-                            tokenizerJSON: nil, step: 0, metadata: ["purpose": "python export"])
-    }
 }
