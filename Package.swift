@@ -34,12 +34,15 @@ let package = Package(
         .target(name: "LabSimulation", dependencies: ["LabAPI", "LabDefences", "LabAttacks", "LabForensics", "LabCampaigns"]),
         .target(
             name: "LabExperiments",
-            dependencies: ["LabCore", "LabModel", "LabData", "LabSimulation", .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabForensics", "LabCampaigns",
+                .product(name: "Yams", package: "Yams"),
+            ]
         ),
         .executableTarget(
             name: "distill-lab",
             dependencies: [
-                "LabCore", "LabModel", "LabData", "LabSimulation", "LabExperiments",
+                "LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabCampaigns", "LabExperiments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -67,7 +70,8 @@ let package = Package(
         .testTarget(
             name: "LabExperimentsTests",
             dependencies: [
-                "LabCore", "LabModel", "LabData", "LabSimulation", "LabExperiments", "TestSupport",
+                "LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabCampaigns", "LabExperiments",
+                "TestSupport",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

@@ -22,14 +22,15 @@ public enum DefenceRegistry {
 
     public static var names: [String] { kinds.map { $0.registryName } }
 
-    public static func kind(named name: String) -> (any RegisteredDefence.Type)? {
+    public static func kind(named name: String, in kinds: [any RegisteredDefence.Type] = kinds) -> (any RegisteredDefence.Type)? {
         kinds.first { $0.registryName == name }
     }
 
-    /// Builds one defence; throws `LabError.invalidConfig` for an unknown name, a bad value or an unknown key.
-    public static func make(_ spec: DefenceSpec, environment: DefenceEnvironment) throws -> any Defence {
-        guard let type = kind(named: spec.name) else {
-            throw LabError.invalidConfig(key: "defences.\(spec.name)", message: "unknown defence; known: \(names.joined(separator: ", "))")
+    /// Builds one defence from `kinds` (the registry's own unless a caller adds its parts); throws
+    /// `LabError.invalidConfig` for an unknown name, a bad value or an unknown key.
+    public static func make(_ spec: DefenceSpec, environment: DefenceEnvironment, kinds: [any RegisteredDefence.Type] = kinds) throws -> any Defence {
+        guard let type = kind(named: spec.name, in: kinds) else {
+            throw LabError.invalidConfig(key: "defences.\(spec.name)", message: "unknown defence; known: \(kinds.map { $0.registryName }.joined(separator: ", "))")
         }
         var params = DefenceParameters(defence: spec.name, values: spec.parameters)
         let defence = try type.init(parameters: &params, environment: environment)
@@ -38,12 +39,15 @@ public enum DefenceRegistry {
     }
 
     /// Builds a pipeline, stages in the order given.
-    public static func pipeline(_ specs: [DefenceSpec], environment: DefenceEnvironment) throws -> DefencePipeline {
-        DefencePipeline(try specs.map { try make($0, environment: environment) })
+    public static func pipeline(_ specs: [DefenceSpec], environment: DefenceEnvironment,
+                                kinds: [any RegisteredDefence.Type] = kinds) throws -> DefencePipeline {
+        DefencePipeline(try specs.map { try make($0, environment: environment, kinds: kinds) })
     }
 
     /// A Markdown table of every defence: name, reference, and each parameter with its default and meaning.
-    public static var documentation: String {
+    public static var documentation: String { documentation(of: kinds) }
+
+    public static func documentation(of kinds: [any RegisteredDefence.Type]) -> String {
         var lines = ["| defence | follows | parameter | default | meaning |", "|---|---|---|---|---|"]
         for type in kinds {
             let docs = type.parameterDocs

@@ -2,8 +2,8 @@
 // attack spends — closed, with the impossible values named: a top-k cap above the vocabulary, a budget that
 // cannot buy one query. Not the API itself (LabAPI's DefendedAPI) nor the ledger that enforces budgets.
 import Foundation
+import LabAPI
 import LabCore
-import LabSimulation
 
 /// `api:` — what the defended API serves and what it charges.
 public struct APISpec: Codable, Equatable, Sendable {

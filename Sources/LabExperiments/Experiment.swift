@@ -2,8 +2,8 @@
 // seeds, grid, tables and plots, and every cell resolved by its kind and hashed. `Experiment.load` either
 // returns a plan that can run or throws one located `ExperimentError`. Not the runner (Runner).
 import Foundation
+import LabAPI
 import LabCore
-import LabSimulation
 import Yams
 
 /// One cell of the plan: its place in the grid, its resolved spec's content hash, and how to run it.

@@ -3,8 +3,9 @@
 // a row of named metrics and costs. The runner knows nothing else about what a cell computes.
 // Not the registry (ExperimentRegistry) and not the runner (Runner).
 import Foundation
+import LabAPI
+import LabAttacks
 import LabCore
-import LabSimulation
 import Yams
 
 /// Sections of an experiment file that several kinds share; each kind lists the ones it reads, and a file

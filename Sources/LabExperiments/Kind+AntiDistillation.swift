@@ -4,10 +4,12 @@
 // (NastyTeacher, AntidistillationProxy, AntidistillationSampling) and the students LabAttacks'
 // (AntiDistillationTrial); this file only reads the section and wires them to a cell.
 import Foundation
+import LabAPI
+import LabAttacks
 import LabCore
 import LabData
+import LabDefences
 import LabModel
-import LabSimulation
 
 public enum AntiDistillationKind: ExperimentKind {
     /// What the teacher does to defend itself.

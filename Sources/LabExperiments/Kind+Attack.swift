@@ -4,9 +4,10 @@
 // LabAttacks'; this file only resolves the experiment file's sections into an AttackConfig and an
 // ExtractionTarget, and turns the curve into rows. Not campaigns across accounts (the `campaign` kind).
 import Foundation
+import LabAPI
+import LabAttacks
 import LabCore
 import LabData
-import LabSimulation
 
 public enum AttackKind: ExperimentKind {
     /// `attack:` — LabAttacks' AttackConfig, as that type reads it (strategy, harvest, student, budget,

@@ -5,8 +5,8 @@
 // and their meanings are LabCampaigns'. Not a teacher of the runner's kind: a campaign's teacher is the bigram
 // model of its own benign world (`campaign.world`), so the kind reads none of the shared sections.
 import Foundation
+import LabCampaigns
 import LabCore
-import LabSimulation
 
 public enum CampaignKind: ExperimentKind {
     /// `campaign:` (LabCampaigns' CampaignConfig as that type reads it), and optionally `gateway:` and

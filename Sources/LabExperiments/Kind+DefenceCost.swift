@@ -2,9 +2,10 @@
 // variation between served and true distributions, top-1 agreement, withheld rows, and the perplexity increase
 // of the text honest users receive — through LabDefences' BenignCost. Not what an attacker learns (`attack`).
 import Foundation
+import LabAPI
 import LabCore
 import LabData
-import LabSimulation
+import LabDefences
 
 public enum DefenceCostKind: ExperimentKind {
     /// `benign:` — the honest workload the cost is measured on.

@@ -4,9 +4,11 @@
 // into LogitLeakOptions, a random teacher and a DefendedAPI; the attack's logic stays in LogitLeak*.swift.
 // Not trained teachers (`distill-lab steal --teacher` reads checkpoints) and not a distillation attack.
 import Foundation
+import LabAPI
+import LabAttacks
 import LabCore
+import LabDefences
 import LabModel
-import LabSimulation
 
 public enum LogitLeakKind: ExperimentKind {
     /// `logit_leak:` — `teacher:` the random GPT attacked (`LogitLeak.randomTeacher`), `harvest:` the attacker's

@@ -4,10 +4,12 @@
 // The mix, the tests and the statistics are LabForensics' and LabDefences' (RadioactivityDose, Radioactivity, KGW*); this file
 // only wires them to a cell. Not a detector of distillation through an API (that is the `attack` kind's).
 import Foundation
+import LabAPI
 import LabCore
 import LabData
+import LabDefences
+import LabForensics
 import LabModel
-import LabSimulation
 
 public enum RadioactivityKind: ExperimentKind {
     /// The KGW watermark the teacher serves with (its key comes from the seed).

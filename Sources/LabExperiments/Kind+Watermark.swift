@@ -5,8 +5,8 @@
 // (Watermark/); this file reads the section and counts. Not the served-distribution defence (`kgw` in `defences:`).
 import Foundation
 import LabCore
+import LabDefences
 import LabModel
-import LabSimulation
 
 public enum WatermarkKind: ExperimentKind {
     /// How keys are drawn for a cell's texts.

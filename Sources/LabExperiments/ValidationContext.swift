@@ -2,10 +2,11 @@
 // corpus (found by building a tiny copy, memoised across cells) and the defence registry's verdict on a
 // pipeline — turned into `SpecIssue`s with key paths. Not training, not serving: nothing here is slow.
 import Foundation
+import LabAPI
 import LabCore
 import LabData
+import LabDefences
 import LabModel
-import LabSimulation
 
 /// What validation knows about a corpus without training on it.
 public struct CorpusProbe: Sendable {

@@ -3,10 +3,11 @@
 // teacher — with a progress bar, printing the anytime fidelity-versus-cost table. Sweeps are `run`'s job.
 import ArgumentParser
 import Foundation
+import LabAPI
+import LabAttacks
 import LabCore
 import LabData
 import LabModel
-import LabSimulation
 
 struct AttackCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,9 +4,9 @@
 // of experiment files: the runner's `campaign` kind (LabExperiments/Kind+Campaign.swift) is the only one.
 import ArgumentParser
 import Foundation
+import LabCampaigns
 import LabCore
 import LabExperiments
-import LabSimulation
 
 struct CampaignCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,9 +3,10 @@
 // documents the registry. It measures honest users' cost only; attacks are other commands.
 import ArgumentParser
 import Foundation
+import LabAPI
 import LabCore
 import LabData
-import LabSimulation
+import LabDefences
 
 struct Defences: ParsableCommand {
     static let configuration = CommandConfiguration(

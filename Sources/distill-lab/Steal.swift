@@ -3,8 +3,10 @@
 // flags become a `LogitLeakSweep`; the attack and the tables are the library's.
 import ArgumentParser
 import Foundation
+import LabAPI
+import LabAttacks
 import LabCore
-import LabSimulation
+import LabDefences
 
 struct Steal: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -28,7 +28,7 @@ final class CampaignTests: XCTestCase {
     func testNoAccountExceedsItsLimitsOrIsServedAfterItsBan() throws {
         var c = CampaignFixture.config(accounts: 3, budget: 600)
         c.defence = CampaignDefenceConfig(detectors: ["fingerprint"])
-        c.detectors.fingerprint.minQueries = 10
+        c.detectors[FingerprintDetector.self].minQueries = 10
         // Proxies at the full published rate with Poisson gaps: their bursts run into the bucket.
         c.attack.rateFraction = 1
         c.gateway.rateLimit?.queriesPerDay = nil
@@ -53,7 +53,7 @@ final class CampaignTests: XCTestCase {
     func testBannedProxiesRotateAndTheBudgetIsNeverOverspent() throws {
         var c = CampaignFixture.config(accounts: 2, budget: 300)
         c.defence = CampaignDefenceConfig(detectors: ["fingerprint"])
-        c.detectors.fingerprint.minQueries = 10
+        c.detectors[FingerprintDetector.self].minQueries = 10
         c.gateway.rateLimit?.queriesPerDay = nil
         c.attack.maxAccounts = 5
         let run = try CampaignSimulation.run(config: c, seed: 2, world: CampaignFixture.world)

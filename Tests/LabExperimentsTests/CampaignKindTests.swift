@@ -2,9 +2,9 @@
 // ranges located, with did-you-mean), and a cell run through the runner giving exactly what the same config gives
 // through LabSimulation directly.
 import Foundation
+import LabCampaigns
 import LabCore
 import LabExperiments
-import LabSimulation
 import XCTest
 
 final class CampaignKindTests: XCTestCase {
@@ -52,8 +52,8 @@ final class CampaignKindTests: XCTestCase {
         c.evaluationLength = 16
         c.gateway.rateLimit = RateLimitConfig(requestsPerMinute: 2, burst: 3, queriesPerDay: 400)
         c.gateway.banDelaySeconds = 600
-        c.detectors.volume.windowSeconds = 3600
-        c.detectors.volume.maxRequests = 20
+        c.detectors[VolumeDetector.self].windowSeconds = 3600
+        c.detectors[VolumeDetector.self].maxRequests = 20
         c.defence = volume ? CampaignDefenceConfig(detectors: ["volume"], monitors: ["fingerprint"])
                            : CampaignDefenceConfig(rateLimits: false, monitors: ["fingerprint"])
         return c

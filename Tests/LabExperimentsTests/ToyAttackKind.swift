@@ -2,9 +2,10 @@
 // budget, the shared teacher, api and defences sections. It buys label answers through the defended API
 // until the ledger refuses, and reports how often they agree with the undefended teacher. Tests only.
 import Foundation
+import LabAPI
 import LabCore
+import LabDefences
 import LabExperiments
-import LabSimulation
 
 enum ToyAttackKind: ExperimentKind {
     struct Settings: Decodable {

@@ -78,9 +78,10 @@ public enum HarvestRegistry {
     public static var names: [String] { kinds.map { $0.registryName } }
 
     /// Builds one mode; throws `LabError.invalidConfig` for an unknown name, a bad value or an unknown key.
-    public static func make(_ spec: HarvestSpec, environment: AttackEnvironment?) throws -> any HarvestMode {
+    /// `kinds`: the registry's own unless a caller adds its parts.
+    public static func make(_ spec: HarvestSpec, environment: AttackEnvironment?, kinds: [any RegisteredHarvestMode.Type] = kinds) throws -> any HarvestMode {
         guard let type = kinds.first(where: { $0.registryName == spec.name }) else {
-            throw LabError.invalidConfig(key: "harvest", message: "'\(spec.name)' is not a harvest mode; known: \(names.joined(separator: ", "))")
+            throw LabError.invalidConfig(key: "harvest", message: "'\(spec.name)' is not a harvest mode; known: \(kinds.map { $0.registryName }.joined(separator: ", "))")
         }
         var params = AttackParameters(spec)
         let mode = try type.init(parameters: &params, environment: environment)
@@ -89,7 +90,9 @@ public enum HarvestRegistry {
     }
 
     /// A Markdown table of every mode: name, reference, and each parameter with its default and meaning.
-    public static var documentation: String {
+    public static var documentation: String { documentation(of: kinds) }
+
+    public static func documentation(of kinds: [any RegisteredHarvestMode.Type]) -> String {
         documentationTable(kinds.map { ($0.registryName, $0.reference, $0.parameterDocs) })
     }
 }

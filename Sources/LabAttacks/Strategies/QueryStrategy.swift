@@ -95,9 +95,10 @@ public enum StrategyRegistry {
     public static var names: [String] { kinds.map { $0.registryName } }
 
     /// Builds one strategy; throws `LabError.invalidConfig` for an unknown name, a bad value or an unknown key.
-    public static func make(_ spec: StrategySpec) throws -> any QueryStrategy {
+    /// `kinds`: the registry's own unless a caller adds its parts.
+    public static func make(_ spec: StrategySpec, kinds: [any RegisteredStrategy.Type] = kinds) throws -> any QueryStrategy {
         guard let type = kinds.first(where: { $0.registryName == spec.name }) else {
-            throw LabError.invalidConfig(key: "strategy", message: "'\(spec.name)' is not a query strategy; known: \(names.joined(separator: ", "))")
+            throw LabError.invalidConfig(key: "strategy", message: "'\(spec.name)' is not a query strategy; known: \(kinds.map { $0.registryName }.joined(separator: ", "))")
         }
         var params = AttackParameters(spec)
         let strategy = try type.init(parameters: &params)
@@ -105,7 +106,9 @@ public enum StrategyRegistry {
         return strategy
     }
 
-    public static var documentation: String {
+    public static var documentation: String { documentation(of: kinds) }
+
+    public static func documentation(of kinds: [any RegisteredStrategy.Type]) -> String {
         documentationTable(kinds.map { ($0.registryName, $0.reference, $0.parameterDocs) })
     }
 }

@@ -10,7 +10,8 @@
 import Foundation
 import LabCore
 
-public final class ClusteringDetector: Detector {
+public final class ClusteringDetector: RegisteredDetector {
+    public static let registryName = "clustering"
     public static let reference = "pooled n-gram fingerprint of the account's statistically indistinguishable neighbours, against the benign topic mixture"
 
     public struct Config: Equatable, Sendable {
@@ -44,7 +45,6 @@ public final class ClusteringDetector: Detector {
     }
 
     public let config: Config
-    public let name = "clustering"
     public let topics: DetectorTopics
     var pooled = PooledCounts()
     var counts: [Int] = []
@@ -59,6 +59,8 @@ public final class ClusteringDetector: Detector {
     /// Sweeps run and the rows scored in them, for the benchmark.
     public private(set) var sweeps = 0
     public private(set) var rowsScored = 0
+
+    public convenience init(config: Config, context: DetectorContext) { self.init(config: config, topics: context.benignTopics) }
 
     public init(config: Config, topics: DetectorTopics) {
         self.config = config
@@ -217,7 +219,7 @@ extension BLAS {
     }
 }
 
-extension ClusteringDetector.Config: Codable {
+extension ClusteringDetector.Config: DetectorConfig {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case minQueries = "min_queries", maxZ = "max_z", minNeighbours = "min_neighbours", threshold, minResidual = "min_residual"
         case sweep = "sweep_minutes"

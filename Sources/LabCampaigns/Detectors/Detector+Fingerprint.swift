@@ -6,7 +6,8 @@
 import Foundation
 import LabCore
 
-public final class FingerprintDetector: Detector {
+public final class FingerprintDetector: RegisteredDetector {
+    public static let registryName = "fingerprint"
     public static let reference = "queries × Jensen–Shannon divergence of the account's pooled n-gram distribution from its best fit as a mixture of benign topic profiles"
 
     public struct Config: Equatable, Sendable {
@@ -31,13 +32,14 @@ public final class FingerprintDetector: Detector {
     }
 
     public let config: Config
-    public let name = "fingerprint"
     public let topics: DetectorTopics
     var pooled = PooledCounts()
     var weights: [[Float]] = []
     var counts: [Int] = []
     var last: [Double] = []
     var alarmed: [Bool] = []
+
+    public convenience init(config: Config, context: DetectorContext) { self.init(config: config, topics: context.benignTopics) }
 
     public init(config: Config, topics: DetectorTopics) {
         self.config = config
@@ -75,7 +77,7 @@ public final class FingerprintDetector: Detector {
     public func statistic(account: Int) -> Double? { account < last.count && counts[account] >= config.minQueries ? last[account] : nil }
 }
 
-extension FingerprintDetector.Config: Codable {
+extension FingerprintDetector.Config: DetectorConfig {
     enum CodingKeys: String, CodingKey, CaseIterable { case minQueries = "min_queries", checkEvery = "check_every", threshold, iterations }
 
     public init(from decoder: Decoder) throws {

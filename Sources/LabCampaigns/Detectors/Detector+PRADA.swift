@@ -4,7 +4,8 @@
 // normal distances, synthetic ones do not. Not class-conditional: a prompt has no class, so one set per account.
 import LabCore
 
-public final class PRADADetector: Detector {
+public final class PRADADetector: RegisteredDetector {
+    public static let registryName = "prada"
     public static let reference = "Juuti et al. 2019 PRADA: Shapiro–Wilk W of min distances to the account's growing set, alarm when W < δ"
 
     public struct Config: Equatable, Sendable {
@@ -60,7 +61,6 @@ public final class PRADADetector: Detector {
     }
 
     public let config: Config
-    public let name = "prada"
     var accounts: [Account] = []
     /// Shapiro–Wilk coefficients by sample size; the run tests a few hundred sizes, each computed once.
     var coefficients: [Int: [Double]] = [:]
@@ -68,6 +68,7 @@ public final class PRADADetector: Detector {
     public private(set) var tests: [(account: Int, distances: Int, w: Double)] = []
 
     public init(config: Config) { self.config = config }
+    public convenience init(config: Config, context: DetectorContext) { self.init(config: config) }
 
     public var parameters: [(key: String, value: String)] {
         [("delta", CampaignFormat.number(config.delta)), ("min_distances", "\(config.minDistances)"), ("test_every", "\(config.testEvery)"),
@@ -169,7 +170,7 @@ public final class PRADADetector: Detector {
     public func lastW(account: Int) -> Double? { account < accounts.count ? accounts[account].lastW : nil }
 }
 
-extension PRADADetector.Config: Codable {
+extension PRADADetector.Config: DetectorConfig {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case delta, minDistances = "min_distances", testEvery = "test_every", window, maxGrowingSet = "max_growing_set", normalize
     }

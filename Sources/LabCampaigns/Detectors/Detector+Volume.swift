@@ -3,13 +3,16 @@
 // prompts; the threshold is meant to sit at a high quantile of honest accounts' busiest window.
 import LabCore
 
-public final class VolumeDetector: Detector {
+public final class VolumeDetector: RegisteredDetector {
+    public static let registryName = "volume"
     public static let reference = "sliding-window request count per account above a threshold (rate anomaly)"
 
     public struct Config: Equatable, Sendable {
         public var windowSeconds: Double = 3600
         /// Alarm when the window holds more than this many requests.
         public var maxRequests: Int = 120
+
+        public init() {}
 
         public init(windowSeconds: Double = 3600, maxRequests: Int = 120) {
             self.windowSeconds = windowSeconds
@@ -25,7 +28,6 @@ public final class VolumeDetector: Detector {
     }
 
     public let config: Config
-    public let name = "volume"
     /// Per account: the last maxRequests + 1 arrival times, a ring (oldest at `head`).
     var times: [[Double]] = []
     var head: [Int] = []
@@ -34,6 +36,7 @@ public final class VolumeDetector: Detector {
     var busiest: [Int] = []
 
     public init(config: Config) { self.config = config }
+    public convenience init(config: Config, context: DetectorContext) { self.init(config: config) }
 
     public var parameters: [(key: String, value: String)] {
         [("window_minutes", CampaignFormat.number(config.windowSeconds / 60)), ("max_requests", "\(config.maxRequests)")]
@@ -88,7 +91,7 @@ public final class VolumeDetector: Detector {
     public func statistic(account: Int) -> Double? { account < busiest.count ? Double(busiest[account]) : nil }
 }
 
-extension VolumeDetector.Config: Codable {
+extension VolumeDetector.Config: DetectorConfig {
     enum CodingKeys: String, CodingKey, CaseIterable { case window = "window_minutes", maxRequests = "max_requests" }
 
     public init(from decoder: Decoder) throws {

@@ -2,6 +2,7 @@
 // say when the account alarms, give a suspicion score in [0, 1] for proof-of-work, and optionally run a
 // population-wide pass on a schedule — plus the registry from config names to detectors (one file each).
 // Not the ban: the gateway turns alarms into bans after its delay.
+import LabAPI
 import LabCore
 
 /// One admitted request as a detector sees it: whose, when, and the prompt's features.
@@ -57,56 +58,116 @@ public struct DetectorContext: Sendable {
     public init(benignTopics: DetectorTopics) { self.benignTopics = benignTopics }
 }
 
-/// Parameters of every detector kind, defaults filled; a config file sets only what it changes.
+/// A detector's parameters: Codable with its own keys (an unknown one rejected under "detectors.<name>"),
+/// every default from `init()`, and `validate()` naming the key of a bad value.
+public protocol DetectorConfig: Codable, Equatable, Sendable {
+    init()
+    func validate() throws
+}
+
+/// A detector the registry can build. Adding one is its file (the detector and its `Config`) plus one line
+/// in `DetectorRegistry.kinds`; its section in config files, its metrics and `--list` follow from those.
+public protocol RegisteredDetector: Detector {
+    associatedtype Config: DetectorConfig
+    /// The name in config files, tables and metrics, e.g. "prada".
+    static var registryName: String { get }
+    /// One line: what it measures, and the paper it follows.
+    static var reference: String { get }
+    init(config: Config, context: DetectorContext)
+}
+
+extension RegisteredDetector {
+    public var name: String { Self.registryName }
+
+    /// This kind built with its parameters from `settings` (defaults where the settings hold none).
+    static func make(_ settings: DetectorSettings, _ context: DetectorContext) -> any Detector {
+        Self(config: settings[Self.self], context: context)
+    }
+
+    static func decodeConfig(_ c: KeyedDecodingContainer<AnyKey>) throws -> Config? {
+        try c.decodeIfPresent(Config.self, forKey: AnyKey(stringValue: registryName))
+    }
+
+    static func equal(_ a: (any DetectorConfig)?, _ b: (any DetectorConfig)?) -> Bool {
+        (a as? Config ?? Config()) == (b as? Config ?? Config())
+    }
+}
+
+/// Parameters of every detector kind, defaults filled; a config file sets only what it changes. Read one with
+/// its type: `settings[PRADADetector.self].delta`.
 public struct DetectorSettings: Equatable, Sendable {
-    public var volume = VolumeDetector.Config()
-    public var prada = PRADADetector.Config()
-    public var fingerprint = FingerprintDetector.Config()
-    public var clustering = ClusteringDetector.Config()
+    /// Set parameters by registry name; a kind without an entry runs with its `Config()`.
+    var configs: [String: any DetectorConfig] = [:]
 
     public init() {}
 
+    public subscript<D: RegisteredDetector>(_ kind: D.Type) -> D.Config {
+        get { configs[D.registryName] as? D.Config ?? D.Config() }
+        set { configs[D.registryName] = newValue }
+    }
+
     public func validate() throws {
-        try volume.validate()
-        try prada.validate()
-        try fingerprint.validate()
-        try clustering.validate()
+        for kind in DetectorRegistry.kinds { try configs[kind.registryName]?.validate() }
+    }
+
+    public static func == (a: DetectorSettings, b: DetectorSettings) -> Bool {
+        Set(a.configs.keys).union(b.configs.keys).allSatisfy { name in
+            guard let kind = DetectorRegistry.kind(named: name) else { return false }
+            return kind.equal(a.configs[name], b.configs[name])
+        }
     }
 }
 
 extension DetectorSettings: Codable {
-    enum CodingKeys: String, CodingKey, CaseIterable { case volume, prada, fingerprint, clustering }
-
     public init(from decoder: Decoder) throws {
-        try ConfigKeys.reject(unknownIn: decoder, allowed: CodingKeys.allCases.map(\.rawValue), section: "detectors")
-        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try ConfigKeys.reject(unknownIn: decoder, allowed: DetectorRegistry.names, section: "detectors")
+        let c = try decoder.container(keyedBy: AnyKey.self)
         self.init()
-        volume = try c.decodeIfPresent(VolumeDetector.Config.self, forKey: .volume) ?? volume
-        prada = try c.decodeIfPresent(PRADADetector.Config.self, forKey: .prada) ?? prada
-        fingerprint = try c.decodeIfPresent(FingerprintDetector.Config.self, forKey: .fingerprint) ?? fingerprint
-        clustering = try c.decodeIfPresent(ClusteringDetector.Config.self, forKey: .clustering) ?? clustering
+        for kind in DetectorRegistry.kinds {
+            if let config = try kind.decodeConfig(c) { configs[kind.registryName] = config }
+        }
+    }
+
+    /// Every registered kind, defaults filled, in registry order.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: AnyKey.self)
+        for kind in DetectorRegistry.kinds { try kind.encodeConfig(configs[kind.registryName], into: &c) }
+    }
+}
+
+extension RegisteredDetector {
+    static func encodeConfig(_ config: (any DetectorConfig)?, into c: inout KeyedEncodingContainer<AnyKey>) throws {
+        try c.encode(config as? Config ?? Config(), forKey: AnyKey(stringValue: registryName))
     }
 }
 
 public enum DetectorRegistry {
-    public typealias Factory = (DetectorSettings, DetectorContext) -> any Detector
-
     /// Every detector, one line per kind.
-    public static let kinds: [(name: String, reference: String, make: Factory)] = [
-        ("volume", VolumeDetector.reference, { s, _ in VolumeDetector(config: s.volume) }),
-        ("prada", PRADADetector.reference, { s, _ in PRADADetector(config: s.prada) }),
-        ("fingerprint", FingerprintDetector.reference, { s, c in FingerprintDetector(config: s.fingerprint, topics: c.benignTopics) }),
-        ("clustering", ClusteringDetector.reference, { s, c in ClusteringDetector(config: s.clustering, topics: c.benignTopics) }),
+    public static let kinds: [any RegisteredDetector.Type] = [
+        VolumeDetector.self,       // volume
+        PRADADetector.self,        // prada
+        FingerprintDetector.self,  // fingerprint
+        ClusteringDetector.self,   // clustering
     ]
 
-    public static var names: [String] { kinds.map(\.name) }
+    public static var names: [String] { kinds.map { $0.registryName } }
 
-    /// Builds the detector called `name`; throws `LabError.invalidConfig` naming `key` for an unknown one.
-    public static func make(_ name: String, settings: DetectorSettings, context: DetectorContext, key: String = "defence.detectors") throws -> any Detector {
-        guard let kind = kinds.first(where: { $0.name == name }) else {
-            throw LabError.invalidConfig(key: key, message: "'\(name)' is not a detector; known: \(names.joined(separator: ", "))")
+    public static func kind(named name: String, in kinds: [any RegisteredDetector.Type] = kinds) -> (any RegisteredDetector.Type)? {
+        kinds.first { $0.registryName == name }
+    }
+
+    /// Builds the detector called `name` from `kinds`; throws `LabError.invalidConfig` naming `key` for an unknown one.
+    public static func make(_ name: String, settings: DetectorSettings, context: DetectorContext, key: String = "defence.detectors",
+                            kinds: [any RegisteredDetector.Type] = kinds) throws -> any Detector {
+        guard let kind = kind(named: name, in: kinds) else {
+            throw LabError.invalidConfig(key: key, message: "'\(name)' is not a detector; known: \(kinds.map { $0.registryName }.joined(separator: ", "))")
         }
         return kind.make(settings, context)
+    }
+
+    /// A Markdown table of every detector: name and what it measures.
+    public static var documentation: String {
+        (["| detector | measures |", "|---|---|"] + kinds.map { "| `\($0.registryName)` | \($0.reference) |" }).joined(separator: "\n")
     }
 }
 
