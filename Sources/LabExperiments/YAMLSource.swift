@@ -3,6 +3,7 @@
 // errors (bad indentation, tabs, duplicated keys, invalid UTF-8) become located `ExperimentError`s here.
 // Not a schema: what the keys mean is ExperimentSpec's business.
 import Foundation
+import LabCore
 import Yams
 
 public struct YAMLSource {
@@ -15,9 +16,9 @@ public struct YAMLSource {
     public static func load(path: String) throws -> YAMLSource {
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw ExperimentError(file: path, line: 1, column: 1, key: "", message: "cannot read the file (\(error.localizedDescription))",
+            data = try FileRead.data(path, what: "the experiment file", fix: "check the path; experiment files live in Experiments/")
+        } catch let error as LabError {
+            throw ExperimentError(file: path, line: 1, column: 1, key: "", message: "cannot read the file (\(error.description.replacingOccurrences(of: path + ": ", with: "")))",
                                   fix: "check the path; experiment files live in Experiments/")
         }
         return try parse(data: data, file: path)

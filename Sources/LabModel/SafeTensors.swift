@@ -42,6 +42,7 @@ public struct SafeTensorsFile {
     /// Reads the file with one (memory-mapped) `Data(contentsOf:)` and validates its header.
     public init(contentsOf url: URL) throws {
         let data: Data
+        try FileRead.check(url.path, what: "the weights file", fix: "a checkpoint directory holds model.safetensors")
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {

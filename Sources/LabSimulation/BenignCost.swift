@@ -31,6 +31,8 @@ public struct BenignCostOptions: Codable, Equatable, Sendable {
         guard promptLength + completionTokens <= T else {
             throw LabError.invalidConfig(key: "completion_tokens", message: "prompt_length \(promptLength) + completion_tokens \(completionTokens) exceeds the teacher's context length \(T); shorten one")
         }
+        // Prompts and completions are held as token ids for every prompt at once.
+        try MemoryLimit.check(Double(prompts) * Double(promptLength + completionTokens) * 64, for: "\(prompts) benign prompts", key: "prompts")
     }
 }
 

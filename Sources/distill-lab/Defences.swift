@@ -40,7 +40,7 @@ struct Defences: ParsableCommand {
         guard let spec = lm.corpusSpec else {
             throw LabError.message("\(teacher) does not record the corpus it was trained on, so there is no benign validation text to prompt it with")
         }
-        let corpus = try spec.build()
+        let corpus = try rebuildCorpus(lm, checkpoint: teacher)
         let api = GPTTeacher(lm)
         let options = BenignCostOptions(prompts: prompts, promptLength: promptLength, completionTokens: completionTokens, seed: seed)
         try options.validate(contextLength: api.contextLength)
