@@ -40,6 +40,8 @@ let package = Package(
         .testTarget(name: "LabModelTests", dependencies: ["LabCore", "LabModel", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "LabDataTests", dependencies: ["LabCore", "LabModel", "LabData", "TestSupport"]),
         .testTarget(name: "LabSimulationTests", dependencies: ["LabCore", "LabModel", "LabData", "LabSimulation", "TestSupport"]),
+        // Runs the built distill-lab binary over a table of bad inputs; depends on no library target.
+        .testTarget(name: "CLIRobustnessTests"),
         .testTarget(name: "LabExperimentsTests", dependencies: ["LabCore", "LabModel", "LabData", "LabSimulation", "LabExperiments", "TestSupport", .product(name: "Yams", package: "Yams")]),
     ],
     swiftLanguageModes: [.v5]

@@ -48,6 +48,14 @@ public struct YAMLSource {
             throw ExperimentError(file: file, line: 1, column: 1, key: "", message: "the file holds no YAML document",
                                   fix: "start from the annotated example in Experiments/README.md")
         }
+        // Aliases let a short file name exponentially many values (a "billion laughs"); everything after
+        // composing walks the expanded tree, so it is measured first, stopping at the limit.
+        var budget = maximumExpandedNodes
+        guard withinBudget(root, &budget) else {
+            throw ExperimentError(file: file, line: 1, column: 1, key: "",
+                                  message: "the document expands to more than \(maximumExpandedNodes) values once its aliases (*name) are substituted",
+                                  fix: "write the values out instead of nesting aliases of aliases; an experiment file needs far fewer")
+        }
         guard case .mapping = root else {
             let mark = root.mark
             throw ExperimentError(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, key: "",
@@ -55,6 +63,24 @@ public struct YAMLSource {
                                   fix: "start from the annotated example in Experiments/README.md")
         }
         return YAMLSource(file: file, text: text, root: root)
+    }
+
+    /// The most values (scalars, lists, mappings, counted after alias substitution) a file may expand to.
+    static let maximumExpandedNodes = 200_000
+
+    /// Counts `node`'s expanded values against `budget`; false as soon as it runs out.
+    static func withinBudget(_ node: Node, _ budget: inout Int) -> Bool {
+        budget -= 1
+        guard budget >= 0 else { return false }
+        switch node {
+        case .scalar, .alias: return true
+        case let .sequence(s):
+            for child in s where !withinBudget(child, &budget) { return false }
+            return true
+        case let .mapping(m):
+            for (k, v) in m where !withinBudget(k, &budget) || !withinBudget(v, &budget) { return false }
+            return true
+        }
     }
 
     static func located(_ error: YamlError, file: String, text: String) -> ExperimentError {

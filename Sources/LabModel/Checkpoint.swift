@@ -173,7 +173,7 @@ public enum Checkpoint {
             }
             throw LabError.file(path: modelURL.path, message: "is missing; \(hint)")
         }
-        let file = try SafeTensorsFile(contentsOf: modelURL)
+        let file = try SafeTensorsFile(contentsOf: modelURL, deferringTilingCheck: true)
         let parameters = try readParameters(file, config: config)
 
         var tokenizerJSON: Data?
@@ -214,6 +214,8 @@ public enum Checkpoint {
                 throw LabError.checkpoint(path: file.path, tensor: storedName, message: "holds NaN or infinity (element \(i)); the checkpoint is corrupt or training diverged: use an earlier checkpoint")
             }
         }
+        // Every expected tensor is present: bytes left uncovered mean a corrupt header or appended data.
+        try file.checkTiling()
         return parameters
     }
 

@@ -27,6 +27,9 @@ struct Defences: ParsableCommand {
         guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1 (got \(prompts))") }
         guard promptLength >= 1 else { throw ValidationError("--prompt-length must be at least 1 (got \(promptLength))") }
         guard completionTokens >= 1 else { throw ValidationError("--completion-tokens must be at least 1 (got \(completionTokens))") }
+        for (flag, value) in [("--prompts", prompts), ("--prompt-length", promptLength), ("--completion-tokens", completionTokens)] where value > 1 << 24 {
+            throw ValidationError("\(flag) must be at most \(1 << 24) (got \(value))")
+        }
     }
 
     func run() throws {

@@ -103,7 +103,8 @@ final class DataLossTests: XCTestCase {
         let e = try Experiment.parse(Tiny.teacherSweep)
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var summary: RunSummary?
-        let thread = Thread { summary = try? Runner.run(e, options: o); done.signal() }
+        let waitingOptions = o
+        let thread = Thread { summary = try? Runner.run(e, options: waitingOptions); done.signal() }
         thread.start()
         waiting.wait()
         holder = nil
@@ -125,7 +126,7 @@ final class DataLossTests: XCTestCase {
             o.log = { line in lines.withLock { $0.append(line) } }
             let run = o
             Thread {
-                XCTAssertNoThrow(try Runner.run(e, options: run))
+                do { _ = try Runner.run(e, options: run) } catch { XCTFail("shard \(i + 1): \(error)") }
                 group.leave()
             }.start()
         }
