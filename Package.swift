@@ -67,6 +67,8 @@ let package = Package(
             name: "LabCampaignsTests",
             dependencies: ["LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabCampaigns", "TestSupport"]
         ),
+        // Runs the built distill-lab binary over a table of bad inputs; depends on no library target.
+        .testTarget(name: "CLIRobustnessTests"),
         .testTarget(
             name: "LabExperimentsTests",
             dependencies: [

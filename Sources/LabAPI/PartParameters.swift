@@ -103,6 +103,20 @@ public struct PartParameters {
 
     package func key(_ k: String) -> String { "\(path).\(k)" }
 
+    /// Parameters given as a list of (key, value) pairs (as on a command line), refusing an empty or repeated
+    /// key, which a dictionary would silently resolve to one of the values. `path` names the part in errors.
+    public static func collect(_ pairs: [(String, ParameterValue)], path: String) throws -> [String: ParameterValue] {
+        var values: [String: ParameterValue] = [:]
+        for (k, v) in pairs {
+            guard !k.isEmpty else { throw LabError.invalidConfig(key: path, message: "has a parameter with no name; write key=value pairs separated by commas") }
+            if let first = values[k] {
+                throw LabError.invalidConfig(key: "\(path).\(k)", message: "is given twice (\(first) and \(v)); give each parameter once")
+            }
+            values[k] = v
+        }
+        return values
+    }
+
     /// Whether the config gives `k` at all.
     public func contains(_ k: String) -> Bool { values[k] != nil }
 

@@ -121,6 +121,10 @@ public struct CorpusSpec: Equatable, Sendable {
             try check(trainTokens >= 1, "train_tokens", "is \(trainTokens); must be at least 1")
             try check(validationTokens >= 1, "validation_tokens", "is \(validationTokens); must be at least 1")
             try check(testTokens >= 1, "test_tokens", "is \(testTokens); must be at least 1")
+            // Tokens are held as 32-bit ids while the splits are generated (and as Int in batch sampling).
+            try MemoryLimit.check(Double(trainTokens) * 12 + Double(validationTokens) * 12 + Double(testTokens) * 12,
+                                  for: "a corpus of \(trainTokens) + \(validationTokens) + \(testTokens) tokens", key: "train_tokens",
+                                  fix: "Lower train_tokens, validation_tokens or test_tokens.")
         }
         switch kind {
         case .markov:

@@ -12,6 +12,8 @@ public final class LanguageModel {
     public let tokenizer: Tokenizer
     /// The corpus the model was trained on, when known (saved in the checkpoint's metadata).
     public var corpusSpec: CorpusSpec?
+    /// Size and hash of the text corpus file, when the checkpoint recorded them.
+    public var recordedCorpusFile: (bytes: Int, hash: String)?
     /// Training steps taken so far.
     public var step: Int
 
@@ -82,13 +84,23 @@ public final class LanguageModel {
 
     // MARK: Checkpoints
 
-    public func save(to directory: URL) throws {
-        let tokJSON = try JSONEncoder().encode(tokenizer)
+    /// Writes the checkpoint. `corpusFile`, the text file a text corpus was read from, has its size and hash
+    /// recorded so that a later eval or attack can tell the file changed (`verifyCorpusFile`).
+    public func save(to directory: URL, corpusFile: String? = nil) throws {
+        // Sorted keys: identical runs write byte-identical tokenizer files.
+        let tokenizerEncoder = JSONEncoder()
+        tokenizerEncoder.outputFormatting = [.sortedKeys]
+        let tokJSON = try tokenizerEncoder.encode(tokenizer)
         var meta: [String: String] = [:]
         if let spec = corpusSpec {
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys]
-            meta["corpus"] = String(data: try enc.encode(spec), encoding: .utf8)
+            meta["corpus"] = String(decoding: try enc.encode(spec), as: UTF8.self)
+        }
+        if let corpusFile {
+            let data = try FileRead.data(corpusFile, what: "the text corpus")
+            meta[Self.corpusBytesKey] = String(data.count)
+            meta[Self.corpusHashKey] = Self.fingerprint(data)
         }
         try Checkpoint.save(directory: directory, config: model.config, layout: model.layout, parameters: model.parameters,
                             tokenizerJSON: tokJSON, step: step, metadata: meta)
@@ -103,7 +115,7 @@ public final class LanguageModel {
         do {
             tokenizer = try JSONDecoder().decode(Tokenizer.self, from: tokData)
         } catch {
-            throw LabError.file(path: directory.appendingPathComponent(Tokenizer.fileName).path, message: "is not a valid tokenizer file (\(error))")
+            throw LabError.file(path: directory.appendingPathComponent(Tokenizer.fileName).path, message: "is not a valid tokenizer file (\(DecodingErrorText.describe(error))); restore it or re-save the checkpoint")
         }
         guard tokenizer.vocabularySize == ck.config.vocabSize else {
             throw LabError.file(path: directory.path, message: "tokenizer has \(tokenizer.vocabularySize) tokens but the model's vocab_size is \(ck.config.vocabSize)")
@@ -112,7 +124,28 @@ public final class LanguageModel {
         if let text = ck.metadata["corpus"], let data = text.data(using: .utf8) {
             spec = try? JSONDecoder().decode(CorpusSpec.self, from: data)
         }
-        return LanguageModel(model: try GPT(config: ck.config, parameters: ck.parameters), tokenizer: tokenizer, corpusSpec: spec, step: ck.step ?? 0)
+        let lm = LanguageModel(model: try GPT(config: ck.config, parameters: ck.parameters), tokenizer: tokenizer, corpusSpec: spec, step: ck.step ?? 0)
+        lm.recordedCorpusFile = ck.metadata[corpusBytesKey].flatMap(Int.init).map { ($0, ck.metadata[corpusHashKey] ?? "") }
+        return lm
+    }
+
+    static let corpusBytesKey = "corpus_file_bytes"
+    static let corpusHashKey = "corpus_file_fnv1a64"
+
+    /// 64-bit FNV-1a of the bytes, in hex: enough to notice an edited corpus file.
+    static func fingerprint(_ data: Data) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in data { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return String(h, radix: 16)
+    }
+
+    /// Throws when the checkpoint recorded its text corpus file's size and hash and the file now differs.
+    public func verifyCorpusFile(checkpoint: String) throws {
+        guard let (bytes, hash) = recordedCorpusFile, let path = corpusSpec?.path else { return }
+        let data = try FileRead.data(path, what: "the text corpus this checkpoint was trained on", fix: "restore it at that path")
+        guard data.count == bytes, Self.fingerprint(data) == hash else {
+            throw LabError.file(path: path, message: "has changed since \(checkpoint) was trained on it (\(data.count) bytes, hash \(Self.fingerprint(data)); the checkpoint recorded \(bytes) bytes, hash \(hash)); restore the original file, or retrain on the new one")
+        }
     }
 }
 

@@ -150,7 +150,7 @@ public struct MarkovSource: Sendable, Equatable {
         for _ in 0..<order {
             let (product, overflow) = contexts.multipliedReportingOverflow(by: symbolCount)
             guard !overflow, product * symbolCount <= maxTransitionEntries else {
-                throw LabError.invalidConfig(key: "order", message: "order \(order) over \(symbolCount) symbols needs \(symbolCount)^\(order + 1) transition entries, more than the \(maxTransitionEntries) this dense source allows; lower order or symbols")
+                throw LabError.invalidConfig(key: "order", message: "order \(order) over \(symbolCount) symbols needs \(symbolCount)^(\(order) + 1) transition entries, more than the \(maxTransitionEntries) this dense source allows; lower order or symbols")
             }
             contexts = product
         }

@@ -45,11 +45,7 @@ enum TextCorpus {
             throw LabError.file(path: path, message: "is a directory; point the corpus 'path' at one UTF-8 text file")
         }
         let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw LabError.file(path: path, message: "cannot be read (\(error.localizedDescription)); check its permissions")
-        }
+        data = try FileRead.data(path, what: "the text corpus", fix: "check the corpus path")
         guard var text = String(bytes: data, encoding: .utf8) else {
             throw LabError.file(path: path, message: "is not valid UTF-8 text; convert it first (e.g. `iconv -f LATIN1 -t UTF-8`)")
         }

@@ -29,9 +29,11 @@ public struct BenignCostOptions: Codable, Equatable, Sendable {
         guard prompts >= 1 else { throw LabError.invalidConfig(key: "prompts", message: "is \(prompts); must be at least 1") }
         guard promptLength >= 1 else { throw LabError.invalidConfig(key: "prompt_length", message: "is \(promptLength); must be at least 1") }
         guard completionTokens >= 1 else { throw LabError.invalidConfig(key: "completion_tokens", message: "is \(completionTokens); must be at least 1") }
-        guard promptLength + completionTokens <= T else {
+        guard promptLength <= T, completionTokens <= T, promptLength + completionTokens <= T else {
             throw LabError.invalidConfig(key: "completion_tokens", message: "prompt_length \(promptLength) + completion_tokens \(completionTokens) exceeds the teacher's context length \(T); shorten one")
         }
+        // Prompts and completions are held as token ids for every prompt at once.
+        try MemoryLimit.check(Double(prompts) * Double(promptLength + completionTokens) * 64, for: "\(prompts) benign prompts", key: "prompts")
     }
 }
 

@@ -45,7 +45,7 @@ public struct CellStore {
             guard record.hash == hash else { throw LabError.message("it holds cell \(record.hash)") }
             return record
         } catch {
-            throw LabError.file(path: u.path, message: "is not a valid cell record (\(error)); delete it to recompute the cell")
+            throw LabError.file(path: u.path, message: "is not a valid cell record (\(DecodingErrorText.describe(error))); delete it to recompute the cell")
         }
     }
 

@@ -56,11 +56,19 @@ public final class RunContext {
             loadedFromCache.append(hash)
             teacher = cached
         } else {
-            log("training teacher \(hash.prefix(12)) (\(spec.corpus.kind.rawValue), width \(spec.model.width), \(spec.model.layers) layers, \(spec.training.steps) steps)")
-            // A nested bar only on a terminal, where it redraws in place; in logs it would bury the cell lines.
-            let progress = showProgress && isatty(STDERR_FILENO) != 0 ? ProgressReporter(total: spec.training.steps, label: "  teacher \(hash.prefix(8))") : nil
-            teacher = try cache.train(spec, hash: hash, corpus: corpus, progress: progress)
-            trained.append(teacher.record)
+            // One process trains each entry: shards started together queue on the entry's lock, then read it.
+            let entryLock = try cache.lockEntry(hash, log: log)
+            defer { withExtendedLifetime(entryLock) {} }
+            if let cached = try cache.load(hash: hash, corpus: corpus) {
+                loadedFromCache.append(hash)
+                teacher = cached
+            } else {
+                log("training teacher \(hash.prefix(12)) (\(spec.corpus.kind.rawValue), width \(spec.model.width), \(spec.model.layers) layers, \(spec.training.steps) steps)")
+                // A nested bar only on a terminal, where it redraws in place; in logs it would bury the cell lines.
+                let progress = showProgress && isatty(STDERR_FILENO) != 0 ? ProgressReporter(total: spec.training.steps, label: "  teacher \(hash.prefix(8))") : nil
+                teacher = try cache.train(spec, hash: hash, corpus: corpus, progress: progress)
+                trained.append(teacher.record)
+            }
         }
         teachers[hash] = teacher
         touch(hash)

@@ -43,6 +43,10 @@ public struct RunOptions {
     public var shard: Shard = .whole
     /// Delete finished cells first and compute everything again.
     public var fresh = false
+    /// Run even when the output directory holds another experiment's results (replacing them).
+    public var overwriteForeign = false
+    /// Wait for another process using the output directory instead of refusing.
+    public var waitForLock = false
     public var showProgress = true
     /// Worker threads (recorded in the manifest; the caller sets Parallel.workers).
     public var threads: Int
@@ -75,8 +79,14 @@ public enum Runner {
     public static func run(_ experiment: Experiment, options: RunOptions) throws -> RunSummary {
         let start = Date()
         let store = options.cells
-        if options.fresh { try store.clear() }
+        try OutputOwner.check(experiment, output: options.output, allowForeign: options.overwriteForeign)
+        let lock = try OutputOwner.lock(options.output, wait: options.waitForLock, log: options.log)
+        defer { withExtendedLifetime(lock) {} }
+        // Checked again under the lock: the holder we waited for may have claimed the directory.
+        try OutputOwner.check(experiment, output: options.output, allowForeign: options.overwriteForeign)
+        if options.fresh || OutputOwner.recorded(in: options.output).contains(where: { $0.0.isForeign(to: OutputOwner(experiment)) }) { try store.clear() }
         try FileManager.default.createDirectory(at: store.directory, withIntermediateDirectories: true)
+        try OutputOwner.claim(experiment, output: options.output)
         let mine = experiment.cells[options.shard.range(of: experiment.cells.count)]
         // Cells that share a hash (identical resolved specs) are computed once.
         var seen = Set<String>()
@@ -108,10 +118,16 @@ public enum Runner {
 
     /// Copies the finished cells of each shard's output directory into `output`'s cells directory (a cell
     /// already there is kept), then writes the results if every cell of the grid is present.
-    public static func merge(_ experiment: Experiment, from sources: [URL], into output: URL, threads: Int) throws -> RunSummary {
+    public static func merge(_ experiment: Experiment, from sources: [URL], into output: URL, threads: Int, overwriteForeign: Bool = false,
+                             wait: Bool = false, log: (String) -> Void = { _ in }) throws -> RunSummary {
         let start = Date()
         let store = CellStore(directory: output.appendingPathComponent("cells"))
+        try OutputOwner.check(experiment, output: output, allowForeign: overwriteForeign)
+        let lock = try OutputOwner.lock(output, wait: wait, log: log)
+        defer { withExtendedLifetime(lock) {} }
+        try OutputOwner.check(experiment, output: output, allowForeign: overwriteForeign)
         try FileManager.default.createDirectory(at: store.directory, withIntermediateDirectories: true)
+        try OutputOwner.claim(experiment, output: output)
         let wanted = Set(experiment.cells.map(\.hash))
         var copied = 0
         for source in sources {

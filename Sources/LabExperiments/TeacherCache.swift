@@ -76,8 +76,15 @@ public final class TeacherCache {
             }
             return TrainedTeacher(model: model, corpus: corpus, record: record, fromCache: true)
         } catch {
-            throw LabError.file(path: dir.path, message: "cached teacher is damaged (\(error)); delete this directory and run again to retrain it")
+            throw LabError.file(path: dir.path, message: "cached teacher is damaged (\(DecodingErrorText.describe(error))); delete this directory and run again to retrain it")
         }
+    }
+
+    /// Holds the entry `hash` for training: a second process asking for it waits here until the first has
+    /// filed it (then loads it instead of training again).
+    public func lockEntry(_ hash: String, log: (String) -> Void) throws -> FileLock {
+        try FileLock(path: teachersDirectory.appendingPathComponent(".\(hash).lock").path, what: "teacher cache entry \(hash.prefix(12))", wait: true,
+                     hint: "", onWait: { pid in log("waiting for distill-lab process \(pid.map(String.init) ?? "?") to finish training teacher \(hash.prefix(12))") })
     }
 
     /// Trains the teacher `spec` describes on `corpus` and files it under `hash` (unless another process

@@ -91,11 +91,7 @@ public struct TeacherSpec: Equatable, Sendable {
         var parts = [try CanonicalJSON.string(self), "teacher-cache-format-\(TeacherCache.format)"]
         if corpus.kind == .text, let path = corpus.path {
             let data: Data
-            do {
-                data = try Data(contentsOf: URL(fileURLWithPath: path))
-            } catch {
-                throw LabError.file(path: path, message: "cannot read the text corpus (\(error.localizedDescription))")
-            }
+            data = try FileRead.data(path, what: "the text corpus (teacher.corpus.path)", fix: "check teacher.corpus.path")
             parts.append(SHA256.hex(data))
         }
         return SHA256.hex(Data(parts.joined(separator: "\n").utf8))

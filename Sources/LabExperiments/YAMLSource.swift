@@ -3,6 +3,7 @@
 // errors (bad indentation, tabs, duplicated keys, invalid UTF-8) become located `ExperimentError`s here.
 // Not a schema: what the keys mean is ExperimentSpec's business.
 import Foundation
+import LabCore
 import Yams
 
 public struct YAMLSource {
@@ -15,9 +16,9 @@ public struct YAMLSource {
     public static func load(path: String) throws -> YAMLSource {
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw ExperimentError(file: path, line: 1, column: 1, key: "", message: "cannot read the file (\(error.localizedDescription))",
+            data = try FileRead.data(path, what: "the experiment file", fix: "check the path; experiment files live in Experiments/")
+        } catch let error as LabError {
+            throw ExperimentError(file: path, line: 1, column: 1, key: "", message: "cannot read the file (\(error.description.replacingOccurrences(of: path + ": ", with: "")))",
                                   fix: "check the path; experiment files live in Experiments/")
         }
         return try parse(data: data, file: path)
@@ -47,6 +48,14 @@ public struct YAMLSource {
             throw ExperimentError(file: file, line: 1, column: 1, key: "", message: "the file holds no YAML document",
                                   fix: "start from the annotated example in Experiments/README.md")
         }
+        // Aliases let a short file name exponentially many values (a "billion laughs"); everything after
+        // composing walks the expanded tree, so it is measured first, stopping at the limit.
+        var budget = maximumExpandedNodes
+        guard withinBudget(root, &budget) else {
+            throw ExperimentError(file: file, line: 1, column: 1, key: "",
+                                  message: "the document expands to more than \(maximumExpandedNodes) values once its aliases (*name) are substituted",
+                                  fix: "write the values out instead of nesting aliases of aliases; an experiment file needs far fewer")
+        }
         guard case .mapping = root else {
             let mark = root.mark
             throw ExperimentError(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, key: "",
@@ -54,6 +63,24 @@ public struct YAMLSource {
                                   fix: "start from the annotated example in Experiments/README.md")
         }
         return YAMLSource(file: file, text: text, root: root)
+    }
+
+    /// The most values (scalars, lists, mappings, counted after alias substitution) a file may expand to.
+    static let maximumExpandedNodes = 200_000
+
+    /// Counts `node`'s expanded values against `budget`; false as soon as it runs out.
+    static func withinBudget(_ node: Node, _ budget: inout Int) -> Bool {
+        budget -= 1
+        guard budget >= 0 else { return false }
+        switch node {
+        case .scalar, .alias: return true
+        case let .sequence(s):
+            for child in s where !withinBudget(child, &budget) { return false }
+            return true
+        case let .mapping(m):
+            for (k, v) in m where !withinBudget(k, &budget) || !withinBudget(v, &budget) { return false }
+            return true
+        }
     }
 
     static func located(_ error: YamlError, file: String, text: String) -> ExperimentError {

@@ -173,17 +173,13 @@ public enum Checkpoint {
             }
             throw LabError.file(path: modelURL.path, message: "is missing; \(hint)")
         }
-        let file = try SafeTensorsFile(contentsOf: modelURL)
+        let file = try SafeTensorsFile(contentsOf: modelURL, deferringTilingCheck: true)
         let parameters = try readParameters(file, config: config)
 
         var tokenizerJSON: Data?
         let tokenizerURL = dir.appendingPathComponent(tokenizerFile)
         if fm.fileExists(atPath: tokenizerURL.path) {
-            do {
-                tokenizerJSON = try Data(contentsOf: tokenizerURL)
-            } catch {
-                throw LabError.file(path: tokenizerURL.path, message: "cannot be read (\(error.localizedDescription)); check its permissions")
-            }
+            tokenizerJSON = try FileRead.data(tokenizerURL.path, what: "the tokenizer file", fix: "re-save the checkpoint")
         }
         return LoadedCheckpoint(config: config, parameters: parameters, tokenizerJSON: tokenizerJSON,
                                 step: lab?.step, metadata: lab?.metadata ?? [:])
@@ -213,7 +209,13 @@ public enum Checkpoint {
                 throw LabError.checkpoint(path: file.path, tensor: storedName, message: "has shape \(entry.shape) but config.json (n_embd \(config.width), n_layer \(config.layers), vocab_size \(config.vocabSize), n_positions \(config.contextLength)) implies \(spec.shape); the config does not match the weights")
             }
             try file.read(storedName, into: UnsafeMutableBufferPointer(start: parameters.at(spec.offset), count: spec.count))
+            // NaN or infinite weights would make every loss and sample NaN without an error.
+            for i in 0..<spec.count where !parameters.at(spec.offset + i).pointee.isFinite {
+                throw LabError.checkpoint(path: file.path, tensor: storedName, message: "holds NaN or infinity (element \(i)); the checkpoint is corrupt or training diverged: use an earlier checkpoint")
+            }
         }
+        // Every expected tensor is present: bytes left uncovered mean a corrupt header or appended data.
+        try file.checkTiling()
         return parameters
     }
 
@@ -236,7 +238,7 @@ public enum Checkpoint {
         let path = url.path
         let raw: GPT2ConfigFile.Read
         do {
-            raw = try JSONDecoder().decode(GPT2ConfigFile.Read.self, from: Data(contentsOf: url))
+            raw = try JSONDecoder().decode(GPT2ConfigFile.Read.self, from: FileRead.data(path, what: "config.json", fix: "a checkpoint directory holds config.json"))
         } catch let DecodingError.typeMismatch(type, context), let DecodingError.valueNotFound(type, context) {
             let key = context.codingPath.map(\.stringValue).joined(separator: ".")
             throw LabError.file(path: path, message: "key '\(key)' must be \(type == Int.self ? "an integer" : "a \(type)"); fix the value")
@@ -245,6 +247,8 @@ public enum Checkpoint {
             throw LabError.file(path: path, message: "key '\(key)' has a value of the wrong type (a fraction where an integer belongs?); fix the value")
         } catch is DecodingError {
             throw LabError.file(path: path, message: "is not a valid JSON object; it is corrupt: restore it or re-save the checkpoint")
+        } catch let error as LabError {
+            throw error
         } catch {
             throw LabError.file(path: path, message: "cannot be read (\(error.localizedDescription)); check its permissions")
         }

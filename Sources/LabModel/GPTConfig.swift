@@ -1,5 +1,6 @@
 // GPTConfig: the five numbers that fix a GPT-2 shaped model, with validation.
 // Everything else (eps, GELU flavour, tied unembedding, biases) is GPT-2's and not configurable.
+import LabCore
 
 public struct GPTConfig: Codable, Equatable, Hashable, Sendable {
     /// Vocabulary size V.
@@ -39,10 +40,36 @@ public struct GPTConfig: Codable, Equatable, Hashable, Sendable {
         try check(width >= 1, "width", "is \(width); must be at least 1")
         try check(layers >= 1, "layers", "is \(layers); must be at least 1")
         try check(heads >= 1, "heads", "is \(heads); must be at least 1")
+        // Each size is bounded before any product of sizes is formed, so the layout's arithmetic cannot overflow.
+        for (key, value) in [("vocab_size", vocabSize), ("context_length", contextLength), ("width", width), ("layers", layers), ("heads", heads)] {
+            try check(value <= Self.maximumDimension, key, "is \(value); must be at most \(Self.maximumDimension) (2^24)")
+        }
         try check(width % heads == 0, "heads", "\(heads) heads do not divide width \(width); choose a divisor of \(width) (e.g. \(Self.divisors(of: width).suffix(4).map(String.init).joined(separator: ", ")))")
+        try MemoryLimit.check(approximateParameterCount * 16, for: "a model of \(Self.describe(approximateParameterCount)) parameters (weights, gradients and two AdamW moments)",
+                              key: "width", fix: "Lower width, layers, vocab_size or context_length.")
     }
 
-    static func divisors(of n: Int) -> [Int] { (1...max(1, n)).filter { n % $0 == 0 && $0 <= 16 } }
+    /// The largest value any one dimension may take.
+    public static let maximumDimension = 1 << 24
+
+    /// N computed in floating point (never overflows), for bounds checks before the layout is built.
+    public var approximateParameterCount: Double {
+        let V = Double(vocabSize), T = Double(contextLength), C = Double(width), L = Double(layers)
+        return V * C + T * C + L * (12 * C * C + 13 * C) + 2 * C
+    }
+
+    /// Bytes of the activations one forward and backward pass keep at batch `batch` (each block's saved inputs,
+    /// QKV, attention weights (B, NH, T, T), the MLP's 4C, logits and their gradient), in floating point.
+    public func activationBytes(batch: Int, length: Int? = nil) -> Double {
+        let B = Double(batch), T = Double(length ?? contextLength), C = Double(width), L = Double(layers), NH = Double(heads), V = Double(vocabSize)
+        return 4 * (B * T * (L * (16 * C + 2 * NH * T) + 2 * V + 8 * C))
+    }
+
+    static func describe(_ n: Double) -> String { n < 1e6 ? String(Int(n)) : String(format: "%.3g", n) }
+
+    /// Up to the largest few divisors not above 16, found by trial up to 16 only (a width of 2^40 must not
+    /// make an error message enumerate its divisors).
+    static func divisors(of n: Int) -> [Int] { (1...16).filter { n % $0 == 0 } }
 
     /// Parameter count N (tied unembedding counted once), as in the layout.
     public var parameterCount: Int { ParameterLayout(self).count }
@@ -60,5 +87,3 @@ public struct GPTConfig: Codable, Equatable, Hashable, Sendable {
         Double(2 * flopParameterCount + 4 * layers * width * t)
     }
 }
-
-import LabCore

@@ -38,10 +38,15 @@ public struct SafeTensorsFile {
     private let byName: [String: Int]
     private let data: Data
     private let dataStart: Int
+    /// Bytes of the data section no entry covers, found at init.
+    private let tilingProblem: LabError?
 
     /// Reads the file with one (memory-mapped) `Data(contentsOf:)` and validates its header.
-    public init(contentsOf url: URL) throws {
+    /// With `deferringTilingCheck`, bytes no header entry covers (a gap, or trailing data) are not an error
+    /// until `checkTiling()`, so a reader can first say which expected tensor has no entry.
+    public init(contentsOf url: URL, deferringTilingCheck: Bool = false) throws {
         let data: Data
+        try FileRead.check(url.path, what: "the weights file", fix: "a checkpoint directory holds model.safetensors")
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {
@@ -50,11 +55,17 @@ public struct SafeTensorsFile {
                 ? "cannot be read (\(error.localizedDescription)); check its permissions"
                 : "does not exist; check the path")
         }
-        try self.init(data: data, path: url.path)
+        try self.init(data: data, path: url.path, deferringTilingCheck: deferringTilingCheck)
+    }
+
+    /// Throws the first gap or trailing data found at init (when it was deferred).
+    public func checkTiling() throws {
+        if let tilingProblem { throw tilingProblem }
     }
 
     /// Validates `data` as a safetensors file; `path` is only used to name it in errors.
-    public init(data: Data, path: String) throws {
+    public init(data: Data, path: String, deferringTilingCheck: Bool = false) throws {
+        var tilingProblem: LabError?
         // Data may be a slice with a non-zero startIndex; all offsets below are relative to it.
         let total = data.count
         guard total >= 8 else {
@@ -108,15 +119,17 @@ public struct SafeTensorsFile {
             if entry.byteRange.lowerBound < expected, let previous {
                 throw LabError.checkpoint(path: path, tensor: entry.name, message: "data_offsets \(entry.byteRange.lowerBound)..<\(entry.byteRange.upperBound) overlap tensor '\(previous)' (which ends at \(expected)); the header is corrupt")
             }
-            if entry.byteRange.lowerBound > expected {
-                throw LabError.checkpoint(path: path, tensor: entry.name, message: "data_offsets start at \(entry.byteRange.lowerBound) but the previous tensor ends at \(expected), leaving \(entry.byteRange.lowerBound - expected) unused bytes; the header is corrupt")
+            if entry.byteRange.lowerBound > expected, tilingProblem == nil {
+                tilingProblem = LabError.checkpoint(path: path, tensor: entry.name, message: "data_offsets start at \(entry.byteRange.lowerBound) but the previous tensor ends at \(expected), leaving \(entry.byteRange.lowerBound - expected) unused bytes; the header is corrupt")
             }
             expected = entry.byteRange.upperBound
             previous = entry.name
         }
-        if expected != dataLength {
-            throw LabError.file(path: path, message: "\(dataLength - expected) trailing bytes after the last tensor's data; the file was appended to or its header is corrupt")
+        if expected != dataLength, tilingProblem == nil {
+            tilingProblem = LabError.file(path: path, message: "\(dataLength - expected) trailing bytes after the last tensor's data; the file was appended to or its header is corrupt")
         }
+        if let tilingProblem, !deferringTilingCheck { throw tilingProblem }
+        self.tilingProblem = tilingProblem
 
         self.path = path
         self.entries = entries

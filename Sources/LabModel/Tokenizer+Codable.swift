@@ -66,11 +66,7 @@ extension Tokenizer: Codable {
             throw LabError.file(path: path, message: "no such file; pass the tokenizer.json written with the checkpoint")
         }
         let data: Data
-        do {
-            data = try Data(contentsOf: target)
-        } catch {
-            throw LabError.file(path: path, message: "cannot read the file (\(error.localizedDescription))")
-        }
+        data = try FileRead.data(path, what: "the tokenizer file", fix: "pass the tokenizer.json written with the checkpoint")
         do {
             return try JSONDecoder().decode(Tokenizer.self, from: data)
         } catch let LabError.message(message) {

@@ -44,6 +44,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         try check((0...1).contains(minLearningRateFraction), "min_learning_rate_fraction", "is \(minLearningRateFraction); must be in [0, 1]")
         try check(weightDecay >= 0, "weight_decay", "is \(weightDecay); must be non-negative")
         try check(evalInterval >= 0, "eval_interval", "is \(evalInterval); must be non-negative")
+        try check(batchSize <= GPTConfig.maximumDimension, "batch_size", "is \(batchSize); must be at most \(GPTConfig.maximumDimension)")
+        try MemoryLimit.check(model.activationBytes(batch: batchSize, length: sequenceLength ?? model.contextLength),
+                              for: "training at batch \(batchSize) × \(sequenceLength ?? model.contextLength) tokens (activations and their gradients)",
+                              key: "batch_size", fix: "Lower batch_size or the context length.")
     }
 
     /// Learning rate at `step` (0-based): linear warm-up, then cosine to the floor.

@@ -51,7 +51,17 @@ struct AttackCommand: ParsableCommand {
 
     func validate() throws {
         if !list, teacher == nil { throw ValidationError("--teacher DIR is required (a checkpoint from `distill-lab train`)") }
-        if teacherBatchSize < 1 { throw ValidationError("--teacher-batch-size must be at least 1") }
+        // Every size is bounded before it reaches an allocation or a loop count.
+        let bound = GPTConfig.maximumDimension
+        let sizes: [(String, Int?, Int)] = [("--student-width", studentWidth, 1), ("--student-layers", studentLayers, 1), ("--student-heads", studentHeads, 1),
+                                            ("--batch-size", batchSize, 1), ("--min-steps", minSteps, 0), ("--max-steps", maxSteps, 1),
+                                            ("--eval-prompts", evalPrompts, 1), ("--eval-length", evalLength, 1), ("--teacher-batch-size", teacherBatchSize, 1)]
+        for (flag, value, least) in sizes {
+            guard let value else { continue }
+            guard (least...bound).contains(value) else { throw ValidationError("\(flag) must be in \(least)...\(bound) (got \(value))") }
+        }
+        if let epochs, !(epochs > 0 && epochs <= 1e6) { throw ValidationError("--epochs must be in (0, 1000000] (got \(epochs))") }
+        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive learning rate, e.g. --lr 1e-3 (got \(lr))") }
     }
 
     func run() throws {
@@ -68,7 +78,7 @@ struct AttackCommand: ParsableCommand {
         guard let spec = lm.corpusSpec else {
             throw LabError.message("\(teacherPath) does not record the corpus it was trained on, so the attack cannot rebuild its held-out data")
         }
-        let corpus = try spec.build()
+        let corpus = try rebuildCorpus(lm, checkpoint: teacherPath)
         let c = lm.model.config
         guard let input = Decimal(string: inputPrice), let output = Decimal(string: outputPrice) else {
             throw ValidationError("--input-price and --output-price are dollars per million tokens, e.g. 0.15")
@@ -76,8 +86,10 @@ struct AttackCommand: ParsableCommand {
         let prices = try PriceTable(inputDollarsPerMillion: input, outputDollarsPerMillion: output)
         let target = try ExtractionTarget(teacher: lm, corpus: corpus, spec: spec, defences: try defences.map(parseDefence), prices: prices,
                                           teacherTrainingTokens: lm.step * teacherBatchSize * c.contextLength, apiSeed: apiSeed)
-        print("teacher \(teacherPath): \(c.parameterCount) parameters (width \(c.width), \(c.layers) layers), \(lm.step) steps on \(corpus.name)")
-        print("attack: \(attackConfig.summary); defences: \(target.defences.summary)")
+        // With --json, standard output carries only the JSON; these lines go to standard error.
+        let say: (String) -> Void = json ? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } : { print($0) }
+        say("teacher \(teacherPath): \(c.parameterCount) parameters (width \(c.width), \(c.layers) layers), \(lm.step) steps on \(corpus.name)")
+        say("attack: \(attackConfig.summary); defences: \(target.defences.summary)")
         let curve = try attackConfig.run(against: target, progressLabel: "attack")
         if let out { try write(curve, to: URL(fileURLWithPath: out)) }
         if json {
@@ -98,16 +110,16 @@ struct AttackCommand: ParsableCommand {
     func resolvedConfig() throws -> AttackConfig {
         var c = AttackConfig()
         if let path = config {
-            guard let data = FileManager.default.contents(atPath: path) else { throw LabError.file(path: path, message: "cannot be read") }
+            let data = try FileRead.data(path, what: "the attack config (--config)", fix: "pass a JSON attack config")
             do { c = try JSONDecoder().decode(AttackConfig.self, from: data) } catch let error as LabError {
                 throw LabError.file(path: path, message: error.description)
             } catch {
-                throw LabError.file(path: path, message: "is not a valid attack config (\(error))")
+                throw LabError.file(path: path, message: "is not a valid attack config (\(DecodingErrorText.describe(error))); see `distill-lab attack --list`")
             }
         }
-        if let s = strategy { c.strategy = try parsePart(s, StrategySpec.self) }
-        if let h = harvest { c.harvest = try parsePart(h, HarvestSpec.self) }
-        if let l = loss { c.student.loss = try parsePart(l, LossSpec.self) }
+        if let s = strategy { c.strategy = try parsePart(s, StrategySpec.self, flag: "--strategy") }
+        if let h = harvest { c.harvest = try parsePart(h, HarvestSpec.self, flag: "--harvest") }
+        if let l = loss { c.student.loss = try parsePart(l, LossSpec.self, flag: "--loss") }
         if let unit {
             guard let u = BudgetUnit(rawValue: unit) else { throw ValidationError("--unit must be queries, tokens or dollars (got '\(unit)')") }
             c.budget.unit = u
@@ -151,27 +163,35 @@ struct AttackCommand: ParsableCommand {
 }
 
 /// `name` or `name:key=value,key=value` as a part spec; values read as booleans, numbers, else strings.
-func parseParameters(_ text: String) -> (String, [String: ParameterValue]) {
-    let pieces = text.split(separator: ":", maxSplits: 1).map(String.init)
-    var parameters: [String: ParameterValue] = [:]
+/// An empty name, an empty key or a key given twice is an error naming `flag`.
+func parseParameters(_ text: String, flag: String) throws -> (String, [String: ParameterValue]) {
+    let pieces = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+    let name = pieces[0].trimmingCharacters(in: .whitespaces)
+    guard !name.isEmpty else {
+        throw LabError.invalidConfig(key: flag, message: "'\(text)' has no name; write NAME or NAME:key=value,... (e.g. \(flag) top_k:k=5)")
+    }
+    var pairs: [(String, ParameterValue)] = []
     if pieces.count == 2 {
-        for pair in pieces[1].split(separator: ",") {
-            let kv = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            let value = kv.count == 2 ? kv[1] : ""
-            if value == "true" || value == "false" { parameters[kv[0]] = .bool(value == "true") }
-            else if let d = Double(value) { parameters[kv[0]] = .number(d) }
-            else { parameters[kv[0]] = .string(value) }
+        for pair in pieces[1].split(separator: ",", omittingEmptySubsequences: false) {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard kv.count == 2, !kv[0].isEmpty else {
+                throw LabError.invalidConfig(key: flag, message: "'\(text)': '\(pair)' is not key=value; write \(name):key=value,key=value")
+            }
+            let value = kv[1]
+            if value == "true" || value == "false" { pairs.append((kv[0], .bool(value == "true"))) }
+            else if let d = Double(value) { pairs.append((kv[0], .number(d))) }
+            else { pairs.append((kv[0], .string(value))) }
         }
     }
-    return (pieces[0], parameters)
+    return (name, try PartParameters.collect(pairs, path: "\(flag) \(name)"))
 }
 
-func parsePart<S>(_ text: String, _: NamedSpec<S>.Type) throws -> NamedSpec<S> {
-    let (name, parameters) = parseParameters(text)
+func parsePart<S>(_ text: String, _: NamedSpec<S>.Type, flag: String) throws -> NamedSpec<S> {
+    let (name, parameters) = try parseParameters(text, flag: flag)
     return NamedSpec<S>(name, parameters)
 }
 
 func parseDefence(_ text: String) throws -> DefenceSpec {
-    let (name, parameters) = parseParameters(text)
+    let (name, parameters) = try parseParameters(text, flag: "--defence")
     return DefenceSpec(name, parameters)
 }

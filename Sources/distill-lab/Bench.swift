@@ -22,7 +22,11 @@ struct Bench: ParsableCommand {
     func validate() throws {
         guard ["tiny", "small", "all"].contains(config) else { throw ValidationError("--config must be tiny, small or all (got '\(config)')") }
         guard AttentionKernel(rawValue: attention) != nil else { throw ValidationError("--attention must be gemm or fused") }
-        guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+        guard seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds must be in (0, 3600] (got \(seconds))") }
+        let modes = mode.split(separator: ",").map(String.init)
+        guard mode == "all" || (!modes.isEmpty && modes.allSatisfy({ ["train", "infer", "decode"].contains($0) })) else {
+            throw ValidationError("--mode must be train, infer, decode (comma-separated) or all (got '\(mode)')")
+        }
     }
 
     func run() throws {

@@ -28,6 +28,9 @@ struct Defences: ParsableCommand {
         guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1 (got \(prompts))") }
         guard promptLength >= 1 else { throw ValidationError("--prompt-length must be at least 1 (got \(promptLength))") }
         guard completionTokens >= 1 else { throw ValidationError("--completion-tokens must be at least 1 (got \(completionTokens))") }
+        for (flag, value) in [("--prompts", prompts), ("--prompt-length", promptLength), ("--completion-tokens", completionTokens)] where value > 1 << 24 {
+            throw ValidationError("\(flag) must be at most \(1 << 24) (got \(value))")
+        }
     }
 
     func run() throws {
@@ -41,7 +44,7 @@ struct Defences: ParsableCommand {
         guard let spec = lm.corpusSpec else {
             throw LabError.message("\(teacher) does not record the corpus it was trained on, so there is no benign validation text to prompt it with")
         }
-        let corpus = try spec.build()
+        let corpus = try rebuildCorpus(lm, checkpoint: teacher)
         let api = GPTTeacher(lm)
         let options = BenignCostOptions(prompts: prompts, promptLength: promptLength, completionTokens: completionTokens, seed: seed)
         try options.validate(contextLength: api.contextLength)

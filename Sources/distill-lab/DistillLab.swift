@@ -18,21 +18,61 @@ struct DistillLabCommand: ParsableCommand {
         BLASKernel.ensureFastKernel()
         // Line-buffered stdout, so result lines interleave sensibly with progress on stderr.
         setvbuf(stdout, nil, _IOLBF, 0)
-        main(nil)
+        main(attachingNegativeValues(Array(CommandLine.arguments.dropFirst())))
+    }
+
+    /// `--lr -0.01` becomes `--lr=-0.01`: the argument parser would read "-0.01" as a flag and report a
+    /// missing value, so a negative number after an option is attached to it (the error then names the flag
+    /// and its range if the value is not allowed).
+    static func attachingNegativeValues(_ arguments: [String]) -> [String] {
+        var out: [String] = []
+        var i = 0
+        while i < arguments.count {
+            let a = arguments[i]
+            if a == "--" { out += arguments[i...]; break }
+            if a.hasPrefix("--"), !a.contains("="), i + 1 < arguments.count, isNegativeNumber(arguments[i + 1]) {
+                out.append(a + "=" + arguments[i + 1])
+                i += 2
+                continue
+            }
+            out.append(a)
+            i += 1
+        }
+        return out
+    }
+
+    static func isNegativeNumber(_ s: String) -> Bool {
+        guard s.hasPrefix("-"), let second = s.dropFirst().first else { return false }
+        return second.isNumber || (second == "." && Double(s) != nil)
     }
 }
 
 /// Threads for BLAS and for the lab's own loops.
 struct ThreadOptions: ParsableArguments {
-    @Option(help: "Worker threads for products and kernels (default: all cores).")
+    @Option(help: "Worker threads for products and kernels (default: all cores; at most \(ThreadOptions.multipleOfCores)× the cores). Results do not depend on it.")
     var threads: Int?
+
+    /// More workers than this many per core only make them wait on each other.
+    static let multipleOfCores = 4
 
     func validate() throws {
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1 (got \(t))") }
     }
 
+    /// The worker count to use: --threads, capped at a small multiple of the cores (with a note on stderr).
+    var resolved: Int {
+        let cores = max(1, ProcessInfoCores.active)
+        guard let t = threads else { return cores }
+        let cap = Self.multipleOfCores * cores
+        if t > cap {
+            FileHandle.standardError.write(Data("note: --threads \(t) capped at \(cap) (\(Self.multipleOfCores) × the \(cores) cores); more workers than that only wait on each other\n".utf8))
+            return cap
+        }
+        return t
+    }
+
     func apply() {
-        Parallel.workers = threads ?? ProcessInfoCores.active
+        Parallel.workers = resolved
         BLAS.useSingleThreadedBLAS()
     }
 }

@@ -11,6 +11,8 @@ struct Merge: ParsableCommand {
     @Argument(help: "Experiment file (YAML) the shards ran.") var file: String
     @Argument(help: "Output directories of the shard runs.") var shards: [String] = []
     @Option(help: "Output directory (default: results/<experiment>).") var out: String?
+    @Flag(help: "Merge even when the output directory holds another experiment's results, deleting its cells.") var overwriteForeign = false
+    @Flag(help: "When another distill-lab process is using the output directory, wait for it instead of refusing.") var wait = false
 
     func validate() throws {
         if shards.isEmpty { throw ValidationError("give the shard runs' output directories, e.g. distill-lab merge FILE runs/s1 runs/s2 runs/s3") }
@@ -19,7 +21,9 @@ struct Merge: ParsableCommand {
     func run() throws {
         let experiment = try Experiment.load(path: file)
         let output = URL(fileURLWithPath: out ?? "results/\(experiment.name)")
-        let summary = try Runner.merge(experiment, from: shards.map { URL(fileURLWithPath: $0) }, into: output, threads: ProcessInfoCores.active)
+        let summary = try Runner.merge(experiment, from: shards.map { URL(fileURLWithPath: $0) }, into: output, threads: ProcessInfoCores.active,
+                                         overwriteForeign: overwriteForeign, wait: wait,
+                                         log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
         ExperimentSummary.report(summary, experiment: experiment, output: output)
         if summary.missing > 0 { throw ExitCode(2) }
     }

@@ -9,6 +9,8 @@ import LabExperiments
 struct OutputOptions: ParsableArguments {
     @Option(help: "Output directory (default: results/<experiment>).") var out: String?
     @Option(help: "Teacher cache directory (default: $DISTILL_LAB_CACHE, else .distill-lab-cache).") var cache: String?
+    @Flag(help: "Run even when the output directory holds another experiment's results, deleting its cells.") var overwriteForeign = false
+    @Flag(help: "When another distill-lab process is using the output directory, wait for it instead of refusing.") var wait = false
 
     func output(for experiment: Experiment) -> URL { URL(fileURLWithPath: out ?? "results/\(experiment.name)") }
     var teacherCache: TeacherCache { TeacherCache(directory: cache.map { URL(fileURLWithPath: $0) } ?? TeacherCache.defaultDirectory) }
@@ -39,6 +41,8 @@ struct Run: ParsableCommand {
         var options = RunOptions(output: output.output(for: experiment), cache: output.teacherCache, threads: Parallel.workers)
         options.shard = try shard.map(Shard.init(parsing:)) ?? .whole
         options.fresh = fresh
+        options.overwriteForeign = output.overwriteForeign
+        options.waitForLock = output.wait
         options.showProgress = !quiet
         let summary = try Runner.run(experiment, options: options)
         ExperimentSummary.report(summary, experiment: experiment, output: options.output)

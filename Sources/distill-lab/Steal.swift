@@ -7,6 +7,7 @@ import LabAPI
 import LabAttacks
 import LabCore
 import LabDefences
+import LabModel
 
 struct Steal: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,7 +46,15 @@ struct Steal: ParsableCommand {
 
     func validate() throws {
         guard (teacher == nil) != (randomWidth == nil) else { throw ValidationError("give exactly one of --teacher DIR and --random-width W") }
-        guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
+        guard (1...Self.maximumSeeds).contains(seeds) else { throw ValidationError("--seeds must be in 1...\(Self.maximumSeeds) (got \(seeds))") }
+        for (flag, value) in [("--vocab", vocab), ("--layers", layers), ("--context", context), ("--prompt-length", promptLength), ("--max-logprobs", maxLogprobs)] {
+            guard (1...GPTConfig.maximumDimension).contains(value) else { throw ValidationError("\(flag) must be in 1...\(GPTConfig.maximumDimension) (got \(value))") }
+        }
+        if let vectors, !(1...GPTConfig.maximumDimension).contains(vectors) {
+            throw ValidationError("--vectors must be in 1...\(GPTConfig.maximumDimension) (got \(vectors))")
+        }
+        guard promptLength <= context else { throw ValidationError("--prompt-length \(promptLength) must fit the context (--context \(context))") }
+        guard lnfBiasStd >= 0, lnfBiasStd.isFinite else { throw ValidationError("--lnf-bias-std must be 0 or more (got \(lnfBiasStd))") }
         guard Rounding.Domain(rawValue: roundOn) != nil else { throw ValidationError("--round-on must be logprobs or probabilities") }
         _ = try parsedModes()
         _ = try parsedNoise()
@@ -88,6 +97,12 @@ struct Steal: ParsableCommand {
         guard let randomWidth else { return [] }
         return try list(randomWidth).map {
             guard let w = Int($0), w >= 1 else { throw ValidationError("--random-width '\($0)' is not a positive width") }
+            do {
+                // Heads 1: the random teacher's shape is checked (and its memory bounded) before anything is built.
+                try GPTConfig(vocabSize: vocab, contextLength: context, width: w, layers: layers, heads: 1).validate()
+            } catch let error as LabError {
+                throw ValidationError("--random-width \(w): \(error.description)")
+            }
             return w
         }
     }
@@ -105,6 +120,9 @@ struct Steal: ParsableCommand {
         try p.validate()
         return p
     }
+
+    /// More seeds than this is a typo, not a study.
+    static let maximumSeeds = 10_000
 
     func list(_ s: String) -> [String] { s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
@@ -130,6 +148,9 @@ struct Steal: ParsableCommand {
         sweep.policy = try policy()
         sweep.seeds = (0..<UInt64(seeds)).map { seed + $0 }
         sweep.options.vectors = vectors ?? max(64, 2 * V)
+        // The harvest holds n logit vectors of V floats, and the SVD a few copies.
+        try MemoryLimit.check(Double(sweep.options.vectors) * Double(V) * 4 * 4, for: "harvesting \(sweep.options.vectors) logit vectors of \(V) entries",
+                              key: "--vectors", fix: "Lower --vectors or --vocab.")
         sweep.topK = try parsedTopK()
         sweep.options.bias = bias
         sweep.options.promptLength = promptLength

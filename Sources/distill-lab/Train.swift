@@ -58,9 +58,28 @@ struct Train: ParsableCommand {
     @Option(help: "Validation every N steps.") var evalInterval: Int = 100
     @Option(help: "Seed of initialisation and batch order.") var seed: UInt64 = 0
 
+    func validate() throws {
+        for (flag, value) in [("--context", context), ("--width", width), ("--layers", layers), ("--heads", heads), ("--steps", steps), ("--batch-size", batchSize)] {
+            guard value >= 1 else { throw ValidationError("\(flag) must be at least 1 (got \(value))") }
+            guard value <= GPTConfig.maximumDimension else { throw ValidationError("\(flag) must be at most \(GPTConfig.maximumDimension) (got \(value))") }
+        }
+        guard (0...GPTConfig.maximumDimension).contains(warmup) else { throw ValidationError("--warmup must be in 0...\(GPTConfig.maximumDimension) (got \(warmup))") }
+        guard (0...GPTConfig.maximumDimension).contains(evalInterval) else {
+            throw ValidationError("--eval-interval must be 0 (never) or up to \(GPTConfig.maximumDimension) (got \(evalInterval))")
+        }
+        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive learning rate, e.g. --lr 3e-3 (got \(lr))") }
+    }
+
     func run() throws {
         threads.apply()
+        // Fail before work: the checkpoint's place must be writable before hours of training.
+        try FileRead.checkWritableDirectory(out, what: "the checkpoint (--out)")
         let spec = try corpus.spec()
+        let arch = ModelArchitecture(contextLength: context, width: width, layers: layers, heads: heads)
+        var check = TrainingConfig()
+        check.batchSize = batchSize
+        try arch.config(vocabularySize: 2).validate()
+        try check.validate(model: arch.config(vocabularySize: 2))
         let data = try spec.build()
         var training = TrainingConfig()
         training.steps = steps
@@ -69,14 +88,13 @@ struct Train: ParsableCommand {
         training.warmupSteps = warmup
         training.evalInterval = evalInterval
         training.seed = seed
-        let arch = ModelArchitecture(contextLength: context, width: width, layers: layers, heads: heads)
         let config = arch.config(vocabularySize: data.tokenizer.vocabularySize)
         try config.validate()
         print("corpus \(data.name): \(data.train.count) train tokens, vocabulary \(data.tokenizer.vocabularySize)" + (data.entropyRate.map { String(format: ", entropy rate %.4f nats/token", $0) } ?? ""))
         print("model: \(config.parameterCount) parameters (context \(context), width \(width), \(layers) layers, \(heads) heads); \(BLASKernel.summary)")
         let progress = ProgressReporter(total: steps, label: "train")
         let (lm, history) = try LanguageModel.train(corpus: data, spec: spec, architecture: arch, training: training, progress: progress)
-        try lm.save(to: URL(fileURLWithPath: out))
+        try lm.save(to: URL(fileURLWithPath: out), corpusFile: spec.kind == .text ? spec.path : nil)
         let val = history.finalValidationLoss.map { Double($0) } ?? .nan
         var line = String(format: "done in %.1f s (%.0f tokens/s); validation loss %.4f nats/token", history.seconds, history.tokensPerSecond, val)
         if let h = data.entropyRate { line += String(format: " (entropy rate %.4f, gap %+.2f%%)", h, (val - h) / h * 100) }
@@ -90,6 +108,20 @@ func loadModel(_ path: String) throws -> LanguageModel {
     try LanguageModel.load(from: URL(fileURLWithPath: path))
 }
 
+/// The corpus a checkpoint records, rebuilt; a text corpus whose file changed since training (size or hash
+/// recorded in the checkpoint) is refused, and tokens outside the model's vocabulary name both files.
+func rebuildCorpus(_ lm: LanguageModel, checkpoint: String) throws -> Corpus {
+    guard let spec = lm.corpusSpec else {
+        throw LabError.message("\(checkpoint) does not record the corpus it was trained on, so it cannot be rebuilt")
+    }
+    try lm.verifyCorpusFile(checkpoint: checkpoint)
+    let corpus = try spec.build()
+    guard corpus.tokenizer.vocabularySize == lm.tokenizer.vocabularySize else {
+        throw LabError.file(path: checkpoint, message: "the model's vocabulary has \(lm.tokenizer.vocabularySize) tokens but its corpus (\(spec.path ?? corpus.name)) now gives \(corpus.tokenizer.vocabularySize); the corpus changed since training: restore it or retrain")
+    }
+    return corpus
+}
+
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Loss and perplexity of a checkpoint on its corpus (and the gap to the entropy rate for markov).")
     @OptionGroup var threads: ThreadOptions
@@ -101,15 +133,18 @@ struct Eval: ParsableCommand {
         threads.apply()
         guard let sp = Split(rawValue: split) else { throw ValidationError("--split must be train, validation or test") }
         let lm = try loadModel(checkpoint)
-        guard let spec = lm.corpusSpec else {
+        guard lm.corpusSpec != nil else {
             throw LabError.message("\(checkpoint) does not record the corpus it was trained on, so eval cannot rebuild it")
         }
-        let corpus = try spec.build()
+        let corpus = try rebuildCorpus(lm, checkpoint: checkpoint)
         let r = try lm.evaluate(on: corpus, split: sp)
+        guard r.loss.isFinite else {
+            throw LabError.file(path: checkpoint, message: "gives a non-finite loss (\(r.loss)) on the \(sp.rawValue) split; the weights are corrupt or the model diverged")
+        }
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys]
-            print(String(data: try enc.encode(r), encoding: .utf8)!)
+            print(String(decoding: try enc.encode(r), as: UTF8.self))
             return
         }
         print(String(format: "%@ loss %.4f nats/token, perplexity %.3f", sp.rawValue as NSString, r.loss, r.perplexity))
@@ -125,22 +160,39 @@ struct Sample: ParsableCommand {
     @OptionGroup var threads: ThreadOptions
     @Option(help: "Checkpoint directory.") var checkpoint: String
     @Option(help: "Prompt text (default: one token of the tokenizer's first symbol).") var prompt: String?
-    @Option(help: "Tokens to generate.") var tokens: Int = 100
+    @Option(help: "Tokens to generate (default: 100, or as many as fit the context after the prompt).") var tokens: Int?
     @Option(help: "Number of samples.") var count: Int = 1
     @Option(help: "Temperature (0 = greedy).") var temperature: Float = 1
     @Option(help: "Top-k.") var topK: Int?
     @Option(help: "Top-p.") var topP: Float?
     @Option(help: "Seed.") var seed: UInt64 = 0
 
+    func validate() throws {
+        if let tokens, tokens < 1 { throw ValidationError("--tokens must be at least 1 (got \(tokens))") }
+        guard count <= GPTConfig.maximumDimension else { throw ValidationError("--count must be at most \(GPTConfig.maximumDimension) (got \(count))") }
+        guard count >= 1 else { throw ValidationError("--count must be at least 1 (got \(count))") }
+        guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be 0 (greedy) or positive (got \(temperature))") }
+        if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1 (got \(topK))") }
+        if let topP, !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1] (got \(topP))") }
+    }
+
     func run() throws {
         threads.apply()
         let lm = try loadModel(checkpoint)
         var ids = lm.tokenizer.encode(prompt ?? "").map(Int32.init)
         if ids.isEmpty { ids = [Int32(min(1, lm.tokenizer.vocabularySize - 1))] }
-        let room = lm.model.config.contextLength - ids.count
-        guard room > 0 else { throw ValidationError("the prompt has \(ids.count) tokens; the model's context is \(lm.model.config.contextLength)") }
+        let c = lm.model.config
+        let room = c.contextLength - ids.count
+        guard room > 0 else { throw LabError.invalidConfig(key: "--prompt", message: "has \(ids.count) tokens; the model's context is \(c.contextLength): shorten it") }
+        let tokens = self.tokens ?? min(100, room)
+        guard tokens <= room else {
+            throw LabError.invalidConfig(key: "--tokens", message: "\(tokens) does not fit: the model's context is \(c.contextLength) and the prompt takes \(ids.count), so at most \(room) new tokens")
+        }
+        // KV cache (2·L·T·C per sequence), logits and scratch, per sample.
+        try MemoryLimit.check(Double(count) * 4 * (2 * Double(c.layers) * Double(c.contextLength) * Double(c.width) + 4 * Double(c.vocabSize) + 8 * Double(c.width) + Double(c.contextLength)),
+                              for: "\(count) samples at once", key: "--count", fix: "Lower --count.")
         let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP)
-        let outs = try Sampler(model: lm.model).generate(prompts: Array(repeating: ids, count: count), maxNewTokens: min(tokens, room), options: options, seed: seed)
+        let outs = try Sampler(model: lm.model).generate(prompts: Array(repeating: ids, count: count), maxNewTokens: tokens, options: options, seed: seed)
         let promptIds = prompt == nil ? [] : ids.map(Int.init)
         for out in outs {
             // Decode prompt and continuation together, so word-level text keeps its spaces.
