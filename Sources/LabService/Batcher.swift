@@ -33,6 +33,8 @@ final class Batcher: @unchecked Sendable {
     private var stopping = false
     private var thread: Thread?
     private var batches: UInt64 = 0
+    /// Jobs in the previous batch.
+    private var lastJobs = 0
     private let onBatch: @Sendable (_ queries: Int, _ seconds: Double) -> Void
 
     init(teacher: any TeacherAPI, defences: DefencePipeline, prices: PriceTable, store: LedgerStore, batching: ServiceConfig.Batching, seed: UInt64,
@@ -86,8 +88,10 @@ final class Batcher: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            // The first job waits up to the window for others, unless the batch is already full.
-            let deadline = Date().addingTimeInterval(window)
+            // The first job waits up to the window for others, unless the batch is already full — and only
+            // when the last batch showed concurrent traffic: a lone client pays no window. Under load, jobs
+            // also queue while a batch computes, so batches form without any waiting.
+            let deadline = Date().addingTimeInterval(lastJobs > 1 ? window : 0)
             while !stopping && queued() < maxBatch && Date() < deadline { _ = condition.wait(until: deadline) }
             var taken: [(job: BatchJob, done: CheckedContinuation<BatchResult, Error>)] = []
             var size = 0
@@ -97,6 +101,7 @@ final class Batcher: @unchecked Sendable {
                 pending.removeFirst()
             }
             condition.unlock()
+            lastJobs = taken.count
             run(taken)
         }
     }

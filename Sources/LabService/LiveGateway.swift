@@ -23,6 +23,10 @@ final class LiveGateway: @unchecked Sendable {
     /// Bans in Unix seconds, loaded from the store and raised by detectors.
     private var bans: [Int64: Double] = [:]
     private var alarmsSeen = 0
+    /// Copies of each account's bucket and quota, taken exactly as the gateway takes them, so a request of
+    /// k prompts is admitted whole or refused whole (with the time all k fit) — never half-counted.
+    private var shadows: [Int64: (bucket: TokenBucket?, quota: DailyQuota?)] = [:]
+    private let rateLimit: RateLimitConfig?
     private let start = ContinuousClock.now
     private let startOffset: Double
     let onAlarm: @Sendable (StoredAlarm) -> Void
@@ -30,6 +34,7 @@ final class LiveGateway: @unchecked Sendable {
     init(config: GatewayConfig, detectors: [(detector: any Detector, bans: Bool)], store: LedgerStore,
          onAlarm: @escaping @Sendable (StoredAlarm) -> Void = { _ in }) throws {
         gateway = try Gateway(config: config, api: nil, detectors: detectors)
+        rateLimit = config.rateLimit
         self.store = store
         self.onAlarm = onAlarm
         startOffset = max(0, Date().timeIntervalSince1970 - store.epoch)
@@ -60,6 +65,22 @@ final class LiveGateway: @unchecked Sendable {
             id = try gateway.openAccount(at: now)
             ids[account] = id
             storeIDs.append(Int(account))
+            shadows[account] = (rateLimit.map { TokenBucket(capacity: $0.burst, ratePerSecond: $0.requestsPerMinute / 60, now: now) },
+                                rateLimit?.queriesPerDay.map { DailyQuota(limit: $0) })
+        }
+        if var shadow = shadows[account] {
+            if let limit = rateLimit, queries.count > limit.burst {
+                throw ServiceError.badRequest("prompt", "\(queries.count) queries in one request exceed the burst of \(limit.burst) requests; send at most \(limit.burst)")
+            }
+            for _ in queries {
+                if let reset = shadow.quota?.take(at: now) { return .quotaExhausted(retryAfter: max(0, reset - now)) }
+            }
+            var t = now
+            for _ in queries {
+                while let retry = shadow.bucket?.take(at: t) { t = retry }
+            }
+            if t > now { return .rateLimited(retryAfter: t - now) }
+            shadows[account] = shadow
         }
         for query in queries {
             // The gateway charges its own (shadow) ledger the worst case; the durable ledger records what is served.

@@ -113,7 +113,9 @@ extension Service {
         _ = try authenticate(request)
         return Self.json(["object": "list", "data": [["id": modelName, "object": "model", "created": Int(started.timeIntervalSince1970), "owned_by": "distill-lab",
                                                       "x_lab": ["vocabulary_size": teacher.vocabularySize, "context_length": teacher.contextLength,
-                                                                "tokenizer": model.tokenizer.kind.rawValue]]]])
+                                                                "tokenizer": model.tokenizer.kind.rawValue,
+                                                                "inference_flops_per_token": model.model.config.inferenceFlopsPerToken(sequenceLength: 0),
+                                                                "attention_flops_coefficient": 4.0 * Double(model.model.config.layers * model.model.config.width)]]]])
     }
 
     /// Admits `queries` for `account` at the gateway, then has the batcher answer and charge them.
