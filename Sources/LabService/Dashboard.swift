@@ -41,7 +41,7 @@ enum Dashboard {
             const s = await r.json();
             if (!r.ok) throw new Error(s.error ? s.error.message : r.status);
             const names = {};
-            s.accounts.forEach(a => names[a.id] = a.name);
+            s.accounts.forEach(a => names[a.id] = a.account);
             const banned = s.accounts.filter(a => a.banned_at !== null);
             const spend = s.accounts.reduce((x, a) => x + a.cost_dollars, 0);
             document.getElementById("t-accounts").textContent = s.accounts.length;
@@ -51,7 +51,7 @@ enum Dashboard {
             document.getElementById("t-bans").textContent = banned.length;
             document.getElementById("accounts").innerHTML = s.accounts.map(a => {
               const sus = Math.max(0, ...Object.values(a.suspicion || {}));
-              return `<tr class="${a.banned_at !== null ? "banned" : ""}"><td>${esc(a.name)}${a.admin ? " (admin)" : ""}</td>` +
+              return `<tr class="${a.banned_at !== null ? "banned" : ""}"><td>${esc(a.account)}${a.admin ? " (admin)" : ""}</td>` +
                 `<td class="n">${a.requests}</td><td class="n">${a.prompt_tokens}</td><td class="n">${a.completion_tokens}</td>` +
                 `<td class="n">${a.cost_dollars.toFixed(9)}</td><td><div class="bar" style="width:${(sus * 100).toFixed(0)}px"></div></td>` +
                 `<td>${a.banned_at !== null ? "banned " + time(a.banned_at) : "active"}</td></tr>`;
