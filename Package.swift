@@ -8,13 +8,18 @@ let package = Package(
     products: [
         .library(name: "DistillLab", targets: [
                 "LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabForensics", "LabCampaigns",
-                "LabSimulation", "LabExperiments",
+                "LabSimulation", "LabExperiments", "LabService",
             ]),
         .executable(name: "distill-lab", targets: ["distill-lab"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -39,11 +44,26 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        .target(
+            name: "LabService",
+            dependencies: [
+                "LabCore", "LabModel", "LabData", "LabSimulation", "LabExperiments",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
         .executableTarget(
             name: "distill-lab",
             dependencies: [
-                "LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabCampaigns", "LabExperiments",
+                "LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabCampaigns", "LabExperiments", "LabService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .target(name: "TestSupport", dependencies: ["LabCore", "LabModel", "LabAPI"], path: "Tests/TestSupport"),
@@ -66,6 +86,10 @@ let package = Package(
         .testTarget(
             name: "LabCampaignsTests",
             dependencies: ["LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabCampaigns", "TestSupport"]
+        ),
+        .testTarget(
+            name: "LabServiceTests",
+            dependencies: ["LabCore", "LabModel", "LabData", "LabSimulation", "LabService", "TestSupport"]
         ),
         // Runs the built distill-lab binary over a table of bad inputs; depends on no library target.
         .testTarget(name: "CLIRobustnessTests"),

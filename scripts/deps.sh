@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Installs the two Debian packages DistillLab links against (OpenBLAS and LAPACKE headers and
-# libraries) when they are missing. Sourced by scripts/demo.sh and scripts/test.sh.
+# Installs the Debian packages DistillLab links against (OpenBLAS and LAPACKE headers and libraries;
+# SQLite's for the service's ledger, which GRDB needs on Linux) when they are missing. Sourced by scripts/demo.sh and scripts/test.sh.
 set -euo pipefail
 missing=()
-for p in libopenblas-dev liblapacke-dev; do
+for p in libopenblas-dev liblapacke-dev libsqlite3-dev; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then

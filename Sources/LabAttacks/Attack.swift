@@ -116,7 +116,7 @@ public final class Attack {
 
         let ledger = Ledger(prices: target.prices)
         try ledger.open(Self.account, budget: config.budget.ledgerBudget)
-        let api = DefendedAPI(teacher: teacher, policy: target.policy, defences: target.defences, ledger: ledger, seed: target.apiSeed)
+        let api = DefendedAPI(teacher: target.servedTeacher ?? teacher, policy: target.policy, defences: target.defences, ledger: ledger, seed: target.apiSeed)
         self.api = api
         let measures = config.budget.measures
         let client = AttackerClient(api: api, account: Self.account, unit: config.budget.unit, cap: measures[0])

@@ -19,6 +19,9 @@ public struct ExtractionTarget {
     }
 
     public var teacher: any TeacherAPI
+    /// The teacher the attacker's queries reach, when it is not `teacher` itself (a served teacher over
+    /// HTTP): `teacher` stays the lab's yardstick for fidelity, never charged to the attacker. nil: `teacher`.
+    public var servedTeacher: (any TeacherAPI)?
     /// The teacher's architecture when it is a GPT: the default for every student field left nil.
     public var teacherConfig: GPTConfig?
     public var policy: APIPolicy

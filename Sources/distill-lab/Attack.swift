@@ -8,6 +8,7 @@ import LabAttacks
 import LabCore
 import LabData
 import LabModel
+import LabService
 
 struct AttackCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -48,6 +49,9 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "Directory to write curve.json, curve.csv and table.md into.") var out: String?
     @Flag(help: "Print the curve as JSON instead of a table.") var json = false
     @Flag(help: "List every strategy and harvest mode with its parameters, and exit.") var list = false
+    @Option(help: "Attack a served teacher (`distill-lab serve`) at this base URL instead of the checkpoint in-process; --teacher stays the fidelity yardstick.")
+    var endpoint: String?
+    @Option(help: "The API key for --endpoint.") var apiKey: String?
 
     func validate() throws {
         if !list, teacher == nil { throw ValidationError("--teacher DIR is required (a checkpoint from `distill-lab train`)") }
@@ -62,6 +66,8 @@ struct AttackCommand: ParsableCommand {
         }
         if let epochs, !(epochs > 0 && epochs <= 1e6) { throw ValidationError("--epochs must be in (0, 1000000] (got \(epochs))") }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive learning rate, e.g. --lr 1e-3 (got \(lr))") }
+        if (endpoint == nil) != (apiKey == nil) { throw ValidationError("--endpoint and --api-key go together") }
+        if !defences.isEmpty, endpoint != nil { throw ValidationError("--defence applies in-process; a served teacher's defences are in its serve config") }
     }
 
     func run() throws {
@@ -84,13 +90,29 @@ struct AttackCommand: ParsableCommand {
             throw ValidationError("--input-price and --output-price are dollars per million tokens, e.g. 0.15")
         }
         let prices = try PriceTable(inputDollarsPerMillion: input, outputDollarsPerMillion: output)
-        let target = try ExtractionTarget(teacher: lm, corpus: corpus, spec: spec, defences: try defences.map(parseDefence), prices: prices,
+        var target = try ExtractionTarget(teacher: lm, corpus: corpus, spec: spec, defences: try defences.map(parseDefence), prices: prices,
                                           teacherTrainingTokens: lm.step * teacherBatchSize * c.contextLength, apiSeed: apiSeed)
         // With --json, standard output carries only the JSON; these lines go to standard error.
         let say: (String) -> Void = json ? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } : { print($0) }
+        var wire: HTTPTeacher?
+        if let endpoint, let apiKey {
+            guard let url = URL(string: endpoint), url.scheme == "http" || url.scheme == "https" else {
+                throw ValidationError("--endpoint must be a URL such as http://127.0.0.1:8080 (got '\(endpoint)')")
+            }
+            let served = try HTTPTeacher(endpoint: url, apiKey: apiKey, allPositions: attackConfig.harvest.name == "echo")
+            guard served.vocabularySize == c.vocabSize else {
+                throw LabError.message("\(endpoint) serves \(served.vocabularySize) tokens but --teacher has \(c.vocabSize); give the checkpoint the server serves")
+            }
+            target.servedTeacher = served
+            wire = served
+            say("served teacher: \(endpoint) model \(served.model) (V \(served.vocabularySize), context \(served.contextLength))")
+        }
         say("teacher \(teacherPath): \(c.parameterCount) parameters (width \(c.width), \(c.layers) layers), \(lm.step) steps on \(corpus.name)")
         say("attack: \(attackConfig.summary); defences: \(target.defences.summary)")
         let curve = try attackConfig.run(against: target, progressLabel: "attack")
+        if let wire {
+            print("over the wire: \(wire.requests) HTTP requests, \(wire.rateLimited) answered 429 (waited \(String(format: "%.1f", wire.waitedSeconds)) s)")
+        }
         if let out { try write(curve, to: URL(fileURLWithPath: out)) }
         if json {
             print(String(decoding: try encode(curve), as: UTF8.self))

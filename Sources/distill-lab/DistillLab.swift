@@ -10,7 +10,7 @@ struct DistillLabCommand: ParsableCommand {
         commandName: "distill-lab",
         abstract: "A lab for model extraction by distillation, and the defences against it.",
         subcommands: [Train.self, Sample.self, Eval.self, Logprobs.self, Bench.self, Defences.self, Validate.self, Run.self, Merge.self, Demo.self,
-                      Steal.self, AttackCommand.self, CampaignCommand.self]
+                      Steal.self, AttackCommand.self, CampaignCommand.self, ServeCommand.self]
     )
 
     static func main() {
