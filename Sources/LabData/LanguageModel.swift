@@ -14,6 +14,8 @@ public final class LanguageModel {
     public var corpusSpec: CorpusSpec?
     /// Training steps taken so far.
     public var step: Int
+    /// Where the training text came from (text corpora): saved as corpus_name, corpus_sha256, corpus_bytes.
+    public var corpusOrigin: CorpusOrigin?
 
     public init(model: GPT, tokenizer: Tokenizer, corpusSpec: CorpusSpec? = nil, step: Int = 0) {
         self.model = model
@@ -32,6 +34,7 @@ public final class LanguageModel {
         try training.validate(model: config)
         let gpt = try GPT(config: config, seed: training.seed)
         let lm = LanguageModel(model: gpt, tokenizer: corpus.tokenizer, corpusSpec: spec)
+        lm.corpusOrigin = corpus.origin
         let history = try lm.train(on: corpus, training: training, progress: progress)
         return (lm, history)
     }
@@ -83,13 +86,14 @@ public final class LanguageModel {
     // MARK: Checkpoints
 
     public func save(to directory: URL) throws {
-        let tokJSON = try JSONEncoder().encode(tokenizer)
+        let tokJSON = tokenizer.kind == .bpe ? tokenizer.huggingFaceJSON() : try JSONEncoder().encode(tokenizer)
         var meta: [String: String] = [:]
         if let spec = corpusSpec {
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys]
             meta["corpus"] = String(data: try enc.encode(spec), encoding: .utf8)
         }
+        if let origin = corpusOrigin { meta.merge(origin.metadata) { a, _ in a } }
         try Checkpoint.save(directory: directory, config: model.config, layout: model.layout, parameters: model.parameters,
                             tokenizerJSON: tokJSON, step: step, metadata: meta)
     }
@@ -112,7 +116,11 @@ public final class LanguageModel {
         if let text = ck.metadata["corpus"], let data = text.data(using: .utf8) {
             spec = try? JSONDecoder().decode(CorpusSpec.self, from: data)
         }
-        return LanguageModel(model: try GPT(config: ck.config, parameters: ck.parameters), tokenizer: tokenizer, corpusSpec: spec, step: ck.step ?? 0)
+        let lm = LanguageModel(model: try GPT(config: ck.config, parameters: ck.parameters), tokenizer: tokenizer, corpusSpec: spec, step: ck.step ?? 0)
+        if let name = ck.metadata["corpus_name"], let sha = ck.metadata["corpus_sha256"], let bytes = ck.metadata["corpus_bytes"].flatMap(Int.init) {
+            lm.corpusOrigin = CorpusOrigin(name: name, sha256: sha, bytes: bytes)
+        }
+        return lm
     }
 }
 
