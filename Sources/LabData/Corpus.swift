@@ -42,6 +42,14 @@ public struct Corpus: Sendable, Equatable {
         self.markovSource = markovSource
     }
 
+    /// UTF-8 bytes per token of `split`, for text corpora (nil otherwise): turns nats per token into bits per
+    /// byte, the unit in which models with different tokenizers compare.
+    public func bytesPerToken(_ split: Split) -> Double? {
+        let tokens = self.tokens(split)
+        guard origin != nil, !tokens.isEmpty else { return nil }
+        return Double(tokenizer.decode(tokens).utf8.count) / Double(tokens.count)
+    }
+
     /// The token stream of `split`.
     public func tokens(_ split: Split) -> [Int] {
         switch split {

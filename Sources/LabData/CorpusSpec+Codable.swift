@@ -16,7 +16,7 @@ extension CorpusSpec: Codable {
         case .markov: return commonKeys + sizeKeys + ["symbols", "order", "concentration"]
         case .grammar: return commonKeys + sizeKeys
         case .tasks: return commonKeys + sizeKeys + ["task", "digits", "length"]
-        case .text: return commonKeys + ["path", "source", "tokenizer", "max_vocabulary", "attacker_fraction", "validation_fraction", "test_fraction"]
+        case .text: return commonKeys + ["path", "source", "tokenizer", "max_vocabulary", "attacker_fraction", "train_on", "validation_fraction", "test_fraction"]
         }
     }
 
@@ -85,6 +85,7 @@ extension CorpusSpec: Codable {
         if let v: String = try read("path", "a file path") { path = v }
         if let v: String = try read("source", "the name of a built-in corpus") { source = v }
         if let v: Double = try read("attacker_fraction", "a number") { attackerFraction = v }
+        if let v = try choice("train_on", TrainingPart.self) { trainOn = v }
         if let v = try choice("tokenizer", Tokenizer.Kind.self) { tokenizer = v }
         if let v: Int = try read("max_vocabulary", integer) { maxVocabulary = v }
         if let v: Double = try read("validation_fraction", "a number") { validationFraction = v }
@@ -112,6 +113,7 @@ extension CorpusSpec: Codable {
             case "path": try container.encodeIfPresent(path, forKey: k)
             case "source": try container.encodeIfPresent(source, forKey: k)
             case "attacker_fraction": try container.encode(attackerFraction, forKey: k)
+            case "train_on": try container.encode(trainOn, forKey: k)
             case "tokenizer": try container.encode(tokenizer, forKey: k)
             case "max_vocabulary": try container.encodeIfPresent(maxVocabulary, forKey: k)
             case "validation_fraction": try container.encode(validationFraction, forKey: k)

@@ -67,6 +67,12 @@ public struct CorpusSpec: Equatable, Sendable {
     public var maxVocabulary: Int?
     /// Fraction of the text set aside as the attacker's own (`Corpus.attacker`), between train and validation.
     public var attackerFraction = 0.0
+    /// Which part a model built on this corpus trains on: `teacher` (the train part) or `attacker` (the
+    /// attacker's part, with the tokenizer still learned on the train part): the no-teacher baseline of a
+    /// split, evaluated on the same held-out text with the same vocabulary.
+    public var trainOn: TrainingPart = .teacher
+
+    public enum TrainingPart: String, Codable, CaseIterable, Sendable { case teacher, attacker }
     /// Fractions of the file's tokens in the validation and test splits (taken from the end, in that
     /// order); train is the rest, at the start of the file.
     public var validationFraction = 0.05
@@ -154,6 +160,7 @@ public struct CorpusSpec: Equatable, Sendable {
                 }
             }
             try check(attackerFraction >= 0 && attackerFraction < 1, "attacker_fraction", "is \(attackerFraction); must be in [0, 1)")
+            try check(trainOn == .teacher || attackerFraction > 0, "train_on", "is attacker, but attacker_fraction is 0; set attacker_fraction (e.g. 0.45)")
             try check(validationFraction > 0 && validationFraction < 1, "validation_fraction", "is \(validationFraction); must be in (0, 1)")
             try check(testFraction > 0 && testFraction < 1, "test_fraction", "is \(testFraction); must be in (0, 1)")
             try check(validationFraction + testFraction + attackerFraction < 1, "test_fraction", "attacker_fraction + validation_fraction + test_fraction = \(attackerFraction + validationFraction + testFraction); together they must leave some text for train")

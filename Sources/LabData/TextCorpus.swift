@@ -23,7 +23,7 @@ public enum TextCorpus {
         let data = (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data(text.utf8)
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         let origin = CorpusOrigin(name: URL(fileURLWithPath: path).lastPathComponent, sha256: SHA256.hex(data), bytes: data.count)
-        if spec.tokenizer != .bpe && spec.attackerFraction == 0 {
+        if spec.tokenizer != .bpe && spec.attackerFraction == 0 && spec.trainOn == .teacher {
             var corpus = try contiguous(text, spec: spec, path: path, name: name)
             corpus.origin = origin
             return corpus
@@ -93,13 +93,14 @@ public enum TextCorpus {
     static func assemble(parts: [String], whole: String, spec: CorpusSpec, label: String, origin: CorpusOrigin, location: String) throws -> Corpus {
         let tokenizer = try makeTokenizer(spec, whole: whole, train: parts[0])
         let tokens = parts.map(tokenizer.encode)
-        for (index, name) in [(0, "train"), (2, "validation"), (3, "test")] where tokens[index].isEmpty {
+        for (index, name) in [(0, "train"), (spec.trainOn == .attacker ? 1 : 2, "attacker"), (2, "validation"), (3, "test")] where tokens[index].isEmpty {
             throw LabError.file(path: location, message: "leaves the \(name) part empty at fractions attacker \(spec.attackerFraction), validation \(spec.validationFraction), test \(spec.testFraction); use a longer text or larger fractions")
         }
         let size = spec.tokenizer == .bpe ? "\(tokenizer.vocabularySize)" : ""
-        var corpus = Corpus(name: "text-\(label)-\(spec.tokenizer.rawValue)\(size)", tokenizer: tokenizer,
-                            train: tokens[0], validation: tokens[2], test: tokens[3])
-        corpus.attacker = tokens[1]
+        let swap = spec.trainOn == .attacker
+        var corpus = Corpus(name: "text-\(label)-\(spec.tokenizer.rawValue)\(size)\(swap ? "-attacker" : "")", tokenizer: tokenizer,
+                            train: tokens[swap ? 1 : 0], validation: tokens[2], test: tokens[3])
+        corpus.attacker = tokens[swap ? 0 : 1]
         corpus.origin = origin
         return corpus
     }
