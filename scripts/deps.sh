@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages DistillLab links against (OpenBLAS and LAPACKE headers and libraries;
-# SQLite's for the service's ledger, which GRDB needs on Linux) when they are missing. Sourced by scripts/demo.sh and scripts/test.sh.
+# SQLite's for the service's ledger, which GRDB needs on Linux), and through scripts/corpora.sh the
+# built-in text corpora, when they are missing. Run by scripts/demo.sh and scripts/test.sh.
 set -euo pipefail
 missing=()
 for p in libopenblas-dev liblapacke-dev libsqlite3-dev; do
@@ -16,3 +17,5 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
+# The built-in text corpora (Debian packages read in place).
+bash "$(dirname "${BASH_SOURCE[0]}")/corpora.sh"

@@ -245,6 +245,8 @@ extension NamedSpec where Section == StrategySection {
         case .train: return StrategySpec("own_corpus", ["source": .string("train")])
         case .fresh: return StrategySpec("own_corpus", ["source": .string("fresh")])
         case let .related(mix): return StrategySpec("own_corpus", ["source": .string("related"), "mix": .number(mix)])
+        case .split: return StrategySpec("own_corpus", ["source": .string("split")])
+        case let .file(path): return StrategySpec("own_corpus", ["source": .string("file:" + path)])
         }
     }
     /// The teacher's own completions as prompts.

@@ -18,12 +18,19 @@ public enum CorpusSource: Equatable, Sendable {
     /// A related source (Markov only): every context's next-symbol distribution is
     /// (1 − mix)·teacher source's + mix·another random chain's of the same shape; mix 0 is `fresh`.
     case related(mix: Double)
+    /// The attacker's part of a text corpus split with `attacker_fraction`: disjoint from the teacher's
+    /// train, validation and test text.
+    case split
+    /// A UTF-8 file of the attacker's, encoded with the teacher's tokenizer.
+    case file(path: String)
 
     public var summary: String {
         switch self {
         case .train: return "train"
         case .fresh: return "fresh"
         case let .related(mix): return "related(mix=\(show(mix)))"
+        case .split: return "split"
+        case let .file(path): return "file:\(path)"
         }
     }
 }
@@ -88,6 +95,13 @@ public struct AttackData {
                 throw LabError.message("the fresh sample's tokenizer differs from the teacher's corpus; use source 'train'")
             }
             return built.train.map { Int32($0) }
+        case .split:
+            guard !corpus.attacker.isEmpty else {
+                throw LabError.invalidConfig(key: "strategy.source", message: "'split' needs a text corpus with an attacker part; set teacher.corpus.attacker_fraction (e.g. 0.45)")
+            }
+            return corpus.attacker.map { Int32($0) }
+        case let .file(path):
+            return corpus.tokenizer.encode(try TextCorpus.read(path)).map { Int32($0) }
         case let .related(mix):
             guard let chain = corpus.markovSource, let spec, spec.kind == .markov else {
                 throw LabError.invalidConfig(key: "strategy.source", message: "'related' is defined for markov corpora only; use 'fresh' or 'train'")

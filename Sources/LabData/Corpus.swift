@@ -24,6 +24,11 @@ public struct Corpus: Sendable, Equatable {
     public var examples: [TaskExample]?
     /// For Markov corpora: the true source, so the Bayes-optimal predictor can be evaluated.
     public var markovSource: MarkovSource?
+    /// Text corpora split with `attacker_fraction`: the attacker's own text, disjoint from train, validation
+    /// and test (the teacher never trains on it). Empty otherwise.
+    public var attacker: [Int] = []
+    /// Text corpora: the source's name, hash and size, recorded in checkpoints.
+    public var origin: CorpusOrigin?
 
     public init(name: String, tokenizer: Tokenizer, train: [Int], validation: [Int], test: [Int],
                 entropyRate: Double? = nil, examples: [TaskExample]? = nil, markovSource: MarkovSource? = nil) {
@@ -35,6 +40,14 @@ public struct Corpus: Sendable, Equatable {
         self.entropyRate = entropyRate
         self.examples = examples
         self.markovSource = markovSource
+    }
+
+    /// UTF-8 bytes per token of `split`, for text corpora (nil otherwise): turns nats per token into bits per
+    /// byte, the unit in which models with different tokenizers compare.
+    public func bytesPerToken(_ split: Split) -> Double? {
+        let tokens = self.tokens(split)
+        guard origin != nil, !tokens.isEmpty else { return nil }
+        return Double(tokenizer.decode(tokens).utf8.count) / Double(tokens.count)
     }
 
     /// The token stream of `split`.

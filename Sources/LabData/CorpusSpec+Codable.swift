@@ -5,8 +5,8 @@ import LabCore
 import LabModel
 
 extension CorpusSpec: Codable {
-    /// Keys every kind accepts. `seed` is accepted by `text` too (and unused: its split is contiguous)
-    /// so an experiment can set one seed for every corpus.
+    /// Keys every kind accepts. For `text`, `seed` shuffles a built-in corpus's documents before the split and
+    /// is unused for a file (its split is contiguous), so an experiment can set one seed for every corpus.
     static let commonKeys = ["kind", "seed"]
     static let sizeKeys = ["train_tokens", "validation_tokens", "test_tokens"]
 
@@ -16,7 +16,7 @@ extension CorpusSpec: Codable {
         case .markov: return commonKeys + sizeKeys + ["symbols", "order", "concentration"]
         case .grammar: return commonKeys + sizeKeys
         case .tasks: return commonKeys + sizeKeys + ["task", "digits", "length"]
-        case .text: return commonKeys + ["path", "tokenizer", "max_vocabulary", "validation_fraction", "test_fraction"]
+        case .text: return commonKeys + ["path", "source", "tokenizer", "max_vocabulary", "attacker_fraction", "train_on", "validation_fraction", "test_fraction"]
         }
     }
 
@@ -83,6 +83,9 @@ extension CorpusSpec: Codable {
         if let v = try range("digits") { digits = v }
         if let v = try range("length") { length = v }
         if let v: String = try read("path", "a file path") { path = v }
+        if let v: String = try read("source", "the name of a built-in corpus") { source = v }
+        if let v: Double = try read("attacker_fraction", "a number") { attackerFraction = v }
+        if let v = try choice("train_on", TrainingPart.self) { trainOn = v }
         if let v = try choice("tokenizer", Tokenizer.Kind.self) { tokenizer = v }
         if let v: Int = try read("max_vocabulary", integer) { maxVocabulary = v }
         if let v: Double = try read("validation_fraction", "a number") { validationFraction = v }
@@ -108,6 +111,9 @@ extension CorpusSpec: Codable {
             case "digits": try container.encode([digits.lowerBound, digits.upperBound], forKey: k)
             case "length": try container.encode([length.lowerBound, length.upperBound], forKey: k)
             case "path": try container.encodeIfPresent(path, forKey: k)
+            case "source": try container.encodeIfPresent(source, forKey: k)
+            case "attacker_fraction": try container.encode(attackerFraction, forKey: k)
+            case "train_on": try container.encode(trainOn, forKey: k)
             case "tokenizer": try container.encode(tokenizer, forKey: k)
             case "max_vocabulary": try container.encodeIfPresent(maxVocabulary, forKey: k)
             case "validation_fraction": try container.encode(validationFraction, forKey: k)

@@ -13,7 +13,7 @@ public struct CorpusSpec: Equatable, Sendable {
         case grammar
         /// Algorithmic problems (addition, reversal, sorting), character tokens, exact-match answers.
         case tasks
-        /// A UTF-8 file the user points at, split contiguously.
+        /// A UTF-8 file the user points at, or a built-in corpus (`NamedCorpus`), split into disjoint parts.
         case text
     }
 
@@ -57,11 +57,22 @@ public struct CorpusSpec: Equatable, Sendable {
     public var length: ClosedRange<Int> = 1...8
 
     // text
-    /// The UTF-8 file; relative paths resolve against the working directory.
+    /// The UTF-8 file; relative paths resolve against the working directory. Exclusive with `source`.
     public var path: String?
+    /// A built-in corpus by name (`NamedCorpus.all`), read where its Debian package installs it.
+    public var source: String?
     public var tokenizer: Tokenizer.Kind = .character
     /// Cap on the vocabulary, <unk> included; rarer symbols encode as <unk>. Nil keeps every symbol.
+    /// For `bpe` it is the vocabulary size the merges are learned up to (default `defaultBPEVocabulary`).
     public var maxVocabulary: Int?
+    /// Fraction of the text set aside as the attacker's own (`Corpus.attacker`), between train and validation.
+    public var attackerFraction = 0.0
+    /// Which part a model built on this corpus trains on: `teacher` (the train part) or `attacker` (the
+    /// attacker's part, with the tokenizer still learned on the train part): the no-teacher baseline of a
+    /// split, evaluated on the same held-out text with the same vocabulary.
+    public var trainOn: TrainingPart = .teacher
+
+    public enum TrainingPart: String, Codable, CaseIterable, Sendable { case teacher, attacker }
     /// Fractions of the file's tokens in the validation and test splits (taken from the end, in that
     /// order); train is the rest, at the start of the file.
     public var validationFraction = 0.05
@@ -70,6 +81,9 @@ public struct CorpusSpec: Equatable, Sendable {
     public static let maxMarkovSymbols = MarkovCorpus.alphabet.count
     public static let maxDigits = 18  // two 18-digit operands and their sum fit in Int64
     public static let maxLength = 256
+    /// BPE vocabulary sizes (<unk> and the 256 bytes included) and the default.
+    public static let bpeVocabulary = 257...16_384
+    public static let defaultBPEVocabulary = 1024
 
     public init(kind: Kind, seed: UInt64 = 0) {
         self.kind = kind
@@ -137,13 +151,23 @@ public struct CorpusSpec: Equatable, Sendable {
             try check(digits.lowerBound >= 1 && digits.upperBound <= Self.maxDigits, "digits", "is [\(digits.lowerBound), \(digits.upperBound)]; operands need 1...\(Self.maxDigits) digits")
             try check(length.lowerBound >= 1 && length.upperBound <= Self.maxLength, "length", "is [\(length.lowerBound), \(length.upperBound)]; problems need 1...\(Self.maxLength) characters")
         case .text:
-            try check(path.map { !$0.isEmpty } ?? false, "path", "is missing; a text corpus needs the path of a UTF-8 file")
+            let names = NamedCorpus.all.map(\.name).joined(separator: ", ")
+            try check(path != nil || source != nil, "path", "is missing; a text corpus needs the path of a UTF-8 file, or `source:` naming a built-in corpus (\(names))")
+            try check(path == nil || source == nil, "source", "is given together with 'path'; a text corpus reads one of them")
+            try check(path.map { !$0.isEmpty } ?? true, "path", "is empty; give the path of a UTF-8 file")
+            if let source { _ = try NamedCorpus.named(source) }
             if let maxVocabulary {
-                try check(maxVocabulary >= 2, "max_vocabulary", "is \(maxVocabulary); it counts <unk>, so it must be at least 2")
+                if tokenizer == .bpe {
+                    try check(Self.bpeVocabulary.contains(maxVocabulary), "max_vocabulary", "is \(maxVocabulary); a BPE vocabulary counts <unk> and the 256 bytes: allowed range \(Self.bpeVocabulary.lowerBound)...\(Self.bpeVocabulary.upperBound)")
+                } else {
+                    try check(maxVocabulary >= 2, "max_vocabulary", "is \(maxVocabulary); it counts <unk>, so it must be at least 2")
+                }
             }
+            try check(attackerFraction >= 0 && attackerFraction < 1, "attacker_fraction", "is \(attackerFraction); must be in [0, 1)")
+            try check(trainOn == .teacher || attackerFraction > 0, "train_on", "is attacker, but attacker_fraction is 0; set attacker_fraction (e.g. 0.45)")
             try check(validationFraction > 0 && validationFraction < 1, "validation_fraction", "is \(validationFraction); must be in (0, 1)")
             try check(testFraction > 0 && testFraction < 1, "test_fraction", "is \(testFraction); must be in (0, 1)")
-            try check(validationFraction + testFraction < 1, "test_fraction", "validation_fraction + test_fraction = \(validationFraction + testFraction); together they must leave some text for train")
+            try check(validationFraction + testFraction + attackerFraction < 1, "test_fraction", "attacker_fraction + validation_fraction + test_fraction = \(attackerFraction + validationFraction + testFraction); together they must leave some text for train")
         }
     }
 

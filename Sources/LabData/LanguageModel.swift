@@ -16,6 +16,8 @@ public final class LanguageModel {
     public var recordedCorpusFile: (bytes: Int, hash: String)?
     /// Training steps taken so far.
     public var step: Int
+    /// Where the training text came from (text corpora): saved as corpus_name, corpus_sha256, corpus_bytes.
+    public var corpusOrigin: CorpusOrigin?
 
     public init(model: GPT, tokenizer: Tokenizer, corpusSpec: CorpusSpec? = nil, step: Int = 0) {
         self.model = model
@@ -34,6 +36,7 @@ public final class LanguageModel {
         try training.validate(model: config)
         let gpt = try GPT(config: config, seed: training.seed)
         let lm = LanguageModel(model: gpt, tokenizer: corpus.tokenizer, corpusSpec: spec)
+        lm.corpusOrigin = corpus.origin
         let history = try lm.train(on: corpus, training: training, progress: progress)
         return (lm, history)
     }
@@ -90,7 +93,7 @@ public final class LanguageModel {
         // Sorted keys: identical runs write byte-identical tokenizer files.
         let tokenizerEncoder = JSONEncoder()
         tokenizerEncoder.outputFormatting = [.sortedKeys]
-        let tokJSON = try tokenizerEncoder.encode(tokenizer)
+        let tokJSON = tokenizer.kind == .bpe ? tokenizer.huggingFaceJSON() : try tokenizerEncoder.encode(tokenizer)
         var meta: [String: String] = [:]
         if let spec = corpusSpec {
             let enc = JSONEncoder()
@@ -102,6 +105,7 @@ public final class LanguageModel {
             meta[Self.corpusBytesKey] = String(data.count)
             meta[Self.corpusHashKey] = Self.fingerprint(data)
         }
+        if let origin = corpusOrigin { meta.merge(origin.metadata) { a, _ in a } }
         try Checkpoint.save(directory: directory, config: model.config, layout: model.layout, parameters: model.parameters,
                             tokenizerJSON: tokJSON, step: step, metadata: meta)
     }
@@ -126,6 +130,9 @@ public final class LanguageModel {
         }
         let lm = LanguageModel(model: try GPT(config: ck.config, parameters: ck.parameters), tokenizer: tokenizer, corpusSpec: spec, step: ck.step ?? 0)
         lm.recordedCorpusFile = ck.metadata[corpusBytesKey].flatMap(Int.init).map { ($0, ck.metadata[corpusHashKey] ?? "") }
+        if let name = ck.metadata["corpus_name"], let sha = ck.metadata["corpus_sha256"], let bytes = ck.metadata["corpus_bytes"].flatMap(Int.init) {
+            lm.corpusOrigin = CorpusOrigin(name: name, sha256: sha, bytes: bytes)
+        }
         return lm
     }
 

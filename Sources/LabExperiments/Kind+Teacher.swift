@@ -29,6 +29,7 @@ public enum TeacherKind: ExperimentKind {
         OutputDoc("final_train_loss", .metric, "training loss at the last step, nats/token"),
         OutputDoc("exact_match", .metric, "greedy exact-match accuracy on test problems (tasks corpora; null otherwise)"),
         OutputDoc("parameters", .metric, "number of model parameters (tied unembedding counted once)"),
+        OutputDoc("test_bits_per_byte", .metric, "test_loss in bits per UTF-8 byte of the test text (text corpora only): comparable across tokenizers"),
         OutputDoc("training_flops", .cost, "training FLOPs, 6N + 12·L·C·T per token"),
         OutputDoc("training_tokens", .cost, "tokens processed in training: steps × batch × sequence length"),
     ]
@@ -48,7 +49,7 @@ public enum TeacherKind: ExperimentKind {
         let validation = try trained.model.evaluate(on: trained.corpus, split: .validation)
         let test = try trained.model.evaluate(on: trained.corpus, split: .test)
         let r = trained.record
-        return CellResult(metrics: [
+        var metrics: [CellResult.Entry] = [
             .init("validation_loss", validation.loss),
             .init("test_loss", test.loss),
             .init("test_perplexity", test.perplexity),
@@ -57,7 +58,12 @@ public enum TeacherKind: ExperimentKind {
             .init("final_train_loss", r.finalTrainLoss),
             .init("exact_match", test.exactMatch),
             .init("parameters", Double(r.parameters)),
-        ], costs: [
+        ]
+        // Only text corpora have it, so the other kinds' cells keep exactly the metrics they had.
+        if let bytesPerToken = trained.corpus.bytesPerToken(.test) {
+            metrics.append(.init("test_bits_per_byte", test.loss / log(2) / bytesPerToken))
+        }
+        return CellResult(metrics: metrics, costs: [
             .init("training_flops", r.trainingFlops),
             .init("training_tokens", Double(r.trainingTokens)),
         ])

@@ -2,6 +2,7 @@
 // metric and cost; deterministic), results.csv, table.md, one SVG per plot, report.html, config.resolved.yaml
 // and manifest.json (the only file with timings) — each written atomically. Not the runner's bookkeeping.
 import Foundation
+import LabCore
 import Yams
 
 struct ResultsWriter {

@@ -85,14 +85,17 @@ public struct TeacherSpec: Equatable, Sendable {
     }
 
     /// The content hash the cache files a trained teacher under: SHA-256 of the canonical JSON of the whole
-    /// spec (defaults included), the cache format, and for text corpora the file's own hash — so editing
-    /// the text, or any number that changes training, trains a new teacher.
+    /// spec (defaults included), the cache format, and for text corpora the file's (or the built-in corpus's
+    /// files') own hash — so editing the text, or any number that changes training, trains a new teacher.
     public func contentHash() throws -> String {
         var parts = [try CanonicalJSON.string(self), "teacher-cache-format-\(TeacherCache.format)"]
         if corpus.kind == .text, let path = corpus.path {
             let data: Data
             data = try FileRead.data(path, what: "the text corpus (teacher.corpus.path)", fix: "check teacher.corpus.path")
             parts.append(SHA256.hex(data))
+        }
+        if corpus.kind == .text, let source = corpus.source {
+            parts.append(SHA256.hex(try NamedCorpus.named(source).contents()))
         }
         return SHA256.hex(Data(parts.joined(separator: "\n").utf8))
     }

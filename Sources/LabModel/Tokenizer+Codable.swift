@@ -1,6 +1,6 @@
-// Tokenizer+Codable: the tokenizer.json format, {"type":"char"|"word","unk_token":"<unk>","vocab":[...]},
-// and file save/load with errors that name what is wrong. Not the Hugging Face tokenizers format: that
-// one describes BPE pipelines; this one is a plain symbol list a reader can check by eye.
+// Tokenizer+Codable: the tokenizer.json format, {"type":"char"|"word","unk_token":"<unk>","vocab":[...]} for
+// character and word vocabularies and Hugging Face's format for BPE (Tokenizer+HuggingFace), and file save/load
+// with errors that name what is wrong. Either format is recognised on reading; nothing else is accepted.
 import Foundation
 import LabCore
 
@@ -10,6 +10,21 @@ extension Tokenizer: Codable {
     }
 
     public func encode(to encoder: Encoder) throws {
+        if kind == .bpe {
+            // The same content as `huggingFaceJSON()`, whose fixed key order files and checkpoints use.
+            var container = encoder.container(keyedBy: HuggingFaceKeys.self)
+            try container.encode("1.0", forKey: .version)
+            try container.encode([String](), forKey: .addedTokens)
+            try container.encodeNil(forKey: .normalizer)
+            let byteLevel = ByteLevelStage()
+            try container.encode(byteLevel, forKey: .preTokenizer)
+            try container.encode(byteLevel, forKey: .decoder)
+            var model = container.nestedContainer(keyedBy: HuggingFaceKeys.self, forKey: .model)
+            try model.encode("BPE", forKey: .type)
+            try model.encode(Dictionary(vocabulary.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a }), forKey: .vocab)
+            try model.encode((bytePairEncoding?.merges ?? []).map { vocabulary[$0.left] + " " + vocabulary[$0.right] }, forKey: .merges)
+            return
+        }
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(kind, forKey: .type)
         try container.encode(Self.unknownToken, forKey: .unkToken)
@@ -19,11 +34,18 @@ extension Tokenizer: Codable {
     /// Decodes and validates; a semantic problem (wrong unk token, duplicate symbol) throws `LabError`
     /// so that `load(from:)` can report it with the path.
     public init(from decoder: Decoder) throws {
+        if let probe = try? decoder.container(keyedBy: HuggingFaceKeys.self), probe.contains(.model) {
+            self = try HuggingFaceTokenizerFile(from: decoder).tokenizer()
+            return
+        }
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let typeName = try container.decode(String.self, forKey: .type)
         guard let kind = Kind(rawValue: typeName) else {
             let known = Kind.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " or ")
             throw LabError.message("\"type\" is \(Self.quoted(typeName)); expected \(known)")
+        }
+        guard kind != .bpe else {
+            throw LabError.message("\"type\" is \"bpe\", but a BPE tokenizer is stored in Hugging Face's format (a \"model\" with \"vocab\" and \"merges\"), not as a symbol list; re-save it from the checkpoint")
         }
         let unk = try container.decode(String.self, forKey: .unkToken)
         guard unk == Self.unknownToken else {
@@ -48,7 +70,7 @@ extension Tokenizer: Codable {
         let encoder = JSONEncoder()
         // One symbol per line, keys in a fixed order: the file diffs cleanly and reads by eye.
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(self)
+        let data = kind == .bpe ? huggingFaceJSON() : try encoder.encode(self)
         do {
             try data.write(to: target, options: .atomic)
         } catch {
@@ -78,6 +100,20 @@ extension Tokenizer: Codable {
             throw LabError.file(path: path, message: "not a valid tokenizer: \"\(key)\" has the wrong type (\"type\" and \"unk_token\" are strings, \"vocab\" a list of strings)")
         } catch {
             throw LabError.file(path: path, message: "not a valid tokenizer: the file is not well-formed JSON (it may be truncated); re-save it from the checkpoint")
+        }
+    }
+
+    enum HuggingFaceKeys: String, CodingKey {
+        case version, addedTokens = "added_tokens", normalizer, preTokenizer = "pre_tokenizer", decoder, model, type, vocab, merges
+    }
+
+    struct ByteLevelStage: Encodable {
+        let type = "ByteLevel"
+        let addPrefixSpace = false
+        let trimOffsets = true
+        let useRegex = true
+        enum CodingKeys: String, CodingKey {
+            case type, addPrefixSpace = "add_prefix_space", trimOffsets = "trim_offsets", useRegex = "use_regex"
         }
     }
 

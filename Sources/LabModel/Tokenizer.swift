@@ -1,6 +1,6 @@
-// Tokenizer: character-level (grapheme clusters) and word-level vocabularies with a reserved <unk> at id 0.
-// Deliberately not subword (no BPE, no byte fallback): the lab's corpora are small and synthetic, and a
-// vocabulary a researcher can read line by line in tokenizer.json is worth more here than compression.
+// Tokenizer: character-level (grapheme clusters), word-level and byte-level BPE vocabularies with a reserved
+// <unk> at id 0. Character and word vocabularies are plain symbol lists a researcher can read line by line;
+// BPE (BytePairEncoding, for real text) is saved in Hugging Face's tokenizer.json format. No normalization.
 import LabCore
 
 /// Maps text to token ids and back. Id 0 is always `<unk>`; every other id is one symbol.
@@ -17,6 +17,8 @@ public struct Tokenizer: Sendable {
     public enum Kind: String, Codable, Sendable, CaseIterable {
         case character = "char"
         case word = "word"
+        /// Byte-level BPE (GPT-2's pre-tokenizer and byte alphabet), learned by `BytePairEncoding.train`.
+        case bpe = "bpe"
     }
 
     /// The reserved unknown token's spelling, written into tokenizer.json and produced by `decode` for id 0.
@@ -31,6 +33,8 @@ public struct Tokenizer: Sendable {
     public let vocabulary: [String]
     /// String-keyed lookup; canonical-equivalent spellings share one entry.
     let ids: [String: Int]
+    /// The merges and token bytes of a `.bpe` tokenizer (whose `vocabulary` holds byte-level spellings).
+    public let bytePairEncoding: BytePairEncoding?
 
     /// A tokenizer over an explicit symbol list, for sources whose alphabet is known in advance
     /// (Markov symbols, grammar words, task characters). `symbols` gets ids 1, 2, ... in the order
@@ -62,9 +66,35 @@ public struct Tokenizer: Sendable {
             }
             ids[symbol] = offset + 1
         }
+        guard kind != .bpe else {
+            throw LabError.invalidConfig(key: "symbols", message: "a BPE vocabulary comes from merges; build it with Tokenizer.bytePairEncoding")
+        }
         self.kind = kind
         self.vocabulary = [Self.unknownToken] + symbols
         self.ids = ids
+        self.bytePairEncoding = nil
+    }
+
+    /// A byte-level BPE tokenizer: id 0 is `<unk>` (never produced), then the tokens of `model` by id,
+    /// spelled with GPT-2's byte-to-unicode alphabet as tokenizer.json writes them.
+    public init(bytePairEncoding model: BytePairEncoding) {
+        var vocabulary: [String] = []
+        var ids: [String: Int] = [:]
+        for (id, bytes) in model.tokens.enumerated() {
+            let spelling = bytes.map(ByteLevel.spelling(of:)) ?? (id == Self.unknownID ? Self.unknownToken : "<reserved-\(id)>")
+            vocabulary.append(spelling)
+            if ids[spelling] == nil { ids[spelling] = id }
+        }
+        self.kind = .bpe
+        self.vocabulary = vocabulary
+        self.ids = ids
+        self.bytePairEncoding = model
+    }
+
+    /// A byte-level BPE tokenizer learned on `text` (see `BytePairEncoding.train`): `vocabularySize` counts
+    /// `<unk>` and the 256 bytes, so it is at least 257.
+    public static func bytePairEncoding(trainedOn text: String, vocabularySize: Int) throws -> Tokenizer {
+        Tokenizer(bytePairEncoding: try BytePairEncoding.train(on: text, vocabularySize: vocabularySize))
     }
 
     /// A character-level tokenizer whose vocabulary is the characters of `corpus`, most frequent first.
@@ -103,6 +133,8 @@ public struct Tokenizer: Sendable {
             for character in text { out.append(ids[String(character)] ?? Self.unknownID) }
         case .word:
             Self.forEachWord(in: text) { out.append(ids[$0] ?? Self.unknownID) }
+        case .bpe:
+            return bytePairEncoding?.encode(text) ?? []
         }
         return out
     }
@@ -110,6 +142,19 @@ public struct Tokenizer: Sendable {
     /// Text of `ids`. Id 0, and any id outside the vocabulary (a model with a padded output layer can
     /// sample one), decode as "<unk>" rather than trapping: decoding is used to show model output.
     public func decode(_ ids: [Int]) -> String {
+        if kind == .bpe, let model = bytePairEncoding {
+            // Bytes joined first, then read as UTF-8 (invalid sequences become U+FFFD, as Hugging Face's
+            // ByteLevel decoder does): one character can span several tokens.
+            var bytes: [UInt8] = []
+            for id in ids {
+                if model.tokens.indices.contains(id), let token = model.tokens[id] {
+                    bytes.append(contentsOf: token)
+                } else {
+                    bytes.append(contentsOf: Self.unknownToken.utf8)
+                }
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        }
         let pieces = ids.lazy.map { self.symbol(for: $0) ?? Self.unknownToken }
         return kind == .character ? pieces.joined() : pieces.joined(separator: " ")
     }
@@ -153,5 +198,7 @@ public struct Tokenizer: Sendable {
 }
 
 extension Tokenizer: Equatable {
-    public static func == (a: Tokenizer, b: Tokenizer) -> Bool { a.kind == b.kind && a.vocabulary == b.vocabulary }
+    public static func == (a: Tokenizer, b: Tokenizer) -> Bool {
+        a.kind == b.kind && a.vocabulary == b.vocabulary && a.bytePairEncoding == b.bytePairEncoding
+    }
 }

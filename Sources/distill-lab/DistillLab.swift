@@ -9,7 +9,7 @@ struct DistillLabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "distill-lab",
         abstract: "A lab for model extraction by distillation, and the defences against it.",
-        subcommands: [Train.self, Sample.self, Eval.self, Logprobs.self, Bench.self, Defences.self, Validate.self, Run.self, Merge.self, Demo.self,
+        subcommands: [Train.self, Tokenize.self, Sample.self, Eval.self, Logprobs.self, Bench.self, Defences.self, Validate.self, Run.self, Merge.self, Demo.self,
                       Steal.self, AttackCommand.self, CampaignCommand.self, ServeCommand.self]
     )
 

@@ -12,6 +12,12 @@ struct CorpusOptions: ParsableArguments {
     var corpus: String = "markov"
     @Option(help: "Text file for --corpus text.")
     var path: String?
+    @Option(help: "Built-in text corpus for --corpus text, instead of --path (fortunes).")
+    var source: String?
+    @Option(help: "Tokenizer for --corpus text: char, word or bpe.")
+    var tokenizer: String?
+    @Option(help: "Vocabulary size for --corpus text (bpe: 257...16384, <unk> and the 256 bytes included).")
+    var vocab: Int?
     @Option(help: "Seed of the corpus.")
     var corpusSeed: UInt64 = 0
     @Option(help: "Markov: number of symbols.")
@@ -28,8 +34,15 @@ struct CorpusOptions: ParsableArguments {
         var spec: CorpusSpec
         switch kind {
         case .text:
-            guard let path else { throw ValidationError("--corpus text needs --path FILE") }
-            spec = .text(path: path)
+            guard (path == nil) != (source == nil) else { throw ValidationError("--corpus text needs one of --path FILE or --source NAME") }
+            spec = CorpusSpec(kind: .text)
+            (spec.path, spec.source, spec.maxVocabulary) = (path, source, vocab)
+            if let tokenizer {
+                guard let kind = Tokenizer.Kind(rawValue: tokenizer) else {
+                    throw ValidationError("--tokenizer must be one of \(Tokenizer.Kind.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(tokenizer)')")
+                }
+                spec.tokenizer = kind
+            }
         default:
             spec = CorpusSpec(kind: kind, seed: corpusSeed)
         }

@@ -38,6 +38,7 @@ enum ExtractionFixture {
                 case .train: return chain(teacher, count: 2_000, seed: 1)
                 case .fresh: return chain(teacher, count: 2_000, seed: seed)
                 case .related: return (0..<2_000).map { Int32($0 % teacher.vocabularySize) }
+                case .split, .file: throw LabError.invalidConfig(key: "strategy.source", message: "the bigram fixture has no text corpus")
                 }
             })
     }

@@ -115,13 +115,19 @@ public enum StrategyRegistry {
 
 /// Reads `source` (and `mix` for related) the way own_corpus and active spell them.
 func readSource(_ p: inout AttackParameters, default def: String = "fresh") throws -> CorpusSource {
-    let word = try p.choice("source", def, ["train", "fresh", "related"])
+    if p.contains("source"), let text = try p.string("source"), text.hasPrefix("file:") {
+        let path = String(text.dropFirst("file:".count))
+        guard !path.isEmpty else { throw LabError.invalidConfig(key: p.key("source"), message: "is 'file:' without a path; write file:PATH") }
+        return .file(path: path)
+    }
+    let word = try p.choice("source", def, ["train", "fresh", "related", "split", "file:PATH"])
     if p.contains("mix"), word != "related" {
         throw LabError.invalidConfig(key: p.key("mix"), message: "applies to source: related only (source is \(word))")
     }
     let mix = try p.double("mix", 0.5, valid: { (0...1).contains($0) }, "must be in [0, 1]: the share of the other chain")
     switch word {
     case "train": return .train
+    case "split": return .split
     case "related": return .related(mix: mix)
     default: return .fresh
     }

@@ -34,8 +34,8 @@ public final class CampaignQueryStrategy: CampaignPromptSource {
             return StrategySetup(vocabularySize: mixture.vocabularySize, lengths: lengths, seed: rng.next()) { source in
                 switch source {
                 case .train, .fresh: return text
-                case .related:
-                    throw LabError.invalidConfig(key: "attack.strategy", message: "source: related needs a Markov teacher corpus; a campaign's attacker owns the mixture's train text")
+                case .related, .split, .file:
+                    throw LabError.invalidConfig(key: "attack.strategy", message: "source: \(source.summary) is not available in a campaign; a campaign's attacker owns the mixture's train text (source: train or fresh)")
                 }
             }
         }

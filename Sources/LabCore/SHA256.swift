@@ -1,4 +1,4 @@
-// SHA256: FIPS 180-4 SHA-256 in plain Swift, for content hashes of teacher specs and cells (Foundation on Linux
+// SHA256: FIPS 180-4 SHA-256 in plain Swift, for content hashes of teacher specs, cells and corpora (Foundation on Linux
 // has no CryptoKit, and a hash is not worth a dependency). Not for secrets: no constant-time guarantees.
 import Foundation
 
