@@ -6,6 +6,7 @@ import Foundation
 import LabAPI
 import LabAttacks
 import LabCore
+import LabExperiments
 import LabData
 import LabModel
 import LabService

@@ -5,6 +5,7 @@ import ArgumentParser
 import Foundation
 import LabAPI
 import LabCore
+import LabExperiments
 import LabData
 import LabDefences
 

@@ -41,8 +41,6 @@ final class ScriptingTests: XCTestCase {
         XCTAssertEqual(curve.loss, "soft(τ=2, α=0.9, tail=bucket)")
         XCTAssertNotNil(curve.teacher.entropyRate)
         XCTAssertNotNil(curve.points[0].fidelity.studentPerplexity)
-        XCTAssertTrue(curve.markdownTable.contains("| 60 |"))
-        XCTAssertEqual(curve.csv.split(separator: "\n").count, 3)
         let json = try JSONEncoder().encode(curve)
         XCTAssertEqual(try JSONDecoder().decode(AnytimeCurve.self, from: json), curve)
     }
@@ -61,7 +59,7 @@ final class ScriptingTests: XCTestCase {
             budget: .queries([1_000, 3_000, 10_000]),
             promptLength: 1...16)
         let curve = try attack.run(against: target)
-        print(curve.markdownTable)
+        print(curve.points.map(\.fidelity.agreement))
         _ = [StrategySpec.randomTokens, .teacherBootstrap(), .active(poolFactor: 4)]
         _ = [HarvestSpec.topK(5), .echo(17), .completion(maxNewTokens: 16), .label, .logitBias(k: 5)]
         _ = [AttackBudget.tokens([1, 2]), .dollars([0.01, 0.1])]

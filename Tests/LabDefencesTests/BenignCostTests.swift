@@ -43,22 +43,4 @@ final class BenignCostTests: XCTestCase {
         // Greedy text is more likely under the teacher than sampled text.
         XCTAssertLessThan(rows[1].perplexityIncrease, 0)
     }
-
-    func testReportWritesMarkdownCSVAndJSON() throws {
-        let teacher = try BigramTeacher.random(vocabularySize: 8, contextLength: 16, seed: 1)
-        let options = BenignCostOptions(prompts: 4, promptLength: 3, completionTokens: 4)
-        let rows = try BenignCost.defaultsTable(teacher: teacher, benignTokens: Array(0..<8) + Array(0..<8), options: options)
-        XCTAssertEqual(rows.map(\.defence), ["none"] + DefenceRegistry.names)
-        let report = BenignCostReport(teacher: "bigram", vocabularySize: 8, contextLength: 16, options: options, rows: rows)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("benign-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let files = try report.write(to: dir)
-        XCTAssertEqual(files.map(\.lastPathComponent), ["benign_cost.md", "benign_cost.csv", "benign_cost.json"])
-        let csv = try String(contentsOf: files[1], encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(csv.count, rows.count + 1)
-        let back = try JSONDecoder().decode(BenignCostReport.self, from: Data(contentsOf: files[2]))
-        XCTAssertEqual(back.rows, rows)
-        XCTAssertTrue(report.markdown.contains("| none |"))
-        XCTAssertNotNil(Fixture.error { try BenignCostOptions(promptLength: 10, completionTokens: 10).validate(contextLength: 16) })
-    }
 }

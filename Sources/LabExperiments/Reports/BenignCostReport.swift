@@ -1,7 +1,8 @@
-// The benign-cost table as Markdown, CSV and JSON, written atomically beside each other, for
-// `distill-lab defences`. Experiment files write the same numbers through LabExperiments' writers.
+// BenignCostReport: the benign-cost table as Markdown, CSV and JSON, written atomically beside each other, for
+// `distill-lab defences`. Not the measurement (LabDefences' BenignCost); experiment files use the runner's writers.
 import Foundation
 import LabCore
+import LabDefences
 
 /// A benign-cost table with what produced it.
 public struct BenignCostReport: Codable, Sendable {
