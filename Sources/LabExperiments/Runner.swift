@@ -47,6 +47,8 @@ public struct RunOptions {
     public var overwriteForeign = false
     /// Wait for another process using the output directory instead of refusing.
     public var waitForLock = false
+    /// Compute into the repository's results/ even while code outside results/ differs from the commit.
+    public var allowDirtyTree = false
     public var showProgress = true
     /// Worker threads (recorded in the manifest; the caller sets Parallel.workers).
     public var threads: Int
@@ -84,6 +86,10 @@ public enum Runner {
         defer { withExtendedLifetime(lock) {} }
         // Checked again under the lock: the holder we waited for may have claimed the directory.
         try OutputOwner.check(experiment, output: options.output, allowForeign: options.overwriteForeign)
+        // Before anything is deleted or computed: committed results come from committed code.
+        if options.fresh || experiment.cells[options.shard.range(of: experiment.cells.count)].contains(where: { !store.contains($0.hash) }) {
+            try CleanTree.check(output: options.output, allowDirty: options.allowDirtyTree)
+        }
         if options.fresh || OutputOwner.recorded(in: options.output).contains(where: { $0.0.isForeign(to: OutputOwner(experiment)) }) { try store.clear() }
         try FileManager.default.createDirectory(at: store.directory, withIntermediateDirectories: true)
         try OutputOwner.claim(experiment, output: options.output)

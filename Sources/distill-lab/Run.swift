@@ -11,6 +11,8 @@ struct OutputOptions: ParsableArguments {
     @Option(help: "Teacher cache directory (default: $DISTILL_LAB_CACHE, else .distill-lab-cache).") var cache: String?
     @Flag(help: "Run even when the output directory holds another experiment's results, deleting its cells.") var overwriteForeign = false
     @Flag(help: "When another distill-lab process is using the output directory, wait for it instead of refusing.") var wait = false
+    @Flag(help: "Compute into the repository's results/ even with uncommitted code changes (the manifest records a dirty tree).")
+    var allowDirty = false
 
     func output(for experiment: Experiment) -> URL { URL(fileURLWithPath: out ?? "results/\(experiment.name)") }
     var teacherCache: TeacherCache { TeacherCache(directory: cache.map { URL(fileURLWithPath: $0) } ?? TeacherCache.defaultDirectory) }
@@ -43,6 +45,7 @@ struct Run: ParsableCommand {
         options.fresh = fresh
         options.overwriteForeign = output.overwriteForeign
         options.waitForLock = output.wait
+        options.allowDirtyTree = output.allowDirty
         options.showProgress = !quiet
         let summary = try Runner.run(experiment, options: options)
         ExperimentSummary.report(summary, experiment: experiment, output: options.output)
