@@ -36,7 +36,8 @@ final class DetectorTests: XCTestCase {
     func testVolumeAlarmsOnTheFirstWindowOverTheLimit() {
         let d = VolumeDetector(config: .init(windowSeconds: 100, maxRequests: 3))
         func at(_ t: Double, _ a: Int = 0) -> Bool { d.observe(DetectorObservation(account: a, time: t, features: PromptFeatures(prompt: [1]))) }
-        XCTAssertEqual([0, 40, 80, 120, 160].map { at($0) }, [false, false, false, false, false])  // never 4 within 100 s
+        // Never 4 within 100 s.
+        XCTAssertEqual([0, 40, 80, 120, 160].map { at($0) }, [false, false, false, false, false])
         XCTAssertTrue(at(170))  // 80, 120, 160, 170: four within 100 s
         XCTAssertFalse(at(171))  // alarms once
         XCTAssertFalse(at(0, 1))

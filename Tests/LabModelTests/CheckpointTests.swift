@@ -81,7 +81,7 @@ final class CheckpointTests: XCTestCase {
         let storage = tensors.map { ContiguousArray($0.values) }
         var specs: [SafeTensors.Tensor] = []
         var keep: [UnsafeMutableBufferPointer<Float>] = []
-        defer { keep.forEach { $0.deallocate() } }
+        defer { for pointer in keep { pointer.deallocate() } }
         for (t, values) in zip(tensors, storage) {
             let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: values.count)
             _ = buffer.initialize(from: values)
