@@ -79,6 +79,12 @@ struct ResultSet {
     /// The label of a cell without a curve on the curve axis.
     static let noPoint = "—"
 
+    /// The outputs the results list: every one of the kind's, except those marked `onlyWhenReported` that no
+    /// cell reports.
+    var outputs: [OutputDoc] {
+        experiment.outputs.filter { doc in !doc.onlyWhenReported || rows.contains { $0.value(doc.name) != nil } }
+    }
+
     init(experiment: Experiment, records: [CellRecord]) {
         self.experiment = experiment
         self.records = records

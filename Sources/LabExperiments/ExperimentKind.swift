@@ -26,11 +26,15 @@ public struct OutputDoc: Sendable {
     public var name: String
     public var role: Role
     public var meaning: String
+    /// Listed in results (results.json, results.csv, report.html) only when some cell reports a value: an
+    /// output a kind adds for some corpora leaves the results of every other experiment of the kind unchanged.
+    public var onlyWhenReported: Bool
 
-    public init(_ name: String, _ role: Role, _ meaning: String) {
+    public init(_ name: String, _ role: Role, _ meaning: String, onlyWhenReported: Bool = false) {
         self.name = name
         self.role = role
         self.meaning = meaning
+        self.onlyWhenReported = onlyWhenReported
     }
 }
 

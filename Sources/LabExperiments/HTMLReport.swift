@@ -65,10 +65,10 @@ enum HTMLReport {
         }
         h.append("<h2>Outputs</h2>")
         h.append("<table><thead><tr><th>name</th><th>role</th><th>meaning</th></tr></thead><tbody>")
-        for o in e.outputs { h.append("<tr><td><code>\(HTML.escape(o.name))</code></td><td>\(o.role.rawValue)</td><td>\(HTML.prose(o.meaning))</td></tr>") }
+        for o in results.outputs { h.append("<tr><td><code>\(HTML.escape(o.name))</code></td><td>\(o.role.rawValue)</td><td>\(HTML.prose(o.meaning))</td></tr>") }
         h.append("</tbody></table>")
         h.append("<details><summary>Every cell (\(e.cells.count))</summary>")
-        let outputs = e.outputs.map(\.name)
+        let outputs = results.outputs.map(\.name)
         h.append("<table><thead><tr><th>#</th>" + results.axes.map { "<th>\(HTML.escape($0.name))</th>" }.joined() + outputs.map { "<th class=\"num\">\(HTML.escape($0))</th>" }.joined() + "</tr></thead><tbody>")
         for row in results.rows {
             let values = outputs.map { name in row.value(name).map { NumberFormat.significant($0, digits: 5) } ?? "—" }

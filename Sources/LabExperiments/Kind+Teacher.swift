@@ -29,7 +29,8 @@ public enum TeacherKind: ExperimentKind {
         OutputDoc("final_train_loss", .metric, "training loss at the last step, nats/token"),
         OutputDoc("exact_match", .metric, "greedy exact-match accuracy on test problems (tasks corpora; null otherwise)"),
         OutputDoc("parameters", .metric, "number of model parameters (tied unembedding counted once)"),
-        OutputDoc("test_bits_per_byte", .metric, "test_loss in bits per UTF-8 byte of the test text (text corpora only): comparable across tokenizers"),
+        OutputDoc("test_bits_per_byte", .metric, "test_loss in bits per UTF-8 byte of the test text (text corpora only): comparable across tokenizers",
+                  onlyWhenReported: true),
         OutputDoc("training_flops", .cost, "training FLOPs, 6N + 12·L·C·T per token"),
         OutputDoc("training_tokens", .cost, "tokens processed in training: steps × batch × sequence length"),
     ]

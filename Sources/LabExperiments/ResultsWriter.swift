@@ -63,7 +63,7 @@ struct ResultsWriter {
             ("seed_meaning", .string(e.seedMeaning)),
             ("curve_axis", e.curveAxis.map { .string($0) } ?? .null),
             ("axes", .array(results.axes.map { .object([("name", .string($0.name)), ("labels", .array($0.labels.map { .string($0) }))]) })),
-            ("outputs", .array(e.outputs.map { .object([("name", .string($0.name)), ("role", .string($0.role.rawValue)), ("meaning", .string($0.meaning))]) })),
+            ("outputs", .array(results.outputs.map { .object([("name", .string($0.name)), ("role", .string($0.role.rawValue)), ("meaning", .string($0.meaning))]) })),
             ("cells", .array(cells)),
             ("tables", .array(tables.map(\.json))),
         ])

@@ -97,8 +97,7 @@ enum TableBuilder {
         func field(_ s: String) -> String {
             s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
         }
-        let e = results.experiment
-        let outputs = e.outputs.map(\.name)
+        let outputs = results.outputs.map(\.name)
         var lines = [(["index", "hash"] + results.axes.map(\.name) + outputs).map(field).joined(separator: ",")]
         for row in results.rows {
             let values = outputs.map { name in row.value(name).map(JSONValue.spell) ?? "" }

@@ -76,7 +76,7 @@ public struct TeacherSpec: Equatable, Sendable {
             for (split, key) in [(Split.train, "train_tokens"), (.validation, "validation_tokens"), (.test, "test_tokens")] {
                 guard let n = sizes[split] else { continue }
                 let need = split == .train ? window : m.contextLength + 1
-                let path = corpus.kind == .text ? ["corpus", "path"] : ["corpus", key]
+                let path = corpus.kind == .text ? ["corpus", corpus.source == nil ? "path" : "source"] : ["corpus", key]
                 check(n >= need, path, "gives a \(split.rawValue) split of \(n) tokens; it needs at least \(need) (context_length + 1)",
                       fix: corpus.kind == .text ? "use a longer file or a shorter context_length" : "raise \(key) or lower model.context_length")
             }

@@ -14,10 +14,17 @@ struct Demo: ParsableCommand {
     @Option(help: "Output directory.") var out: String = LabExperiments.Demo.defaultOutput
     @Option(help: "Teacher cache directory (default: $DISTILL_LAB_CACHE, else .distill-lab-cache).") var cache: String?
     @Flag(help: "Keep cells finished by an earlier demo instead of recomputing them.") var resume = false
+    @Flag(help: "Instead: a BPE teacher on real text (the fortunes corpus) and two distilled students continue held-out prompts side by side.")
+    var text = false
 
     func run() throws {
         threads.apply()
         let cacheDirectory = cache.map { URL(fileURLWithPath: $0) } ?? TeacherCache.defaultDirectory
+        if text {
+            print(try LabExperiments.Demo.textContinuations(cache: TeacherCache(directory: cacheDirectory),
+                                                            log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }))
+            return
+        }
         let outcome = try LabExperiments.Demo.run(file: file, output: URL(fileURLWithPath: out), cache: TeacherCache(directory: cacheDirectory),
                                                   threads: Parallel.workers, resume: resume,
                                                   log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
