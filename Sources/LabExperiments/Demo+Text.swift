@@ -2,10 +2,12 @@
 // distilled from it through the API (full distributions, labels only) continue the same held-out prompts, side by
 // side. A display, not a measurement: the numbers live in results/text-extraction/.
 import Foundation
+import LabAPI
+import LabAttacks
 import LabCore
 import LabData
+import LabDefences
 import LabModel
-import LabSimulation
 
 extension Demo {
     /// text-extraction.yaml's teacher: the fortunes corpus split 45/45/5/5, 1,024-token BPE, width 64, 800 steps.
