@@ -24,7 +24,7 @@ final class Activations {
     let logits: FloatBuffer                    // (B·T, V)
     let rowLoss: FloatBuffer                   // (B·T)
     let attentionScratch: AttentionScratch
-    let lnScratch: FloatBuffer                 // per-worker LayerNorm partials (workers, 2C)
+    let lnScratch: FloatBuffer                 // per-chunk LayerNorm partials (Parallel.fixedChunks, 2C)
     // Backward scratch, reused across layers.
     let dlogits: FloatBuffer                   // (B·T, V)
     let dresidual: FloatBuffer                 // (B·T, C)
@@ -54,7 +54,7 @@ final class Activations {
         logits = FloatBuffer(count: N * V)
         rowLoss = FloatBuffer(count: N)
         attentionScratch = AttentionScratch(workers: workers, headSize: C / NH, T: T)
-        lnScratch = FloatBuffer(count: workers * 2 * C)
+        lnScratch = FloatBuffer(count: Parallel.fixedChunks * 2 * C)
         dlogits = FloatBuffer(count: N * V)
         dresidual = FloatBuffer(count: N * C)
         dln = FloatBuffer(count: N * C)
