@@ -157,6 +157,10 @@ public final class GPT {
         for t in tokens where t < 0 || Int(t) >= V {
             throw LabError.message("token id \(t) is outside the vocabulary 0..<\(V)")
         }
+        if activations?.B != B || activations?.T != T {
+            try MemoryLimit.check(config.activationBytes(batch: B, length: T), for: "a forward pass over a batch of \(B) × \(T) tokens",
+                                  key: "batch_size", fix: "Lower the batch size or the sequence length.")
+        }
         let a = prepare(B: B, T: T)
         tokens.withUnsafeBufferPointer { a.tokens.update(from: $0.baseAddress!, count: B * T) }
         runForward(a)
