@@ -80,14 +80,19 @@ public enum Runner {
         let start = Date()
         let store = options.cells
         try OutputOwner.check(experiment, output: options.output, allowForeign: options.overwriteForeign)
-        let lock = try OutputOwner.lock(options.output, wait: options.waitForLock, log: options.log)
-        defer { withExtendedLifetime(lock) {} }
+        let locks = try OutputOwner.lock(options.output, shard: options.shard, wait: options.waitForLock, log: options.log)
+        defer { withExtendedLifetime(locks) {} }
         // Checked again under the lock: the holder we waited for may have claimed the directory.
         try OutputOwner.check(experiment, output: options.output, allowForeign: options.overwriteForeign)
-        if options.fresh || OutputOwner.recorded(in: options.output).contains(where: { $0.0.isForeign(to: OutputOwner(experiment)) }) { try store.clear() }
+        let mine = experiment.cells[options.shard.range(of: experiment.cells.count)]
+        if OutputOwner.recorded(in: options.output).contains(where: { $0.0.isForeign(to: OutputOwner(experiment)) }) {
+            try store.clear()
+        } else if options.fresh {
+            // A shard discards only its own cells: the other shards' may be running beside it.
+            if options.shard.count > 1 { try store.remove(Set(mine.map(\.hash))) } else { try store.clear() }
+        }
         try FileManager.default.createDirectory(at: store.directory, withIntermediateDirectories: true)
         try OutputOwner.claim(experiment, output: options.output)
-        let mine = experiment.cells[options.shard.range(of: experiment.cells.count)]
         // Cells that share a hash (identical resolved specs) are computed once.
         var seen = Set<String>()
         let todo = mine.filter { !store.contains($0.hash) && seen.insert($0.hash).inserted }
@@ -119,12 +124,12 @@ public enum Runner {
     /// Copies the finished cells of each shard's output directory into `output`'s cells directory (a cell
     /// already there is kept), then writes the results if every cell of the grid is present.
     public static func merge(_ experiment: Experiment, from sources: [URL], into output: URL, threads: Int, overwriteForeign: Bool = false,
-                             wait: Bool = false, log: (String) -> Void = { _ in }) throws -> RunSummary {
+                             wait: Bool = false, log: @escaping (String) -> Void = { _ in }) throws -> RunSummary {
         let start = Date()
         let store = CellStore(directory: output.appendingPathComponent("cells"))
         try OutputOwner.check(experiment, output: output, allowForeign: overwriteForeign)
-        let lock = try OutputOwner.lock(output, wait: wait, log: log)
-        defer { withExtendedLifetime(lock) {} }
+        let locks = try OutputOwner.lock(output, wait: wait, log: log)
+        defer { withExtendedLifetime(locks) {} }
         try OutputOwner.check(experiment, output: output, allowForeign: overwriteForeign)
         try FileManager.default.createDirectory(at: store.directory, withIntermediateDirectories: true)
         try OutputOwner.claim(experiment, output: output)
