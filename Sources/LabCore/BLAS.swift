@@ -33,15 +33,18 @@ public enum BLAS {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        let workers = Parallel.workers
+        // The split is fixed by the shape (Parallel.fixedChunks pieces), not by the worker count:
+        // OpenBLAS may accumulate differently for different call shapes, so one worker runs the same
+        // pieces in turn rather than one whole call.
+        let pieces = Parallel.fixedChunks
         // Below ~1 MFLOP a thread hand-off costs more than it saves.
-        if workers <= 1 || m * n * k < 1 << 19 {
+        if pieces <= 1 || m * n * k < 1 << 19 {
             sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
-        if m >= n || m >= 16 * workers {
+        if m >= n || m >= 16 * pieces {
             // Split rows of C: rows of op(A).
-            Parallel.forChunks(m, minimumPerChunk: 8) { rows in
+            Parallel.forFixedChunks(m, minimumPerChunk: 8) { _, rows in
                 let aOffset = transA ? rows.lowerBound : rows.lowerBound * lda
                 sgemm(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha, a: a + aOffset, lda: lda,
                       b: b, ldb: ldb, beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)
@@ -49,7 +52,7 @@ public enum BLAS {
         } else {
             // Split columns of C: columns of op(B). Keep blocks a multiple of 16 wide.
             let blocks = (n + 15) / 16
-            Parallel.forChunks(blocks) { range in
+            Parallel.forFixedChunks(blocks) { _, range in
                 let lo = range.lowerBound * 16, hi = min(n, range.upperBound * 16)
                 let bOffset = transB ? lo * ldb : lo
                 sgemm(transA: transA, transB: transB, m: m, n: hi - lo, k: k, alpha: alpha, a: a, lda: lda,

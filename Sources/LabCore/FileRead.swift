@@ -38,6 +38,22 @@ public enum FileRead {
         }
     }
 
+    /// Throws when `path` cannot be reached or listed for lack of permission (on it or a directory above
+    /// it), so that a permission problem is never reported as a missing file. Silent when it is missing.
+    public static func checkPermissions(_ path: String, what: String) throws {
+        var info = stat()
+        if stat(path, &info) != 0 {
+            if errno == EACCES {
+                throw LabError.file(path: path, message: "\(what) cannot be reached: permission denied on a directory above it; check the directories' permissions")
+            }
+            return
+        }
+        let needed = (info.st_mode & S_IFMT) == S_IFDIR ? R_OK | X_OK : R_OK
+        if access(path, needed) != 0 {
+            throw LabError.file(path: path, message: "\(what) is not readable (permission denied); check its permissions")
+        }
+    }
+
     /// Throws unless files can be created at `path` (a directory to be created or replaced): every missing
     /// directory is created, and a probe file written and removed in the nearest one. For failing before work.
     public static func checkWritableDirectory(_ path: String, what: String) throws {

@@ -7,7 +7,9 @@
 // Waking a sleeping thread for each costs about as much as the region itself, so the lab keeps
 // its own workers: after a region they spin briefly waiting for the next one, then sleep.
 // Chunk `i` always covers the same indices whichever thread runs it, so results do not depend
-// on scheduling.
+// on scheduling. Work whose result depends on how it is cut — a reduction's partial sums, the
+// shapes of split BLAS calls — is cut into `fixedChunks` pieces fixed by the problem, never by the
+// worker count, so every result is the same at any --threads.
 import Dispatch
 import Foundation
 import Synchronization
@@ -19,7 +21,43 @@ public enum Parallel {
     /// Worker count for the lab's own loops (defaults to the machine's active cores).
     nonisolated(unsafe) public static var workers: Int = max(1, ProcessInfoCores.active)
 
-    /// Runs `body(range)` over `0..<count` split into at most `workers` contiguous chunks.
+    /// Pieces a reduction or a split product is cut into, whatever the worker count: the order of
+    /// additions (and each BLAS call's shape) depends only on the problem. Two, so that two workers
+    /// (the reference machine's cores) run exactly the split they always ran.
+    public static let fixedChunks = 2
+
+    /// The chunk count `forFixedChunks` uses for `count` items of at least `minimumPerChunk` each.
+    @inlinable
+    public static func fixedChunkCount(_ count: Int, minimumPerChunk: Int = 1) -> Int {
+        min(fixedChunks, max(1, count / max(1, minimumPerChunk)))
+    }
+
+    /// Runs `body(chunk, range)` for each of `fixedChunkCount(count, minimumPerChunk)` contiguous
+    /// chunks of `0..<count` (chunk `c` covers `count·c/chunks ..< count·(c+1)/chunks`), spread over
+    /// the workers; with fewer workers than chunks a worker runs several, in order. The chunks, and so
+    /// the result, do not depend on `workers`.
+    @inlinable
+    public static func forFixedChunks(_ count: Int, minimumPerChunk: Int = 1, _ body: (Int, Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let chunks = fixedChunkCount(count, minimumPerChunk: minimumPerChunk)
+        let range = { (c: Int) in (count * c / chunks)..<(count * (c + 1) / chunks) }
+        let w = min(workers, chunks)
+        if w <= 1 {
+            for c in 0..<chunks { body(c, range(c)) }
+            return
+        }
+        perform(w) { worker in
+            var c = worker
+            while c < chunks {
+                body(c, range(c))
+                c += w
+            }
+        }
+    }
+
+    /// Runs `body(range)` over `0..<count` split into at most `workers` contiguous chunks. Only for
+    /// work where each index's result is computed on its own (element-wise, per row), so that how
+    /// the indices are cut cannot change any number; reductions use `forFixedChunks`.
     /// Runs inline when the work is too small to be worth a thread (`count < minimumPerChunk * 2`).
     @inlinable
     public static func forChunks(_ count: Int, minimumPerChunk: Int = 1, _ body: (Range<Int>) -> Void) {

@@ -108,6 +108,7 @@ public enum TextCorpus {
     /// The file's text, or `LabError.file` saying what is wrong with it and what to do.
     public static func read(_ path: String) throws -> String {
         var isDirectory: ObjCBool = false
+        try FileRead.checkPermissions(path, what: "the text corpus")
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw LabError.file(path: path, message: "no such file; check the corpus 'path' (relative paths start at \(FileManager.default.currentDirectoryPath))")
         }

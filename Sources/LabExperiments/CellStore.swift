@@ -61,6 +61,11 @@ public struct CellStore {
         return Set(names.filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.map { String($0.dropLast(5)) })
     }
 
+    /// Removes the finished cells with these hashes (for `run --fresh --shard`).
+    public func remove(_ hashes: Set<String>) throws {
+        for hash in hashes where contains(hash) { try FileManager.default.removeItem(at: url(hash)) }
+    }
+
     /// Removes every finished cell and leftover temporary file (for `run --fresh`).
     public func clear() throws {
         guard FileManager.default.fileExists(atPath: directory.path) else { return }

@@ -11,17 +11,18 @@ public final class FileLock {
     public let path: String
     private let descriptor: Int32
 
-    /// Takes the lock at `path` (creating the file). With `wait` false, a lock held by another process is an
-    /// error naming `what` is locked and the holder's pid; with `wait` true it blocks until the holder ends.
-    /// `onWait` is called once before blocking.
-    public init(path: String, what: String, wait: Bool, hint: String, onWait: (Int32?) -> Void = { _ in }) throws {
+    /// Takes the lock at `path` (creating the file): exclusive, or `shared` with other shared holders. With
+    /// `wait` false, a conflicting lock held by another process is an error naming `what` is locked and the
+    /// holder's pid; with `wait` true it blocks until the holder ends. `onWait` is called once before blocking.
+    public init(path: String, what: String, shared: Bool = false, wait: Bool, hint: String, onWait: (Int32?) -> Void = { _ in }) throws {
+        let mode = shared ? LOCK_SH : LOCK_EX
         let parent = (path as NSString).deletingLastPathComponent
         if !parent.isEmpty { try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw LabError.file(path: path, message: "cannot create the lock file for \(what) (\(String(cString: strerror(errno)))); check the directory is writable")
         }
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+        if flock(fd, mode | LOCK_NB) != 0 {
             let holder = FileLock.holder(fd)
             guard wait else {
                 close(fd)
@@ -29,14 +30,14 @@ public final class FileLock {
                 throw LabError.file(path: path, message: "\(what) is in use by \(who); \(hint)")
             }
             onWait(holder)
-            while flock(fd, LOCK_EX) != 0 {
+            while flock(fd, mode) != 0 {
                 guard errno == EINTR else {
                     close(fd)
                     throw LabError.file(path: path, message: "cannot lock \(what) (\(String(cString: strerror(errno))))")
                 }
             }
         }
-        // Record our pid for whoever is refused next.
+        // Record our pid for whoever is refused next (a shared holder overwrites another's: either is a holder).
         _ = ftruncate(fd, 0)
         let text = "\(getpid())\n"
         _ = text.withCString { pwrite(fd, $0, strlen($0), 0) }

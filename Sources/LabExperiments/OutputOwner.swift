@@ -59,10 +59,17 @@ public struct OutputOwner: Equatable {
         try AtomicFile.write(json.pretty, to: output.appendingPathComponent(ownerFile))
     }
 
-    /// Locks `output` against a second `run` or `merge` for as long as the returned lock lives.
-    static func lock(_ output: URL, wait: Bool, log: (String) -> Void) throws -> FileLock {
-        try FileLock(path: output.appendingPathComponent(lockFile).path, what: "output directory \(output.path)", wait: wait,
-                     hint: "wait for it to finish, pass --wait to queue behind it, or choose another --out",
-                     onWait: { pid in log("waiting for distill-lab process \(pid.map(String.init) ?? "?") to release \(output.path)") })
+    /// Locks `output` against a second `run` or `merge` for as long as the returned locks live. A whole run
+    /// holds the directory exclusively; shard i/n holds it shared (other shards of the grid may run beside
+    /// it, on other cells) and its own shard exclusively.
+    static func lock(_ output: URL, shard: Shard = .whole, wait: Bool, log: @escaping (String) -> Void) throws -> [FileLock] {
+        let onWait = { (pid: Int32?) in log("waiting for distill-lab process \(pid.map(String.init) ?? "?") to release \(output.path)") }
+        let hint = "wait for it to finish, pass --wait to queue behind it, or choose another --out"
+        let directory = try FileLock(path: output.appendingPathComponent(lockFile).path, what: "output directory \(output.path)", shared: shard.count > 1,
+                                     wait: wait, hint: hint, onWait: onWait)
+        guard shard.count > 1 else { return [directory] }
+        let own = try FileLock(path: output.appendingPathComponent(".distill-lab.shard-\(shard.index)-of-\(shard.count).lock").path,
+                               what: "shard \(shard) of output directory \(output.path)", wait: wait, hint: hint, onWait: onWait)
+        return [directory, own]
     }
 }

@@ -82,18 +82,23 @@ public enum Runner {
         let start = Date()
         let store = options.cells
         try OutputOwner.check(experiment, output: options.output, allowForeign: options.overwriteForeign)
-        let lock = try OutputOwner.lock(options.output, wait: options.waitForLock, log: options.log)
-        defer { withExtendedLifetime(lock) {} }
+        let locks = try OutputOwner.lock(options.output, shard: options.shard, wait: options.waitForLock, log: options.log)
+        defer { withExtendedLifetime(locks) {} }
         // Checked again under the lock: the holder we waited for may have claimed the directory.
         try OutputOwner.check(experiment, output: options.output, allowForeign: options.overwriteForeign)
+        let mine = experiment.cells[options.shard.range(of: experiment.cells.count)]
         // Before anything is deleted or computed: committed results come from committed code.
-        if options.fresh || experiment.cells[options.shard.range(of: experiment.cells.count)].contains(where: { !store.contains($0.hash) }) {
+        if options.fresh || mine.contains(where: { !store.contains($0.hash) }) {
             try CleanTree.check(output: options.output, allowDirty: options.allowDirtyTree)
         }
-        if options.fresh || OutputOwner.recorded(in: options.output).contains(where: { $0.0.isForeign(to: OutputOwner(experiment)) }) { try store.clear() }
+        if OutputOwner.recorded(in: options.output).contains(where: { $0.0.isForeign(to: OutputOwner(experiment)) }) {
+            try store.clear()
+        } else if options.fresh {
+            // A shard discards only its own cells: the other shards' may be running beside it.
+            if options.shard.count > 1 { try store.remove(Set(mine.map(\.hash))) } else { try store.clear() }
+        }
         try FileManager.default.createDirectory(at: store.directory, withIntermediateDirectories: true)
         try OutputOwner.claim(experiment, output: options.output)
-        let mine = experiment.cells[options.shard.range(of: experiment.cells.count)]
         // Cells that share a hash (identical resolved specs) are computed once.
         var seen = Set<String>()
         let todo = mine.filter { !store.contains($0.hash) && seen.insert($0.hash).inserted }
@@ -125,12 +130,12 @@ public enum Runner {
     /// Copies the finished cells of each shard's output directory into `output`'s cells directory (a cell
     /// already there is kept), then writes the results if every cell of the grid is present.
     public static func merge(_ experiment: Experiment, from sources: [URL], into output: URL, threads: Int, overwriteForeign: Bool = false,
-                             wait: Bool = false, log: (String) -> Void = { _ in }) throws -> RunSummary {
+                             wait: Bool = false, log: @escaping (String) -> Void = { _ in }) throws -> RunSummary {
         let start = Date()
         let store = CellStore(directory: output.appendingPathComponent("cells"))
         try OutputOwner.check(experiment, output: output, allowForeign: overwriteForeign)
-        let lock = try OutputOwner.lock(output, wait: wait, log: log)
-        defer { withExtendedLifetime(lock) {} }
+        let locks = try OutputOwner.lock(output, wait: wait, log: log)
+        defer { withExtendedLifetime(locks) {} }
         try OutputOwner.check(experiment, output: output, allowForeign: overwriteForeign)
         try FileManager.default.createDirectory(at: store.directory, withIntermediateDirectories: true)
         try OutputOwner.claim(experiment, output: output)

@@ -54,12 +54,13 @@ public final class AdamW {
     /// √(Σ g²) over the whole slab, reduced in a fixed order.
     public static func globalNorm(_ g: FloatBuffer) -> Float {
         let n = g.count
-        let chunks = max(1, min(Parallel.workers, n / 4096))
+        // Fixed chunks (not one per worker), so the partial sums and their order do not depend on --threads.
+        let chunks = Parallel.fixedChunkCount(n, minimumPerChunk: 4096)
         var sums = [Double](repeating: 0, count: chunks)
         sums.withUnsafeMutableBufferPointer { out in
             let outp = out.baseAddress!
-            Parallel.perform(chunks) { c in
-                let lo = n * c / chunks, hi = n * (c + 1) / chunks
+            Parallel.forFixedChunks(n, minimumPerChunk: 4096) { c, range in
+                let lo = range.lowerBound, hi = range.upperBound
                 var acc = SIMD16<Float>()
                 var i = lo
                 let p = g.pointer

@@ -148,6 +148,7 @@ public enum Checkpoint {
         let fm = FileManager.default
         let dir = directory.standardizedFileURL
         var isDirectory: ObjCBool = false
+        try FileRead.checkPermissions(dir.path, what: "the checkpoint directory")
         guard fm.fileExists(atPath: dir.path, isDirectory: &isDirectory) else {
             throw LabError.file(path: dir.path, message: "checkpoint directory does not exist; check the path (a checkpoint is a directory holding \(configFile) and \(modelFile))")
         }

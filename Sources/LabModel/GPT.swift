@@ -24,7 +24,7 @@ final class Activations {
     let logits: FloatBuffer                    // (B·T, V)
     let rowLoss: FloatBuffer                   // (B·T)
     let attentionScratch: AttentionScratch
-    let lnScratch: FloatBuffer                 // per-worker LayerNorm partials (workers, 2C)
+    let lnScratch: FloatBuffer                 // per-chunk LayerNorm partials (Parallel.fixedChunks, 2C)
     // Backward scratch, reused across layers.
     let dlogits: FloatBuffer                   // (B·T, V)
     let dresidual: FloatBuffer                 // (B·T, C)
@@ -54,7 +54,7 @@ final class Activations {
         logits = FloatBuffer(count: N * V)
         rowLoss = FloatBuffer(count: N)
         attentionScratch = AttentionScratch(workers: workers, headSize: C / NH, T: T)
-        lnScratch = FloatBuffer(count: workers * 2 * C)
+        lnScratch = FloatBuffer(count: Parallel.fixedChunks * 2 * C)
         dlogits = FloatBuffer(count: N * V)
         dresidual = FloatBuffer(count: N * C)
         dln = FloatBuffer(count: N * C)
@@ -147,6 +147,10 @@ public final class GPT {
         let V = config.vocabSize
         for t in tokens where t < 0 || Int(t) >= V {
             throw LabError.message("token id \(t) is outside the vocabulary 0..<\(V)")
+        }
+        if activations?.B != B || activations?.T != T {
+            try MemoryLimit.check(config.activationBytes(batch: B, length: T), for: "a forward pass over a batch of \(B) × \(T) tokens",
+                                  key: "batch_size", fix: "Lower the batch size or the sequence length.")
         }
         let a = prepare(B: B, T: T)
         tokens.withUnsafeBufferPointer { a.tokens.update(from: $0.baseAddress!, count: B * T) }

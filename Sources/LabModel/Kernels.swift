@@ -139,12 +139,13 @@ func layerNormRow(out o: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer
 }
 
 /// Backward of `layerNormForward`. Adds into dx (N, C), dweight and dbias (C).
-/// Weight/bias gradients are reduced from per-worker partials in a fixed order (deterministic).
+/// Weight/bias gradients are reduced from per-chunk partials in a fixed order; the chunks are fixed by N
+/// (Parallel.fixedChunks), not by the worker count, so the sums are the same at any --threads.
 /// The two row sums of four rows run interleaved (independent add chains), each in its row's order.
 @inlinable
 func layerNormBackward(dx: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, N: Int, C: Int, scratch: UnsafeMutablePointer<Float>) {
-    // scratch holds `chunks` partials of (2C): [dweight | dbias] each.
-    let chunks = min(Parallel.workers, max(1, N / 32))
+    // scratch holds `chunks` (at most Parallel.fixedChunks) partials of (2C): [dweight | dbias] each.
+    let chunks = Parallel.fixedChunkCount(N, minimumPerChunk: 32)
     scratch.update(repeating: 0, count: chunks * 2 * C)
     let fc = Float(C)
     let body = { (c: Int) in
@@ -207,7 +208,7 @@ func layerNormBackward(dx: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePo
             r += 1
         }
     }
-    if chunks == 1 { body(0) } else { Parallel.perform(chunks, body) }
+    Parallel.forFixedChunks(N, minimumPerChunk: 32) { c, _ in body(c) }
     for c in 0..<chunks {
         Vec.axpy(C, 1, scratch + c * 2 * C, dweight)
         Vec.axpy(C, 1, scratch + c * 2 * C + C, dbias)

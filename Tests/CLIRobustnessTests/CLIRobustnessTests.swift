@@ -139,6 +139,13 @@ final class CLIRobustnessTests: XCTestCase {
             let out = Data(bytes: &length, count: 8) + json + modelData.suffix(from: 8 + headerLength)
             try out.write(to: url.appendingPathComponent(model))
         }
+        // The corpus the checkpoint records, made huge: rebuilding it must be refused before allocating.
+        let configText = String(decoding: try Data(contentsOf: dir.appendingPathComponent("ck/config.json")), as: UTF8.self)
+        for (label, from, to) in [("tokens", "\\\"train_tokens\\\":2000", "\\\"train_tokens\\\":1000000000000"),
+                                  ("symbols", "\\\"symbols\\\":16", "\\\"symbols\\\":2147483648")] {
+            XCTAssertTrue(configText.contains(from), "fixture: \(from) not in \(configText)")
+            try copy("ck-recorded-corpus-\(label)") { try Data(configText.replacingOccurrences(of: from, with: to).utf8).write(to: $0.appendingPathComponent(config)) }
+        }
         let configObject = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("ck/config.json"))) as? [String: Any])
         for key in ["vocab_size", "n_positions", "n_embd", "n_layer", "n_head"] {
             for (label, value) in [("0", "0"), ("neg", "-1"), ("2p31", "2147483648"), ("2p40", "1099511627776"), ("max", "9223372036854775807"), ("frac", "2.5"), ("str", "\"x\"")] {
@@ -303,6 +310,10 @@ final class CLIRobustnessTests: XCTestCase {
         for name in damaged { add("eval \(name)", ["eval", "--checkpoint", name], [name]) }
         add("eval missing tensor is named", ["eval", "--checkpoint", "ck-missing-tensor"], ["transformer.ln_f.bias' is missing", "ln_f.bias': is missing"])
         add("eval changed text corpus", ["eval", "--checkpoint", "ck-text"], ["corpus.txt"])
+        add("eval recorded corpus of 10^12 tokens", ["eval", "--checkpoint", "ck-recorded-corpus-tokens"], ["train_tokens"])
+        add("attack recorded corpus of 10^12 tokens", ["attack", "--teacher", "ck-recorded-corpus-tokens"], ["train_tokens"])
+        add("defences recorded corpus of 10^12 tokens", ["defences", "--teacher", "ck-recorded-corpus-tokens", "--out", "d-out"], ["train_tokens"])
+        add("eval recorded corpus of 2^31 symbols", ["eval", "--checkpoint", "ck-recorded-corpus-symbols"], ["symbols"])
         add("eval --split bogus", ["eval", "--checkpoint", "ck", "--split", "bogus"], ["--split"])
         add("sample nan checkpoint", ["sample", "--checkpoint", "ck-nan"], ["ck-nan"])
         add("attack damaged teacher", ["attack", "--teacher", "ck-trunc-half"], ["ck-trunc-half"])

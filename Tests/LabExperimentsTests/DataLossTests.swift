@@ -92,10 +92,38 @@ final class DataLossTests: XCTestCase {
         withExtendedLifetime(holder) {}
     }
 
+    func testShardsShareADirectoryButAShardRunsOnceAndFreshDiscardsOnlyItsOwnCells() throws {
+        let scratch = Scratch("dataloss-shards")
+        let out = scratch.dir("out"), cache = scratch.dir("cache")
+        let e = try Experiment.parse(Tiny.teacherSweep)
+        // Shard 1 holds the directory (shared) and its own shard: shard 2 may run, shard 1 and a whole run may not.
+        var shardOne: [FileLock]? = try OutputOwner.lock(out, shard: Shard(index: 1, count: 2), wait: false, log: { _ in })
+        var two = options(out, cache)
+        two.shard = Shard(index: 2, count: 2)
+        XCTAssertNoThrow(try Runner.run(e, options: two))
+        var one = options(out, cache)
+        one.shard = Shard(index: 1, count: 2)
+        XCTAssertThrowsError(try Runner.run(e, options: one)) { XCTAssertTrue("\($0)".contains("shard 1/2"), "\($0)") }
+        XCTAssertThrowsError(try Runner.run(e, options: options(out, cache)))
+        XCTAssertNotNil(shardOne)
+        shardOne = nil
+
+        _ = try Runner.run(e, options: one)
+        let all = CellStore(directory: out.appendingPathComponent("cells")).hashes()
+        XCTAssertEqual(all, Set(e.cells.map(\.hash)))
+        // Shard 2 again with --fresh recomputes its cells and leaves shard 1's files untouched.
+        let firstHalf = e.cells[Shard(index: 1, count: 2).range(of: e.cells.count)].map(\.hash)
+        let before = try firstHalf.map { try Data(contentsOf: out.appendingPathComponent("cells/\($0).json")) }
+        two.fresh = true
+        let again = try Runner.run(e, options: two)
+        XCTAssertEqual(again.computed, e.cells.count - firstHalf.count)
+        XCTAssertEqual(try firstHalf.map { try Data(contentsOf: out.appendingPathComponent("cells/\($0).json")) }, before)
+    }
+
     func testWaitingRunProceedsOnceTheHolderReleases() throws {
         let scratch = Scratch("dataloss-wait")
         let out = scratch.dir("out"), cache = scratch.dir("cache")
-        var holder: FileLock? = try OutputOwner.lock(out, wait: false, log: { _ in })
+        var holder: [FileLock]? = try OutputOwner.lock(out, wait: false, log: { _ in })
         let waiting = DispatchSemaphore(value: 0)
         var o = options(out, cache)
         o.waitForLock = true

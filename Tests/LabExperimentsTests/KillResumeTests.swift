@@ -6,19 +6,7 @@ import LabCore
 import XCTest
 
 final class KillResumeTests: XCTestCase {
-    /// `distill-lab`, built beside the test bundle (.build/<config>/).
-    func binary() throws -> URL {
-        let bundle = URL(fileURLWithPath: CommandLine.arguments[0])
-        let candidates = [bundle.deletingLastPathComponent(), bundle.deletingLastPathComponent().deletingLastPathComponent()]
-            .map { $0.appendingPathComponent("distill-lab") }
-            + Bundle.allBundles.map { $0.bundleURL.deletingLastPathComponent().appendingPathComponent("distill-lab") }
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            // A failure, not a skip: this is one of the runner's must-show tests. `swift test` builds every product.
-            XCTFail("distill-lab is not built next to the tests (looked in \(candidates.map(\.path))); run `swift build` first")
-            throw CocoaError(.fileNoSuchFile)
-        }
-        return found
-    }
+    func binary() throws -> URL { try labBinary() }
 
     func launch(_ arguments: [String], in directory: URL) throws -> (Process, Pipe) {
         let process = Process()

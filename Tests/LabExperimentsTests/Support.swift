@@ -109,3 +109,17 @@ func validationError(_ text: String, kinds: [any ExperimentKind.Type] = Experime
         return nil
     }
 }
+
+/// `distill-lab`, built beside the test bundle (.build/<config>/). A failure, not a skip: the tests that run
+/// the binary are must-show tests, and `swift test` builds every product.
+func labBinary() throws -> URL {
+    let bundle = URL(fileURLWithPath: CommandLine.arguments[0])
+    let candidates = [bundle.deletingLastPathComponent(), bundle.deletingLastPathComponent().deletingLastPathComponent()]
+        .map { $0.appendingPathComponent("distill-lab") }
+        + Bundle.allBundles.map { $0.bundleURL.deletingLastPathComponent().appendingPathComponent("distill-lab") }
+    guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+        XCTFail("distill-lab is not built next to the tests (looked in \(candidates.map(\.path))); run `swift build` first")
+        throw CocoaError(.fileNoSuchFile)
+    }
+    return found
+}
