@@ -4,7 +4,7 @@ send random-token prompts (the simulator's `random_tokens` strategy) buying 8-to
 few honest keys sending natural text; the server's detectors ban live. Prints who was banned, when, and what
 the campaign had bought by then. Standard library only. Not the simulator: see docs/service.md.
 
-usage: service_campaign.py --base-url http://127.0.0.1:PORT --admin-key KEY [--proxies 100] [--queries 150]
+usage: service_campaign.py --base-url http://127.0.0.1:PORT --admin-key KEY [--proxies 100] [--queries 150] [--natural FILE]
 """
 import argparse
 import json
@@ -37,6 +37,7 @@ def main():
     ap.add_argument("--workers", type=int, default=16)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", help="write the per-account log as JSON here")
+    ap.add_argument("--natural", help="honest users' text, one a line (default: sampled from the teacher with the admin key)")
     a = ap.parse_args()
     assert a.base_url.startswith("http://127.0.0.1") or a.base_url.startswith("http://localhost"), "loopback only"
     rng = random.Random(a.seed)
@@ -47,7 +48,7 @@ def main():
     run = "%d" % int(time.time())
 
     # Honest traffic: natural text, taken from the teacher's own samples (what its users would write).
-    natural = []
+    natural = [line.strip() for line in open(a.natural) if len(line.strip()) >= 8] if a.natural else []
     while len(natural) < 40:
         s, body, _ = call(a.base_url, a.admin_key, "/v1/completions",
                           {"model": model, "prompt": [rng.randrange(1, V)], "max_tokens": 40, "n": 8, "seed": rng.randrange(1 << 30)})

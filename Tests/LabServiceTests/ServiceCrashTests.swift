@@ -81,4 +81,33 @@ final class ServiceCrashTests: XCTestCase {
         let usage = try server.store.usage()
         XCTAssertEqual(usage.reduce(0) { $0 + $1.usage.queries }, final.count, "per-account usage sums the ledger rows")
     }
+
+    func testSIGTERMLetsInFlightRequestsFinishAndChargesThem() async throws {
+        // A long batching window keeps the requests waiting inside the server when the signal lands.
+        let server = try ServerHarness("drain", extra: """
+        gateway: {rate_limit: null}
+        batching: {window_ms: 400, max_batch: 64}
+        """)
+        let key = try server.key("drain")
+        try server.start()
+        // Prime: one request, so the batcher has seen concurrency and waits its window for the next batch.
+        async let a = server.complete(key: key, maxTokens: 8)
+        async let b = server.complete(key: key, maxTokens: 8)
+        _ = try await (a, b)
+        let inFlight = (0..<8).map { i in Task { try await server.complete(key: key, prompt: "abcab", maxTokens: 8, extra: ["seed": i]) } }
+        try await Task.sleep(for: .milliseconds(150))
+        let pid = try XCTUnwrap(server.process?.processIdentifier)
+        kill(pid, SIGTERM)
+        var ids: [String] = []
+        for t in inFlight {
+            let reply = try await t.value
+            XCTAssertEqual(reply.status, 200, "an in-flight request is answered during shutdown: \(String(decoding: reply.body, as: UTF8.self))")
+            if let id = reply.json["id"] as? String { ids.append(id) }
+        }
+        server.process?.waitUntilExit()
+        XCTAssertEqual(server.process?.terminationStatus, 0)
+        let rows = Set(try server.store.charges().map(\.requestID))
+        XCTAssertEqual(ids.count, 8)
+        XCTAssertTrue(Set(ids).isSubset(of: rows), "each drained response has its ledger row")
+    }
 }
