@@ -11,6 +11,7 @@ public enum ExperimentRegistry {
         WatermarkKind.self,    // watermark: KGW false-positive rate on clean text and power on watermarked text
         AntiDistillationKind.self,  // anti_distillation: teacher quality against distilled students (nasty teacher, antidistillation sampling)
         RadioactivityKind.self,     // radioactivity: watermark dose-response of a student, reading and generation mode (LabForensics's Radioactivity)
+        ForensicsKind.self,         // forensics: tracing a student to the proxy accounts that fed it (LabForensics's ProvenanceCampaign)
     ]
 
     public static func kind(named name: String, in kinds: [any ExperimentKind.Type] = kinds) -> (any ExperimentKind.Type)? {
