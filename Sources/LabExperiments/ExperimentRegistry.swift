@@ -11,6 +11,7 @@ public enum ExperimentRegistry {
         WatermarkKind.self,  // watermark: KGW false-positive rate on clean text, power on watermarked text
         AntiDistillationKind.self,  // anti_distillation: a self-defending teacher against its distilled students
         RadioactivityKind.self,  // radioactivity: a student's watermark dose-response, reading and generation mode
+        ForensicsKind.self,  // forensics: trace a student to the proxy accounts that fed it
     ]
 
     public static func kind(named name: String, in kinds: [any ExperimentKind.Type] = kinds) -> (any ExperimentKind.Type)? {
