@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "LabService",
             dependencies: [
-                "LabCore", "LabModel", "LabData", "LabSimulation", "LabExperiments",
+                "LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabCampaigns", "LabExperiments",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -89,7 +89,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LabServiceTests",
-            dependencies: ["LabCore", "LabModel", "LabData", "LabSimulation", "LabService", "TestSupport"]
+            dependencies: ["LabCore", "LabModel", "LabData", "LabAPI", "LabAttacks", "LabService", "TestSupport"]
         ),
         // Runs the built distill-lab binary over a table of bad inputs; depends on no library target.
         .testTarget(name: "CLIRobustnessTests"),

@@ -3,8 +3,8 @@
 // batched KV-cached decode for completions), its charges are committed to the store in one transaction, and
 // only then are the waiting requests resumed. Not HTTP (Routes) and not admission (LiveGateway).
 import Foundation
+import LabAPI
 import LabCore
-import LabSimulation
 
 /// A request's queries and what the ledger should record for it once they are answered.
 struct BatchJob: Sendable {

@@ -2,8 +2,8 @@
 // so every refusal names the field and what would be accepted; the body becomes the lab's Queries. Also the
 // lab's extension bodies (x-lab distribution and label). Not the response JSON (CompletionResponse).
 import Foundation
+import LabAPI
 import LabModel
-import LabSimulation
 
 /// A parsed JSON value that keeps numbers' integer-ness, so `max_tokens: 1.5` can be refused by name.
 indirect enum WireValue: Decodable, Sendable {

@@ -2,8 +2,8 @@
 // legacy logprobs and finish_reason, a usage block with the lab's cost as x_lab fields) and the extension
 // endpoints' bodies — built from the lab's Responses. Not parsing (CompletionRequest) nor serving.
 import Foundation
+import LabAPI
 import LabModel
-import LabSimulation
 
 struct UsageBody: Encodable {
     var promptTokens: Int

@@ -3,11 +3,11 @@
 // protocol requires), honouring 429 with Retry-After. So the lab's attacks run unchanged against a live
 // server, whose gateway, defences and ledger apply. Not a general OpenAI client.
 import Foundation
-#if canImport(FoundationNetworking)
 import FoundationNetworking
-#endif
+import LabAPI
 import LabCore
-import LabSimulation
+#if canImport(FoundationNetworking)
+#endif
 
 public final class HTTPTeacher: TeacherAPI, @unchecked Sendable {
     public let endpoint: URL

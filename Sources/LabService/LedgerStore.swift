@@ -3,9 +3,9 @@
 // Not the in-memory Ledger of the simulations, and not the gateway's admission logic (LiveGateway).
 import Foundation
 import GRDB
+import LabAPI
 import LabCore
 import LabExperiments
-import LabSimulation
 
 /// An API key holder as the store keeps it. The key itself is never stored, only its SHA-256.
 public struct StoredAccount: Sendable, Equatable {

@@ -2,8 +2,9 @@
 // the wall clock — seconds since the database was created — with one gateway account per API key and bans
 // and alarms written through to the store. Not the teacher: admission here, answers in the Batcher.
 import Foundation
+import LabAPI
+import LabCampaigns
 import LabCore
-import LabSimulation
 
 /// Why a live request was refused at the door.
 enum Admission: Sendable {

@@ -4,9 +4,9 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import LabAPI
 import LabCore
 import LabModel
-import LabSimulation
 import Logging
 import NIOCore
 

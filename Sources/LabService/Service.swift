@@ -3,10 +3,12 @@
 // logger — and the Hummingbird application around them. Not the routes' logic (Service+Routes.swift).
 import Foundation
 import Hummingbird
+import LabAPI
+import LabCampaigns
 import LabCore
 import LabData
+import LabDefences
 import LabModel
-import LabSimulation
 import Logging
 import NIOCore
 import Prometheus

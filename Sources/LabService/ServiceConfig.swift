@@ -2,9 +2,10 @@
 // gateway limits, detectors, batching, listen address, database — read from YAML with a closed schema and
 // every error located (file:line:column, key, fix) like an experiment file. Not the running service (Service).
 import Foundation
+import LabAPI
+import LabCampaigns
 import LabCore
 import LabExperiments
-import LabSimulation
 import Yams
 
 /// One serve configuration, defaults filled. Relative paths are resolved against the file's directory.

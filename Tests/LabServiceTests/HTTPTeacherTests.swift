@@ -1,11 +1,11 @@
 // HTTPTeacher against a live server: the distributions it reads over the wire equal the checkpoint's own
 // (no defences configured), decoding draws through the caller's chooser, and 429s are waited out.
 import Foundation
+import LabAPI
 import LabCore
 import LabData
 import LabModel
 import LabService
-import LabSimulation
 import XCTest
 
 final class HTTPTeacherTests: XCTestCase {
