@@ -6,7 +6,9 @@ let package = Package(
     name: "DistillLab",
     platforms: [.macOS(.v13)],
     products: [
-        .library(name: "DistillLab", targets: [
+        .library(
+            name: "DistillLab",
+            targets: [
                 "LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabForensics", "LabCampaigns",
                 "LabSimulation", "LabExperiments", "LabService",
             ]),
@@ -36,7 +38,9 @@ let package = Package(
         .target(name: "LabAttacks", dependencies: ["LabCore", "LabModel", "LabData", "LabAPI", "LabDefences"]),
         .target(name: "LabForensics", dependencies: ["LabCore", "LabModel", "LabDefences"]),
         .target(name: "LabCampaigns", dependencies: ["LabCore", "LabModel", "LabData", "LabAPI", "LabAttacks"]),
-        .target(name: "LabSimulation", dependencies: ["LabAPI", "LabDefences", "LabAttacks", "LabForensics", "LabCampaigns"]),
+        .target(
+            name: "LabSimulation",
+            dependencies: ["LabAPI", "LabDefences", "LabAttacks", "LabForensics", "LabCampaigns"]),
         .target(
             name: "LabExperiments",
             dependencies: [
@@ -47,7 +51,8 @@ let package = Package(
         .target(
             name: "LabService",
             dependencies: [
-                "LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabCampaigns", "LabExperiments",
+                "LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabCampaigns",
+                "LabExperiments",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -59,7 +64,8 @@ let package = Package(
         .executableTarget(
             name: "distill-lab",
             dependencies: [
-                "LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabCampaigns", "LabExperiments", "LabService",
+                "LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabCampaigns",
+                "LabExperiments", "LabService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -68,9 +74,12 @@ let package = Package(
         ),
         .target(name: "TestSupport", dependencies: ["LabCore", "LabModel", "LabAPI"], path: "Tests/TestSupport"),
         .testTarget(name: "LabCoreTests", dependencies: ["LabCore", "TestSupport"]),
-        .testTarget(name: "LabModelTests", dependencies: ["LabCore", "LabModel", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "LabModelTests", dependencies: ["LabCore", "LabModel", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "LabDataTests", dependencies: ["LabCore", "LabModel", "LabData", "TestSupport"]),
-        .testTarget(name: "LabAPITests", dependencies: ["LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "TestSupport"]),
+        .testTarget(
+            name: "LabAPITests",
+            dependencies: ["LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "TestSupport"]),
         .testTarget(
             name: "LabDefencesTests",
             dependencies: ["LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "TestSupport"]
@@ -81,11 +90,15 @@ let package = Package(
         ),
         .testTarget(
             name: "LabForensicsTests",
-            dependencies: ["LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabForensics", "TestSupport"]
+            dependencies: [
+                "LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabForensics", "TestSupport",
+            ]
         ),
         .testTarget(
             name: "LabCampaignsTests",
-            dependencies: ["LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabCampaigns", "TestSupport"]
+            dependencies: [
+                "LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabCampaigns", "TestSupport",
+            ]
         ),
         .testTarget(
             name: "LabServiceTests",
@@ -96,7 +109,8 @@ let package = Package(
         .testTarget(
             name: "LabExperimentsTests",
             dependencies: [
-                "LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabCampaigns", "LabExperiments",
+                "LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabCampaigns",
+                "LabExperiments",
                 "TestSupport",
                 .product(name: "Yams", package: "Yams"),
             ]

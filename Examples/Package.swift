@@ -13,7 +13,8 @@ let package = Package(
     ],
     targets: [
         .executableTarget(name: "TrainTeacher", dependencies: [.product(name: "DistillLab", package: "DistillLab")]),
-        .executableTarget(name: "AttackUnderDefence", dependencies: [.product(name: "DistillLab", package: "DistillLab")]),
+        .executableTarget(
+            name: "AttackUnderDefence", dependencies: [.product(name: "DistillLab", package: "DistillLab")]),
         .executableTarget(name: "RunSweep", dependencies: [.product(name: "DistillLab", package: "DistillLab")]),
     ],
     swiftLanguageModes: [.v5]

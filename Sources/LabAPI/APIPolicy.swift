@@ -26,7 +26,10 @@ public struct APIPolicy: Equatable, Sendable {
 
     /// Defaults: every surface, at most 20 top logprobs, any logit bias — the lab's most open API, so a
     /// defence or a restriction is always a deliberate line of an experiment.
-    public init(enabledKinds: Set<QueryKind> = Set(QueryKind.allCases), maxLogprobs: Int = 20, logitBias: LogitBiasMode = .allowed) {
+    public init(
+        enabledKinds: Set<QueryKind> = Set(QueryKind.allCases), maxLogprobs: Int = 20,
+        logitBias: LogitBiasMode = .allowed
+    ) {
         self.enabledKinds = enabledKinds
         self.maxLogprobs = maxLogprobs
         self.logitBias = logitBias
@@ -34,7 +37,9 @@ public struct APIPolicy: Equatable, Sendable {
 
     /// Throws `LabError.invalidConfig` naming the first field out of range.
     public func validate() throws {
-        guard maxLogprobs >= 0 else { throw LabError.invalidConfig(key: "max_logprobs", message: "is \(maxLogprobs); must be 0 or more") }
+        guard maxLogprobs >= 0 else {
+            throw LabError.invalidConfig(key: "max_logprobs", message: "is \(maxLogprobs); must be 0 or more")
+        }
         if case let .capped(m) = logitBias, !(m >= 0 && m.isFinite) {
             throw LabError.invalidConfig(key: "logit_bias_cap", message: "is \(m); must be a finite magnitude ≥ 0")
         }
@@ -42,7 +47,9 @@ public struct APIPolicy: Equatable, Sendable {
 
     /// Throws `APIRefusal` when the policy refuses `query`; `index` is its place in the call.
     public func check(_ query: Query, index: Int? = nil) throws {
-        guard enabledKinds.contains(query.kind) else { throw APIRefusal(query: index, reason: .kindDisabled(query.kind)) }
+        guard enabledKinds.contains(query.kind) else {
+            throw APIRefusal(query: index, reason: .kindDisabled(query.kind))
+        }
         if let k = query.logprobs, query.kind == .completion || query.kind == .echo, k > maxLogprobs {
             throw APIRefusal(query: index, reason: .logprobsAboveCap(requested: k, cap: maxLogprobs))
         }
@@ -64,7 +71,8 @@ public struct APIPolicy: Equatable, Sendable {
 
 extension APIPolicy: Codable {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case enabledKinds = "enabled_kinds", maxLogprobs = "max_logprobs", logitBias = "logit_bias", logitBiasCap = "logit_bias_cap"
+        case enabledKinds = "enabled_kinds", maxLogprobs = "max_logprobs", logitBias = "logit_bias", logitBiasCap =
+            "logit_bias_cap"
     }
 
     /// `logit_bias` is one of allowed, capped, refused_with_logprobs, refused; `capped` needs
@@ -73,7 +81,9 @@ extension APIPolicy: Codable {
         let any = try decoder.container(keyedBy: AnyKey.self)
         let known = Set(CodingKeys.allCases.map(\.rawValue))
         if let unknown = any.allKeys.first(where: { !known.contains($0.stringValue) }) {
-            throw LabError.invalidConfig(key: "policy.\(unknown.stringValue)", message: "unknown key; a policy has \(known.sorted().joined(separator: ", "))")
+            throw LabError.invalidConfig(
+                key: "policy.\(unknown.stringValue)",
+                message: "unknown key; a policy has \(known.sorted().joined(separator: ", "))")
         }
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init()
@@ -83,15 +93,23 @@ extension APIPolicy: Codable {
         switch try c.decodeIfPresent(String.self, forKey: .logitBias) ?? "allowed" {
         case "allowed": logitBias = .allowed
         case "capped":
-            guard let cap else { throw LabError.invalidConfig(key: "policy.logit_bias_cap", message: "is missing; logit_bias: capped needs the magnitude (OpenAI uses 100)") }
+            guard let cap else {
+                throw LabError.invalidConfig(
+                    key: "policy.logit_bias_cap",
+                    message: "is missing; logit_bias: capped needs the magnitude (OpenAI uses 100)")
+            }
             logitBias = .capped(magnitude: cap)
         case "refused_with_logprobs": logitBias = .refusedWithLogprobs
         case "refused": logitBias = .refused
         case let other:
-            throw LabError.invalidConfig(key: "policy.logit_bias", message: "is '\(other)'; must be allowed, capped, refused_with_logprobs or refused")
+            throw LabError.invalidConfig(
+                key: "policy.logit_bias",
+                message: "is '\(other)'; must be allowed, capped, refused_with_logprobs or refused")
         }
         if let cap, logitBias != .capped(magnitude: cap) {
-            throw LabError.invalidConfig(key: "policy.logit_bias_cap", message: "is set but logit_bias is not 'capped'; remove it or set logit_bias: capped")
+            throw LabError.invalidConfig(
+                key: "policy.logit_bias_cap",
+                message: "is set but logit_bias is not 'capped'; remove it or set logit_bias: capped")
         }
         try validate()
     }

@@ -45,20 +45,26 @@ public struct APIRefusal: Error, Equatable, CustomStringConvertible, LocalizedEr
         case let .invalidQuery(message):
             return prefix + message
         case let .kindDisabled(kind):
-            return prefix + "the API does not serve '\(kind.rawValue)' queries (policy enabled_kinds); use one of the enabled kinds"
+            return prefix
+                + "the API does not serve '\(kind.rawValue)' queries (policy enabled_kinds); use one of the enabled kinds"
         case let .logprobsAboveCap(requested, cap):
-            return prefix + "logprobs \(requested) exceeds the policy's cap of \(cap) top logprobs per position; ask for at most \(cap)"
+            return prefix
+                + "logprobs \(requested) exceeds the policy's cap of \(cap) top logprobs per position; ask for at most \(cap)"
         case .logitBiasDisabled:
             return prefix + "the API accepts no logit bias (policy logit_bias: refused); send the query without one"
         case let .logitBiasWithLogprobs(kind):
-            return prefix + "logit bias cannot be combined with logprobs (a '\(kind.rawValue)' query asks for them) under policy logit_bias: refused_with_logprobs, the mitigation of Carlini et al. 2024; drop one of the two"
+            return prefix
+                + "logit bias cannot be combined with logprobs (a '\(kind.rawValue)' query asks for them) under policy logit_bias: refused_with_logprobs, the mitigation of Carlini et al. 2024; drop one of the two"
         case let .logitBiasAboveCap(token, bias, cap):
             return prefix + "logit bias \(bias) on token \(token) exceeds the policy's cap of ±\(cap)"
         case let .unknownAccount(name):
             return prefix + "no account '\(name)' is open in the ledger; open it first"
         case let .budgetExceeded(account, limit, budget, used, requested):
-            func show(_ v: Int64) -> String { limit == .dollars ? Money(picodollars: v).description : "\(v) \(limit.rawValue)" }
-            return prefix + "account '\(account)' would exceed its \(limit.rawValue) budget of \(show(budget)): \(show(used)) spent, this call may need up to \(show(requested)) more (nothing was served); send fewer or shorter queries"
+            func show(_ v: Int64) -> String {
+                limit == .dollars ? Money(picodollars: v).description : "\(v) \(limit.rawValue)"
+            }
+            return prefix
+                + "account '\(account)' would exceed its \(limit.rawValue) budget of \(show(budget)): \(show(used)) spent, this call may need up to \(show(requested)) more (nothing was served); send fewer or shorter queries"
         }
     }
 

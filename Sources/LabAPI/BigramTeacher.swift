@@ -13,12 +13,19 @@ public final class BigramTeacher: TeacherAPI {
     /// How many times `logits` and `decode` have been called: lets tests see that a refused call never reached the teacher.
     public private(set) var calls = 0
 
-    public init(table: [Float], vocabularySize V: Int, contextLength: Int = 64, flopsPerPosition: Double? = nil) throws {
+    public init(table: [Float], vocabularySize V: Int, contextLength: Int = 64, flopsPerPosition: Double? = nil) throws
+    {
         guard V >= 2, table.count == V * V else {
-            throw LabError.invalidConfig(key: "table", message: "has \(table.count) entries; a bigram table over V = \(V) ≥ 2 tokens has V² = \(V * V)")
+            throw LabError.invalidConfig(
+                key: "table",
+                message: "has \(table.count) entries; a bigram table over V = \(V) ≥ 2 tokens has V² = \(V * V)")
         }
-        guard contextLength >= 1 else { throw LabError.invalidConfig(key: "context_length", message: "is \(contextLength); must be at least 1") }
-        guard table.allSatisfy(\.isFinite) else { throw LabError.invalidConfig(key: "table", message: "holds a NaN or infinite logit") }
+        guard contextLength >= 1 else {
+            throw LabError.invalidConfig(key: "context_length", message: "is \(contextLength); must be at least 1")
+        }
+        guard table.allSatisfy(\.isFinite) else {
+            throw LabError.invalidConfig(key: "table", message: "holds a NaN or infinite logit")
+        }
         self.table = table
         vocabularySize = V
         self.contextLength = contextLength
@@ -26,9 +33,13 @@ public final class BigramTeacher: TeacherAPI {
     }
 
     /// A table of N(0, scale²) logits drawn from `seed`: peaked rows for scale ≳ 3, flat ones for scale ≲ 1.
-    public static func random(vocabularySize V: Int, scale: Double = 3, contextLength: Int = 64, seed: UInt64) throws -> BigramTeacher {
+    public static func random(vocabularySize V: Int, scale: Double = 3, contextLength: Int = 64, seed: UInt64) throws
+        -> BigramTeacher
+    {
         var rng = LabRNG(seed: seed, stream: "bigram-teacher")
-        return try BigramTeacher(table: (0..<(V * V)).map { _ in Float(scale * rng.normal()) }, vocabularySize: V, contextLength: contextLength)
+        return try BigramTeacher(
+            table: (0..<(V * V)).map { _ in Float(scale * rng.normal()) }, vocabularySize: V,
+            contextLength: contextLength)
     }
 
     public func inferenceFlops(positions: Int) -> Double { Double(max(0, positions)) * flopsPerPosition }
@@ -37,11 +48,15 @@ public final class BigramTeacher: TeacherAPI {
         calls += 1
         let V = vocabularySize
         return try prompts.map { p in
-            guard p.count <= contextLength else { throw LabError.message("a prompt of \(p.count) tokens exceeds the context length \(contextLength)") }
+            guard p.count <= contextLength else {
+                throw LabError.message("a prompt of \(p.count) tokens exceeds the context length \(contextLength)")
+            }
             var rows: [Float] = []
             rows.reserveCapacity(p.count * V)
             for t in p {
-                guard t >= 0, Int(t) < V else { throw LabError.message("token \(t) is outside the vocabulary 0..<\(V)") }
+                guard t >= 0, Int(t) < V else {
+                    throw LabError.message("token \(t) is outside the vocabulary 0..<\(V)")
+                }
                 rows += table[(Int(t) * V)..<((Int(t) + 1) * V)]
             }
             return rows
@@ -53,8 +68,12 @@ public final class BigramTeacher: TeacherAPI {
         let V = vocabularySize, B = prompts.count
         var outputs = [[Int32]](repeating: [], count: B)
         for p in prompts {
-            guard !p.isEmpty, p.count <= contextLength else { throw LabError.message("a prompt of \(p.count) tokens does not fit 1...\(contextLength)") }
-            if let bad = p.first(where: { $0 < 0 || Int($0) >= V }) { throw LabError.message("token \(bad) is outside the vocabulary 0..<\(V)") }
+            guard !p.isEmpty, p.count <= contextLength else {
+                throw LabError.message("a prompt of \(p.count) tokens does not fit 1...\(contextLength)")
+            }
+            if let bad = p.first(where: { $0 < 0 || Int($0) >= V }) {
+                throw LabError.message("token \(bad) is outside the vocabulary 0..<\(V)")
+            }
         }
         var done = [Bool](repeating: maxNewTokens <= 0, count: B)
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, B * V))
@@ -70,12 +89,18 @@ public final class BigramTeacher: TeacherAPI {
                 rows.append(row)
             }
             let chosen = try choose(active, contexts, rows)
-            guard chosen.count == active.count else { throw LabError.message("chooser returned \(chosen.count) tokens for \(active.count) sequences") }
+            guard chosen.count == active.count else {
+                throw LabError.message("chooser returned \(chosen.count) tokens for \(active.count) sequences")
+            }
             for (j, i) in active.enumerated() {
-                guard chosen[j] >= 0, Int(chosen[j]) < V else { throw LabError.message("chooser returned token \(chosen[j]) outside 0..<\(V)") }
+                guard chosen[j] >= 0, Int(chosen[j]) < V else {
+                    throw LabError.message("chooser returned token \(chosen[j]) outside 0..<\(V)")
+                }
                 outputs[i].append(chosen[j])
                 // As the GPT sampler: the last position a sequence may sample is the context length's.
-                if outputs[i].count >= maxNewTokens || prompts[i].count + outputs[i].count > contextLength { done[i] = true }
+                if outputs[i].count >= maxNewTokens || prompts[i].count + outputs[i].count > contextLength {
+                    done[i] = true
+                }
             }
         }
         return outputs

@@ -92,7 +92,8 @@ public protocol Defence {
 extension Defence {
     /// "name(key=value, ...)".
     public var summary: String {
-        parameters.isEmpty ? name : "\(name)(" + parameters.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + ")"
+        parameters.isEmpty
+            ? name : "\(name)(" + parameters.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + ")"
     }
 }
 

@@ -13,8 +13,10 @@ public final class DefendedAPI {
     /// Calls answered so far; call i draws its server randomness from stream i of `seed`.
     public private(set) var callsServed: UInt64 = 0
 
-    public init(teacher: any TeacherAPI, policy: APIPolicy = APIPolicy(), defences: DefencePipeline = .none,
-                ledger: Ledger = Ledger(), seed: UInt64 = 0) {
+    public init(
+        teacher: any TeacherAPI, policy: APIPolicy = APIPolicy(), defences: DefencePipeline = .none,
+        ledger: Ledger = Ledger(), seed: UInt64 = 0
+    ) {
         self.teacher = teacher
         self.policy = policy
         self.defences = defences
@@ -35,9 +37,16 @@ public final class DefendedAPI {
         let worstCase = queries.map { Metered(inputTokens: $0.prompt.count, outputTokens: $0.maxOutputTokens) }
         var stream = LabRNG(seed: seed, stream: "call-\(callsServed)")
         let callSeed = stream.next()
-        let (responses, usages) = try ledger.charge(account: account, worstCase: worstCase) { () throws -> ([Response], [Metered]) in
+        let (responses, usages) = try ledger.charge(account: account, worstCase: worstCase) {
+            () throws -> ([Response], [Metered]) in
             let answered = queries.isEmpty ? [] : try teacher.answer(queries, defences: defences, seed: callSeed)
-            return (answered, answered.map { Metered(inputTokens: $0.usage.inputTokens, outputTokens: $0.usage.outputTokens, flops: $0.usage.flops) })
+            return (
+                answered,
+                answered.map {
+                    Metered(
+                        inputTokens: $0.usage.inputTokens, outputTokens: $0.usage.outputTokens, flops: $0.usage.flops)
+                }
+            )
         }
         callsServed += 1
         return zip(responses, usages).map { response, usage in

@@ -43,7 +43,8 @@ public final class GPTTeacher: TeacherAPI {
             let longest = chunk.map(\.count).max() ?? 1
             let T = min(contextLength, (longest + 7) / 8 * 8)
             guard longest <= contextLength else {
-                throw LabError.message("a prompt of \(longest) tokens exceeds the teacher's context length \(contextLength)")
+                throw LabError.message(
+                    "a prompt of \(longest) tokens exceeds the teacher's context length \(contextLength)")
             }
             var tokens = [Int32](repeating: 0, count: chunk.count * T)
             for (b, p) in chunk.enumerated() {
@@ -70,10 +71,11 @@ public final class GPTTeacher: TeacherAPI {
             // The chooser draws every token, so the sampler's options and seed are never used. The
             // sampler's optional hook is formally escaping; it does not outlive `generate`.
             out += try withoutActuallyEscaping(choose) { choose in
-                try sampler.generate(prompts: chunk, maxNewTokens: maxNewTokens, options: SamplingOptions(), seed: 0,
-                                     choose: { sequences, contexts, logits in
-                                         try choose(sequences.map { $0 + offset }, contexts, sequences.map { logits + $0 * V })
-                                     })
+                try sampler.generate(
+                    prompts: chunk, maxNewTokens: maxNewTokens, options: SamplingOptions(), seed: 0,
+                    choose: { sequences, contexts, logits in
+                        try choose(sequences.map { $0 + offset }, contexts, sequences.map { logits + $0 * V })
+                    })
             }
             start += chunk.count
         }

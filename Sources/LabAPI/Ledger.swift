@@ -27,8 +27,10 @@ public struct Usage: Codable, Equatable, Sendable {
     public var tokens: Int { inputTokens + outputTokens }
 
     public static func + (a: Usage, b: Usage) -> Usage {
-        Usage(queries: a.queries + b.queries, inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens,
-              cost: a.cost + b.cost, flops: a.flops + b.flops)
+        Usage(
+            queries: a.queries + b.queries, inputTokens: a.inputTokens + b.inputTokens,
+            outputTokens: a.outputTokens + b.outputTokens,
+            cost: a.cost + b.cost, flops: a.flops + b.flops)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -79,10 +81,18 @@ public final class Ledger {
 
     /// Opens `account` with `budget`; throws `LabError.invalidConfig` if it is already open or a limit is negative.
     public func open(_ account: String, budget: Budget = .unlimited) throws {
-        guard accounts[account] == nil else { throw LabError.invalidConfig(key: "account", message: "'\(account)' is already open; use another name") }
-        if let q = budget.maxQueries, q < 0 { throw LabError.invalidConfig(key: "max_queries", message: "is \(q); must be 0 or more") }
-        if let t = budget.maxTokens, t < 0 { throw LabError.invalidConfig(key: "max_tokens", message: "is \(t); must be 0 or more") }
-        if let c = budget.maxCost, c < .zero { throw LabError.invalidConfig(key: "max_cost", message: "is \(c); must be 0 or more") }
+        guard accounts[account] == nil else {
+            throw LabError.invalidConfig(key: "account", message: "'\(account)' is already open; use another name")
+        }
+        if let q = budget.maxQueries, q < 0 {
+            throw LabError.invalidConfig(key: "max_queries", message: "is \(q); must be 0 or more")
+        }
+        if let t = budget.maxTokens, t < 0 {
+            throw LabError.invalidConfig(key: "max_tokens", message: "is \(t); must be 0 or more")
+        }
+        if let c = budget.maxCost, c < .zero {
+            throw LabError.invalidConfig(key: "max_cost", message: "is \(c); must be 0 or more")
+        }
         accounts[account] = Account(budget: budget, usage: .zero)
     }
 
@@ -96,14 +106,20 @@ public final class Ledger {
     /// case could take any budget past its limit, throws `APIRefusal.budgetExceeded` before `serve`
     /// runs, so nothing is served or charged; if `serve` throws, nothing is charged either.
     /// Returns `serve`'s result and each query's priced usage.
-    public func charge<T>(account: String, worstCase: [Metered], serve: () throws -> (T, [Metered])) throws -> (T, [Usage]) {
+    public func charge<T>(account: String, worstCase: [Metered], serve: () throws -> (T, [Metered])) throws -> (
+        T, [Usage]
+    ) {
         guard let entry = accounts[account] else { throw APIRefusal(reason: .unknownAccount(account)) }
         let worstTokens = worstCase.reduce(0) { $0 + $1.inputTokens + $1.outputTokens }
-        let worstCost = worstCase.reduce(Money.zero) { $0 + prices.cost(inputTokens: $1.inputTokens, outputTokens: $1.outputTokens) }
+        let worstCost = worstCase.reduce(Money.zero) {
+            $0 + prices.cost(inputTokens: $1.inputTokens, outputTokens: $1.outputTokens)
+        }
         let used = entry.usage, budget = entry.budget
         func check(_ limit: APIRefusal.Limit, _ max: Int64?, _ spent: Int64, _ request: Int64) throws {
             if let max, spent + request > max {
-                throw APIRefusal(reason: .budgetExceeded(account: account, limit: limit, budget: max, used: spent, requested: request))
+                throw APIRefusal(
+                    reason: .budgetExceeded(
+                        account: account, limit: limit, budget: max, used: spent, requested: request))
             }
         }
         try check(.queries, budget.maxQueries.map(Int64.init), Int64(used.queries), Int64(worstCase.count))
@@ -111,15 +127,20 @@ public final class Ledger {
         try check(.dollars, budget.maxCost?.picodollars, used.cost.picodollars, worstCost.picodollars)
 
         let (result, actual) = try serve()
-        precondition(actual.count == worstCase.count, "Ledger: \(actual.count) usages reported for \(worstCase.count) queries")
+        precondition(
+            actual.count == worstCase.count, "Ledger: \(actual.count) usages reported for \(worstCase.count) queries")
         var usages: [Usage] = []
         usages.reserveCapacity(actual.count)
         for (a, w) in zip(actual, worstCase) {
             // A server that reports more than it reserved would let a caller overspend: a lab bug, not input.
-            precondition(a.inputTokens <= w.inputTokens && a.outputTokens <= w.outputTokens,
-                         "Ledger: a query used \(a.inputTokens)+\(a.outputTokens) tokens, more than its reserved \(w.inputTokens)+\(w.outputTokens)")
-            usages.append(Usage(queries: 1, inputTokens: a.inputTokens, outputTokens: a.outputTokens,
-                                cost: prices.cost(inputTokens: a.inputTokens, outputTokens: a.outputTokens), flops: a.flops))
+            precondition(
+                a.inputTokens <= w.inputTokens && a.outputTokens <= w.outputTokens,
+                "Ledger: a query used \(a.inputTokens)+\(a.outputTokens) tokens, more than its reserved \(w.inputTokens)+\(w.outputTokens)"
+            )
+            usages.append(
+                Usage(
+                    queries: 1, inputTokens: a.inputTokens, outputTokens: a.outputTokens,
+                    cost: prices.cost(inputTokens: a.inputTokens, outputTokens: a.outputTokens), flops: a.flops))
         }
         accounts[account]?.usage = usages.reduce(used, +)
         return (result, usages)

@@ -18,7 +18,9 @@ public struct Money: Codable, Hashable, Comparable, Sendable, CustomStringConver
     /// Exactly `dollars`; throws when it is not a whole number of picodollars or does not fit.
     public init(dollars: Decimal) throws {
         guard let value = Money.wholeInt64(dollars * Decimal(sign: .plus, exponent: 12, significand: 1)) else {
-            throw LabError.invalidConfig(key: "dollars", message: "\(dollars) is not a whole number of picodollars (10⁻¹² $) within ±$9.2 million")
+            throw LabError.invalidConfig(
+                key: "dollars",
+                message: "\(dollars) is not a whole number of picodollars (10⁻¹² $) within ±$9.2 million")
         }
         picodollars = value
     }
@@ -51,7 +53,11 @@ public struct PriceTable: Codable, Equatable, Sendable {
 
     public init(inputMicrodollarsPerMillion: Int64, outputMicrodollarsPerMillion: Int64) throws {
         guard inputMicrodollarsPerMillion >= 0, outputMicrodollarsPerMillion >= 0 else {
-            throw LabError.invalidConfig(key: "prices", message: "input \(inputMicrodollarsPerMillion), output \(outputMicrodollarsPerMillion) µ$ per million tokens; prices must be 0 or more")
+            throw LabError.invalidConfig(
+                key: "prices",
+                message:
+                    "input \(inputMicrodollarsPerMillion), output \(outputMicrodollarsPerMillion) µ$ per million tokens; prices must be 0 or more"
+            )
         }
         self.inputMicrodollarsPerMillion = inputMicrodollarsPerMillion
         self.outputMicrodollarsPerMillion = outputMicrodollarsPerMillion
@@ -61,12 +67,14 @@ public struct PriceTable: Codable, Equatable, Sendable {
     public init(inputDollarsPerMillion: Decimal, outputDollarsPerMillion: Decimal) throws {
         func micro(_ d: Decimal, _ key: String) throws -> Int64 {
             guard d >= 0, let v = Money.wholeInt64(d * 1_000_000) else {
-                throw LabError.invalidConfig(key: key, message: "$\(d) per million tokens is not a non-negative whole number of microdollars")
+                throw LabError.invalidConfig(
+                    key: key, message: "$\(d) per million tokens is not a non-negative whole number of microdollars")
             }
             return v
         }
-        try self.init(inputMicrodollarsPerMillion: micro(inputDollarsPerMillion, "input_per_million"),
-                      outputMicrodollarsPerMillion: micro(outputDollarsPerMillion, "output_per_million"))
+        try self.init(
+            inputMicrodollarsPerMillion: micro(inputDollarsPerMillion, "input_per_million"),
+            outputMicrodollarsPerMillion: micro(outputDollarsPerMillion, "output_per_million"))
     }
 
     /// GPT-4o mini's list price at its launch (July 2024): $0.15 per million input tokens, $0.60 per
@@ -80,10 +88,13 @@ public struct PriceTable: Codable, Equatable, Sendable {
 
     /// input × input price + output × output price, exactly (see `Money`).
     public func cost(inputTokens: Int, outputTokens: Int) -> Money {
-        Money(picodollars: Int64(inputTokens) * inputMicrodollarsPerMillion + Int64(outputTokens) * outputMicrodollarsPerMillion)
+        Money(
+            picodollars: Int64(inputTokens) * inputMicrodollarsPerMillion + Int64(outputTokens)
+                * outputMicrodollarsPerMillion)
     }
 
     enum CodingKeys: String, CodingKey {
-        case inputMicrodollarsPerMillion = "input_microdollars_per_million", outputMicrodollarsPerMillion = "output_microdollars_per_million"
+        case inputMicrodollarsPerMillion = "input_microdollars_per_million", outputMicrodollarsPerMillion =
+            "output_microdollars_per_million"
     }
 }

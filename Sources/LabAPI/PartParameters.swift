@@ -12,9 +12,13 @@ public enum ParameterValue: Codable, Equatable, Sendable, CustomStringConvertibl
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let d = try? c.decode(Double.self) { self = .number(d) }
-        else { self = .string(try c.decode(String.self)) }
+        if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let d = try? c.decode(Double.self) {
+            self = .number(d)
+        } else {
+            self = .string(try c.decode(String.self))
+        }
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -52,7 +56,11 @@ public struct DefenceSpec: Codable, Equatable, Sendable {
         }
         let c = try decoder.container(keyedBy: AnyKey.self)
         guard c.allKeys.count == 1, let key = c.allKeys.first else {
-            throw LabError.invalidConfig(key: "defences", message: "a defence is a name, or a map with one key (the name) whose value holds its parameters; got keys \(c.allKeys.map(\.stringValue).sorted())")
+            throw LabError.invalidConfig(
+                key: "defences",
+                message:
+                    "a defence is a name, or a map with one key (the name) whose value holds its parameters; got keys \(c.allKeys.map(\.stringValue).sorted())"
+            )
         }
         let params = try c.decodeNil(forKey: key) ? [:] : try c.decode([String: ParameterValue].self, forKey: key)
         self.init(key.stringValue, params)
@@ -108,9 +116,13 @@ public struct PartParameters {
     public static func collect(_ pairs: [(String, ParameterValue)], path: String) throws -> [String: ParameterValue] {
         var values: [String: ParameterValue] = [:]
         for (k, v) in pairs {
-            guard !k.isEmpty else { throw LabError.invalidConfig(key: path, message: "has a parameter with no name; write key=value pairs separated by commas") }
+            guard !k.isEmpty else {
+                throw LabError.invalidConfig(
+                    key: path, message: "has a parameter with no name; write key=value pairs separated by commas")
+            }
             if let first = values[k] {
-                throw LabError.invalidConfig(key: "\(path).\(k)", message: "is given twice (\(first) and \(v)); give each parameter once")
+                throw LabError.invalidConfig(
+                    key: "\(path).\(k)", message: "is given twice (\(first) and \(v)); give each parameter once")
             }
             values[k] = v
         }
@@ -121,7 +133,9 @@ public struct PartParameters {
     public func contains(_ k: String) -> Bool { values[k] != nil }
 
     /// A number; `nil` default means optional (returns nil when absent).
-    public mutating func double(_ k: String, default def: Double?, valid: (Double) -> Bool = { $0.isFinite }, _ requirement: String) throws -> Double? {
+    public mutating func double(
+        _ k: String, default def: Double?, valid: (Double) -> Bool = { $0.isFinite }, _ requirement: String
+    ) throws -> Double? {
         read.append(k)
         guard let v = values[k] else { return def }
         guard case let .number(d) = v, d.isFinite, valid(d) else {
@@ -131,7 +145,9 @@ public struct PartParameters {
     }
 
     /// A number that always has a value.
-    public mutating func double(_ k: String, _ def: Double, valid: (Double) -> Bool = { $0.isFinite }, _ requirement: String) throws -> Double {
+    public mutating func double(
+        _ k: String, _ def: Double, valid: (Double) -> Bool = { $0.isFinite }, _ requirement: String
+    ) throws -> Double {
         try double(k, default: def, valid: valid, requirement) ?? def
     }
 
@@ -154,13 +170,17 @@ public struct PartParameters {
         case let .string(s)?: if let u = UInt64(s) { return u }
         default: break
         }
-        throw LabError.invalidConfig(key: key(k), message: "is \(values[k]!); must be a whole number ≥ 0 (write values above 2⁵³ as a quoted decimal string)")
+        throw LabError.invalidConfig(
+            key: key(k),
+            message: "is \(values[k]!); must be a whole number ≥ 0 (write values above 2⁵³ as a quoted decimal string)")
     }
 
     public mutating func bool(_ k: String, _ def: Bool) throws -> Bool {
         read.append(k)
         guard let v = values[k] else { return def }
-        guard case let .bool(b) = v else { throw LabError.invalidConfig(key: key(k), message: "is \(v); must be true or false") }
+        guard case let .bool(b) = v else {
+            throw LabError.invalidConfig(key: key(k), message: "is \(v); must be true or false")
+        }
         return b
     }
 
@@ -169,7 +189,8 @@ public struct PartParameters {
         read.append(k)
         guard let v = values[k] else { return def }
         guard case let .string(s) = v, allowed.contains(s) else {
-            throw LabError.invalidConfig(key: key(k), message: "is \(v); must be one of \(allowed.joined(separator: ", "))")
+            throw LabError.invalidConfig(
+                key: key(k), message: "is \(v); must be one of \(allowed.joined(separator: ", "))")
         }
         return s
     }
@@ -178,7 +199,9 @@ public struct PartParameters {
     public mutating func string(_ k: String) throws -> String? {
         read.append(k)
         guard let v = values[k] else { return nil }
-        guard case let .string(s) = v else { throw LabError.invalidConfig(key: key(k), message: "is \(v); must be a string") }
+        guard case let .string(s) = v else {
+            throw LabError.invalidConfig(key: key(k), message: "is \(v); must be a string")
+        }
         return s
     }
 
@@ -249,7 +272,11 @@ public struct NamedSpec<Section: SpecSection>: Codable, Equatable, Sendable {
         }
         let c = try decoder.container(keyedBy: AnyKey.self)
         guard c.allKeys.count == 1, let key = c.allKeys.first else {
-            throw LabError.invalidConfig(key: Section.key, message: "is a name, or a map with one key (the name) whose value holds its parameters; got keys \(c.allKeys.map(\.stringValue).sorted())")
+            throw LabError.invalidConfig(
+                key: Section.key,
+                message:
+                    "is a name, or a map with one key (the name) whose value holds its parameters; got keys \(c.allKeys.map(\.stringValue).sorted())"
+            )
         }
         let params = try c.decodeNil(forKey: key) ? [:] : try c.decode([String: ParameterValue].self, forKey: key)
         self.init(key.stringValue, params)
@@ -262,6 +289,8 @@ public struct NamedSpec<Section: SpecSection>: Codable, Equatable, Sendable {
 
     /// "name(key=value, ...)" with the parameters as given (defaults not filled in).
     public var summary: String {
-        parameters.isEmpty ? name : "\(name)(" + parameters.keys.sorted().map { "\($0)=\(parameters[$0]!)" }.joined(separator: ", ") + ")"
+        parameters.isEmpty
+            ? name
+            : "\(name)(" + parameters.keys.sorted().map { "\($0)=\(parameters[$0]!)" }.joined(separator: ", ") + ")"
     }
 }

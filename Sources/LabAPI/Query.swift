@@ -45,8 +45,10 @@ public struct Query: Codable, Equatable, Sendable {
         self.prompt = prompt
     }
 
-    public static func completion(_ prompt: [Int32], maxNewTokens: Int, temperature: Float = 1, topP: Float? = nil,
-                                  logprobs: Int? = nil, stopToken: Int32? = nil, logitBias: [Int: Float] = [:], seed: UInt64? = nil) -> Query {
+    public static func completion(
+        _ prompt: [Int32], maxNewTokens: Int, temperature: Float = 1, topP: Float? = nil,
+        logprobs: Int? = nil, stopToken: Int32? = nil, logitBias: [Int: Float] = [:], seed: UInt64? = nil
+    ) -> Query {
         var q = Query(kind: .completion, prompt: prompt)
         q.maxNewTokens = maxNewTokens
         q.temperature = temperature
@@ -106,18 +108,28 @@ public struct Query: Codable, Equatable, Sendable {
     public func validate(vocabularySize V: Int, contextLength T: Int, index: Int? = nil) throws {
         func refuse(_ message: String) -> APIRefusal { APIRefusal(query: index, reason: .invalidQuery(message)) }
         guard !prompt.isEmpty else { throw refuse("prompt is empty; give at least one token") }
-        if let bad = prompt.first(where: { $0 < 0 || Int($0) >= V }) { throw refuse("prompt token \(bad) is outside the vocabulary 0..<\(V)") }
+        if let bad = prompt.first(where: { $0 < 0 || Int($0) >= V }) {
+            throw refuse("prompt token \(bad) is outside the vocabulary 0..<\(V)")
+        }
         switch kind {
         case .completion:
             guard maxNewTokens >= 1 else { throw refuse("max_new_tokens is \(maxNewTokens); must be at least 1") }
             guard prompt.count + maxNewTokens <= T else {
-                throw refuse("prompt (\(prompt.count) tokens) plus max_new_tokens (\(maxNewTokens)) exceeds the context length \(T); shorten one")
+                throw refuse(
+                    "prompt (\(prompt.count) tokens) plus max_new_tokens (\(maxNewTokens)) exceeds the context length \(T); shorten one"
+                )
             }
-            guard temperature >= 0, temperature.isFinite else { throw refuse("temperature is \(temperature); must be 0 (greedy) or positive") }
+            guard temperature >= 0, temperature.isFinite else {
+                throw refuse("temperature is \(temperature); must be 0 (greedy) or positive")
+            }
             if let p = topP, !(p > 0 && p <= 1) { throw refuse("top_p is \(p); must be in (0, 1]") }
-            if let s = stopToken, s < 0 || Int(s) >= V { throw refuse("stop_token \(s) is outside the vocabulary 0..<\(V)") }
+            if let s = stopToken, s < 0 || Int(s) >= V {
+                throw refuse("stop_token \(s) is outside the vocabulary 0..<\(V)")
+            }
         case .echo, .distribution, .label:
-            guard prompt.count <= T else { throw refuse("prompt has \(prompt.count) tokens; the context length is \(T)") }
+            guard prompt.count <= T else {
+                throw refuse("prompt has \(prompt.count) tokens; the context length is \(T)")
+            }
         }
         if let k = logprobs, k < 0 { throw refuse("logprobs is \(k); must be nil, 0 or a positive k") }
         for (t, b) in logitBias where t < 0 || t >= V || !b.isFinite {

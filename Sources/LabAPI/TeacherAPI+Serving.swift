@@ -23,7 +23,9 @@ extension TeacherAPI {
     }
 
     /// echo, distribution and label: every prompt in one `logits` call, every row through the pipeline once.
-    func answerScoring(_ queries: [Query], seeds: [UInt64], defences: DefencePipeline, into responses: inout [Response]) throws {
+    func answerScoring(_ queries: [Query], seeds: [UInt64], defences: DefencePipeline, into responses: inout [Response])
+        throws
+    {
         let scoring = queries.indices.filter { queries[$0].kind != .completion }
         guard !scoring.isEmpty else { return }
         let V = vocabularySize
@@ -35,8 +37,13 @@ extension TeacherAPI {
             // Echo reports the positions that predict prompt tokens 1..<n; the others the next token.
             let positions = query.kind == .echo ? 0..<(n - 1) : (n - 1)..<n
             for t in positions {
-                let p = logits[j].withUnsafeBufferPointer { ServingMath.probabilities($0.baseAddress! + t * V, V: V, bias: query.logitBias) }
-                rows.append(DistributionRow(probabilities: p, context: query.prompt[0...t], seed: ServingMath.rowSeed(seeds[q], position: t)))
+                let p = logits[j].withUnsafeBufferPointer {
+                    ServingMath.probabilities($0.baseAddress! + t * V, V: V, bias: query.logitBias)
+                }
+                rows.append(
+                    DistributionRow(
+                        probabilities: p, context: query.prompt[0...t], seed: ServingMath.rowSeed(seeds[q], position: t)
+                    ))
                 owners.append((q, t))
             }
         }
@@ -45,11 +52,14 @@ extension TeacherAPI {
             let q = owner.query, row = rows[r]
             switch queries[q].kind {
             case .distribution:
-                responses[q].distribution = row.rankedReported.map { TokenLogprob(token: Int32($0), logprob: log(row.values[$0])) }
+                responses[q].distribution = row.rankedReported.map {
+                    TokenLogprob(token: Int32($0), logprob: log(row.values[$0]))
+                }
             case .label:
                 responses[q].tokens = row.top.map { [Int32($0)] } ?? []
             case .echo:
-                responses[q].tokenLogprobs.append(ServingMath.reportedLogprob(row, token: Int(queries[q].prompt[owner.position + 1])))
+                responses[q].tokenLogprobs.append(
+                    ServingMath.reportedLogprob(row, token: Int(queries[q].prompt[owner.position + 1])))
                 if let k = queries[q].logprobs, k > 0 { responses[q].topLogprobs.append(ServingMath.top(row, k)) }
             case .completion:
                 break
@@ -57,13 +67,17 @@ extension TeacherAPI {
         }
         for q in scoring {
             let n = queries[q].prompt.count
-            responses[q].usage = Usage(queries: 1, inputTokens: n, outputTokens: queries[q].maxOutputTokens, flops: inferenceFlops(positions: n))
+            responses[q].usage = Usage(
+                queries: 1, inputTokens: n, outputTokens: queries[q].maxOutputTokens,
+                flops: inferenceFlops(positions: n))
         }
     }
 
     /// Completions: one decode over all of them; at each step the drawing rows go through the pipeline
     /// together, then each query draws from its served distribution with its own temperature and top-p.
-    func answerCompletions(_ queries: [Query], seeds: [UInt64], defences: DefencePipeline, into responses: inout [Response]) throws {
+    func answerCompletions(
+        _ queries: [Query], seeds: [UInt64], defences: DefencePipeline, into responses: inout [Response]
+    ) throws {
         let completing = queries.indices.filter { queries[$0].kind == .completion }
         guard !completing.isEmpty else { return }
         let V = vocabularySize
@@ -77,7 +91,8 @@ extension TeacherAPI {
             order.deallocate()
             logprobs.deallocate()
         }
-        let outputs = try decode(prompts: completing.map { queries[$0].prompt }, maxNewTokens: longest) { sequences, contexts, logits in
+        let outputs = try decode(prompts: completing.map { queries[$0].prompt }, maxNewTokens: longest) {
+            sequences, contexts, logits in
             // Sequences past their own length or stop token still ride along in the batch: they get a
             // filler token that is cut off below, and no pipeline work.
             var chosen = [Int32](repeating: 0, count: sequences.count)
@@ -85,13 +100,17 @@ extension TeacherAPI {
             var rows: [DistributionRow] = live.map { n in
                 let j = sequences[n], q = completing[j]
                 let p = ServingMath.probabilities(logits[n], V: V, bias: queries[q].logitBias)
-                return DistributionRow(probabilities: p, context: contexts[n][...], seed: ServingMath.rowSeed(seeds[q], position: contexts[n].count - 1))
+                return DistributionRow(
+                    probabilities: p, context: contexts[n][...],
+                    seed: ServingMath.rowSeed(seeds[q], position: contexts[n].count - 1))
             }
             try defences.apply(to: &rows)
             for (r, n) in live.enumerated() {
                 let j = sequences[n], q = completing[j], query = queries[q]
                 let served = rows[r].served ?? rows[r].original
-                let token = ServingMath.draw(served, temperature: query.temperature, topP: query.topP, rng: &draws[j], order: order, logprobs: logprobs)
+                let token = ServingMath.draw(
+                    served, temperature: query.temperature, topP: query.topP, rng: &draws[j], order: order,
+                    logprobs: logprobs)
                 chosen[n] = Int32(token)
                 if let k = query.logprobs {
                     responses[q].tokenLogprobs.append(ServingMath.reportedLogprob(rows[r], token: token))
@@ -106,7 +125,9 @@ extension TeacherAPI {
             let n = queries[q].prompt.count
             responses[q].tokens = Array(outputs[j].prefix(produced[j]))
             // The last generated token is returned, never fed back: n + produced − 1 positions ran.
-            responses[q].usage = Usage(queries: 1, inputTokens: n, outputTokens: produced[j], flops: inferenceFlops(positions: n + produced[j] - 1))
+            responses[q].usage = Usage(
+                queries: 1, inputTokens: n, outputTokens: produced[j],
+                flops: inferenceFlops(positions: n + produced[j] - 1))
         }
     }
 }
@@ -152,12 +173,16 @@ package enum ServingMath {
 
     /// One draw from the served distribution `q` at `temperature` (0: argmax, ties to the lowest id) and
     /// nucleus `topP`, with the Sampler's own arithmetic (`Sampling.logSoftmax`, `Sampling.draw`).
-    static func draw(_ q: [Double], temperature: Float, topP: Float?, rng: inout LabRNG,
-                     order: UnsafeMutablePointer<Int32>, logprobs: UnsafeMutablePointer<Float>) -> Int {
+    static func draw(
+        _ q: [Double], temperature: Float, topP: Float?, rng: inout LabRNG,
+        order: UnsafeMutablePointer<Int32>, logprobs: UnsafeMutablePointer<Float>
+    ) -> Int {
         if temperature == 0 { return RowMath.argmax(q) }
         let V = q.count
         let logq = q.map { Float(log($0)) }
-        logq.withUnsafeBufferPointer { Sampling.logSoftmax(out: logprobs, logits: $0.baseAddress!, V: V, temperature: temperature) }
+        logq.withUnsafeBufferPointer {
+            Sampling.logSoftmax(out: logprobs, logits: $0.baseAddress!, V: V, temperature: temperature)
+        }
         return Sampling.draw(logProbabilities: logprobs, V: V, topK: nil, topP: topP, order: order, rng: &rng)
     }
 }

@@ -7,7 +7,8 @@ import LabModel
 /// the decode call's prompts (ascending), `contexts[j]` the tokens so far of `sequences[j]` (prompt plus
 /// generated), `rows[j]` its V next-token logits (scratch: the chooser may overwrite them). Returns one
 /// token per listed sequence.
-public typealias StepChooser = (_ sequences: [Int], _ contexts: [[Int32]], _ rows: [UnsafeMutablePointer<Float>]) throws -> [Int32]
+public typealias StepChooser = (_ sequences: [Int], _ contexts: [[Int32]], _ rows: [UnsafeMutablePointer<Float>]) throws
+    -> [Int32]
 
 /// A teacher model as the API sees it. `GPTTeacher` serves a trained GPT; `BigramTeacher` a fixed
 /// table, small and exact enough for tests of everything built on top.

@@ -44,9 +44,11 @@ public final class Attack {
         }
         run.reporter?.finish(detail: points.last.map { String(format: "agreement %.4f", $0.fidelity.agreement) } ?? "")
         let c = run.distiller.student.config
-        return AnytimeCurve(attack: config, strategy: run.strategy.summary, harvest: run.mode.summary, loss: run.distiller.loss.summary,
-                            defences: target.defences.summary, studentWidth: c.width, studentLayers: c.layers, studentParameters: c.parameterCount,
-                            teacher: run.evaluator.reference, points: points)
+        return AnytimeCurve(
+            attack: config, strategy: run.strategy.summary, harvest: run.mode.summary, loss: run.distiller.loss.summary,
+            defences: target.defences.summary, studentWidth: c.width, studentLayers: c.layers,
+            studentParameters: c.parameterCount,
+            teacher: run.evaluator.reference, points: points)
     }
 
     /// Everything one run holds while it goes.
@@ -64,7 +66,10 @@ public final class Attack {
         /// The progress bar's detail after the spend: milestone, loss, last agreement.
         var status = ""
 
-        init(strategy: any QueryStrategy, mode: any HarvestMode, distiller: Distiller, evaluator: FidelityEvaluator, client: AttackerClient, measures: [Int64]) {
+        init(
+            strategy: any QueryStrategy, mode: any HarvestMode, distiller: Distiller, evaluator: FidelityEvaluator,
+            client: AttackerClient, measures: [Int64]
+        ) {
             self.strategy = strategy
             self.mode = mode
             self.distiller = distiller
@@ -87,44 +92,66 @@ public final class Attack {
         let lengths = config.promptLength
         let roomForPrompt = mode.maxPromptLength(contextLength: T)
         guard lengths.upperBound <= roomForPrompt else {
-            throw LabError.invalidConfig(key: "prompt_length", message: "reaches \(lengths.upperBound) tokens; harvest \(mode.name) leaves room for at most \(roomForPrompt) in the teacher's context of \(T)")
+            throw LabError.invalidConfig(
+                key: "prompt_length",
+                message:
+                    "reaches \(lengths.upperBound) tokens; harvest \(mode.name) leaves room for at most \(roomForPrompt) in the teacher's context of \(T)"
+            )
         }
         if config.budget.unit == .dollars, target.prices.cost(inputTokens: 1, outputTokens: 1) == .zero {
-            throw LabError.invalidConfig(key: "budget.unit", message: "is dollars but the API's prices are zero; budget in queries or tokens")
+            throw LabError.invalidConfig(
+                key: "budget.unit", message: "is dollars but the API's prices are zero; budget in queries or tokens")
         }
         if mode is EchoHarvest, lengths.upperBound < 2 {
-            throw LabError.invalidConfig(key: "prompt_length", message: "echo reports positions after the first token; prompts need at least 2 tokens")
+            throw LabError.invalidConfig(
+                key: "prompt_length",
+                message: "echo reports positions after the first token; prompts need at least 2 tokens")
         }
 
         // The student: its own architecture, the teacher's vocabulary, room for the longest text it reads.
-        let studentConfig = try config.student.config(vocabularySize: V, teacherContext: T, teacher: target.teacherConfig)
+        let studentConfig = try config.student.config(
+            vocabularySize: V, teacherContext: T, teacher: target.teacherConfig)
         let evalLength = config.evaluation.length ?? lengths.upperBound
-        let longestText = max(lengths.upperBound + ((mode as? CompletionHarvest).map { $0.maxNewTokens - 1 } ?? 0), evalLength)
+        let longestText = max(
+            lengths.upperBound + ((mode as? CompletionHarvest).map { $0.maxNewTokens - 1 } ?? 0), evalLength)
         guard studentConfig.contextLength >= longestText else {
-            throw LabError.invalidConfig(key: "student.context_length", message: "is \(studentConfig.contextLength); the student must read texts of \(longestText) tokens (longest prompt, completion, evaluation window)")
+            throw LabError.invalidConfig(
+                key: "student.context_length",
+                message:
+                    "is \(studentConfig.contextLength); the student must read texts of \(longestText) tokens (longest prompt, completion, evaluation window)"
+            )
         }
         var seeds = LabRNG(seed: config.seed, stream: "attack")
         let student = try GPT(config: studentConfig, seed: config.student.seed ?? seeds.next())
         self.student = student
-        let distiller = Distiller(student: student, loss: loss, batchSize: config.student.batchSize, learningRate: config.student.learningRate,
-                                  weightDecay: config.student.weightDecay, seed: seeds.next())
+        let distiller = Distiller(
+            student: student, loss: loss, batchSize: config.student.batchSize,
+            learningRate: config.student.learningRate,
+            weightDecay: config.student.weightDecay, seed: seeds.next())
 
         // The lab's yardstick, computed once and never charged to the attacker.
         let data = try target.attackData(windows: config.evaluation.prompts, length: evalLength)
-        let evaluator = try FidelityEvaluator(teacher: teacher, data: data, perplexityTokens: config.evaluation.perplexityTokens,
-                                              taskExamples: config.evaluation.taskExamples)
+        let evaluator = try FidelityEvaluator(
+            teacher: teacher, data: data, perplexityTokens: config.evaluation.perplexityTokens,
+            taskExamples: config.evaluation.taskExamples)
 
         let ledger = Ledger(prices: target.prices)
         try ledger.open(Self.account, budget: config.budget.ledgerBudget)
-        let api = DefendedAPI(teacher: target.servedTeacher ?? teacher, policy: target.policy, defences: target.defences, ledger: ledger, seed: target.apiSeed)
+        let api = DefendedAPI(
+            teacher: target.servedTeacher ?? teacher, policy: target.policy, defences: target.defences, ledger: ledger,
+            seed: target.apiSeed)
         self.api = api
         let measures = config.budget.measures
         let client = AttackerClient(api: api, account: Self.account, unit: config.budget.unit, cap: measures[0])
         let strategySeed = seeds.next()
-        try strategy.prepare(StrategySetup(vocabularySize: V, lengths: lengths, seed: strategySeed,
-                                           text: { source in try data.attackerText(source, strategySeed) }))
+        try strategy.prepare(
+            StrategySetup(
+                vocabularySize: V, lengths: lengths, seed: strategySeed,
+                text: { source in try data.attackerText(source, strategySeed) }))
         harvest = Harvest()
-        return Run(strategy: strategy, mode: mode, distiller: distiller, evaluator: evaluator, client: client, measures: measures)
+        return Run(
+            strategy: strategy, mode: mode, distiller: distiller, evaluator: evaluator, client: client,
+            measures: measures)
     }
 
     /// Buys rounds of prompts until the strategy or the stop line says no more; an adaptive strategy's
@@ -142,10 +169,14 @@ public final class Attack {
             for r in records { harvest.append(r) }
             run.strategy.observe(records)
             report(run)
-            if prompts.count < config.roundSize || answers.count < prompts.count || run.client.spentMeasure == before { return }
+            if prompts.count < config.roundSize || answers.count < prompts.count || run.client.spentMeasure == before {
+                return
+            }
             if run.strategy.isAdaptive, !records.isEmpty {
                 let steps = Int((spec.epochs * Double(records.count) / Double(spec.batchSize)).rounded(.up))
-                try run.distiller.train(on: harvest.trainable, steps: steps, learningRate: { _ in spec.learningRate }, onStep: { _ in self.report(run) })
+                try run.distiller.train(
+                    on: harvest.trainable, steps: steps, learningRate: { _ in spec.learningRate },
+                    onStep: { _ in self.report(run) })
             }
         }
     }
@@ -160,20 +191,26 @@ public final class Attack {
         schedule.learningRate = config.student.learningRate
         schedule.minLearningRateFraction = 0.1
         let agreement = points.last.map { String(format: " · agreement %.4f", $0.fidelity.agreement) } ?? ""
-        try run.distiller.train(on: trainable, steps: schedule.steps, learningRate: schedule.learningRate(at:), onStep: { loss in
-            run.status = String(format: " · milestone %d/%d · loss %.4f", i + 1, run.measures.count, loss) + agreement
-            self.report(run)
-        })
+        try run.distiller.train(
+            on: trainable, steps: schedule.steps, learningRate: schedule.learningRate(at:),
+            onStep: { loss in
+                run.status =
+                    String(format: " · milestone %d/%d · loss %.4f", i + 1, run.measures.count, loss) + agreement
+                self.report(run)
+            })
     }
 
     /// The student's fidelity and the attack's cumulative cost now.
     func measure(_ run: Run, milestone: Double) throws -> CurvePoint {
         let fidelity = try run.evaluator.evaluate(student: run.distiller.student)
-        let cost = AttackCost(usage: run.client.spent, studentTrainingFlops: run.distiller.trainingFlops, studentInferenceFlops: run.studentInferenceFlops,
-                              wallSeconds: run.attackSeconds, teacherTrainingFlops: target.teacherTrainingFlops,
-                              computeDollarsPerExaflop: target.computeDollarsPerExaflop)
-        return CurvePoint(milestone: milestone, spent: show(measure: run.client.spentMeasure), records: harvest.records.count,
-                          targets: harvest.targetCount, trainingSteps: run.distiller.steps, fidelity: fidelity, cost: cost)
+        let cost = AttackCost(
+            usage: run.client.spent, studentTrainingFlops: run.distiller.trainingFlops,
+            studentInferenceFlops: run.studentInferenceFlops,
+            wallSeconds: run.attackSeconds, teacherTrainingFlops: target.teacherTrainingFlops,
+            computeDollarsPerExaflop: target.computeDollarsPerExaflop)
+        return CurvePoint(
+            milestone: milestone, spent: show(measure: run.client.spentMeasure), records: harvest.records.count,
+            targets: harvest.targetCount, trainingSteps: run.distiller.steps, fidelity: fidelity, cost: cost)
     }
 
     /// Updates the bar, creating it once the first round shows how many records a unit of spend buys.
@@ -182,10 +219,14 @@ public final class Attack {
         if run.reporter == nil, run.client.spentMeasure > 0 {
             let perMeasure = Double(harvest.records.count) / Double(run.client.spentMeasure)
             var total = run.measures.reduce(0) { $0 + segmentSteps(records: Int(perMeasure * Double($1))) }
-            if run.strategy.isAdaptive { total += Int(config.student.epochs * perMeasure * Double(run.measures.last!) / Double(config.student.batchSize)) }
+            if run.strategy.isAdaptive {
+                total += Int(
+                    config.student.epochs * perMeasure * Double(run.measures.last!) / Double(config.student.batchSize))
+            }
             run.reporter = ProgressReporter(total: max(1, total), label: label)
         }
-        run.reporter?.update(run.distiller.steps, detail: "\(config.budget.unit.show(run.client.spentMeasure))\(run.status)")
+        run.reporter?.update(
+            run.distiller.steps, detail: "\(config.budget.unit.show(run.client.spentMeasure))\(run.status)")
     }
 
     /// Steps of one milestone's training on `records` records: `epochs` passes, within [min_steps, max_steps].

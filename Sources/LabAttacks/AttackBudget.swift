@@ -23,7 +23,8 @@ public enum BudgetUnit: String, Codable, CaseIterable, Sendable {
         switch self {
         case .queries: return 1
         case .tokens: return Int64(query.prompt.count + query.maxOutputTokens)
-        case .dollars: return prices.cost(inputTokens: query.prompt.count, outputTokens: query.maxOutputTokens).picodollars
+        case .dollars:
+            return prices.cost(inputTokens: query.prompt.count, outputTokens: query.maxOutputTokens).picodollars
         }
     }
 
@@ -55,17 +56,27 @@ public struct AttackBudget: Codable, Equatable, Sendable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let word = try c.decodeIfPresent(String.self, forKey: .unit) ?? "queries"
         guard let unit = BudgetUnit(rawValue: word) else {
-            throw LabError.invalidConfig(key: "budget.unit", message: "is '\(word)'; must be one of \(BudgetUnit.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw LabError.invalidConfig(
+                key: "budget.unit",
+                message: "is '\(word)'; must be one of \(BudgetUnit.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard let milestones = try c.decodeIfPresent([Double].self, forKey: .milestones) else {
-            throw LabError.invalidConfig(key: "budget.milestones", message: "is missing; give the spends to evaluate at, e.g. [1000, 3000, 10000]")
+            throw LabError.invalidConfig(
+                key: "budget.milestones",
+                message: "is missing; give the spends to evaluate at, e.g. [1000, 3000, 10000]")
         }
         self.init(unit: unit, milestones: milestones)
     }
 
-    public static func queries(_ milestones: [Int]) -> AttackBudget { AttackBudget(unit: .queries, milestones: milestones.map(Double.init)) }
-    public static func tokens(_ milestones: [Int]) -> AttackBudget { AttackBudget(unit: .tokens, milestones: milestones.map(Double.init)) }
-    public static func dollars(_ milestones: [Double]) -> AttackBudget { AttackBudget(unit: .dollars, milestones: milestones) }
+    public static func queries(_ milestones: [Int]) -> AttackBudget {
+        AttackBudget(unit: .queries, milestones: milestones.map(Double.init))
+    }
+    public static func tokens(_ milestones: [Int]) -> AttackBudget {
+        AttackBudget(unit: .tokens, milestones: milestones.map(Double.init))
+    }
+    public static func dollars(_ milestones: [Double]) -> AttackBudget {
+        AttackBudget(unit: .dollars, milestones: milestones)
+    }
 
     /// The milestones in the unit's integer measure (dollars to whole picodollars).
     public var measures: [Int64] {
@@ -90,7 +101,9 @@ public struct AttackBudget: Codable, Equatable, Sendable {
         for m in milestones {
             guard m.isFinite, m > 0 else { throw fail("holds \(m); every milestone must be a positive amount") }
             if unit != .dollars {
-                guard m == m.rounded(), m < 1e15 else { throw fail("holds \(m); \(unit.rawValue) are counted in whole numbers") }
+                guard m == m.rounded(), m < 1e15 else {
+                    throw fail("holds \(m); \(unit.rawValue) are counted in whole numbers")
+                }
             } else {
                 guard m <= 9e6 else { throw fail("holds $\(m); the ledger counts up to about $9.2 million") }
                 guard m * 1e12 >= 1 else { throw fail("holds $\(m); below one picodollar") }

@@ -28,8 +28,11 @@ public struct StudentSpec: Codable, Equatable, Sendable {
     /// nil: derived from the attack's seed.
     public var seed: UInt64?
 
-    public init(width: Int? = nil, layers: Int? = nil, heads: Int? = nil, contextLength: Int? = nil, loss: LossSpec = LossSpec("soft"),
-                batchSize: Int = 32, learningRate: Float = 3e-3, epochs: Double = 4) {
+    public init(
+        width: Int? = nil, layers: Int? = nil, heads: Int? = nil, contextLength: Int? = nil,
+        loss: LossSpec = LossSpec("soft"),
+        batchSize: Int = 32, learningRate: Float = 3e-3, epochs: Double = 4
+    ) {
         self.width = width
         self.layers = layers
         self.heads = heads
@@ -41,8 +44,10 @@ public struct StudentSpec: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case width, layers, heads, contextLength = "context_length", loss, batchSize = "batch_size", learningRate = "learning_rate"
-        case weightDecay = "weight_decay", warmupSteps = "warmup_steps", epochs, minSteps = "min_steps", maxSteps = "max_steps", seed
+        case width, layers, heads, contextLength = "context_length", loss, batchSize = "batch_size", learningRate =
+            "learning_rate"
+        case weightDecay = "weight_decay", warmupSteps = "warmup_steps", epochs, minSteps = "min_steps", maxSteps =
+            "max_steps", seed
     }
 
     public init(from decoder: Decoder) throws {
@@ -68,12 +73,15 @@ public struct StudentSpec: Codable, Equatable, Sendable {
         func pick(_ own: Int?, _ key: String, _ fromTeacher: (GPTConfig) -> Int) throws -> Int {
             if let own { return own }
             guard let teacher else {
-                throw LabError.invalidConfig(key: "student.\(key)", message: "is missing and the teacher is not a GPT whose \(key) it could copy; give it")
+                throw LabError.invalidConfig(
+                    key: "student.\(key)",
+                    message: "is missing and the teacher is not a GPT whose \(key) it could copy; give it")
             }
             return fromTeacher(teacher)
         }
-        let config = GPTConfig(vocabSize: V, contextLength: contextLength ?? teacherContext, width: try pick(width, "width", \.width),
-                               layers: try pick(layers, "layers", \.layers), heads: try pick(heads, "heads", \.heads))
+        let config = GPTConfig(
+            vocabSize: V, contextLength: contextLength ?? teacherContext, width: try pick(width, "width", \.width),
+            layers: try pick(layers, "layers", \.layers), heads: try pick(heads, "heads", \.heads))
         do { try config.validate() } catch let LabError.invalidConfig(key, message) {
             throw LabError.invalidConfig(key: "student.\(key)", message: message)
         }
@@ -96,7 +104,9 @@ public struct StudentSpec: Codable, Equatable, Sendable {
         try check(warmupSteps >= 0, "warmup_steps", "is \(warmupSteps); must be 0 or more")
         try check(epochs > 0 && epochs.isFinite, "epochs", "is \(epochs); must be positive")
         try check(minSteps >= 0, "min_steps", "is \(minSteps); must be 0 or more")
-        try check(maxSteps >= max(1, minSteps), "max_steps", "is \(maxSteps); must be at least 1 and at least min_steps (\(minSteps))")
+        try check(
+            maxSteps >= max(1, minSteps), "max_steps",
+            "is \(maxSteps); must be at least 1 and at least min_steps (\(minSteps))")
     }
 }
 
@@ -156,9 +166,12 @@ public struct AttackConfig: Codable, Equatable, Sendable {
     public var evaluation = EvaluationSpec()
     public var seed: UInt64 = 0
 
-    public init(strategy: StrategySpec = .ownCorpus(), harvest: HarvestSpec = .distribution, student: StudentSpec = StudentSpec(),
-                budget: AttackBudget = .queries([1_000, 3_000, 10_000]), promptLength: ClosedRange<Int> = 1...32,
-                roundSize: Int = 256, evaluation: EvaluationSpec = EvaluationSpec(), seed: UInt64 = 0) {
+    public init(
+        strategy: StrategySpec = .ownCorpus(), harvest: HarvestSpec = .distribution,
+        student: StudentSpec = StudentSpec(),
+        budget: AttackBudget = .queries([1_000, 3_000, 10_000]), promptLength: ClosedRange<Int> = 1...32,
+        roundSize: Int = 256, evaluation: EvaluationSpec = EvaluationSpec(), seed: UInt64 = 0
+    ) {
         self.strategy = strategy
         self.harvest = harvest
         self.student = student
@@ -170,7 +183,8 @@ public struct AttackConfig: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case strategy, harvest, student, budget, promptLength = "prompt_length", roundSize = "round_size", evaluation, seed
+        case strategy, harvest, student, budget, promptLength = "prompt_length", roundSize = "round_size", evaluation,
+            seed
     }
 
     /// Every key optional with the defaults above; an unknown key is an error naming it.
@@ -183,7 +197,8 @@ public struct AttackConfig: Codable, Equatable, Sendable {
         budget = try c.decodeIfPresent(AttackBudget.self, forKey: .budget) ?? budget
         if let range = try c.decodeIfPresent([Int].self, forKey: .promptLength) {
             guard range.count == 2, range[0] >= 1, range[0] <= range[1] else {
-                throw LabError.invalidConfig(key: "prompt_length", message: "is \(range); give [shortest, longest] with 1 ≤ shortest ≤ longest")
+                throw LabError.invalidConfig(
+                    key: "prompt_length", message: "is \(range); give [shortest, longest] with 1 ≤ shortest ≤ longest")
             }
             promptLength = range[0]...range[1]
         }
@@ -212,16 +227,20 @@ public struct AttackConfig: Codable, Equatable, Sendable {
         try student.validate()
         try budget.validate()
         guard promptLength.lowerBound >= 1 else {
-            throw LabError.invalidConfig(key: "prompt_length", message: "starts at \(promptLength.lowerBound); prompts need at least one token")
+            throw LabError.invalidConfig(
+                key: "prompt_length", message: "starts at \(promptLength.lowerBound); prompts need at least one token")
         }
-        guard roundSize >= 1 else { throw LabError.invalidConfig(key: "round_size", message: "is \(roundSize); must be at least 1") }
+        guard roundSize >= 1 else {
+            throw LabError.invalidConfig(key: "round_size", message: "is \(roundSize); must be at least 1")
+        }
         try evaluation.validate()
     }
 
     /// One line: strategy, harvest, loss, budget.
     public var summary: String {
         let loss = (try? DistillationLoss(student.loss).summary) ?? student.loss.summary
-        return "\(strategy.summary) · \(harvest.summary) · \(loss) · \(budget.unit.rawValue) \(budget.milestones.map { show($0) }.joined(separator: "/"))"
+        return
+            "\(strategy.summary) · \(harvest.summary) · \(loss) · \(budget.unit.rawValue) \(budget.milestones.map { show($0) }.joined(separator: "/"))"
     }
 }
 
@@ -230,7 +249,8 @@ func rejectUnknownKeys(_ decoder: Decoder, known: [String], section: String?) th
     let any = try decoder.container(keyedBy: AnyKey.self)
     if let unknown = any.allKeys.map(\.stringValue).sorted().first(where: { !known.contains($0) }) {
         let key = section.map { "\($0).\(unknown)" } ?? unknown
-        throw LabError.invalidConfig(key: key, message: "unknown key; \(section ?? "an attack") has \(known.sorted().joined(separator: ", "))")
+        throw LabError.invalidConfig(
+            key: key, message: "unknown key; \(section ?? "an attack") has \(known.sorted().joined(separator: ", "))")
     }
 }
 
@@ -251,11 +271,14 @@ extension NamedSpec where Section == StrategySection {
     }
     /// The teacher's own completions as prompts.
     public static func teacherBootstrap(seedLength: Int = 1, reuse: Int = 4) -> StrategySpec {
-        StrategySpec("teacher_bootstrap", ["seed_length": .number(Double(seedLength)), "reuse": .number(Double(reuse))])
+        StrategySpec(
+            "teacher_bootstrap", ["seed_length": .number(Double(seedLength)), "reuse": .number(Double(reuse))])
     }
     /// The most uncertain of `poolFactor` × candidates from the attacker's text, re-ranked every round.
     public static func active(poolFactor: Int = 4, randomPool: Bool = false) -> StrategySpec {
-        StrategySpec("active", ["pool": .string(randomPool ? "random_tokens" : "own_corpus"), "pool_factor": .number(Double(poolFactor))])
+        StrategySpec(
+            "active",
+            ["pool": .string(randomPool ? "random_tokens" : "own_corpus"), "pool_factor": .number(Double(poolFactor))])
     }
 }
 
@@ -264,7 +287,8 @@ extension NamedSpec where Section == HarvestSection {
     public static func topK(_ k: Int) -> HarvestSpec { HarvestSpec("top_k", ["k": .number(Double(k))]) }
     public static func echo(_ k: Int) -> HarvestSpec { HarvestSpec("echo", ["k": .number(Double(k))]) }
     public static func completion(maxNewTokens: Int = 16, temperature: Double = 1) -> HarvestSpec {
-        HarvestSpec("completion", ["max_new_tokens": .number(Double(maxNewTokens)), "temperature": .number(temperature)])
+        HarvestSpec(
+            "completion", ["max_new_tokens": .number(Double(maxNewTokens)), "temperature": .number(temperature)])
     }
     public static var label: HarvestSpec { HarvestSpec("label") }
     public static func logitBias(k: Int = 5, bias: Double = 100) -> HarvestSpec {

@@ -41,12 +41,16 @@ public struct AttackCost: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case queries, inputTokens = "input_tokens", outputTokens = "output_tokens", dollars = "cost_picodollars"
         case teacherInferenceFlops = "teacher_inference_flops", studentTrainingFlops = "student_training_flops"
-        case studentInferenceFlops = "student_inference_flops", wallSeconds = "wall_seconds", teacherTrainingFlops = "teacher_training_flops"
-        case computeDollarsPerExaflop = "compute_dollars_per_exaflop", flopRatio = "flop_ratio", costRatio = "cost_ratio"
+        case studentInferenceFlops = "student_inference_flops", wallSeconds = "wall_seconds", teacherTrainingFlops =
+            "teacher_training_flops"
+        case computeDollarsPerExaflop = "compute_dollars_per_exaflop", flopRatio = "flop_ratio", costRatio =
+            "cost_ratio"
     }
 
-    public init(usage: Usage, studentTrainingFlops: Double, studentInferenceFlops: Double, wallSeconds: Double,
-                teacherTrainingFlops: Double?, computeDollarsPerExaflop: Double) {
+    public init(
+        usage: Usage, studentTrainingFlops: Double, studentInferenceFlops: Double, wallSeconds: Double,
+        teacherTrainingFlops: Double?, computeDollarsPerExaflop: Double
+    ) {
         queries = usage.queries
         inputTokens = usage.inputTokens
         outputTokens = usage.outputTokens

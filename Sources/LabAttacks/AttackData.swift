@@ -49,8 +49,10 @@ public struct AttackData {
     /// The attacker's own text for a source, under a seed.
     public var attackerText: (CorpusSource, UInt64) throws -> [Int32]
 
-    public init(heldOut: [[Int32]], testTokens: [Int]? = nil, entropyRate: Double? = nil, tokenizer: Tokenizer? = nil,
-                examples: [TaskExample]? = nil, attackerText: @escaping (CorpusSource, UInt64) throws -> [Int32]) {
+    public init(
+        heldOut: [[Int32]], testTokens: [Int]? = nil, entropyRate: Double? = nil, tokenizer: Tokenizer? = nil,
+        examples: [TaskExample]? = nil, attackerText: @escaping (CorpusSource, UInt64) throws -> [Int32]
+    ) {
         self.heldOut = heldOut
         self.testTokens = testTokens
         self.entropyRate = entropyRate
@@ -63,16 +65,21 @@ public struct AttackData {
     /// tokens), its test text for perplexity, and attacker text resolved from `corpus` and `spec`.
     public init(corpus: Corpus, spec: CorpusSpec?, windows: Int, length: Int) throws {
         guard windows >= 1, length >= 1 else {
-            throw LabError.invalidConfig(key: "evaluation.prompts", message: "needs at least one window of at least one token")
+            throw LabError.invalidConfig(
+                key: "evaluation.prompts", message: "needs at least one window of at least one token")
         }
         let test = corpus.test
         let available = test.count / length
         guard available >= 1 else {
-            throw LabError.invalidConfig(key: "evaluation.length", message: "is \(length); the test split has only \(test.count) tokens")
+            throw LabError.invalidConfig(
+                key: "evaluation.length", message: "is \(length); the test split has only \(test.count) tokens")
         }
-        let heldOut = (0..<min(windows, available)).map { w in test[(w * length)..<((w + 1) * length)].map { Int32($0) } }
-        self.init(heldOut: heldOut, testTokens: test, entropyRate: corpus.entropyRate, tokenizer: corpus.tokenizer, examples: corpus.examples,
-                  attackerText: { source, seed in try AttackData.text(source, seed: seed, corpus: corpus, spec: spec) })
+        let heldOut = (0..<min(windows, available)).map { w in test[(w * length)..<((w + 1) * length)].map { Int32($0) }
+        }
+        self.init(
+            heldOut: heldOut, testTokens: test, entropyRate: corpus.entropyRate, tokenizer: corpus.tokenizer,
+            examples: corpus.examples,
+            attackerText: { source, seed in try AttackData.text(source, seed: seed, corpus: corpus, spec: spec) })
     }
 
     /// The attacker's text for `source` from a corpus: see `CorpusSource`.
@@ -86,28 +93,40 @@ public struct AttackData {
                 return chain.generate(count: corpus.train.count, rng: &rng).map { Int32($0 + 1) }
             }
             guard var other = spec, other.kind != .text else {
-                throw LabError.invalidConfig(key: "strategy.source", message: "'fresh' needs a generated corpus (markov, grammar or tasks) with its spec; use 'train' for a text corpus")
+                throw LabError.invalidConfig(
+                    key: "strategy.source",
+                    message:
+                        "'fresh' needs a generated corpus (markov, grammar or tasks) with its spec; use 'train' for a text corpus"
+                )
             }
             var rng = LabRNG(seed: seed, stream: "attacker-fresh")
             other.seed = rng.next()
             let built = try other.build()
             guard built.tokenizer == corpus.tokenizer else {
-                throw LabError.message("the fresh sample's tokenizer differs from the teacher's corpus; use source 'train'")
+                throw LabError.message(
+                    "the fresh sample's tokenizer differs from the teacher's corpus; use source 'train'")
             }
             return built.train.map { Int32($0) }
         case .split:
             guard !corpus.attacker.isEmpty else {
-                throw LabError.invalidConfig(key: "strategy.source", message: "'split' needs a text corpus with an attacker part; set teacher.corpus.attacker_fraction (e.g. 0.45)")
+                throw LabError.invalidConfig(
+                    key: "strategy.source",
+                    message:
+                        "'split' needs a text corpus with an attacker part; set teacher.corpus.attacker_fraction (e.g. 0.45)"
+                )
             }
             return corpus.attacker.map { Int32($0) }
         case let .file(path):
             return corpus.tokenizer.encode(try TextCorpus.read(path)).map { Int32($0) }
         case let .related(mix):
             guard let chain = corpus.markovSource, let spec, spec.kind == .markov else {
-                throw LabError.invalidConfig(key: "strategy.source", message: "'related' is defined for markov corpora only; use 'fresh' or 'train'")
+                throw LabError.invalidConfig(
+                    key: "strategy.source",
+                    message: "'related' is defined for markov corpora only; use 'fresh' or 'train'")
             }
             var rng = LabRNG(seed: seed, stream: "attacker-related")
-            let other = try MarkovSource.random(symbolCount: chain.symbolCount, order: chain.order, concentration: spec.concentration, rng: &rng)
+            let other = try MarkovSource.random(
+                symbolCount: chain.symbolCount, order: chain.order, concentration: spec.concentration, rng: &rng)
             let mixed = zip(chain.transitions, other.transitions).map { (1 - mix) * $0 + mix * $1 }
             let related = try MarkovSource(symbolCount: chain.symbolCount, order: chain.order, transitions: mixed)
             return related.generate(count: corpus.train.count, rng: &rng).map { Int32($0 + 1) }

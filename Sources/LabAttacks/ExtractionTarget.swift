@@ -36,9 +36,12 @@ public struct ExtractionTarget {
     /// $2 an hour sustaining 400 TFLOP/s (40% of its dense BF16 peak) — an assumption, stated in every table.
     public var computeDollarsPerExaflop: Double
 
-    public init(teacher: any TeacherAPI, teacherConfig: GPTConfig? = nil, policy: APIPolicy = APIPolicy(), defences: DefencePipeline = .none,
-                prices: PriceTable = .standard, data: DataSource, teacherTrainingFlops: Double? = nil, apiSeed: UInt64 = 0,
-                computeDollarsPerExaflop: Double = 1.39) {
+    public init(
+        teacher: any TeacherAPI, teacherConfig: GPTConfig? = nil, policy: APIPolicy = APIPolicy(),
+        defences: DefencePipeline = .none,
+        prices: PriceTable = .standard, data: DataSource, teacherTrainingFlops: Double? = nil, apiSeed: UInt64 = 0,
+        computeDollarsPerExaflop: Double = 1.39
+    ) {
         self.teacher = teacher
         self.teacherConfig = teacherConfig
         self.policy = policy
@@ -53,21 +56,29 @@ public struct ExtractionTarget {
     /// A trained teacher with its corpus: defences built from their config specs. `teacherTrainingTokens`
     /// (steps × batch × sequence length of its training) gives its training FLOPs at
     /// `GPTConfig.trainingFlopsPerToken`; nil leaves the cost ratio out.
-    public init(teacher model: LanguageModel, corpus: Corpus, spec: CorpusSpec?, defences: [DefenceSpec] = [], policy: APIPolicy = APIPolicy(),
-                prices: PriceTable = .standard, teacherTrainingTokens: Int? = nil, apiSeed: UInt64 = 0) throws {
+    public init(
+        teacher model: LanguageModel, corpus: Corpus, spec: CorpusSpec?, defences: [DefenceSpec] = [],
+        policy: APIPolicy = APIPolicy(),
+        prices: PriceTable = .standard, teacherTrainingTokens: Int? = nil, apiSeed: UInt64 = 0
+    ) throws {
         let gpt = GPTTeacher(model)
         let environment = DefenceEnvironment(vocabularySize: gpt.vocabularySize, contextLength: gpt.contextLength)
         let c = model.model.config
-        self.init(teacher: gpt, teacherConfig: c, policy: policy, defences: try DefenceRegistry.pipeline(defences, environment: environment),
-                  prices: prices, data: .corpus(corpus, spec),
-                  teacherTrainingFlops: teacherTrainingTokens.map { Double($0) * c.trainingFlopsPerToken(sequenceLength: c.contextLength) },
-                  apiSeed: apiSeed)
+        self.init(
+            teacher: gpt, teacherConfig: c, policy: policy,
+            defences: try DefenceRegistry.pipeline(defences, environment: environment),
+            prices: prices, data: .corpus(corpus, spec),
+            teacherTrainingFlops: teacherTrainingTokens.map {
+                Double($0) * c.trainingFlopsPerToken(sequenceLength: c.contextLength)
+            },
+            apiSeed: apiSeed)
     }
 
     /// The attack's data for held-out windows of `length` tokens.
     func attackData(windows: Int, length: Int) throws -> AttackData {
         switch data {
-        case let .corpus(corpus, spec): return try AttackData(corpus: corpus, spec: spec, windows: windows, length: length)
+        case let .corpus(corpus, spec):
+            return try AttackData(corpus: corpus, spec: spec, windows: windows, length: length)
         case let .prepared(d): return d
         }
     }

@@ -91,22 +91,29 @@ public final class FidelityEvaluator {
 
     /// Scores the teacher once: its distributions on `data.heldOut`, its loss on up to `perplexityTokens`
     /// of `data.testTokens` (windows as long as the held-out ones), and up to `taskExamples` problems.
-    public init(teacher: any TeacherAPI, data: AttackData, perplexityTokens: Int = 8192, taskExamples: Int = 100) throws {
+    public init(teacher: any TeacherAPI, data: AttackData, perplexityTokens: Int = 8192, taskExamples: Int = 100) throws
+    {
         guard let length = data.heldOut.map(\.count).max(), length >= 1 else {
-            throw LabError.invalidConfig(key: "evaluation.prompts", message: "no held-out windows to measure fidelity on")
+            throw LabError.invalidConfig(
+                key: "evaluation.prompts", message: "no held-out windows to measure fidelity on")
         }
         guard length <= teacher.contextLength else {
-            throw LabError.invalidConfig(key: "evaluation.length", message: "is \(length); the teacher's context is \(teacher.contextLength)")
+            throw LabError.invalidConfig(
+                key: "evaluation.length", message: "is \(length); the teacher's context is \(teacher.contextLength)")
         }
         let V = teacher.vocabularySize
         heldOut = data.heldOut
         vocabularySize = V
         let logits = try teacher.logits(prompts: data.heldOut)
         teacherRows = zip(data.heldOut, logits).map { window, z in
-            z.withUnsafeBufferPointer { zp in (0..<window.count).map { FidelityMath.softmax(zp.baseAddress! + $0 * V, V: V) } }
+            z.withUnsafeBufferPointer { zp in
+                (0..<window.count).map { FidelityMath.softmax(zp.baseAddress! + $0 * V, V: V) }
+            }
         }
         if let test = data.testTokens, test.count > 1, perplexityTokens > 0 {
-            perplexityWindows = Array(BatchSampler.sequentialWindows(over: test, sequenceLength: length).prefix(max(1, perplexityTokens / length)))
+            perplexityWindows = Array(
+                BatchSampler.sequentialWindows(over: test, sequenceLength: length).prefix(
+                    max(1, perplexityTokens / length)))
         } else {
             perplexityWindows = []
         }
@@ -125,7 +132,8 @@ public final class FidelityEvaluator {
     public func evaluate(student: GPT) throws -> FidelityReport {
         let V = vocabularySize
         guard student.config.vocabSize == V else {
-            throw LabError.invalidConfig(key: "student", message: "has a vocabulary of \(student.config.vocabSize); the teacher's is \(V)")
+            throw LabError.invalidConfig(
+                key: "student", message: "has a vocabulary of \(student.config.vocabSize); the teacher's is \(V)")
         }
         let studentTeacher = GPTTeacher(model: student)
         let logits = try studentTeacher.logits(prompts: heldOut)
@@ -142,8 +150,9 @@ public final class FidelityEvaluator {
                 }
             }
         }
-        var report = FidelityReport(agreement: Double(agree) / Double(positions), klTeacherStudent: kl / Double(positions),
-                                    totalVariation: tv / Double(positions), positions: positions)
+        var report = FidelityReport(
+            agreement: Double(agree) / Double(positions), klTeacherStudent: kl / Double(positions),
+            totalVariation: tv / Double(positions), positions: positions)
         if !perplexityWindows.isEmpty {
             let loss = try Self.meanLoss(perplexityWindows, V: V, logits: studentTeacher.logits(prompts:))
             report.studentTestLoss = loss
@@ -154,7 +163,9 @@ public final class FidelityEvaluator {
     }
 
     /// Mean next-token cross-entropy (nats) over `windows`, from a model's logits.
-    static func meanLoss(_ windows: [EvaluationWindow], V: Int, logits: ([[Int32]]) throws -> [[Float]]) throws -> Double {
+    static func meanLoss(_ windows: [EvaluationWindow], V: Int, logits: ([[Int32]]) throws -> [[Float]]) throws
+        -> Double
+    {
         let all = try logits(windows.map(\.inputs))
         var total = 0.0, count = 0
         for (window, z) in zip(windows, all) {

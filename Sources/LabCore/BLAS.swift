@@ -39,15 +39,18 @@ public enum BLAS {
         let pieces = Parallel.fixedChunks
         // Below ~1 MFLOP a thread hand-off costs more than it saves.
         if pieces <= 1 || m * n * k < 1 << 19 {
-            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            sgemm(
+                transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                beta: beta, c: c, ldc: ldc)
             return
         }
         if m >= n || m >= 16 * pieces {
             // Split rows of C: rows of op(A).
             Parallel.forFixedChunks(m, minimumPerChunk: 8) { _, rows in
                 let aOffset = transA ? rows.lowerBound : rows.lowerBound * lda
-                sgemm(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha, a: a + aOffset, lda: lda,
-                      b: b, ldb: ldb, beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)
+                sgemm(
+                    transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha, a: a + aOffset, lda: lda,
+                    b: b, ldb: ldb, beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)
             }
         } else {
             // Split columns of C: columns of op(B). Keep blocks a multiple of 16 wide.
@@ -55,8 +58,9 @@ public enum BLAS {
             Parallel.forFixedChunks(blocks) { _, range in
                 let lo = range.lowerBound * 16, hi = min(n, range.upperBound * 16)
                 let bOffset = transB ? lo * ldb : lo
-                sgemm(transA: transA, transB: transB, m: m, n: hi - lo, k: k, alpha: alpha, a: a, lda: lda,
-                      b: b + bOffset, ldb: ldb, beta: beta, c: c + lo, ldc: ldc)
+                sgemm(
+                    transA: transA, transB: transB, m: m, n: hi - lo, k: k, alpha: alpha, a: a, lda: lda,
+                    b: b + bOffset, ldb: ldb, beta: beta, c: c + lo, ldc: ldc)
             }
         }
     }
@@ -87,25 +91,34 @@ public enum BLAS {
 
     /// Thin singular value decomposition of a row-major (m, n) matrix (copied; the input is kept).
     /// Returns singular values (descending, min(m,n)), U (m, r) and Vt (r, n), r = min(m, n).
-    public static func svd(_ matrix: [Float], rows m: Int, columns n: Int) throws -> (s: [Float], u: [Float], vt: [Float]) {
+    public static func svd(_ matrix: [Float], rows m: Int, columns n: Int) throws -> (
+        s: [Float], u: [Float], vt: [Float]
+    ) {
         try gesdd(matrix, rows: m, columns: n, name: "LAPACKE_sgesdd") { a, s, u, vt in
-            LAPACKE_sgesdd(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "S")), Int32(m), Int32(n), a, Int32(n), s, u, Int32(min(m, n)), vt, Int32(n))
+            LAPACKE_sgesdd(
+                LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "S")), Int32(m), Int32(n), a, Int32(n), s, u, Int32(min(m, n)), vt,
+                Int32(n))
         }
     }
 
     /// `svd` in double precision (LAPACKE_dgesdd): for spectra that span more decades than Float
     /// resolves, e.g. the logit-leak attack's gap between a rank-C signal and rounding-level noise.
     /// Returns singular values (descending, min(m,n)), U (m, r) and Vt (r, n), r = min(m, n).
-    public static func svdDouble(_ matrix: [Double], rows m: Int, columns n: Int) throws -> (s: [Double], u: [Double], vt: [Double]) {
+    public static func svdDouble(_ matrix: [Double], rows m: Int, columns n: Int) throws -> (
+        s: [Double], u: [Double], vt: [Double]
+    ) {
         try gesdd(matrix, rows: m, columns: n, name: "LAPACKE_dgesdd") { a, s, u, vt in
-            LAPACKE_dgesdd(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "S")), Int32(m), Int32(n), a, Int32(n), s, u, Int32(min(m, n)), vt, Int32(n))
+            LAPACKE_dgesdd(
+                LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "S")), Int32(m), Int32(n), a, Int32(n), s, u, Int32(min(m, n)), vt,
+                Int32(n))
         }
     }
 
     /// The buffers and the error check around one LAPACKE ?gesdd call (jobz "S", row-major).
     private static func gesdd<T: BinaryFloatingPoint>(
         _ matrix: [T], rows m: Int, columns n: Int, name: String,
-        _ call: (UnsafeMutablePointer<T>?, UnsafeMutablePointer<T>?, UnsafeMutablePointer<T>?, UnsafeMutablePointer<T>?) -> Int32
+        _ call: (UnsafeMutablePointer<T>?, UnsafeMutablePointer<T>?, UnsafeMutablePointer<T>?, UnsafeMutablePointer<T>?)
+            -> Int32
     ) throws -> (s: [T], u: [T], vt: [T]) {
         precondition(matrix.count == m * n, "svd: matrix has \(matrix.count) entries, expected \(m)×\(n)")
         let r = min(m, n)
@@ -116,7 +129,9 @@ public enum BLAS {
         let info = a.withUnsafeMutableBufferPointer { ap in
             s.withUnsafeMutableBufferPointer { sp in
                 u.withUnsafeMutableBufferPointer { up in
-                    vt.withUnsafeMutableBufferPointer { vp in call(ap.baseAddress, sp.baseAddress, up.baseAddress, vp.baseAddress) }
+                    vt.withUnsafeMutableBufferPointer { vp in
+                        call(ap.baseAddress, sp.baseAddress, up.baseAddress, vp.baseAddress)
+                    }
                 }
             }
         }

@@ -3,8 +3,9 @@
 // "Prescott" kernels (about 5x slower sgemm). The core type is read when the library loads, so
 // the only cure from inside is to re-execute the program once with OPENBLAS_CORETYPE set.
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public enum BLASKernel {
@@ -51,18 +52,24 @@ public enum BLASKernel {
     public static var summary: String {
         let how: String
         if let set = userCoreType {
-            how = ProcessInfo.processInfo.environment[reexecGuardKey] != nil ? "selected by DistillLab (\(environmentKey)=\(set))" : "set by the user (\(environmentKey)=\(set))"
+            how =
+                ProcessInfo.processInfo.environment[reexecGuardKey] != nil
+                ? "selected by DistillLab (\(environmentKey)=\(set))" : "set by the user (\(environmentKey)=\(set))"
         } else {
             how = "chosen by OpenBLAS"
         }
-        return "OpenBLAS kernel \(BLAS.coreName), \(how); \(Parallel.workers) worker thread(s) over single-threaded BLAS calls"
+        return
+            "OpenBLAS kernel \(BLAS.coreName), \(how); \(Parallel.workers) worker thread(s) over single-threaded BLAS calls"
     }
 
     /// Re-executes the current program once with OPENBLAS_CORETYPE=SkylakeX when the CPU supports
     /// AVX-512, OpenBLAS chose a slower kernel, and the user has not set the variable. Call it first
     /// thing in `main`. Returns normally when no re-execution is needed or possible.
     public static func ensureFastKernel() {
-        guard shouldReexecute(environment: ProcessInfo.processInfo.environment, cpuFlags: cpuFlags, coreName: BLAS.coreName) else { return }
+        guard
+            shouldReexecute(
+                environment: ProcessInfo.processInfo.environment, cpuFlags: cpuFlags, coreName: BLAS.coreName)
+        else { return }
         setenv(environmentKey, "SkylakeX", 1)
         setenv(reexecGuardKey, "1", 1)
         fflush(stdout)

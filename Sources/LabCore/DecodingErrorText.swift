@@ -31,7 +31,9 @@ public enum DecodingErrorText {
         case let .typeMismatch(type, c): return "\(path(c)) must be \(typeName(type))"
         case let .valueNotFound(type, c): return "\(path(c)) is null but must be \(typeName(type))"
         case let .dataCorrupted(c):
-            return c.codingPath.isEmpty ? "not valid JSON (\(c.underlyingError.map { _ in "syntax error" } ?? c.debugDescription))" : "\(path(c)): \(c.debugDescription)"
+            return c.codingPath.isEmpty
+                ? "not valid JSON (\(c.underlyingError.map { _ in "syntax error" } ?? c.debugDescription))"
+                : "\(path(c)): \(c.debugDescription)"
         @unknown default: return "cannot be decoded"
         }
     }

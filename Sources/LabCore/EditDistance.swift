@@ -25,7 +25,13 @@ public enum EditDistance {
     public static func suggestion(for word: String, among candidates: [String]) -> String? {
         let lower = word.lowercased()
         // A candidate the word starts with, or that starts with the word, is the likely intent ("logarithmic" → "log").
-        if lower.count >= 2, let prefix = candidates.first(where: { lower.hasPrefix($0.lowercased()) || $0.lowercased().hasPrefix(lower) }) { return prefix }
+        if lower.count >= 2,
+            let prefix = candidates.first(where: {
+                lower.hasPrefix($0.lowercased()) || $0.lowercased().hasPrefix(lower)
+            })
+        {
+            return prefix
+        }
         var best: (String, Int)?
         for c in candidates {
             let d = levenshtein(lower, c.lowercased())
@@ -39,6 +45,7 @@ public enum EditDistance {
     /// "did you mean 'x'? " (or nothing) followed by "allowed: a, b, c".
     public static func hint(for word: String, among candidates: [String], noun: String = "allowed") -> String {
         let mean = suggestion(for: word, among: candidates).map { "did you mean '\($0)'? " } ?? ""
-        return mean + (candidates.isEmpty ? "nothing is allowed here" : "\(noun): \(candidates.joined(separator: ", "))")
+        return mean
+            + (candidates.isEmpty ? "nothing is allowed here" : "\(noun): \(candidates.joined(separator: ", "))")
     }
 }

@@ -22,7 +22,9 @@ public func simdClamp(_ x: SIMD16<Float>, _ lo: Float, _ hi: Float) -> SIMD16<Fl
 public func simdExp(_ x: SIMD16<Float>) -> SIMD16<Float> {
     let result = simdExpCore(simdClamp(x, -87.3, 88.7))
     // Underflow to 0 below the clamp; above it e^x overflows to +inf.
-    return simdSelect(x .< SIMD16(repeating: -87.3), SIMD16(), simdSelect(x .> SIMD16(repeating: 88.7), SIMD16(repeating: .infinity), result))
+    return simdSelect(
+        x .< SIMD16(repeating: -87.3), SIMD16(),
+        simdSelect(x .> SIMD16(repeating: 88.7), SIMD16(repeating: .infinity), result))
 }
 
 /// e^x for inputs already inside [-87.3, 88.7] (the caller clamps): `simdExp` without its clamp and

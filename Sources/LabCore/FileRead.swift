@@ -2,8 +2,9 @@
 // missing, a directory where a file belongs, unreadable (permissions), a parent that cannot be listed — instead
 // of a Foundation error number. Not streaming; the files it reads are configs, tokenizers and corpora.
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public enum FileRead {
@@ -13,7 +14,8 @@ public enum FileRead {
         do {
             return try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw LabError.file(path: path, message: "\(what) cannot be read (\(String(cString: strerror(errno)))); \(fix)")
+            throw LabError.file(
+                path: path, message: "\(what) cannot be read (\(String(cString: strerror(errno)))); \(fix)")
         }
     }
 
@@ -23,10 +25,16 @@ public enum FileRead {
         if stat(path, &info) != 0 {
             let code = errno
             if code == EACCES {
-                throw LabError.file(path: path, message: "\(what) cannot be reached: permission denied on a directory above it; check the directories' permissions")
+                throw LabError.file(
+                    path: path,
+                    message:
+                        "\(what) cannot be reached: permission denied on a directory above it; check the directories' permissions"
+                )
             }
             if code == ENOTDIR {
-                throw LabError.file(path: path, message: "\(what) cannot exist here: a component of the path is a file, not a directory; \(fix)")
+                throw LabError.file(
+                    path: path,
+                    message: "\(what) cannot exist here: a component of the path is a file, not a directory; \(fix)")
             }
             throw LabError.file(path: path, message: "\(what) does not exist; \(fix)")
         }
@@ -34,7 +42,8 @@ public enum FileRead {
             throw LabError.file(path: path, message: "is a directory, but \(what) must be a file; pass the file itself")
         }
         if access(path, R_OK) != 0 {
-            throw LabError.file(path: path, message: "\(what) is not readable (permission denied); check its permissions (chmod +r)")
+            throw LabError.file(
+                path: path, message: "\(what) is not readable (permission denied); check its permissions (chmod +r)")
         }
     }
 
@@ -44,13 +53,18 @@ public enum FileRead {
         var info = stat()
         if stat(path, &info) != 0 {
             if errno == EACCES {
-                throw LabError.file(path: path, message: "\(what) cannot be reached: permission denied on a directory above it; check the directories' permissions")
+                throw LabError.file(
+                    path: path,
+                    message:
+                        "\(what) cannot be reached: permission denied on a directory above it; check the directories' permissions"
+                )
             }
             return
         }
         let needed = (info.st_mode & S_IFMT) == S_IFDIR ? R_OK | X_OK : R_OK
         if access(path, needed) != 0 {
-            throw LabError.file(path: path, message: "\(what) is not readable (permission denied); check its permissions")
+            throw LabError.file(
+                path: path, message: "\(what) is not readable (permission denied); check its permissions")
         }
     }
 
@@ -60,17 +74,23 @@ public enum FileRead {
         let url = URL(fileURLWithPath: path)
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
-            throw LabError.file(path: path, message: "exists and is a file; \(what) is a directory: choose another path or remove the file")
+            throw LabError.file(
+                path: path,
+                message: "exists and is a file; \(what) is a directory: choose another path or remove the file")
         }
         let parent = url.deletingLastPathComponent()
         do {
             try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
         } catch {
-            throw LabError.file(path: parent.path, message: "cannot be created for \(what) (\(String(cString: strerror(errno)))); choose a writable place")
+            throw LabError.file(
+                path: parent.path,
+                message: "cannot be created for \(what) (\(String(cString: strerror(errno)))); choose a writable place")
         }
         let probe = parent.appendingPathComponent(".distill-lab-probe-\(getpid())")
         guard FileManager.default.createFile(atPath: probe.path, contents: Data()) else {
-            throw LabError.file(path: parent.path, message: "is not writable, so \(what) cannot be saved there; choose a writable place")
+            throw LabError.file(
+                path: parent.path, message: "is not writable, so \(what) cannot be saved there; choose a writable place"
+            )
         }
         try? FileManager.default.removeItem(at: probe)
     }

@@ -22,7 +22,8 @@ public enum LabError: Error, CustomStringConvertible, Equatable {
         case let .file(path, message): return "\(path): \(message)"
         case let .checkpoint(path, tensor, message): return "\(path): tensor '\(tensor)': \(message)"
         case let .nonFinite(step, tensor):
-            return "training diverged at step \(step): '\(tensor)' contains NaN or infinity (try a lower learning rate or stronger gradient clipping)"
+            return
+                "training diverged at step \(step): '\(tensor)' contains NaN or infinity (try a lower learning rate or stronger gradient clipping)"
         case let .numerical(text): return text
         case let .message(text): return text
         }

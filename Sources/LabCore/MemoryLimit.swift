@@ -7,7 +7,9 @@ public enum MemoryLimit {
     /// Bytes one request may ask for: half the machine's physical memory, at most 64 GiB, or
     /// `DISTILL_LAB_MEMORY_LIMIT_GIB` when set.
     public static var bytes: Int {
-        if let text = ProcessInfo.processInfo.environment["DISTILL_LAB_MEMORY_LIMIT_GIB"], let gib = Double(text), gib > 0, gib < 1_048_576 {
+        if let text = ProcessInfo.processInfo.environment["DISTILL_LAB_MEMORY_LIMIT_GIB"], let gib = Double(text),
+            gib > 0, gib < 1_048_576
+        {
             return Int(gib * 1_073_741_824)
         }
         return Int(min(Double(ProcessInfo.processInfo.physicalMemory) / 2, 64 * 1_073_741_824))
@@ -18,7 +20,10 @@ public enum MemoryLimit {
         guard let b = bytes, b.isFinite, b < 9.2e18 else { return "more than 8 EiB" }
         let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
         var value = b, unit = 0
-        while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
         return unit == 0 ? "\(Int(value)) bytes" : String(format: "%.3g %@", value, units[unit] as NSString)
     }
 
@@ -27,8 +32,11 @@ public enum MemoryLimit {
     public static func check(_ bytes: Double, for what: String, key: String, fix: String? = nil) throws {
         let limit = Double(Self.bytes)
         guard bytes.isFinite, bytes <= limit else {
-            throw LabError.invalidConfig(key: key, message: "\(what) would need \(describe(bytes)) of memory; the limit is \(describe(limit)) "
-                + "(half this machine's memory; DISTILL_LAB_MEMORY_LIMIT_GIB changes it). \(fix ?? "Lower \(key).")")
+            throw LabError.invalidConfig(
+                key: key,
+                message: "\(what) would need \(describe(bytes)) of memory; the limit is \(describe(limit)) "
+                    + "(half this machine's memory; DISTILL_LAB_MEMORY_LIMIT_GIB changes it). \(fix ?? "Lower \(key).")"
+            )
         }
     }
 

@@ -13,8 +13,9 @@
 import Dispatch
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public enum Parallel {
@@ -151,7 +152,8 @@ final class WorkerPool: @unchecked Sendable {
 
     /// Runs one region on the pool; false (nothing run) when another region holds it.
     func tryRun(_ n: Int, _ work: (Int) -> Void) -> Bool {
-        guard n - 1 <= helpers, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
+        guard n - 1 <= helpers, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+        else { return false }
         withoutActuallyEscaping(work) { work in
             body = work
             items = n
@@ -202,9 +204,9 @@ final class WorkerPool: @unchecked Sendable {
 public enum ProcessInfoCores {
     public static var active: Int {
         #if canImport(Glibc)
-        return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+            return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         #else
-        return 2
+            return 2
         #endif
     }
 }

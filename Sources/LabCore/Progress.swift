@@ -2,8 +2,9 @@
 // (CI logs, pipes). It writes to standard error and never to standard output, which stays
 // clean for tables and JSON.
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public final class ProgressReporter {
@@ -41,11 +42,15 @@ public final class ProgressReporter {
             FileHandle.standardError.write(("\u{1B}[2K" + line).data(using: .utf8)!)
         } else {
             // Plain lines at every 10% and at the end, or every 30 s, whichever comes first.
-            guard fraction - lastPlainFraction >= 0.1 || done >= total || now.timeIntervalSince(lastDraw) >= 30 else { return }
+            guard fraction - lastPlainFraction >= 0.1 || done >= total || now.timeIntervalSince(lastDraw) >= 30 else {
+                return
+            }
             lastPlainFraction = fraction
             lastDraw = now
             let pct = String(format: "%3.0f%%", fraction * 100)
-            FileHandle.standardError.write("\(label): \(done)/\(total) (\(pct)) elapsed \(Self.clock(elapsed)) eta \(Self.clock(eta)) \(detail)\n".data(using: .utf8)!)
+            FileHandle.standardError.write(
+                "\(label): \(done)/\(total) (\(pct)) elapsed \(Self.clock(elapsed)) eta \(Self.clock(eta)) \(detail)\n"
+                    .data(using: .utf8)!)
         }
     }
 
@@ -61,6 +66,8 @@ public final class ProgressReporter {
     static func clock(_ seconds: Double) -> String {
         guard seconds.isFinite else { return "--:--" }
         let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%02d:%02d", s / 60, s % 60)
+        return s >= 3600
+            ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+            : String(format: "%02d:%02d", s / 60, s % 60)
     }
 }

@@ -22,7 +22,11 @@ public struct BatchSampler: Sendable {
             throw LabError.invalidConfig(key: "sequence_length", message: "is \(sequenceLength); must be at least 1")
         }
         guard tokens.count > sequenceLength else {
-            throw LabError.invalidConfig(key: "sequence_length", message: "is \(sequenceLength), but the split has only \(tokens.count) tokens; a window needs sequence_length + 1 (use a shorter sequence_length or a larger split)")
+            throw LabError.invalidConfig(
+                key: "sequence_length",
+                message:
+                    "is \(sequenceLength), but the split has only \(tokens.count) tokens; a window needs sequence_length + 1 (use a shorter sequence_length or a larger split)"
+            )
         }
         guard let largest = tokens.max(), largest <= Int(Int32.max), tokens.min() ?? 0 >= 0 else {
             throw LabError.message("token ids must be in 0...\(Int32.max) to be batched")
@@ -37,7 +41,9 @@ public struct BatchSampler: Sendable {
     /// Both must already hold B·T elements.
     public mutating func next(inputs: inout [Int32], targets: inout [Int32]) {
         let (b, t) = (batchSize, sequenceLength)
-        precondition(inputs.count == b * t && targets.count == b * t, "BatchSampler.next: inputs and targets must each hold batchSize · sequenceLength = \(b * t) elements")
+        precondition(
+            inputs.count == b * t && targets.count == b * t,
+            "BatchSampler.next: inputs and targets must each hold batchSize · sequenceLength = \(b * t) elements")
         let starts = tokens.count - t  // a start s needs s + t < tokens.count for its last target
         tokens.withUnsafeBufferPointer { source in
             inputs.withUnsafeMutableBufferPointer { inputs in
@@ -63,11 +69,12 @@ public struct BatchSampler: Sendable {
         var start = 0
         while start + 1 < tokens.count {
             let length = min(sequenceLength, tokens.count - 1 - start)
-            windows.append(EvaluationWindow(
-                start: start,
-                inputs: tokens[start ..< start + length].map { Int32(truncatingIfNeeded: $0) },
-                targets: tokens[start + 1 ..< start + length + 1].map { Int32(truncatingIfNeeded: $0) }
-            ))
+            windows.append(
+                EvaluationWindow(
+                    start: start,
+                    inputs: tokens[start..<start + length].map { Int32(truncatingIfNeeded: $0) },
+                    targets: tokens[start + 1..<start + length + 1].map { Int32(truncatingIfNeeded: $0) }
+                ))
             start += length
         }
         return windows

@@ -30,8 +30,10 @@ public struct Corpus: Sendable, Equatable {
     /// Text corpora: the source's name, hash and size, recorded in checkpoints.
     public var origin: CorpusOrigin?
 
-    public init(name: String, tokenizer: Tokenizer, train: [Int], validation: [Int], test: [Int],
-                entropyRate: Double? = nil, examples: [TaskExample]? = nil, markovSource: MarkovSource? = nil) {
+    public init(
+        name: String, tokenizer: Tokenizer, train: [Int], validation: [Int], test: [Int],
+        entropyRate: Double? = nil, examples: [TaskExample]? = nil, markovSource: MarkovSource? = nil
+    ) {
         self.name = name
         self.tokenizer = tokenizer
         self.train = train

@@ -16,7 +16,11 @@ extension CorpusSpec: Codable {
         case .markov: return commonKeys + sizeKeys + ["symbols", "order", "concentration"]
         case .grammar: return commonKeys + sizeKeys
         case .tasks: return commonKeys + sizeKeys + ["task", "digits", "length"]
-        case .text: return commonKeys + ["path", "source", "tokenizer", "max_vocabulary", "attacker_fraction", "train_on", "validation_fraction", "test_fraction"]
+        case .text:
+            return commonKeys + [
+                "path", "source", "tokenizer", "max_vocabulary", "attacker_fraction", "train_on", "validation_fraction",
+                "test_fraction",
+            ]
         }
     }
 
@@ -38,7 +42,8 @@ extension CorpusSpec: Codable {
                 throw LabError.invalidConfig(key: key, message: "expected \(expected)")
             }
         }
-        func choice<E: RawRepresentable & CaseIterable>(_ key: String, _: E.Type) throws -> E? where E.RawValue == String {
+        func choice<E: RawRepresentable & CaseIterable>(_ key: String, _: E.Type) throws -> E?
+        where E.RawValue == String {
             let names = E.allCases.map(\.rawValue).joined(separator: ", ")
             guard let raw: String = try read(key, "one of \(names)") else { return nil }
             guard let value = E(rawValue: raw) else {
@@ -61,13 +66,17 @@ extension CorpusSpec: Codable {
         }
 
         guard let kind = try choice("kind", Kind.self) else {
-            throw LabError.invalidConfig(key: "kind", message: "is missing; choose one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw LabError.invalidConfig(
+                key: "kind",
+                message: "is missing; choose one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let allowed = Self.keys(for: kind)
         for key in container.allKeys.map(\.stringValue).sorted() where !allowed.contains(key) {
             let owners = Kind.allCases.filter { Self.keys(for: $0).contains(key) }.map(\.rawValue)
-            let hint = owners.isEmpty ? "it is not a corpus key" : "it belongs to kind \(owners.joined(separator: " / "))"
-            throw LabError.invalidConfig(key: key, message: "\(hint); a \(kind.rawValue) corpus takes \(allowed.joined(separator: ", "))")
+            let hint =
+                owners.isEmpty ? "it is not a corpus key" : "it belongs to kind \(owners.joined(separator: " / "))"
+            throw LabError.invalidConfig(
+                key: key, message: "\(hint); a \(kind.rawValue) corpus takes \(allowed.joined(separator: ", "))")
         }
 
         self.init(kind: kind)

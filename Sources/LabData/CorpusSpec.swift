@@ -90,7 +90,9 @@ public struct CorpusSpec: Equatable, Sendable {
         self.seed = seed
     }
 
-    public static func markov(symbols: Int = 16, order: Int = 2, concentration: Double = 0.3, seed: UInt64 = 0) -> CorpusSpec {
+    public static func markov(symbols: Int = 16, order: Int = 2, concentration: Double = 0.3, seed: UInt64 = 0)
+        -> CorpusSpec
+    {
         var spec = CorpusSpec(kind: .markov, seed: seed)
         spec.symbols = symbols
         spec.order = order
@@ -100,7 +102,9 @@ public struct CorpusSpec: Equatable, Sendable {
 
     public static func grammar(seed: UInt64 = 0) -> CorpusSpec { CorpusSpec(kind: .grammar, seed: seed) }
 
-    public static func tasks(_ task: Task = .mixed, digits: ClosedRange<Int> = 1...3, length: ClosedRange<Int> = 1...8, seed: UInt64 = 0) -> CorpusSpec {
+    public static func tasks(
+        _ task: Task = .mixed, digits: ClosedRange<Int> = 1...3, length: ClosedRange<Int> = 1...8, seed: UInt64 = 0
+    ) -> CorpusSpec {
         var spec = CorpusSpec(kind: .tasks, seed: seed)
         spec.task = task
         spec.digits = digits
@@ -108,7 +112,9 @@ public struct CorpusSpec: Equatable, Sendable {
         return spec
     }
 
-    public static func text(path: String, tokenizer: Tokenizer.Kind = .character, maxVocabulary: Int? = nil) -> CorpusSpec {
+    public static func text(path: String, tokenizer: Tokenizer.Kind = .character, maxVocabulary: Int? = nil)
+        -> CorpusSpec
+    {
         var spec = CorpusSpec(kind: .text)
         spec.path = path
         spec.tokenizer = tokenizer
@@ -136,38 +142,67 @@ public struct CorpusSpec: Equatable, Sendable {
             try check(validationTokens >= 1, "validation_tokens", "is \(validationTokens); must be at least 1")
             try check(testTokens >= 1, "test_tokens", "is \(testTokens); must be at least 1")
             // Tokens are held as 32-bit ids while the splits are generated (and as Int in batch sampling).
-            try MemoryLimit.check(Double(trainTokens) * 12 + Double(validationTokens) * 12 + Double(testTokens) * 12,
-                                  for: "a corpus of \(trainTokens) + \(validationTokens) + \(testTokens) tokens", key: "train_tokens",
-                                  fix: "Lower train_tokens, validation_tokens or test_tokens.")
+            try MemoryLimit.check(
+                Double(trainTokens) * 12 + Double(validationTokens) * 12 + Double(testTokens) * 12,
+                for: "a corpus of \(trainTokens) + \(validationTokens) + \(testTokens) tokens", key: "train_tokens",
+                fix: "Lower train_tokens, validation_tokens or test_tokens.")
         }
         switch kind {
         case .markov:
-            try check((2...Self.maxMarkovSymbols).contains(symbols), "symbols", "is \(symbols); must be in 2...\(Self.maxMarkovSymbols) (one character each from a-z, A-Z, 0-9)")
-            try check(concentration > 0 && concentration.isFinite, "concentration", "is \(concentration); the Dirichlet concentration must be positive and finite (0.3 gives peaked rows, 1 is uniform over the simplex)")
+            try check(
+                (2...Self.maxMarkovSymbols).contains(symbols), "symbols",
+                "is \(symbols); must be in 2...\(Self.maxMarkovSymbols) (one character each from a-z, A-Z, 0-9)")
+            try check(
+                concentration > 0 && concentration.isFinite, "concentration",
+                "is \(concentration); the Dirichlet concentration must be positive and finite (0.3 gives peaked rows, 1 is uniform over the simplex)"
+            )
             _ = try MarkovSource.contextCount(symbolCount: symbols, order: order)
         case .grammar:
             break
         case .tasks:
-            try check(digits.lowerBound >= 1 && digits.upperBound <= Self.maxDigits, "digits", "is [\(digits.lowerBound), \(digits.upperBound)]; operands need 1...\(Self.maxDigits) digits")
-            try check(length.lowerBound >= 1 && length.upperBound <= Self.maxLength, "length", "is [\(length.lowerBound), \(length.upperBound)]; problems need 1...\(Self.maxLength) characters")
+            try check(
+                digits.lowerBound >= 1 && digits.upperBound <= Self.maxDigits, "digits",
+                "is [\(digits.lowerBound), \(digits.upperBound)]; operands need 1...\(Self.maxDigits) digits")
+            try check(
+                length.lowerBound >= 1 && length.upperBound <= Self.maxLength, "length",
+                "is [\(length.lowerBound), \(length.upperBound)]; problems need 1...\(Self.maxLength) characters")
         case .text:
             let names = NamedCorpus.all.map(\.name).joined(separator: ", ")
-            try check(path != nil || source != nil, "path", "is missing; a text corpus needs the path of a UTF-8 file, or `source:` naming a built-in corpus (\(names))")
-            try check(path == nil || source == nil, "source", "is given together with 'path'; a text corpus reads one of them")
+            try check(
+                path != nil || source != nil, "path",
+                "is missing; a text corpus needs the path of a UTF-8 file, or `source:` naming a built-in corpus (\(names))"
+            )
+            try check(
+                path == nil || source == nil, "source", "is given together with 'path'; a text corpus reads one of them"
+            )
             try check(path.map { !$0.isEmpty } ?? true, "path", "is empty; give the path of a UTF-8 file")
             if let source { _ = try NamedCorpus.named(source) }
             if let maxVocabulary {
                 if tokenizer == .bpe {
-                    try check(Self.bpeVocabulary.contains(maxVocabulary), "max_vocabulary", "is \(maxVocabulary); a BPE vocabulary counts <unk> and the 256 bytes: allowed range \(Self.bpeVocabulary.lowerBound)...\(Self.bpeVocabulary.upperBound)")
+                    try check(
+                        Self.bpeVocabulary.contains(maxVocabulary), "max_vocabulary",
+                        "is \(maxVocabulary); a BPE vocabulary counts <unk> and the 256 bytes: allowed range \(Self.bpeVocabulary.lowerBound)...\(Self.bpeVocabulary.upperBound)"
+                    )
                 } else {
-                    try check(maxVocabulary >= 2, "max_vocabulary", "is \(maxVocabulary); it counts <unk>, so it must be at least 2")
+                    try check(
+                        maxVocabulary >= 2, "max_vocabulary",
+                        "is \(maxVocabulary); it counts <unk>, so it must be at least 2")
                 }
             }
-            try check(attackerFraction >= 0 && attackerFraction < 1, "attacker_fraction", "is \(attackerFraction); must be in [0, 1)")
-            try check(trainOn == .teacher || attackerFraction > 0, "train_on", "is attacker, but attacker_fraction is 0; set attacker_fraction (e.g. 0.45)")
-            try check(validationFraction > 0 && validationFraction < 1, "validation_fraction", "is \(validationFraction); must be in (0, 1)")
+            try check(
+                attackerFraction >= 0 && attackerFraction < 1, "attacker_fraction",
+                "is \(attackerFraction); must be in [0, 1)")
+            try check(
+                trainOn == .teacher || attackerFraction > 0, "train_on",
+                "is attacker, but attacker_fraction is 0; set attacker_fraction (e.g. 0.45)")
+            try check(
+                validationFraction > 0 && validationFraction < 1, "validation_fraction",
+                "is \(validationFraction); must be in (0, 1)")
             try check(testFraction > 0 && testFraction < 1, "test_fraction", "is \(testFraction); must be in (0, 1)")
-            try check(validationFraction + testFraction + attackerFraction < 1, "test_fraction", "attacker_fraction + validation_fraction + test_fraction = \(attackerFraction + validationFraction + testFraction); together they must leave some text for train")
+            try check(
+                validationFraction + testFraction + attackerFraction < 1, "test_fraction",
+                "attacker_fraction + validation_fraction + test_fraction = \(attackerFraction + validationFraction + testFraction); together they must leave some text for train"
+            )
         }
     }
 

@@ -20,29 +20,41 @@ enum GrammarCorpus {
     /// No vowel-initial nouns or adjectives, so "a" is always grammatical; verbs are all third person
     /// singular because every noun phrase is singular.
     static let rules: [(name: String, productions: [Production])] = [
-        ("S", [
-            Production(weight: 0.7, symbols: ["CLAUSE", "."]),
-            Production(weight: 0.3, symbols: ["CLAUSE", "CONJ", "CLAUSE", "."]),
-        ]),
+        (
+            "S",
+            [
+                Production(weight: 0.7, symbols: ["CLAUSE", "."]),
+                Production(weight: 0.3, symbols: ["CLAUSE", "CONJ", "CLAUSE", "."]),
+            ]
+        ),
         ("CLAUSE", [Production(weight: 1, symbols: ["NP", "VP"])]),
-        ("NP", [
-            Production(weight: 0.4, symbols: ["DET", "N"]),
-            Production(weight: 0.15, symbols: ["DET", "SIZE", "N"]),
-            Production(weight: 0.15, symbols: ["DET", "QUALITY", "N"]),
-            // Size before colour or mood, as English orders adjectives ("the big red ball").
-            Production(weight: 0.1, symbols: ["DET", "SIZE", "QUALITY", "N"]),
-            Production(weight: 0.2, symbols: ["NP", "PP"], recursive: true),
-        ]),
-        ("VP", [
-            Production(weight: 0.4, symbols: ["VT", "NP"]),
-            Production(weight: 0.15, symbols: ["VT", "NP", "PP"]),
-            Production(weight: 0.2, symbols: ["VI"]),
-            Production(weight: 0.15, symbols: ["VI", "PP"]),
-            Production(weight: 0.1, symbols: ["VI", "ADV"]),
-        ]),
+        (
+            "NP",
+            [
+                Production(weight: 0.4, symbols: ["DET", "N"]),
+                Production(weight: 0.15, symbols: ["DET", "SIZE", "N"]),
+                Production(weight: 0.15, symbols: ["DET", "QUALITY", "N"]),
+                // Size before colour or mood, as English orders adjectives ("the big red ball").
+                Production(weight: 0.1, symbols: ["DET", "SIZE", "QUALITY", "N"]),
+                Production(weight: 0.2, symbols: ["NP", "PP"], recursive: true),
+            ]
+        ),
+        (
+            "VP",
+            [
+                Production(weight: 0.4, symbols: ["VT", "NP"]),
+                Production(weight: 0.15, symbols: ["VT", "NP", "PP"]),
+                Production(weight: 0.2, symbols: ["VI"]),
+                Production(weight: 0.15, symbols: ["VI", "PP"]),
+                Production(weight: 0.1, symbols: ["VI", "ADV"]),
+            ]
+        ),
         ("PP", [Production(weight: 1, symbols: ["P", "NP"])]),
         ("DET", words(["the": 0.55, "a": 0.3, "every": 0.15])),
-        ("N", words(["dog", "cat", "bird", "child", "farmer", "ball", "river", "house", "tree", "garden", "hill", "boat"])),
+        (
+            "N",
+            words(["dog", "cat", "bird", "child", "farmer", "ball", "river", "house", "tree", "garden", "hill", "boat"])
+        ),
         ("SIZE", words(["small", "big", "tall", "little"])),
         ("QUALITY", words(["red", "green", "brown", "happy", "quiet"])),
         ("VT", words(["sees", "chases", "likes", "finds", "watches", "follows"])),

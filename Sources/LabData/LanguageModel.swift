@@ -29,8 +29,10 @@ public final class LanguageModel {
     // MARK: Training
 
     /// Builds a fresh model for `corpus` (vocabulary taken from its tokenizer) and trains it.
-    public static func train(corpus: Corpus, spec: CorpusSpec?, architecture: ModelArchitecture, training: TrainingConfig,
-                             progress: ProgressReporter? = nil) throws -> (LanguageModel, TrainingHistory) {
+    public static func train(
+        corpus: Corpus, spec: CorpusSpec?, architecture: ModelArchitecture, training: TrainingConfig,
+        progress: ProgressReporter? = nil
+    ) throws -> (LanguageModel, TrainingHistory) {
         let config = architecture.config(vocabularySize: corpus.tokenizer.vocabularySize)
         try config.validate()
         try training.validate(model: config)
@@ -42,13 +44,18 @@ public final class LanguageModel {
     }
 
     /// Continues training on `corpus`'s train split, validating on its validation split.
-    public func train(on corpus: Corpus, training: TrainingConfig, validationTokens: Int = 16_384, progress: ProgressReporter? = nil) throws -> TrainingHistory {
+    public func train(
+        on corpus: Corpus, training: TrainingConfig, validationTokens: Int = 16_384, progress: ProgressReporter? = nil
+    ) throws -> TrainingHistory {
         let T = training.sequenceLength ?? model.config.contextLength
-        var sampler = try BatchSampler(tokens: corpus.train, batchSize: training.batchSize, sequenceLength: T, seed: training.seed)
+        var sampler = try BatchSampler(
+            tokens: corpus.train, batchSize: training.batchSize, sequenceLength: T, seed: training.seed)
         let trainer = try Trainer(model: model, config: training)
-        let history = try trainer.train(data: &sampler, validate: { [self] in
-            Float(try self.meanLoss(tokens: corpus.validation, sequenceLength: T, maxTokens: validationTokens))
-        }, progress: progress)
+        let history = try trainer.train(
+            data: &sampler,
+            validate: { [self] in
+                Float(try self.meanLoss(tokens: corpus.validation, sequenceLength: T, maxTokens: validationTokens))
+            }, progress: progress)
         step += training.steps
         return history
     }
@@ -56,20 +63,28 @@ public final class LanguageModel {
     // MARK: Evaluation
 
     /// Mean next-token cross-entropy (nats) over non-overlapping windows of `tokens`.
-    public func meanLoss(tokens: [Int], sequenceLength: Int? = nil, maxTokens: Int? = nil, batchSize: Int = 32) throws -> Double {
+    public func meanLoss(tokens: [Int], sequenceLength: Int? = nil, maxTokens: Int? = nil, batchSize: Int = 32) throws
+        -> Double
+    {
         let T = min(sequenceLength ?? model.config.contextLength, model.config.contextLength)
         var windows = BatchSampler.sequentialWindows(over: tokens, sequenceLength: T)
         if let maxTokens { windows = Array(windows.prefix(max(1, maxTokens / T))) }
-        guard !windows.isEmpty else { throw LabError.message("evaluation needs at least \(T + 1) tokens; the split has \(tokens.count)") }
-        return try Evaluation.meanLoss(model: model, inputs: windows.map(\.inputs), targets: windows.map(\.targets), batchSize: batchSize)
+        guard !windows.isEmpty else {
+            throw LabError.message("evaluation needs at least \(T + 1) tokens; the split has \(tokens.count)")
+        }
+        return try Evaluation.meanLoss(
+            model: model, inputs: windows.map(\.inputs), targets: windows.map(\.targets), batchSize: batchSize)
     }
 
     /// Loss and perplexity on a split, with the gap to the source's entropy rate when known.
     public func evaluate(on corpus: Corpus, split: Split, maxTokens: Int? = nil) throws -> EvaluationReport {
         let loss = try meanLoss(tokens: corpus.tokens(split), maxTokens: maxTokens)
-        var report = EvaluationReport(split: split.rawValue, loss: loss, perplexity: exp(loss), entropyRate: corpus.entropyRate, exactMatch: nil)
+        var report = EvaluationReport(
+            split: split.rawValue, loss: loss, perplexity: exp(loss), entropyRate: corpus.entropyRate, exactMatch: nil)
         if split == .test, let examples = corpus.examples {
-            report.exactMatch = try exactMatchAccuracy(examples: Array(examples.prefix(200))) { prompt in try self.greedyCompletion(prompt, maxTokens: 24) }
+            report.exactMatch = try exactMatchAccuracy(examples: Array(examples.prefix(200))) { prompt in
+                try self.greedyCompletion(prompt, maxTokens: 24)
+            }
         }
         return report
     }
@@ -80,8 +95,9 @@ public final class LanguageModel {
         let room = model.config.contextLength - ids.count
         guard room > 0 else { return "" }
         let newline = tokenizer.kind == .character ? tokenizer.id(for: "\n") : nil
-        let out = try Sampler(model: model).generate(prompts: [Array(ids.suffix(model.config.contextLength))], maxNewTokens: min(maxTokens, room),
-                                                     options: SamplingOptions(temperature: 0, stopToken: newline), seed: 0)
+        let out = try Sampler(model: model).generate(
+            prompts: [Array(ids.suffix(model.config.contextLength))], maxNewTokens: min(maxTokens, room),
+            options: SamplingOptions(temperature: 0, stopToken: newline), seed: 0)
         return tokenizer.decode(out[0].map(Int.init))
     }
 
@@ -106,31 +122,48 @@ public final class LanguageModel {
             meta[Self.corpusHashKey] = Self.fingerprint(data)
         }
         if let origin = corpusOrigin { meta.merge(origin.metadata) { a, _ in a } }
-        try Checkpoint.save(directory: directory, config: model.config, layout: model.layout, parameters: model.parameters,
-                            tokenizerJSON: tokJSON, step: step, metadata: meta)
+        try Checkpoint.save(
+            directory: directory, config: model.config, layout: model.layout, parameters: model.parameters,
+            tokenizerJSON: tokJSON, step: step, metadata: meta)
     }
 
     public static func load(from directory: URL) throws -> LanguageModel {
         let ck = try Checkpoint.load(directory: directory)
         guard let tokData = ck.tokenizerJSON else {
-            throw LabError.file(path: directory.appendingPathComponent(Tokenizer.fileName).path, message: "missing; a DistillLab checkpoint needs its tokenizer file")
+            throw LabError.file(
+                path: directory.appendingPathComponent(Tokenizer.fileName).path,
+                message: "missing; a DistillLab checkpoint needs its tokenizer file")
         }
         let tokenizer: Tokenizer
         do {
             tokenizer = try JSONDecoder().decode(Tokenizer.self, from: tokData)
         } catch {
-            throw LabError.file(path: directory.appendingPathComponent(Tokenizer.fileName).path, message: "is not a valid tokenizer file (\(DecodingErrorText.describe(error))); restore it or re-save the checkpoint")
+            throw LabError.file(
+                path: directory.appendingPathComponent(Tokenizer.fileName).path,
+                message:
+                    "is not a valid tokenizer file (\(DecodingErrorText.describe(error))); restore it or re-save the checkpoint"
+            )
         }
         guard tokenizer.vocabularySize == ck.config.vocabSize else {
-            throw LabError.file(path: directory.path, message: "tokenizer has \(tokenizer.vocabularySize) tokens but the model's vocab_size is \(ck.config.vocabSize)")
+            throw LabError.file(
+                path: directory.path,
+                message:
+                    "tokenizer has \(tokenizer.vocabularySize) tokens but the model's vocab_size is \(ck.config.vocabSize)"
+            )
         }
         var spec: CorpusSpec?
         if let text = ck.metadata["corpus"], let data = text.data(using: .utf8) {
             spec = try? JSONDecoder().decode(CorpusSpec.self, from: data)
         }
-        let lm = LanguageModel(model: try GPT(config: ck.config, parameters: ck.parameters), tokenizer: tokenizer, corpusSpec: spec, step: ck.step ?? 0)
-        lm.recordedCorpusFile = ck.metadata[corpusBytesKey].flatMap(Int.init).map { ($0, ck.metadata[corpusHashKey] ?? "") }
-        if let name = ck.metadata["corpus_name"], let sha = ck.metadata["corpus_sha256"], let bytes = ck.metadata["corpus_bytes"].flatMap(Int.init) {
+        let lm = LanguageModel(
+            model: try GPT(config: ck.config, parameters: ck.parameters), tokenizer: tokenizer, corpusSpec: spec,
+            step: ck.step ?? 0)
+        lm.recordedCorpusFile = ck.metadata[corpusBytesKey].flatMap(Int.init).map {
+            ($0, ck.metadata[corpusHashKey] ?? "")
+        }
+        if let name = ck.metadata["corpus_name"], let sha = ck.metadata["corpus_sha256"],
+            let bytes = ck.metadata["corpus_bytes"].flatMap(Int.init)
+        {
             lm.corpusOrigin = CorpusOrigin(name: name, sha256: sha, bytes: bytes)
         }
         return lm
@@ -149,9 +182,14 @@ public final class LanguageModel {
     /// Throws when the checkpoint recorded its text corpus file's size and hash and the file now differs.
     public func verifyCorpusFile(checkpoint: String) throws {
         guard let (bytes, hash) = recordedCorpusFile, let path = corpusSpec?.path else { return }
-        let data = try FileRead.data(path, what: "the text corpus this checkpoint was trained on", fix: "restore it at that path")
+        let data = try FileRead.data(
+            path, what: "the text corpus this checkpoint was trained on", fix: "restore it at that path")
         guard data.count == bytes, Self.fingerprint(data) == hash else {
-            throw LabError.file(path: path, message: "has changed since \(checkpoint) was trained on it (\(data.count) bytes, hash \(Self.fingerprint(data)); the checkpoint recorded \(bytes) bytes, hash \(hash)); restore the original file, or retrain on the new one")
+            throw LabError.file(
+                path: path,
+                message:
+                    "has changed since \(checkpoint) was trained on it (\(data.count) bytes, hash \(Self.fingerprint(data)); the checkpoint recorded \(bytes) bytes, hash \(hash)); restore the original file, or retrain on the new one"
+            )
         }
     }
 }

@@ -14,7 +14,8 @@ enum MarkovCorpus {
 
     static func build(_ spec: CorpusSpec) throws -> Corpus {
         var chainRNG = spec.rng("chain")
-        let source = try MarkovSource.random(symbolCount: spec.symbols, order: spec.order, concentration: spec.concentration, rng: &chainRNG)
+        let source = try MarkovSource.random(
+            symbolCount: spec.symbols, order: spec.order, concentration: spec.concentration, rng: &chainRNG)
         let tokenizer = try Tokenizer(kind: .character, symbols: alphabet.prefix(spec.symbols).map { String($0) })
         // Each split is an independent stationary run, so its statistics are those of the entropy rate
         // from its first token, and the test split does not depend on how long train is.

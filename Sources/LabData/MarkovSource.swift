@@ -37,21 +37,28 @@ public struct MarkovSource: Sendable, Equatable {
     public init(symbolCount: Int, order: Int, transitions: [Double]) throws {
         let contextCount = try Self.contextCount(symbolCount: symbolCount, order: order)
         guard transitions.count == contextCount * symbolCount else {
-            throw LabError.invalidConfig(key: "transitions", message: "has \(transitions.count) entries; an order-\(order) chain over \(symbolCount) symbols needs \(contextCount) rows of \(symbolCount) = \(contextCount * symbolCount)")
+            throw LabError.invalidConfig(
+                key: "transitions",
+                message:
+                    "has \(transitions.count) entries; an order-\(order) chain over \(symbolCount) symbols needs \(contextCount) rows of \(symbolCount) = \(contextCount * symbolCount)"
+            )
         }
         var rows = transitions
         var cumulative = [Double](repeating: 1, count: rows.count)
         for context in 0..<contextCount {
-            let row = context * symbolCount ..< (context + 1) * symbolCount
+            let row = context * symbolCount..<(context + 1) * symbolCount
             var total = 0.0
             for i in row {
                 guard rows[i] >= 0, rows[i].isFinite else {
-                    throw LabError.invalidConfig(key: "transitions", message: "row \(context) has entry \(rows[i]); probabilities must be finite and non-negative")
+                    throw LabError.invalidConfig(
+                        key: "transitions",
+                        message: "row \(context) has entry \(rows[i]); probabilities must be finite and non-negative")
                 }
                 total += rows[i]
             }
             guard isClose(total, 1, atol: 1e-9, rtol: 0) else {
-                throw LabError.invalidConfig(key: "transitions", message: "row \(context) sums to \(total); each row must sum to 1")
+                throw LabError.invalidConfig(
+                    key: "transitions", message: "row \(context) sums to \(total); each row must sum to 1")
             }
             // Renormalise exactly so that the entropy and the sampler see the same distribution.
             var running = 0.0
@@ -69,7 +76,8 @@ public struct MarkovSource: Sendable, Equatable {
         self.contextCount = contextCount
         self.transitions = rows
         self.cumulative = cumulative
-        self.stationary = try Self.stationaryDistribution(transitions: rows, symbolCount: symbolCount, contextCount: contextCount)
+        self.stationary = try Self.stationaryDistribution(
+            transitions: rows, symbolCount: symbolCount, contextCount: contextCount)
         var entropy = 0.0
         for context in 0..<contextCount where stationary[context] > 0 {
             var rowEntropy = 0.0
@@ -85,9 +93,15 @@ public struct MarkovSource: Sendable, Equatable {
     /// A random chain: every context's next-symbol distribution is an independent draw from the symmetric
     /// Dirichlet(concentration). Small concentrations give peaked rows and a low entropy rate; large ones
     /// approach the uniform source, whose entropy rate is log V.
-    public static func random(symbolCount: Int, order: Int, concentration: Double, rng: inout LabRNG) throws -> MarkovSource {
+    public static func random(symbolCount: Int, order: Int, concentration: Double, rng: inout LabRNG) throws
+        -> MarkovSource
+    {
         guard concentration > 0, concentration.isFinite else {
-            throw LabError.invalidConfig(key: "concentration", message: "is \(concentration); the Dirichlet concentration must be positive and finite (0.3 gives peaked rows, 1 is uniform over the simplex)")
+            throw LabError.invalidConfig(
+                key: "concentration",
+                message:
+                    "is \(concentration); the Dirichlet concentration must be positive and finite (0.3 gives peaked rows, 1 is uniform over the simplex)"
+            )
         }
         let contextCount = try contextCount(symbolCount: symbolCount, order: order)
         var transitions: [Double] = []
@@ -141,16 +155,22 @@ public struct MarkovSource: Sendable, Equatable {
 
     static func contextCount(symbolCount: Int, order: Int) throws -> Int {
         guard symbolCount >= 2 else {
-            throw LabError.invalidConfig(key: "symbols", message: "is \(symbolCount); a Markov source needs at least 2 symbols")
+            throw LabError.invalidConfig(
+                key: "symbols", message: "is \(symbolCount); a Markov source needs at least 2 symbols")
         }
         guard order >= 0 else {
-            throw LabError.invalidConfig(key: "order", message: "is \(order); the order is how many previous symbols matter, 0 or more")
+            throw LabError.invalidConfig(
+                key: "order", message: "is \(order); the order is how many previous symbols matter, 0 or more")
         }
         var contexts = 1
         for _ in 0..<order {
             let (product, overflow) = contexts.multipliedReportingOverflow(by: symbolCount)
             guard !overflow, product * symbolCount <= maxTransitionEntries else {
-                throw LabError.invalidConfig(key: "order", message: "order \(order) over \(symbolCount) symbols needs \(symbolCount)^(\(order) + 1) transition entries, more than the \(maxTransitionEntries) this dense source allows; lower order or symbols")
+                throw LabError.invalidConfig(
+                    key: "order",
+                    message:
+                        "order \(order) over \(symbolCount) symbols needs \(symbolCount)^(\(order) + 1) transition entries, more than the \(maxTransitionEntries) this dense source allows; lower order or symbols"
+                )
             }
             contexts = product
         }
@@ -182,6 +202,8 @@ public struct MarkovSource: Sendable, Equatable {
             swap(&pi, &next)
             if change < tolerance { return pi }
         }
-        throw LabError.numerical("the Markov chain's stationary distribution did not converge in \(maxIterations) iterations; the chain mixes too slowly (raise concentration)")
+        throw LabError.numerical(
+            "the Markov chain's stationary distribution did not converge in \(maxIterations) iterations; the chain mixes too slowly (raise concentration)"
+        )
     }
 }

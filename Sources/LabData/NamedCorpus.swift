@@ -23,8 +23,10 @@ public struct NamedCorpus: Sendable, Equatable {
         a.name == b.name && a.package == b.package && a.directory == b.directory
     }
 
-    public init(name: String, package: String, directory: String, summary: String, separatorLine: String?,
-                includes: @escaping @Sendable (String) -> Bool) {
+    public init(
+        name: String, package: String, directory: String, summary: String, separatorLine: String?,
+        includes: @escaping @Sendable (String) -> Bool
+    ) {
         self.name = name
         self.package = package
         self.directory = directory
@@ -35,15 +37,21 @@ public struct NamedCorpus: Sendable, Equatable {
 
     /// Every built-in corpus.
     public static let all: [NamedCorpus] = [
-        NamedCorpus(name: "fortunes", package: "fortunes", directory: "/usr/share/games/fortunes",
-                    summary: "the fortune(6) cookie files (about 2.5 MB of English quotations, jokes and verse; documents are single fortunes)",
-                    separatorLine: "%", includes: { !$0.hasSuffix(".dat") && !$0.hasSuffix(".u8") && !$0.hasPrefix(".") }),
+        NamedCorpus(
+            name: "fortunes", package: "fortunes", directory: "/usr/share/games/fortunes",
+            summary:
+                "the fortune(6) cookie files (about 2.5 MB of English quotations, jokes and verse; documents are single fortunes)",
+            separatorLine: "%", includes: { !$0.hasSuffix(".dat") && !$0.hasSuffix(".u8") && !$0.hasPrefix(".") })
     ]
 
     /// The built-in corpus called `name`, or `LabError.invalidConfig(key: "source")` listing the names.
     public static func named(_ name: String) throws -> NamedCorpus {
         guard let corpus = all.first(where: { $0.name == name }) else {
-            throw LabError.invalidConfig(key: "source", message: "is '\(name)'; built-in corpora: \(all.map(\.name).joined(separator: ", ")) (or give a file with `path:`)")
+            throw LabError.invalidConfig(
+                key: "source",
+                message:
+                    "is '\(name)'; built-in corpora: \(all.map(\.name).joined(separator: ", ")) (or give a file with `path:`)"
+            )
         }
         return corpus
     }
@@ -54,15 +62,25 @@ public struct NamedCorpus: Sendable, Equatable {
         var isDirectory: ObjCBool = false
         let install = "install it with `sudo apt-get install \(package)` (or `bash scripts/corpora.sh`)"
         guard fm.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw LabError.file(path: directory, message: "is missing: the built-in corpus '\(name)' is read from the Debian package '\(package)'; \(install)")
+            throw LabError.file(
+                path: directory,
+                message:
+                    "is missing: the built-in corpus '\(name)' is read from the Debian package '\(package)'; \(install)"
+            )
         }
         let names = ((try? fm.contentsOfDirectory(atPath: directory)) ?? []).filter(includes).sorted()
         let urls = names.map { URL(fileURLWithPath: directory).appendingPathComponent($0) }.filter { url in
             // Symbolic links (fortunes' *.u8 aliases) would count a file twice.
-            ((try? url.resourceValues(forKeys: [.isRegularFileKey, .isSymbolicLinkKey])).map { $0.isRegularFile == true && $0.isSymbolicLink != true }) ?? false
+            ((try? url.resourceValues(forKeys: [.isRegularFileKey, .isSymbolicLinkKey])).map {
+                $0.isRegularFile == true && $0.isSymbolicLink != true
+            }) ?? false
         }
         guard !urls.isEmpty else {
-            throw LabError.file(path: directory, message: "holds none of the corpus '\(name)''s files; reinstall the package: `sudo apt-get install --reinstall \(package)`")
+            throw LabError.file(
+                path: directory,
+                message:
+                    "holds none of the corpus '\(name)''s files; reinstall the package: `sudo apt-get install --reinstall \(package)`"
+            )
         }
         return urls
     }
@@ -74,7 +92,9 @@ public struct NamedCorpus: Sendable, Equatable {
             do {
                 data.append(try Data(contentsOf: url))
             } catch {
-                throw LabError.file(path: url.path, message: "cannot be read (\(error.localizedDescription)); reinstall the package '\(package)'")
+                throw LabError.file(
+                    path: url.path,
+                    message: "cannot be read (\(error.localizedDescription)); reinstall the package '\(package)'")
             }
         }
         return data
@@ -86,7 +106,8 @@ public struct NamedCorpus: Sendable, Equatable {
         var documents: [String] = []
         for url in try files() {
             guard let text = String(data: (try? Data(contentsOf: url)) ?? Data(), encoding: .utf8) else {
-                throw LabError.file(path: url.path, message: "is not valid UTF-8 text; reinstall the package '\(package)'")
+                throw LabError.file(
+                    path: url.path, message: "is not valid UTF-8 text; reinstall the package '\(package)'")
             }
             var current: [Substring] = []
             func flush() {

@@ -54,7 +54,9 @@ enum TaskCorpus {
         return characters.map { String($0) }
     }
 
-    static func example(_ task: CorpusSpec.Task, digits: ClosedRange<Int>, length: ClosedRange<Int>, rng: inout LabRNG) -> TaskExample {
+    static func example(_ task: CorpusSpec.Task, digits: ClosedRange<Int>, length: ClosedRange<Int>, rng: inout LabRNG)
+        -> TaskExample
+    {
         func draw(_ range: ClosedRange<Int>) -> Int { range.lowerBound + rng.int(below: range.count) }
         switch task {
         case .addition:
@@ -100,7 +102,11 @@ enum TaskCorpus {
                     rejections += 1
                     if rejections >= maxConsecutiveRejections {
                         let key = split == .train ? "test_tokens" : "\(split.rawValue)_tokens"
-                        throw LabError.invalidConfig(key: key, message: "the \(spec.task.rawValue) task with digits [\(spec.digits.lowerBound), \(spec.digits.upperBound)] and length [\(spec.length.lowerBound), \(spec.length.upperBound)] has too few distinct problems to fill the \(split.rawValue) split while holding out the test (and validation) problems; lower test_tokens / validation_tokens or widen digits / length")
+                        throw LabError.invalidConfig(
+                            key: key,
+                            message:
+                                "the \(spec.task.rawValue) task with digits [\(spec.digits.lowerBound), \(spec.digits.upperBound)] and length [\(spec.length.lowerBound), \(spec.length.upperBound)] has too few distinct problems to fill the \(split.rawValue) split while holding out the test (and validation) problems; lower test_tokens / validation_tokens or widen digits / length"
+                        )
                     }
                     continue
                 }

@@ -17,12 +17,15 @@ public enum TextCorpus {
     static func build(_ spec: CorpusSpec) throws -> Corpus {
         if let source = spec.source { return try build(spec, named: try NamedCorpus.named(source)) }
         guard let path = spec.path, !path.isEmpty else {
-            throw LabError.invalidConfig(key: "path", message: "is missing; a text corpus needs the path of a UTF-8 file or a built-in `source:`")
+            throw LabError.invalidConfig(
+                key: "path", message: "is missing; a text corpus needs the path of a UTF-8 file or a built-in `source:`"
+            )
         }
         let text = try read(path)
         let data = (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data(text.utf8)
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-        let origin = CorpusOrigin(name: URL(fileURLWithPath: path).lastPathComponent, sha256: SHA256.hex(data), bytes: data.count)
+        let origin = CorpusOrigin(
+            name: URL(fileURLWithPath: path).lastPathComponent, sha256: SHA256.hex(data), bytes: data.count)
         if spec.tokenizer != .bpe && spec.attackerFraction == 0 && spec.trainOn == .teacher {
             var corpus = try contiguous(text, spec: spec, path: path, name: name)
             corpus.origin = origin
@@ -43,7 +46,9 @@ public enum TextCorpus {
             documents.swapAt(i, rng.int(below: i + 1))
         }
         let parts = partition(documents, spec)
-        return try assemble(parts: parts, whole: documents.joined(), spec: spec, label: named.name, origin: origin, location: named.directory)
+        return try assemble(
+            parts: parts, whole: documents.joined(), spec: spec, label: named.name, origin: origin,
+            location: named.directory)
     }
 
     /// The original split: the whole file's tokens, cut contiguously by token counts.
@@ -54,13 +59,17 @@ public enum TextCorpus {
         let testCount = Int((Double(tokens.count) * spec.testFraction).rounded())
         let trainCount = tokens.count - validationCount - testCount
         guard trainCount >= 1, validationCount >= 1, testCount >= 1 else {
-            throw LabError.file(path: path, message: "has only \(tokens.count) \(spec.tokenizer == .word ? "word" : "character") tokens, too few to split into train / validation / test at fractions \(1 - spec.validationFraction - spec.testFraction) / \(spec.validationFraction) / \(spec.testFraction); use a longer file or larger fractions")
+            throw LabError.file(
+                path: path,
+                message:
+                    "has only \(tokens.count) \(spec.tokenizer == .word ? "word" : "character") tokens, too few to split into train / validation / test at fractions \(1 - spec.validationFraction - spec.testFraction) / \(spec.validationFraction) / \(spec.testFraction); use a longer file or larger fractions"
+            )
         }
         return Corpus(
             name: "text-\(name)-\(spec.tokenizer.rawValue)",
             tokenizer: tokenizer,
             train: Array(tokens[..<trainCount]),
-            validation: Array(tokens[trainCount ..< trainCount + validationCount]),
+            validation: Array(tokens[trainCount..<trainCount + validationCount]),
             test: Array(tokens[(trainCount + validationCount)...])
         )
     }
@@ -69,7 +78,9 @@ public enum TextCorpus {
         switch spec.tokenizer {
         case .character: return try Tokenizer.characterLevel(from: whole, maxVocabulary: spec.maxVocabulary)
         case .word: return try Tokenizer.wordLevel(from: whole, maxVocabulary: spec.maxVocabulary)
-        case .bpe: return try Tokenizer.bytePairEncoding(trainedOn: train, vocabularySize: spec.maxVocabulary ?? CorpusSpec.defaultBPEVocabulary)
+        case .bpe:
+            return try Tokenizer.bytePairEncoding(
+                trainedOn: train, vocabularySize: spec.maxVocabulary ?? CorpusSpec.defaultBPEVocabulary)
         }
     }
 
@@ -90,16 +101,25 @@ public enum TextCorpus {
     }
 
     /// Tokenizes the four parts; every part but the attacker's must hold tokens.
-    static func assemble(parts: [String], whole: String, spec: CorpusSpec, label: String, origin: CorpusOrigin, location: String) throws -> Corpus {
+    static func assemble(
+        parts: [String], whole: String, spec: CorpusSpec, label: String, origin: CorpusOrigin, location: String
+    ) throws -> Corpus {
         let tokenizer = try makeTokenizer(spec, whole: whole, train: parts[0])
         let tokens = parts.map(tokenizer.encode)
-        for (index, name) in [(0, "train"), (spec.trainOn == .attacker ? 1 : 2, "attacker"), (2, "validation"), (3, "test")] where tokens[index].isEmpty {
-            throw LabError.file(path: location, message: "leaves the \(name) part empty at fractions attacker \(spec.attackerFraction), validation \(spec.validationFraction), test \(spec.testFraction); use a longer text or larger fractions")
+        for (index, name) in [
+            (0, "train"), (spec.trainOn == .attacker ? 1 : 2, "attacker"), (2, "validation"), (3, "test"),
+        ] where tokens[index].isEmpty {
+            throw LabError.file(
+                path: location,
+                message:
+                    "leaves the \(name) part empty at fractions attacker \(spec.attackerFraction), validation \(spec.validationFraction), test \(spec.testFraction); use a longer text or larger fractions"
+            )
         }
         let size = spec.tokenizer == .bpe ? "\(tokenizer.vocabularySize)" : ""
         let swap = spec.trainOn == .attacker
-        var corpus = Corpus(name: "text-\(label)-\(spec.tokenizer.rawValue)\(size)\(swap ? "-attacker" : "")", tokenizer: tokenizer,
-                            train: tokens[swap ? 1 : 0], validation: tokens[2], test: tokens[3])
+        var corpus = Corpus(
+            name: "text-\(label)-\(spec.tokenizer.rawValue)\(size)\(swap ? "-attacker" : "")", tokenizer: tokenizer,
+            train: tokens[swap ? 1 : 0], validation: tokens[2], test: tokens[3])
         corpus.attacker = tokens[swap ? 0 : 1]
         corpus.origin = origin
         return corpus
@@ -110,7 +130,11 @@ public enum TextCorpus {
         var isDirectory: ObjCBool = false
         try FileRead.checkPermissions(path, what: "the text corpus")
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw LabError.file(path: path, message: "no such file; check the corpus 'path' (relative paths start at \(FileManager.default.currentDirectoryPath))")
+            throw LabError.file(
+                path: path,
+                message:
+                    "no such file; check the corpus 'path' (relative paths start at \(FileManager.default.currentDirectoryPath))"
+            )
         }
         guard !isDirectory.boolValue else {
             throw LabError.file(path: path, message: "is a directory; point the corpus 'path' at one UTF-8 text file")
@@ -118,12 +142,14 @@ public enum TextCorpus {
         let data: Data
         data = try FileRead.data(path, what: "the text corpus", fix: "check the corpus path")
         guard var text = String(bytes: data, encoding: .utf8) else {
-            throw LabError.file(path: path, message: "is not valid UTF-8 text; convert it first (e.g. `iconv -f LATIN1 -t UTF-8`)")
+            throw LabError.file(
+                path: path, message: "is not valid UTF-8 text; convert it first (e.g. `iconv -f LATIN1 -t UTF-8`)")
         }
         // A byte-order mark is an encoding marker, not text; keeping it would add a symbol to the vocabulary.
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         guard text.contains(where: { !$0.isWhitespace }) else {
-            throw LabError.file(path: path, message: "is empty (or only whitespace); a text corpus needs some text to split")
+            throw LabError.file(
+                path: path, message: "is empty (or only whitespace); a text corpus needs some text to split")
         }
         return text
     }

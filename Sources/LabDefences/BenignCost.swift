@@ -26,14 +26,27 @@ public struct BenignCostOptions: Codable, Equatable, Sendable {
     }
 
     public func validate(contextLength T: Int) throws {
-        guard prompts >= 1 else { throw LabError.invalidConfig(key: "prompts", message: "is \(prompts); must be at least 1") }
-        guard promptLength >= 1 else { throw LabError.invalidConfig(key: "prompt_length", message: "is \(promptLength); must be at least 1") }
-        guard completionTokens >= 1 else { throw LabError.invalidConfig(key: "completion_tokens", message: "is \(completionTokens); must be at least 1") }
+        guard prompts >= 1 else {
+            throw LabError.invalidConfig(key: "prompts", message: "is \(prompts); must be at least 1")
+        }
+        guard promptLength >= 1 else {
+            throw LabError.invalidConfig(key: "prompt_length", message: "is \(promptLength); must be at least 1")
+        }
+        guard completionTokens >= 1 else {
+            throw LabError.invalidConfig(
+                key: "completion_tokens", message: "is \(completionTokens); must be at least 1")
+        }
         guard promptLength <= T, completionTokens <= T, promptLength + completionTokens <= T else {
-            throw LabError.invalidConfig(key: "completion_tokens", message: "prompt_length \(promptLength) + completion_tokens \(completionTokens) exceeds the teacher's context length \(T); shorten one")
+            throw LabError.invalidConfig(
+                key: "completion_tokens",
+                message:
+                    "prompt_length \(promptLength) + completion_tokens \(completionTokens) exceeds the teacher's context length \(T); shorten one"
+            )
         }
         // Prompts and completions are held as token ids for every prompt at once.
-        try MemoryLimit.check(Double(prompts) * Double(promptLength + completionTokens) * 64, for: "\(prompts) benign prompts", key: "prompts")
+        try MemoryLimit.check(
+            Double(prompts) * Double(promptLength + completionTokens) * 64, for: "\(prompts) benign prompts",
+            key: "prompts")
     }
 }
 
@@ -65,13 +78,17 @@ public struct BenignCostRow: Codable, Equatable, Sendable {
     public var relativePerplexityIncrease: Double
 
     enum CodingKeys: String, CodingKey {
-        case defence, parameters, positions, withheldRate = "withheld_rate", meanKL = "mean_kl", meanTotalVariation = "mean_total_variation"
+        case defence, parameters, positions, withheldRate = "withheld_rate", meanKL = "mean_kl", meanTotalVariation =
+            "mean_total_variation"
         case top1Agreement = "top1_agreement", top1Change = "top1_change", textPerplexity = "text_perplexity"
         case perplexityIncrease = "perplexity_increase", relativePerplexityIncrease = "relative_perplexity_increase"
     }
 
-    public init(defence: String, parameters: String, positions: Int, withheldRate: Double, meanKL: Double, meanTotalVariation: Double,
-                top1Agreement: Double, textPerplexity: Double, perplexityIncrease: Double, relativePerplexityIncrease: Double) {
+    public init(
+        defence: String, parameters: String, positions: Int, withheldRate: Double, meanKL: Double,
+        meanTotalVariation: Double,
+        top1Agreement: Double, textPerplexity: Double, perplexityIncrease: Double, relativePerplexityIncrease: Double
+    ) {
         self.defence = defence
         self.parameters = parameters
         self.positions = positions
@@ -113,7 +130,9 @@ public enum BenignCost {
         var perplexity: Double { exp(nll / Double(max(1, scoredTokens))) }
     }
 
-    static func measure(teacher: any TeacherAPI, pipeline: DefencePipeline, prompts: [[Int32]], options: BenignCostOptions) throws -> Measurement {
+    static func measure(
+        teacher: any TeacherAPI, pipeline: DefencePipeline, prompts: [[Int32]], options: BenignCostOptions
+    ) throws -> Measurement {
         let V = teacher.vocabularySize
         var m = Measurement()
         // Distributions at every prompt position, each row with a seed fixed by (prompt, position).
@@ -121,8 +140,13 @@ public enum BenignCost {
         var rows: [DistributionRow] = []
         for (b, prompt) in prompts.enumerated() {
             for t in prompt.indices {
-                let p = logits[b].withUnsafeBufferPointer { ServingMath.probabilities($0.baseAddress! + t * V, V: V, bias: [:]) }
-                rows.append(DistributionRow(probabilities: p, context: prompt[0...t], seed: derivedSeed(options.seed, "benign-row-\(b)-\(t)")))
+                let p = logits[b].withUnsafeBufferPointer {
+                    ServingMath.probabilities($0.baseAddress! + t * V, V: V, bias: [:])
+                }
+                rows.append(
+                    DistributionRow(
+                        probabilities: p, context: prompt[0...t],
+                        seed: derivedSeed(options.seed, "benign-row-\(b)-\(t)")))
             }
         }
         try pipeline.apply(to: &rows)
@@ -142,14 +166,18 @@ public enum BenignCost {
         // Honest text: completions at temperature 1 with the same client seeds for every pipeline, so the
         // undefended and defended texts share their random draws and their difference is less noisy.
         let queries = prompts.enumerated().map { b, prompt in
-            Query.completion(prompt, maxNewTokens: options.completionTokens, temperature: 1, seed: derivedSeed(options.seed, "benign-completion-\(b)"))
+            Query.completion(
+                prompt, maxNewTokens: options.completionTokens, temperature: 1,
+                seed: derivedSeed(options.seed, "benign-completion-\(b)"))
         }
         let responses = try teacher.answer(queries, defences: pipeline, seed: options.seed)
         let texts = zip(prompts, responses).map { $0 + $1.tokens }
         let scores = try teacher.logits(prompts: texts)
         for (b, text) in texts.enumerated() {
             for t in prompts[b].count..<text.count {
-                let p = scores[b].withUnsafeBufferPointer { ServingMath.probabilities($0.baseAddress! + (t - 1) * V, V: V, bias: [:]) }
+                let p = scores[b].withUnsafeBufferPointer {
+                    ServingMath.probabilities($0.baseAddress! + (t - 1) * V, V: V, bias: [:])
+                }
                 m.nll -= log(p[Int(text[t])])
                 m.scoredTokens += 1
             }
@@ -159,23 +187,31 @@ public enum BenignCost {
 
     /// The benign cost of each pipeline, the undefended teacher first (the baseline of the perplexity
     /// increase). `pipelines` pairs a label with each pipeline.
-    public static func table(teacher: any TeacherAPI, pipelines: [(label: String, pipeline: DefencePipeline)], benignTokens: [Int],
-                             options: BenignCostOptions, progress: ProgressReporter? = nil) throws -> [BenignCostRow] {
+    public static func table(
+        teacher: any TeacherAPI, pipelines: [(label: String, pipeline: DefencePipeline)], benignTokens: [Int],
+        options: BenignCostOptions, progress: ProgressReporter? = nil
+    ) throws -> [BenignCostRow] {
         try options.validate(contextLength: teacher.contextLength)
-        let prompts = try self.prompts(from: benignTokens, count: options.prompts, length: options.promptLength, seed: options.seed)
+        let prompts = try self.prompts(
+            from: benignTokens, count: options.prompts, length: options.promptLength, seed: options.seed)
         let baseline = try measure(teacher: teacher, pipeline: .none, prompts: prompts, options: options)
         var out: [BenignCostRow] = []
         for (n, entry) in ([("none", DefencePipeline.none)] + pipelines).enumerated() {
-            let m = n == 0 ? baseline : try measure(teacher: teacher, pipeline: entry.pipeline, prompts: prompts, options: options)
+            let m =
+                n == 0
+                ? baseline : try measure(teacher: teacher, pipeline: entry.pipeline, prompts: prompts, options: options)
             let reported = max(1, m.positions - m.withheld)
-            let parameters = entry.pipeline.defences.map { d in d.parameters.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") }.joined(separator: "; ")
-            out.append(BenignCostRow(
-                defence: entry.label, parameters: parameters, positions: m.positions,
-                withheldRate: Double(m.withheld) / Double(max(1, m.positions)),
-                meanKL: m.kl / Double(reported), meanTotalVariation: m.tv / Double(reported),
-                top1Agreement: Double(m.agreeing) / Double(max(1, m.positions)),
-                textPerplexity: m.perplexity, perplexityIncrease: m.perplexity - baseline.perplexity,
-                relativePerplexityIncrease: (m.perplexity - baseline.perplexity) / baseline.perplexity))
+            let parameters = entry.pipeline.defences.map { d in
+                d.parameters.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+            }.joined(separator: "; ")
+            out.append(
+                BenignCostRow(
+                    defence: entry.label, parameters: parameters, positions: m.positions,
+                    withheldRate: Double(m.withheld) / Double(max(1, m.positions)),
+                    meanKL: m.kl / Double(reported), meanTotalVariation: m.tv / Double(reported),
+                    top1Agreement: Double(m.agreeing) / Double(max(1, m.positions)),
+                    textPerplexity: m.perplexity, perplexityIncrease: m.perplexity - baseline.perplexity,
+                    relativePerplexityIncrease: (m.perplexity - baseline.perplexity) / baseline.perplexity))
             progress?.update(n + 1, detail: entry.label)
         }
         progress?.finish()
@@ -183,12 +219,15 @@ public enum BenignCost {
     }
 
     /// The table for every registered defence at its default parameters.
-    public static func defaultsTable(teacher: any TeacherAPI, benignTokens: [Int], options: BenignCostOptions,
-                                     progress: ProgressReporter? = nil) throws -> [BenignCostRow] {
+    public static func defaultsTable(
+        teacher: any TeacherAPI, benignTokens: [Int], options: BenignCostOptions,
+        progress: ProgressReporter? = nil
+    ) throws -> [BenignCostRow] {
         let env = DefenceEnvironment(vocabularySize: teacher.vocabularySize, contextLength: teacher.contextLength)
         let pipelines = try DefenceRegistry.names.map { name in
             (label: name, pipeline: try DefenceRegistry.pipeline([DefenceSpec(name)], environment: env))
         }
-        return try table(teacher: teacher, pipelines: pipelines, benignTokens: benignTokens, options: options, progress: progress)
+        return try table(
+            teacher: teacher, pipelines: pipelines, benignTokens: benignTokens, options: options, progress: progress)
     }
 }

@@ -6,31 +6,37 @@ import LabCore
 public enum DefenceRegistry {
     /// Every defence, one line per kind, in the order tables list them.
     public static let kinds: [any RegisteredDefence.Type] = [
-        GaussianNoise.self,           // gaussian_noise
-        LaplaceNoise.self,            // laplace_noise
-        Rounding.self,                // rounding
-        TopK.self,                    // top_k
-        LabelOnly.self,               // label_only
-        HighConfidence.self,          // high_confidence
-        ReverseSigmoid.self,          // reverse_sigmoid
-        TemperatureScaling.self,      // temperature
-        PredictionPoisoning.self,     // mad
+        GaussianNoise.self,  // gaussian_noise
+        LaplaceNoise.self,  // laplace_noise
+        Rounding.self,  // rounding
+        TopK.self,  // top_k
+        LabelOnly.self,  // label_only
+        HighConfidence.self,  // high_confidence
+        ReverseSigmoid.self,  // reverse_sigmoid
+        TemperatureScaling.self,  // temperature
+        PredictionPoisoning.self,  // mad
         AdaptiveMisinformation.self,  // misinformation
-        KGWDefence.self,              // kgw
+        KGWDefence.self,  // kgw
         AntidistillationSampling.self,  // antidistillation
     ]
 
     public static var names: [String] { kinds.map { $0.registryName } }
 
-    public static func kind(named name: String, in kinds: [any RegisteredDefence.Type] = kinds) -> (any RegisteredDefence.Type)? {
+    public static func kind(named name: String, in kinds: [any RegisteredDefence.Type] = kinds) -> (
+        any RegisteredDefence.Type
+    )? {
         kinds.first { $0.registryName == name }
     }
 
     /// Builds one defence from `kinds` (the registry's own unless a caller adds its parts); throws
     /// `LabError.invalidConfig` for an unknown name, a bad value or an unknown key.
-    public static func make(_ spec: DefenceSpec, environment: DefenceEnvironment, kinds: [any RegisteredDefence.Type] = kinds) throws -> any Defence {
+    public static func make(
+        _ spec: DefenceSpec, environment: DefenceEnvironment, kinds: [any RegisteredDefence.Type] = kinds
+    ) throws -> any Defence {
         guard let type = kind(named: spec.name, in: kinds) else {
-            throw LabError.invalidConfig(key: "defences.\(spec.name)", message: "unknown defence; known: \(kinds.map { $0.registryName }.joined(separator: ", "))")
+            throw LabError.invalidConfig(
+                key: "defences.\(spec.name)",
+                message: "unknown defence; known: \(kinds.map { $0.registryName }.joined(separator: ", "))")
         }
         var params = DefenceParameters(defence: spec.name, values: spec.parameters)
         let defence = try type.init(parameters: &params, environment: environment)
@@ -39,8 +45,10 @@ public enum DefenceRegistry {
     }
 
     /// Builds a pipeline, stages in the order given.
-    public static func pipeline(_ specs: [DefenceSpec], environment: DefenceEnvironment,
-                                kinds: [any RegisteredDefence.Type] = kinds) throws -> DefencePipeline {
+    public static func pipeline(
+        _ specs: [DefenceSpec], environment: DefenceEnvironment,
+        kinds: [any RegisteredDefence.Type] = kinds
+    ) throws -> DefencePipeline {
         DefencePipeline(try specs.map { try make($0, environment: environment, kinds: kinds) })
     }
 
@@ -55,7 +63,9 @@ public enum DefenceRegistry {
                 lines.append("| `\(type.registryName)` | \(type.reference) | — | — | — |")
             }
             for (i, d) in docs.enumerated() {
-                lines.append("| \(i == 0 ? "`\(type.registryName)`" : "") | \(i == 0 ? type.reference : "") | `\(d.key)` | \(d.defaultValue) | \(d.meaning) |")
+                lines.append(
+                    "| \(i == 0 ? "`\(type.registryName)`" : "") | \(i == 0 ? type.reference : "") | `\(d.key)` | \(d.defaultValue) | \(d.meaning) |"
+                )
             }
         }
         return lines.joined(separator: "\n")

@@ -37,8 +37,10 @@ public struct APISpec: Codable, Equatable, Sendable {
         var out = self
         if policy.maxLogprobs > V {
             guard !cell.isWritten(["api", "policy", "max_logprobs"]) else {
-                throw SpecIssue(["api", "policy", "max_logprobs"], "is \(policy.maxLogprobs), above the vocabulary of \(V) tokens; allowed range 0...\(V)",
-                                fix: "use at most \(V) (20 is OpenAI's cap)")
+                throw SpecIssue(
+                    ["api", "policy", "max_logprobs"],
+                    "is \(policy.maxLogprobs), above the vocabulary of \(V) tokens; allowed range 0...\(V)",
+                    fix: "use at most \(V) (20 is OpenAI's cap)")
             }
             out.policy.maxLogprobs = V
         }
@@ -57,7 +59,9 @@ struct PriceFields: Decodable {
         let input = try c.decode(Decimal.self, forKey: .input)
         let output = try c.decode(Decimal.self, forKey: .output)
         for (key, d) in [(Keys.input, input), (.output, output)] where d < 0 || Money.wholeMicro(d) == nil {
-            throw SpecIssue(path + [key.rawValue], "is \(d); allowed: a price ≥ 0 in whole microdollars per million tokens", fix: "e.g. 0.15")
+            throw SpecIssue(
+                path + [key.rawValue], "is \(d); allowed: a price ≥ 0 in whole microdollars per million tokens",
+                fix: "e.g. 0.15")
         }
         value = try PriceTable(inputDollarsPerMillion: input, outputDollarsPerMillion: output)
     }
@@ -95,7 +99,9 @@ public struct BudgetSpec: Codable, Equatable, Sendable {
         tokens = try c.decodeIfPresent(Int.self, forKey: .tokens)
         dollars = try c.decodeIfPresent(Decimal.self, forKey: .dollars)
         if queries == nil, tokens == nil, dollars == nil {
-            throw SpecIssue(decoder.codingPath.map(\.stringValue), "sets no limit", fix: "write at least one of queries, tokens, dollars, e.g. `{queries: 1000}`")
+            throw SpecIssue(
+                decoder.codingPath.map(\.stringValue), "sets no limit",
+                fix: "write at least one of queries, tokens, dollars, e.g. `{queries: 1000}`")
         }
     }
 
@@ -115,12 +121,20 @@ public struct BudgetSpec: Codable, Equatable, Sendable {
             out.append(SpecIssue(path + ["queries"], "is \(q), below one query; allowed range 1...\(Int.max)"))
         }
         if let t = tokens, t < perQuery {
-            out.append(SpecIssue(path + ["tokens"], "is \(t), below one query of \(perQuery) tokens (\(inputTokens) in, \(outputTokens) out); allowed range \(perQuery)...\(Int.max)"))
+            out.append(
+                SpecIssue(
+                    path + ["tokens"],
+                    "is \(t), below one query of \(perQuery) tokens (\(inputTokens) in, \(outputTokens) out); allowed range \(perQuery)...\(Int.max)"
+                ))
         }
         if let d = dollars {
             let one = prices.cost(inputTokens: inputTokens, outputTokens: outputTokens)
             if d < one.dollars || d <= 0 {
-                out.append(SpecIssue(path + ["dollars"], "is $\(d), below one query of \(perQuery) tokens, which costs \(one); allowed: at least \(one)"))
+                out.append(
+                    SpecIssue(
+                        path + ["dollars"],
+                        "is $\(d), below one query of \(perQuery) tokens, which costs \(one); allowed: at least \(one)")
+                )
             }
         }
         return out

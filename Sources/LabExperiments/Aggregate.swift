@@ -11,10 +11,16 @@ public struct Stats: Equatable, Sendable {
 
     public init(_ values: [Double]) {
         n = values.count
-        guard !values.isEmpty else { mean = nil; std = nil; return }
+        guard !values.isEmpty else {
+            mean = nil
+            std = nil
+            return
+        }
         let m = values.reduce(0, +) / Double(values.count)
         mean = m
-        std = values.count > 1 ? (values.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(values.count - 1)).squareRoot() : 0
+        std =
+            values.count > 1
+            ? (values.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(values.count - 1)).squareRoot() : 0
     }
 
     /// "1.234 ± 0.056" (n > 1), "1.234" (n = 1, or the same value for every seed), "—" (no values).
@@ -63,7 +69,9 @@ struct ResultRow {
 
     /// A value at the curve point, else at cell level.
     func value(_ name: String) -> Double? {
-        if let p = point, let entry = (p.metrics.first { $0.name == name } ?? p.costs.first { $0.name == name }) { return entry.value }
+        if let p = point, let entry = (p.metrics.first { $0.name == name } ?? p.costs.first { $0.name == name }) {
+            return entry.value
+        }
         return record.result.value(name)
     }
 }
@@ -101,11 +109,16 @@ struct ResultSet {
             for p in points {
                 let label = p?.label ?? Self.noPoint
                 if !labels.contains(label) { labels.append(label) }
-                rows.append(ResultRow(cell: cell, labels: cell.labels.dropLast() + [label, cell.labels.last ?? ""], record: record, point: p))
+                rows.append(
+                    ResultRow(
+                        cell: cell, labels: cell.labels.dropLast() + [label, cell.labels.last ?? ""], record: record,
+                        point: p))
             }
         }
         var axes = experiment.axes
-        axes.insert(GridAxis(name: curveName, path: [], labels: labels, values: [], keyMark: nil, isCurve: true), at: axes.count - 1)
+        axes.insert(
+            GridAxis(name: curveName, path: [], labels: labels, values: [], keyMark: nil, isCurve: true),
+            at: axes.count - 1)
         self.axes = axes
         self.rows = rows
     }
@@ -114,7 +127,9 @@ struct ResultSet {
 
     /// Rows whose labels match every (axis, label) in `fixed`.
     func rows(matching fixed: [String: String]) -> [ResultRow] {
-        rows.filter { row in fixed.allSatisfy { name, label in axisIndex(name).map { row.labels[$0] == label } ?? false } }
+        rows.filter { row in
+            fixed.allSatisfy { name, label in axisIndex(name).map { row.labels[$0] == label } ?? false }
+        }
     }
 
     func values(_ output: String, of rows: [ResultRow]) -> [Double] {

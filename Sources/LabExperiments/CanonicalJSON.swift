@@ -8,7 +8,8 @@ public enum CanonicalJSON {
     public static func data<T: Encodable>(_ value: T) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return try encoder.encode(value)
     }
 
@@ -32,7 +33,10 @@ public enum CanonicalJSON {
         case let .mapping(m):
             return .mapping(Node.Mapping(m.map { (blockStyle($0.key), blockStyle($0.value)) }, m.tag, .block, m.mark))
         case let .sequence(q):
-            let flat = q.allSatisfy { if case .scalar = $0 { return true }; return false }
+            let flat = q.allSatisfy {
+                if case .scalar = $0 { return true }
+                return false
+            }
             return .sequence(Node.Sequence(q.map(blockStyle), q.tag, flat && !q.isEmpty ? .flow : .block, q.mark))
         case .alias:
             return node
@@ -40,8 +44,14 @@ public enum CanonicalJSON {
     }
 
     static func isPlainWord(_ s: String) -> Bool {
-        guard let first = s.unicodeScalars.first, CharacterSet.letters.contains(first) || first == "_" else { return false }
-        guard s.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || "_-.()=, ".unicodeScalars.contains($0) }), !s.hasSuffix(" ") else { return false }
+        guard let first = s.unicodeScalars.first, CharacterSet.letters.contains(first) || first == "_" else {
+            return false
+        }
+        guard
+            s.unicodeScalars.allSatisfy({
+                CharacterSet.alphanumerics.contains($0) || "_-.()=, ".unicodeScalars.contains($0)
+            }), !s.hasSuffix(" ")
+        else { return false }
         return !["true", "false", "yes", "no", "on", "off", "null", "y", "n"].contains(s.lowercased())
     }
 }

@@ -45,7 +45,11 @@ public struct CellStore {
             guard record.hash == hash else { throw LabError.message("it holds cell \(record.hash)") }
             return record
         } catch {
-            throw LabError.file(path: u.path, message: "is not a valid cell record (\(DecodingErrorText.describe(error))); delete it to recompute the cell")
+            throw LabError.file(
+                path: u.path,
+                message:
+                    "is not a valid cell record (\(DecodingErrorText.describe(error))); delete it to recompute the cell"
+            )
         }
     }
 
@@ -69,7 +73,8 @@ public struct CellStore {
     /// Removes every finished cell and leftover temporary file (for `run --fresh`).
     public func clear() throws {
         guard FileManager.default.fileExists(atPath: directory.path) else { return }
-        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where name.hasSuffix(".json") || name.contains(".tmp-") {
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        where name.hasSuffix(".json") || name.contains(".tmp-") {
             try FileManager.default.removeItem(at: directory.appendingPathComponent(name))
         }
     }

@@ -21,22 +21,26 @@ public enum Demo {
     }
 
     /// Runs `file` into `output` (recomputing every cell unless `resume`; teachers still come from the cache).
-    public static func run(file: String, output: URL, cache: TeacherCache, threads: Int, resume: Bool = false, showProgress: Bool = true,
-                           log: @escaping (String) -> Void) throws -> Outcome {
+    public static func run(
+        file: String, output: URL, cache: TeacherCache, threads: Int, resume: Bool = false, showProgress: Bool = true,
+        log: @escaping (String) -> Void
+    ) throws -> Outcome {
         let start = Date()
         let experiment: Experiment
         do {
             experiment = try Experiment.load(path: file)
         } catch let e as ExperimentError where e.message.hasPrefix("cannot read the file") {
-            throw LabError.file(path: file, message: "not found; run the demo from the repository root, or pass --file PATH")
+            throw LabError.file(
+                path: file, message: "not found; run the demo from the repository root, or pass --file PATH")
         }
         var options = RunOptions(output: output, cache: cache, threads: threads, log: log)
         options.fresh = !resume
         options.showProgress = showProgress
         let summary = try Runner.run(experiment, options: options)
         let tables = (try? String(contentsOf: output.appendingPathComponent("table.md"), encoding: .utf8)) ?? ""
-        return Outcome(experiment: experiment, summary: summary, tables: tables, charts: try charts(experiment, output: output),
-                       report: output.appendingPathComponent("report.html"), seconds: Date().timeIntervalSince(start))
+        return Outcome(
+            experiment: experiment, summary: summary, tables: tables, charts: try charts(experiment, output: output),
+            report: output.appendingPathComponent("report.html"), seconds: Date().timeIntervalSince(start))
     }
 
     /// The experiment's plots drawn as text, from the finished cells in `output`.

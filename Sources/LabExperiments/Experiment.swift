@@ -48,20 +48,28 @@ public struct Experiment {
     public let tables: [TableSpec]
     public let plots: [PlotSpec]
 
-    public static func load(path: String, kinds: [any ExperimentKind.Type] = ExperimentRegistry.kinds) throws -> Experiment {
+    public static func load(path: String, kinds: [any ExperimentKind.Type] = ExperimentRegistry.kinds) throws
+        -> Experiment
+    {
         try plan(YAMLSource.load(path: path), kinds: kinds)
     }
 
-    public static func parse(_ text: String, file: String = "<string>", kinds: [any ExperimentKind.Type] = ExperimentRegistry.kinds) throws -> Experiment {
+    public static func parse(
+        _ text: String, file: String = "<string>", kinds: [any ExperimentKind.Type] = ExperimentRegistry.kinds
+    ) throws -> Experiment {
         try plan(YAMLSource.parse(data: Data(text.utf8), file: file), kinds: kinds)
     }
 
-    public static func plan(_ source: YAMLSource, kinds: [any ExperimentKind.Type] = ExperimentRegistry.kinds) throws -> Experiment {
+    public static func plan(_ source: YAMLSource, kinds: [any ExperimentKind.Type] = ExperimentRegistry.kinds) throws
+        -> Experiment
+    {
         let file = source.file, root = source.root
         guard case let .mapping(top) = root else { preconditionFailure("YAMLSource guarantees a mapping") }
         func error(_ path: [String], _ message: String, fix: String? = nil, atKey: Bool = false) -> ExperimentError {
             let p = NodePath.position(for: path, in: root, atKey: atKey)
-            return ExperimentError(file: file, line: p.line, column: p.column, key: path.joined(separator: "."), message: message, fix: fix)
+            return ExperimentError(
+                file: file, line: p.line, column: p.column, key: path.joined(separator: "."), message: message, fix: fix
+            )
         }
         func value(_ key: String) -> Node? { top.first { NodePath.keyString($0.key) == key }?.value }
 
@@ -72,74 +80,113 @@ public struct Experiment {
         for (keyNode, _) in top {
             guard let key = NodePath.keyString(keyNode) else {
                 let p = Position(keyNode.mark)
-                throw ExperimentError(file: file, line: p.line, column: p.column, key: "", message: "a key must be a plain word; this one is \(NodeDecoder.shape(of: keyNode))")
+                throw ExperimentError(
+                    file: file, line: p.line, column: p.column, key: "",
+                    message: "a key must be a plain word; this one is \(NodeDecoder.shape(of: keyNode))")
             }
             if !allowed.contains(key) {
-                throw error([key], "unknown key at the top level", fix: EditDistance.hint(for: key, among: allowed, noun: "top-level keys"), atKey: true)
+                throw error(
+                    [key], "unknown key at the top level",
+                    fix: EditDistance.hint(for: key, among: allowed, noun: "top-level keys"), atKey: true)
             }
         }
 
         // The kind decides which sections are read.
         guard let kindNode = value("kind") else {
-            throw error([], "has no 'kind'", fix: "add `kind:` with one of \(kinds.map { $0.name }.joined(separator: ", "))")
+            throw error(
+                [], "has no 'kind'", fix: "add `kind:` with one of \(kinds.map { $0.name }.joined(separator: ", "))")
         }
         let kindName = try NodeDecoder.decode(String.self, from: kindNode, path: ["kind"], root: root, file: file)
         guard let kind = ExperimentRegistry.kind(named: kindName, in: kinds) else {
-            throw error(["kind"], "unknown experiment kind '\(kindName)'", fix: EditDistance.hint(for: kindName, among: kinds.map { $0.name }, noun: "kinds"))
+            throw error(
+                ["kind"], "unknown experiment kind '\(kindName)'",
+                fix: EditDistance.hint(for: kindName, among: kinds.map { $0.name }, noun: "kinds"))
         }
         let readable = Set(kind.reads.map { $0.rawValue } + kind.settingsKeys)
         for (keyNode, _) in top {
-            guard let key = NodePath.keyString(keyNode), !commonKeys.contains(key), !readable.contains(key) else { continue }
+            guard let key = NodePath.keyString(keyNode), !commonKeys.contains(key), !readable.contains(key) else {
+                continue
+            }
             var readers: [String] = []
-            for k in kinds where k.reads.map({ $0.rawValue }).contains(key) || k.settingsKeys.contains(key) { readers.append(k.name) }
-            throw error([key], "kind '\(kind.name)' does not read '\(key)'",
-                        fix: "remove it" + (readers.isEmpty ? "" : ", or use a kind that reads it (\(readers.joined(separator: ", ")))"), atKey: true)
+            for k in kinds where k.reads.map({ $0.rawValue }).contains(key) || k.settingsKeys.contains(key) {
+                readers.append(k.name)
+            }
+            throw error(
+                [key], "kind '\(kind.name)' does not read '\(key)'",
+                fix: "remove it"
+                    + (readers.isEmpty ? "" : ", or use a kind that reads it (\(readers.joined(separator: ", ")))"),
+                atKey: true)
         }
 
         guard let nameNode = value("experiment") else {
-            throw error([], "has no 'experiment' (the name of its results directory)", fix: "add e.g. `experiment: my-sweep`")
+            throw error(
+                [], "has no 'experiment' (the name of its results directory)", fix: "add e.g. `experiment: my-sweep`")
         }
         let name = try NodeDecoder.decode(String.self, from: nameNode, path: ["experiment"], root: root, file: file)
         let nameCharacters = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_."))
-        guard !name.isEmpty, !name.hasPrefix("."), name.unicodeScalars.allSatisfy({ nameCharacters.contains($0) && $0.isASCII }) else {
-            throw error(["experiment"], "is '\(name)'; allowed: ASCII letters, digits, '-', '_' and '.' (not first)", fix: "e.g. `experiment: defence-cost`")
+        guard !name.isEmpty, !name.hasPrefix("."),
+            name.unicodeScalars.allSatisfy({ nameCharacters.contains($0) && $0.isASCII })
+        else {
+            throw error(
+                ["experiment"], "is '\(name)'; allowed: ASCII letters, digits, '-', '_' and '.' (not first)",
+                fix: "e.g. `experiment: defence-cost`")
         }
         var description = ""
         if let d = value("description") {
-            description = try NodeDecoder.decode(String.self, from: d, path: ["description"], root: root, file: file).trimmingCharacters(in: .whitespacesAndNewlines)
+            description = try NodeDecoder.decode(String.self, from: d, path: ["description"], root: root, file: file)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
         }
 
         var seeds: [UInt64] = [0]
         if let seedsNode = value("seeds") {
             seeds = try NodeDecoder.decode([UInt64].self, from: seedsNode, path: ["seeds"], root: root, file: file)
-            guard !seeds.isEmpty else { throw error(["seeds"], "is empty", fix: "list at least one seed, e.g. `seeds: [0, 1, 2]`") }
+            guard !seeds.isEmpty else {
+                throw error(["seeds"], "is empty", fix: "list at least one seed, e.g. `seeds: [0, 1, 2]`")
+            }
             var seen = Set<UInt64>()
             for (i, s) in seeds.enumerated() where !seen.insert(s).inserted {
-                throw error(["seeds", String(i)], "the seed \(s) appears twice; its cells would be counted twice in mean ± std", fix: "list each seed once")
+                throw error(
+                    ["seeds", String(i)], "the seed \(s) appears twice; its cells would be counted twice in mean ± std",
+                    fix: "list each seed once")
             }
         }
 
         var axes = try Grid.axes(from: value("grid"), readable: readable, file: file)
-        axes.append(GridAxis(name: GridAxis.seedName, path: [], labels: seeds.map(String.init), values: [], keyMark: nil))
+        axes.append(
+            GridAxis(name: GridAxis.seedName, path: [], labels: seeds.map(String.init), values: [], keyMark: nil))
 
         var tables: [TableSpec] = []
         var plots: [PlotSpec] = []
-        if let t = value("tables") { tables = try NodeDecoder.decode([TableSpec].self, from: t, path: ["tables"], root: root, file: file) }
-        if let p = value("plots") { plots = try NodeDecoder.decode([PlotSpec].self, from: p, path: ["plots"], root: root, file: file) }
+        if let t = value("tables") {
+            tables = try NodeDecoder.decode([TableSpec].self, from: t, path: ["tables"], root: root, file: file)
+        }
+        if let p = value("plots") {
+            plots = try NodeDecoder.decode([PlotSpec].self, from: p, path: ["plots"], root: root, file: file)
+        }
         // Tables and plots may also name the curve axis, whose labels are known only after running.
         var outputAxes = axes
         if let curve = kind.curveAxis {
             if axes.contains(where: { $0.name == curve }) {
-                throw error(["grid"], "an axis is named '\(curve)', which is the name of kind \(kind.name)'s curve axis", fix: "sweep another key")
+                throw error(
+                    ["grid"], "an axis is named '\(curve)', which is the name of kind \(kind.name)'s curve axis",
+                    fix: "sweep another key")
             }
-            outputAxes.insert(GridAxis(name: curve, path: [], labels: [], values: [], keyMark: nil, isCurve: true), at: axes.count - 1)
+            outputAxes.insert(
+                GridAxis(name: curve, path: [], labels: [], values: [], keyMark: nil, isCurve: true), at: axes.count - 1
+            )
         }
         do {
-            for (i, t) in tables.enumerated() { try OutputChecks.check(t, index: i, axes: outputAxes, outputs: kind.outputs) }
-            for (i, p) in plots.enumerated() { try OutputChecks.check(p, index: i, axes: outputAxes, outputs: kind.outputs) }
+            for (i, t) in tables.enumerated() {
+                try OutputChecks.check(t, index: i, axes: outputAxes, outputs: kind.outputs)
+            }
+            for (i, p) in plots.enumerated() {
+                try OutputChecks.check(p, index: i, axes: outputAxes, outputs: kind.outputs)
+            }
             var stems = Set<String>()
             for (i, p) in plots.enumerated() where !stems.insert(p.file ?? "plot-\(i + 1)").inserted {
-                throw SpecIssue(["plots", String(i), "file"], "'\(p.file ?? "")' names another plot's file too", fix: "give each plot its own file name")
+                throw SpecIssue(
+                    ["plots", String(i), "file"], "'\(p.file ?? "")' names another plot's file too",
+                    fix: "give each plot its own file name")
             }
         } catch let issue as SpecIssue {
             throw issue.located(in: root, file: file)
@@ -150,15 +197,19 @@ public struct Experiment {
         for axis in axes {
             let (product, overflow) = count.multipliedReportingOverflow(by: axis.labels.count)
             guard !overflow, product <= maxCells else {
-                throw error(["grid"], "expands to more than \(maxCells) cells (\(axes.map { "\($0.labels.count)" }.joined(separator: " × ")))",
-                            fix: "sweep fewer values, or split the sweep into several files")
+                throw error(
+                    ["grid"],
+                    "expands to more than \(maxCells) cells (\(axes.map { "\($0.labels.count)" }.joined(separator: " × ")))",
+                    fix: "sweep fewer values, or split the sweep into several files")
             }
             count = product
         }
         let cells = try kind.planCells(root: root, axes: axes, seeds: seeds, file: file)
-        return Experiment(source: source, name: name, description: description, kindName: kind.name, kindSummary: kind.summary,
-                          seedMeaning: kind.seedMeaning, outputs: kind.outputs, seeds: seeds, axes: axes, curveAxis: kind.curveAxis, cells: cells,
-                          tables: tables, plots: plots)
+        return Experiment(
+            source: source, name: name, description: description, kindName: kind.name, kindSummary: kind.summary,
+            seedMeaning: kind.seedMeaning, outputs: kind.outputs, seeds: seeds, axes: axes, curveAxis: kind.curveAxis,
+            cells: cells,
+            tables: tables, plots: plots)
     }
 
 }
@@ -189,9 +240,12 @@ extension ExperimentKind {
                 }
                 let json = try CanonicalJSON.string(CellIdentity(kind: K.name, version: K.version, cell: resolved))
                 let labels = zip(gridAxes, choice).map { $0.labels[$1] } + [String(seeds[s])]
-                cells.append(PlannedCell(index: cells.count, labels: labels, seed: seed, hash: SHA256.hex(Data(json.utf8)), resolvedJSON: json,
-                                         resolvedCellJSON: try CanonicalJSON.string(resolved),
-                                         compute: { context in try K.run(resolved, in: context) }))
+                cells.append(
+                    PlannedCell(
+                        index: cells.count, labels: labels, seed: seed, hash: SHA256.hex(Data(json.utf8)),
+                        resolvedJSON: json,
+                        resolvedCellJSON: try CanonicalJSON.string(resolved),
+                        compute: { context in try K.run(resolved, in: context) }))
             }
         }
         return cells
@@ -212,8 +266,10 @@ extension ExperimentKind {
             switch section {
             case .teacher:
                 guard let t = try decode(TeacherSpec.self, "teacher") else {
-                    throw ExperimentError(file: file, line: 1, column: 1, key: "teacher", message: "is missing; kind '\(K.name)' needs a teacher",
-                                          fix: "add e.g. `teacher: {corpus: {kind: markov}}`")
+                    throw ExperimentError(
+                        file: file, line: 1, column: 1, key: "teacher",
+                        message: "is missing; kind '\(K.name)' needs a teacher",
+                        fix: "add e.g. `teacher: {corpus: {kind: markov}}`")
                 }
                 teacher = t
             case .api: api = try decode(APISpec.self, "api") ?? APISpec()

@@ -49,7 +49,8 @@ public struct SpecIssue: Error, CustomStringConvertible, Sendable {
     /// is in play): e.g. a default completion length that no longer fits a shorter context.
     public var related: [[String]]
 
-    public init(_ path: [String], _ message: String, fix: String? = nil, atKey: Bool = false, related: [[String]] = []) {
+    public init(_ path: [String], _ message: String, fix: String? = nil, atKey: Bool = false, related: [[String]] = [])
+    {
         self.path = path
         self.message = message
         self.fix = fix
@@ -68,8 +69,10 @@ public struct SpecIssue: Error, CustomStringConvertible, Sendable {
         let target = related.first { NodePath.find($0, in: doc).matched == $0.count } ?? path
         let p = NodePath.position(for: target, in: doc, atKey: false)
         let via = target == path ? "" : " (pointing at '\(target.joined(separator: "."))', which it depends on)"
-        return ExperimentError(file: file, line: p.line, column: p.column, key: key, message: message + "; '\(key)' is not written, so its default is in play" + via,
-                               fix: fix ?? "write `\(path.last ?? key): ...` with a value in range")
+        return ExperimentError(
+            file: file, line: p.line, column: p.column, key: key,
+            message: message + "; '\(key)' is not written, so its default is in play" + via,
+            fix: fix ?? "write `\(path.last ?? key): ...` with a value in range")
     }
 
     /// "a.b.c" split into components.
@@ -77,5 +80,7 @@ public struct SpecIssue: Error, CustomStringConvertible, Sendable {
         self.init(dotted.split(separator: ".").map(String.init), message, fix: fix, atKey: atKey)
     }
 
-    public var description: String { "'\(path.joined(separator: "."))': \(message)" + (fix.map { " (fix: \($0))" } ?? "") }
+    public var description: String {
+        "'\(path.joined(separator: "."))': \(message)" + (fix.map { " (fix: \($0))" } ?? "")
+    }
 }

@@ -56,7 +56,10 @@ public struct CellInput<Settings> {
 
     /// The teacher section; kinds that read `.teacher` always get one (the schema requires it).
     public func requireTeacher() throws -> TeacherSpec {
-        guard let teacher else { throw SpecIssue(["teacher"], "is missing", fix: "add a `teacher:` section with at least `corpus: {kind: markov}`") }
+        guard let teacher else {
+            throw SpecIssue(
+                ["teacher"], "is missing", fix: "add a `teacher:` section with at least `corpus: {kind: markov}`")
+        }
         return teacher
     }
 }

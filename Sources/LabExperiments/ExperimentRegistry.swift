@@ -14,7 +14,9 @@ public enum ExperimentRegistry {
         ForensicsKind.self,  // forensics: trace a student to the proxy accounts that fed it
     ]
 
-    public static func kind(named name: String, in kinds: [any ExperimentKind.Type] = kinds) -> (any ExperimentKind.Type)? {
+    public static func kind(named name: String, in kinds: [any ExperimentKind.Type] = kinds) -> (
+        any ExperimentKind.Type
+    )? {
         kinds.first { $0.name == name }
     }
 }

@@ -5,11 +5,15 @@ import Foundation
 public enum ExperimentSummary {
     /// "ok: Experiments/x.yaml — experiment x, kind k, 12 cells = width (2) × steps (2) × seed (3)" and the outputs.
     public static func text(_ e: Experiment) -> String {
-        var lines = ["ok: \(e.file) — experiment '\(e.name)', kind '\(e.kindName)', \(e.cells.count) cells = "
-            + e.axes.map { "\($0.name) (\($0.labels.count))" }.joined(separator: " × ")]
+        var lines = [
+            "ok: \(e.file) — experiment '\(e.name)', kind '\(e.kindName)', \(e.cells.count) cells = "
+                + e.axes.map { "\($0.name) (\($0.labels.count))" }.joined(separator: " × ")
+        ]
         for axis in e.axes { lines.append("  \(axis.name): \(axis.labels.joined(separator: ", "))") }
         lines.append("  (a seed drives \(e.seedMeaning))")
-        lines.append("  \(e.tables.count) table(s), \(e.plots.count) plot(s); distinct cells to compute: \(Set(e.cells.map(\.hash)).count)")
+        lines.append(
+            "  \(e.tables.count) table(s), \(e.plots.count) plot(s); distinct cells to compute: \(Set(e.cells.map(\.hash)).count)"
+        )
         return lines.joined(separator: "\n")
     }
 
@@ -17,12 +21,20 @@ public enum ExperimentSummary {
     public static func report(_ summary: RunSummary, experiment e: Experiment, output: URL) {
         let err = FileHandle.standardError
         if summary.missing > 0 {
-            err.write(Data(("\(summary.computed) cell(s) computed, \(summary.reused) already finished; \(summary.missing) of \(summary.total) cells of the grid have no result yet in \(output.path)/cells.\n"
-                + "Run the remaining shards (distill-lab run \(e.file) --shard i/n), then: distill-lab merge \(e.file) DIR... --out \(output.path)\n").utf8))
+            err.write(
+                Data(
+                    ("\(summary.computed) cell(s) computed, \(summary.reused) already finished; \(summary.missing) of \(summary.total) cells of the grid have no result yet in \(output.path)/cells.\n"
+                        + "Run the remaining shards (distill-lab run \(e.file) --shard i/n), then: distill-lab merge \(e.file) DIR... --out \(output.path)\n")
+                        .utf8))
             return
         }
-        if let table = try? String(contentsOf: output.appendingPathComponent("table.md"), encoding: .utf8) { print(table, terminator: "") }
-        err.write(Data("\(summary.computed) cell(s) computed, \(summary.reused) reused, in \(String(format: "%.1f", summary.seconds)) s; wrote \(summary.wrote.count) files to \(output.path)/ (open report.html in a browser)\n".utf8))
+        if let table = try? String(contentsOf: output.appendingPathComponent("table.md"), encoding: .utf8) {
+            print(table, terminator: "")
+        }
+        err.write(
+            Data(
+                "\(summary.computed) cell(s) computed, \(summary.reused) reused, in \(String(format: "%.1f", summary.seconds)) s; wrote \(summary.wrote.count) files to \(output.path)/ (open report.html in a browser)\n"
+                    .utf8))
     }
 }
 

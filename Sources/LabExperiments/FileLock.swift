@@ -3,8 +3,9 @@
 // teacher-cache entry against being trained twice. Not a lock between threads of one process.
 import Foundation
 import LabCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public final class FileLock {
@@ -14,13 +15,21 @@ public final class FileLock {
     /// Takes the lock at `path` (creating the file): exclusive, or `shared` with other shared holders. With
     /// `wait` false, a conflicting lock held by another process is an error naming `what` is locked and the
     /// holder's pid; with `wait` true it blocks until the holder ends. `onWait` is called once before blocking.
-    public init(path: String, what: String, shared: Bool = false, wait: Bool, hint: String, onWait: (Int32?) -> Void = { _ in }) throws {
+    public init(
+        path: String, what: String, shared: Bool = false, wait: Bool, hint: String, onWait: (Int32?) -> Void = { _ in }
+    ) throws {
         let mode = shared ? LOCK_SH : LOCK_EX
         let parent = (path as NSString).deletingLastPathComponent
-        if !parent.isEmpty { try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
+        if !parent.isEmpty {
+            try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        }
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw LabError.file(path: path, message: "cannot create the lock file for \(what) (\(String(cString: strerror(errno)))); check the directory is writable")
+            throw LabError.file(
+                path: path,
+                message:
+                    "cannot create the lock file for \(what) (\(String(cString: strerror(errno)))); check the directory is writable"
+            )
         }
         if flock(fd, mode | LOCK_NB) != 0 {
             let holder = FileLock.holder(fd)
@@ -33,7 +42,8 @@ public final class FileLock {
             while flock(fd, mode) != 0 {
                 guard errno == EINTR else {
                     close(fd)
-                    throw LabError.file(path: path, message: "cannot lock \(what) (\(String(cString: strerror(errno))))")
+                    throw LabError.file(
+                        path: path, message: "cannot lock \(what) (\(String(cString: strerror(errno))))")
                 }
             }
         }

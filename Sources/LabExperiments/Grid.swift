@@ -30,23 +30,36 @@ enum Grid {
     static func axes(from node: Node?, readable: Set<String>, file: String) throws -> [GridAxis] {
         guard let node else { return [] }
         guard case let .mapping(m) = node else {
-            throw ExperimentError(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1, key: "grid",
-                                  message: "expected a mapping from key paths to lists of values, found \(NodeDecoder.shape(of: node))",
-                                  fix: "e.g. `grid: {teacher.model.width: [32, 64]}`")
+            throw ExperimentError(
+                file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1, key: "grid",
+                message: "expected a mapping from key paths to lists of values, found \(NodeDecoder.shape(of: node))",
+                fix: "e.g. `grid: {teacher.model.width: [32, 64]}`")
         }
         var axes: [GridAxis] = []
         for (keyNode, valueNode) in m {
             let position = Position(keyNode.mark)
             func fail(_ message: String, fix: String? = nil, at mark: Mark? = nil) -> ExperimentError {
                 let p = mark.map { Position($0) } ?? position
-                return ExperimentError(file: file, line: p.line, column: p.column, key: "grid.\(NodePath.keyString(keyNode) ?? "?")", message: message, fix: fix)
+                return ExperimentError(
+                    file: file, line: p.line, column: p.column, key: "grid.\(NodePath.keyString(keyNode) ?? "?")",
+                    message: message, fix: fix)
             }
-            guard let name = NodePath.keyString(keyNode), !name.isEmpty else { throw fail("an axis is named by a key path such as teacher.model.width") }
+            guard let name = NodePath.keyString(keyNode), !name.isEmpty else {
+                throw fail("an axis is named by a key path such as teacher.model.width")
+            }
             let path = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-            guard !path.contains(where: \.isEmpty) else { throw fail("'\(name)' has an empty component", fix: "write key paths as a.b.c") }
+            guard !path.contains(where: \.isEmpty) else {
+                throw fail("'\(name)' has an empty component", fix: "write key paths as a.b.c")
+            }
             guard let first = path.first, readable.contains(first) else {
-                let reason = ["seeds", "seed"].contains(path[0]) ? "seeds are their own axis" : "the grid sweeps values inside the sections this kind reads"
-                throw fail("'\(path[0])' cannot be swept: \(reason)", fix: ["seeds", "seed"].contains(path[0]) ? "list them under `seeds:`" : EditDistance.hint(for: path[0], among: readable.sorted(), noun: "sections"))
+                let reason =
+                    ["seeds", "seed"].contains(path[0])
+                    ? "seeds are their own axis" : "the grid sweeps values inside the sections this kind reads"
+                throw fail(
+                    "'\(path[0])' cannot be swept: \(reason)",
+                    fix: ["seeds", "seed"].contains(path[0])
+                        ? "list them under `seeds:`"
+                        : EditDistance.hint(for: path[0], among: readable.sorted(), noun: "sections"))
             }
             if let clash = axes.first(where: { $0.path.starts(with: path) || path.starts(with: $0.path) }) {
                 throw fail("overlaps the axis '\(clash.name)'; one value would be set twice", fix: "sweep one of them")
@@ -61,18 +74,27 @@ enum Grid {
                 }
             case let .mapping(labelled):
                 for (l, v) in labelled {
-                    guard let text = NodePath.keyString(l) else { throw fail("a label must be a plain word", at: l.mark) }
+                    guard let text = NodePath.keyString(l) else {
+                        throw fail("a label must be a plain word", at: l.mark)
+                    }
                     labels.append(text)
                     values.append(v)
                 }
             default:
-                throw fail("expected a list of values (or a mapping of label → value), found \(NodeDecoder.shape(of: valueNode))",
-                           fix: "write `\(name): [a, b]`; a single value belongs in its section, not the grid", at: valueNode.mark)
+                throw fail(
+                    "expected a list of values (or a mapping of label → value), found \(NodeDecoder.shape(of: valueNode))",
+                    fix: "write `\(name): [a, b]`; a single value belongs in its section, not the grid",
+                    at: valueNode.mark)
             }
-            guard !values.isEmpty else { throw fail("has no values", fix: "list at least one value", at: valueNode.mark) }
+            guard !values.isEmpty else {
+                throw fail("has no values", fix: "list at least one value", at: valueNode.mark)
+            }
             var seen = Set<String>()
             for (i, l) in labels.enumerated() where !seen.insert(l).inserted {
-                throw fail("the label '\(l)' appears twice; tables could not tell the cells apart", fix: "give each value a distinct label (write the axis as a mapping label → value)", at: values[i].mark)
+                throw fail(
+                    "the label '\(l)' appears twice; tables could not tell the cells apart",
+                    fix: "give each value a distinct label (write the axis as a mapping label → value)",
+                    at: values[i].mark)
             }
             axes.append(GridAxis(name: name, path: path, labels: labels, values: values, keyMark: keyNode.mark))
         }
@@ -84,7 +106,8 @@ enum Grid {
         switch node {
         case let .scalar(s): return s.string
         case let .sequence(s): return "[" + s.map(label).joined(separator: ", ") + "]"
-        case let .mapping(m): return "{" + m.map { "\(label(of: $0.key)): \(label(of: $0.value))" }.joined(separator: ", ") + "}"
+        case let .mapping(m):
+            return "{" + m.map { "\(label(of: $0.key)): \(label(of: $0.value))" }.joined(separator: ", ") + "}"
         case .alias: return "*alias"
         }
     }
@@ -106,8 +129,10 @@ enum Grid {
                 doc = try NodePath.replacing(axis.path[...], in: doc, with: axis.values[i], keyMark: axis.keyMark)
             } catch let blocked as NodePath.Blocked {
                 let p = Position(axis.keyMark)
-                throw ExperimentError(file: file, line: p.line, column: p.column, key: "grid.\(axis.name)",
-                                      message: "cannot set '\(axis.path.prefix(blocked.depth + 1).joined(separator: "."))': \(blocked.reason)")
+                throw ExperimentError(
+                    file: file, line: p.line, column: p.column, key: "grid.\(axis.name)",
+                    message:
+                        "cannot set '\(axis.path.prefix(blocked.depth + 1).joined(separator: "."))': \(blocked.reason)")
             }
         }
         return doc

@@ -31,14 +31,21 @@ public indirect enum JSONValue: Equatable {
         case let .array(items):
             if items.isEmpty { return "[]" }
             // Arrays of scalars stay on one line: labels and header rows read better that way.
-            if items.allSatisfy({ if case .array = $0 { return false }; if case .object = $0 { return false }; return true }) {
+            if items.allSatisfy({
+                if case .array = $0 { return false }
+                if case .object = $0 { return false }
+                return true
+            }) {
                 return "[" + items.map { $0.rendered(indent: nil) }.joined(separator: ", ") + "]"
             }
-            return "[" + newline + items.map { pad + $0.rendered(indent: next) }.joined(separator: "," + newline) + newline + closePad + "]"
+            return "[" + newline + items.map { pad + $0.rendered(indent: next) }.joined(separator: "," + newline)
+                + newline + closePad + "]"
         case let .object(pairs):
             if pairs.isEmpty { return "{}" }
             let sep = indent == nil ? ":" : ": "
-            return "{" + newline + pairs.map { pad + Self.quote($0.0) + sep + $0.1.rendered(indent: next) }.joined(separator: "," + newline) + newline + closePad + "}"
+            return "{" + newline
+                + pairs.map { pad + Self.quote($0.0) + sep + $0.1.rendered(indent: next) }.joined(
+                    separator: "," + newline) + newline + closePad + "}"
         }
     }
 
@@ -60,7 +67,11 @@ public indirect enum JSONValue: Equatable {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+                if scalar.value < 0x20 {
+                    out += String(format: "\\u%04x", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
             }
         }
         return out + "\""

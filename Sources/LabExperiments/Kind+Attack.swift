@@ -37,12 +37,14 @@ public enum AttackKind: ExperimentKind {
     }
 
     public static let name = "attack"
-    public static let summary = "extraction by distillation against the defended API: fidelity versus cost at each budget milestone"
+    public static let summary =
+        "extraction by distillation against the defended API: fidelity versus cost at each budget milestone"
     public static let version = 1
     public static let reads: [SharedSection] = [.teacher, .api, .defences]
     public static let settingsKeys = ["attack"]
     public static let curveAxis: String? = "budget"
-    public static let seedMeaning = "the attack (prompts, student initialisation, batch order) and the API's randomness (defence noise, sampling); the teacher is trained with `teacher.training.seed`"
+    public static let seedMeaning =
+        "the attack (prompts, student initialisation, batch order) and the API's randomness (defence noise, sampling); the teacher is trained with `teacher.training.seed`"
     public static let outputs = [
         OutputDoc("agreement", .metric, "top-1 agreement of student and teacher on held-out positions"),
         OutputDoc("kl_teacher_student", .metric, "mean KL(teacher ‖ student) on held-out positions, nats"),
@@ -67,7 +69,9 @@ public enum AttackKind: ExperimentKind {
         let api = try (cell.api ?? APISpec()).resolved(vocabularySize: V, in: cell)
         var attack = cell.settings.attack
         if cell.isWritten(["attack", "seed"]) {
-            throw SpecIssue(["attack", "seed"], "is set, but the attack kind takes its seed from `seeds`", fix: "remove it and list the seeds under `seeds:`", atKey: true)
+            throw SpecIssue(
+                ["attack", "seed"], "is set, but the attack kind takes its seed from `seeds`",
+                fix: "remove it and list the seeds under `seeds:`", atKey: true)
         }
         attack.seed = cell.seed
         // The attack's own checks, with its keys placed under `attack.`.
@@ -80,12 +84,18 @@ public enum AttackKind: ExperimentKind {
         // What Attack.run would find only after the teacher is trained: room for the prompts in the context,
         // the harvest mode against the policy, the student's shape, a first milestone that buys a query.
         try underAttack {
-            let mode = try HarvestRegistry.make(attack.harvest, environment: AttackEnvironment(vocabularySize: V, contextLength: T, policy: api.policy))
+            let mode = try HarvestRegistry.make(
+                attack.harvest, environment: AttackEnvironment(vocabularySize: V, contextLength: T, policy: api.policy))
             let room = mode.maxPromptLength(contextLength: T)
             guard attack.promptLength.upperBound <= room else {
-                throw LabError.invalidConfig(key: "prompt_length", message: "reaches \(attack.promptLength.upperBound) tokens; allowed range 1...\(room) (harvest \(mode.name) in the teacher's context of \(T))")
+                throw LabError.invalidConfig(
+                    key: "prompt_length",
+                    message:
+                        "reaches \(attack.promptLength.upperBound) tokens; allowed range 1...\(room) (harvest \(mode.name) in the teacher's context of \(T))"
+                )
             }
-            _ = try attack.student.config(vocabularySize: V, teacherContext: T, teacher: teacher.model.config(vocabularySize: V))
+            _ = try attack.student.config(
+                vocabularySize: V, teacherContext: T, teacher: teacher.model.config(vocabularySize: V))
         }
         let shortest = attack.promptLength.lowerBound
         let first = attack.budget.milestones.first ?? 0
@@ -98,32 +108,45 @@ public enum AttackKind: ExperimentKind {
             minimum = Double(one.picodollars) / 1e12
         }
         if first < minimum {
-            throw SpecIssue(["attack", "budget", "milestones", "0"], "is \(first) \(attack.budget.unit.rawValue), below one query (at least \(minimum)); allowed: ≥ \(minimum)")
+            throw SpecIssue(
+                ["attack", "budget", "milestones", "0"],
+                "is \(first) \(attack.budget.unit.rawValue), below one query (at least \(minimum)); allowed: ≥ \(minimum)"
+            )
         }
         let specs = cell.defences ?? []
         let defences = try context.resolve(specs, vocabularySize: V, contextLength: T)
-        return Resolved(teacher: teacher, api: api, defences: defences, attack: attack, apiSeed: cell.seed, specs: specs)
+        return Resolved(
+            teacher: teacher, api: api, defences: defences, attack: attack, apiSeed: cell.seed, specs: specs)
     }
 
     public static func run(_ cell: Resolved, in context: RunContext) throws -> CellResult {
         let trained = try context.teacher(cell.teacher)
-        let target = try ExtractionTarget(teacher: trained.model, corpus: trained.corpus, spec: cell.teacher.corpus, defences: cell.specs,
-                                          policy: cell.api.policy, prices: cell.api.prices, teacherTrainingTokens: cell.teacher.trainingTokens,
-                                          apiSeed: cell.apiSeed)
+        let target = try ExtractionTarget(
+            teacher: trained.model, corpus: trained.corpus, spec: cell.teacher.corpus, defences: cell.specs,
+            policy: cell.api.policy, prices: cell.api.prices, teacherTrainingTokens: cell.teacher.trainingTokens,
+            apiSeed: cell.apiSeed)
         let curve = try Attack(config: cell.attack, target: target).run()
         let unit = curve.unit
         // Wall time is left out on purpose: results must be identical between identical runs.
         let points = curve.points.map { p -> CellResult.Point in
             let f = p.fidelity, c = p.cost
-            return CellResult.Point(label: unit == .dollars ? "\(p.milestone)" : String(Int64(p.milestone)), metrics: [
-                .init("agreement", f.agreement), .init("kl_teacher_student", f.klTeacherStudent), .init("total_variation", f.totalVariation),
-                .init("student_perplexity", f.studentPerplexity), .init("exact_match", f.exactMatch),
-            ], costs: [
-                .init("spent", p.spent), .init("queries", Double(c.queries)), .init("tokens", Double(c.tokens)),
-                .init("dollars", NSDecimalNumber(decimal: c.dollars.dollars).doubleValue), .init("teacher_inference_flops", c.teacherInferenceFlops),
-                .init("attacker_flops", c.attackerFlops), .init("flop_ratio", c.flopRatio),
-            ])
+            return CellResult.Point(
+                label: unit == .dollars ? "\(p.milestone)" : String(Int64(p.milestone)),
+                metrics: [
+                    .init("agreement", f.agreement), .init("kl_teacher_student", f.klTeacherStudent),
+                    .init("total_variation", f.totalVariation),
+                    .init("student_perplexity", f.studentPerplexity), .init("exact_match", f.exactMatch),
+                ],
+                costs: [
+                    .init("spent", p.spent), .init("queries", Double(c.queries)), .init("tokens", Double(c.tokens)),
+                    .init("dollars", NSDecimalNumber(decimal: c.dollars.dollars).doubleValue),
+                    .init("teacher_inference_flops", c.teacherInferenceFlops),
+                    .init("attacker_flops", c.attackerFlops), .init("flop_ratio", c.flopRatio),
+                ])
         }
-        return CellResult(metrics: [.init("teacher_perplexity", curve.teacher.perplexity), .init("entropy_rate", curve.teacher.entropyRate)], costs: [], curve: points)
+        return CellResult(
+            metrics: [
+                .init("teacher_perplexity", curve.teacher.perplexity), .init("entropy_rate", curve.teacher.entropyRate),
+            ], costs: [], curve: points)
     }
 }

@@ -20,7 +20,9 @@ public enum CampaignKind: ExperimentKind {
             let c = try decoder.container(keyedBy: Keys.self)
             campaign = try c.decodeIfPresent(CampaignConfig.self, forKey: .campaign) ?? CampaignConfig()
             if let gateway = try c.decodeIfPresent(GatewayConfig.self, forKey: .gateway) { campaign.gateway = gateway }
-            if let detectors = try c.decodeIfPresent(DetectorSettings.self, forKey: .detectors) { campaign.detectors = detectors }
+            if let detectors = try c.decodeIfPresent(DetectorSettings.self, forKey: .detectors) {
+                campaign.detectors = detectors
+            }
         }
     }
 
@@ -32,17 +34,23 @@ public enum CampaignKind: ExperimentKind {
     }
 
     public static let name = "campaign"
-    public static let summary = "proxy-account extraction campaigns through a gateway: the attacker's fidelity and cost, detectors' operating points, honest users' false bans"
+    public static let summary =
+        "proxy-account extraction campaigns through a gateway: the attacker's fidelity and cost, detectors' operating points, honest users' false bans"
     public static let version = 1
     public static let reads: [SharedSection] = []
     public static let settingsKeys = ["campaign", "gateway", "detectors"]
-    public static let seedMeaning = "the honest population (rates, topics, prompts), the proxies (prompts, pacing), the defender's logged profile, the API's sampling, the evaluation windows and the GPT student's initialisation and batches; the benign text and its bigram teacher keep `campaign.world.seed`"
-    public static let outputs = CampaignOutcome.metricDocs.map { OutputDoc($0.name, $0.isCost ? .cost : .metric, $0.meaning) }
+    public static let seedMeaning =
+        "the honest population (rates, topics, prompts), the proxies (prompts, pacing), the defender's logged profile, the API's sampling, the evaluation windows and the GPT student's initialisation and batches; the benign text and its bigram teacher keep `campaign.world.seed`"
+    public static let outputs = CampaignOutcome.metricDocs.map {
+        OutputDoc($0.name, $0.isCost ? .cost : .metric, $0.meaning)
+    }
 
     public static func resolve(_ cell: CellInput<Settings>, in context: ValidationContext) throws -> Resolved {
-        for section in ["gateway", "detectors"] where cell.isWritten([section]) && cell.isWritten(["campaign", section]) {
-            throw SpecIssue([section], "is written both at the top level and as campaign.\(section); one would silently win",
-                            fix: "keep one of them", atKey: true)
+        for section in ["gateway", "detectors"]
+        where cell.isWritten([section]) && cell.isWritten(["campaign", section]) {
+            throw SpecIssue(
+                [section], "is written both at the top level and as campaign.\(section); one would silently win",
+                fix: "keep one of them", atKey: true)
         }
         let config = cell.settings.campaign
         // The config's own cross-section checks, now that the top-level sections are merged in; its keys are
@@ -64,11 +72,14 @@ public enum CampaignKind: ExperimentKind {
             var world: BenignMixtureSpec
             var teacherSmoothing: Double
         }
-        let key = "campaign.world " + (try CanonicalJSON.string(WorldKey(world: config.world, teacherSmoothing: config.teacherSmoothing)))
+        let key =
+            "campaign.world "
+            + (try CanonicalJSON.string(WorldKey(world: config.world, teacherSmoothing: config.teacherSmoothing)))
         let world = try context.memo(key) { try CampaignWorld(config: config) }
         let outcome = try CampaignSimulation.run(config: config, seed: cell.seed, world: world).outcome
         let costs = Set(CampaignOutcome.metricDocs.filter(\.isCost).map(\.name))
         let entries = outcome.metrics.map { CellResult.Entry($0.name, $0.value) }
-        return CellResult(metrics: entries.filter { !costs.contains($0.name) }, costs: entries.filter { costs.contains($0.name) })
+        return CellResult(
+            metrics: entries.filter { !costs.contains($0.name) }, costs: entries.filter { costs.contains($0.name) })
     }
 }

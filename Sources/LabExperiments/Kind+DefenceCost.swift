@@ -13,7 +13,9 @@ public enum DefenceCostKind: ExperimentKind {
         public var benign: BenignCostOptions = BenignCostOptions()
 
         enum Keys: String, CodingKey { case benign }
-        enum BenignKeys: String, CodingKey { case prompts, promptLength = "prompt_length", completionTokens = "completion_tokens" }
+        enum BenignKeys: String, CodingKey {
+            case prompts, promptLength = "prompt_length", completionTokens = "completion_tokens"
+        }
 
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: Keys.self)
@@ -37,11 +39,13 @@ public enum DefenceCostKind: ExperimentKind {
     }
 
     public static let name = "defence_cost"
-    public static let summary = "benign utility cost of a defence pipeline on a cached teacher (KL, TV, top-1, perplexity of honest text)"
+    public static let summary =
+        "benign utility cost of a defence pipeline on a cached teacher (KL, TV, top-1, perplexity of honest text)"
     public static let version = 1
     public static let reads: [SharedSection] = [.teacher, .defences]
     public static let settingsKeys = ["benign"]
-    public static let seedMeaning = "the benign prompts, the defences' randomness and the honest users' sampling; the teacher is trained with `teacher.training.seed`"
+    public static let seedMeaning =
+        "the benign prompts, the defences' randomness and the honest users' sampling; the teacher is trained with `teacher.training.seed`"
     public static let outputs = [
         OutputDoc("mean_kl", .metric, "mean KL(served ‖ teacher) over positions with a report, nats"),
         OutputDoc("mean_total_variation", .metric, "mean total variation between served and teacher distributions"),
@@ -52,7 +56,8 @@ public enum DefenceCostKind: ExperimentKind {
         OutputDoc("perplexity_increase", .metric, "text_perplexity minus the undefended API's"),
         OutputDoc("relative_perplexity_increase", .metric, "perplexity_increase / undefended perplexity"),
         OutputDoc("benign_positions", .cost, "next-token distributions measured"),
-        OutputDoc("benign_tokens", .cost, "tokens of the honest workload: prompts × (prompt_length + completion_tokens)"),
+        OutputDoc(
+            "benign_tokens", .cost, "tokens of the honest workload: prompts × (prompt_length + completion_tokens)"),
     ]
 
     static let maxPrompts = 100_000
@@ -65,18 +70,27 @@ public enum DefenceCostKind: ExperimentKind {
         benign.seed = cell.seed
         let path = ["benign"]
         guard (1...maxPrompts).contains(benign.prompts) else {
-            throw SpecIssue(path + ["prompts"], "is \(benign.prompts); allowed range 1...\(maxPrompts) (at least one honest query)")
+            throw SpecIssue(
+                path + ["prompts"], "is \(benign.prompts); allowed range 1...\(maxPrompts) (at least one honest query)")
         }
         guard (1...T).contains(benign.promptLength) else {
-            throw SpecIssue(path + ["prompt_length"], "is \(benign.promptLength); allowed range 1...\(T) (the teacher's context_length)", related: [["teacher", "model", "context_length"]])
+            throw SpecIssue(
+                path + ["prompt_length"],
+                "is \(benign.promptLength); allowed range 1...\(T) (the teacher's context_length)",
+                related: [["teacher", "model", "context_length"]])
         }
         // Compared as T − prompt_length so that a huge completion_tokens cannot overflow the sum.
         guard benign.completionTokens >= 1, benign.completionTokens <= T - benign.promptLength else {
-            throw SpecIssue(path + ["completion_tokens"], "is \(benign.completionTokens); allowed range 1...\(max(1, T - benign.promptLength)) (prompt_length + completion_tokens ≤ context_length \(T))",
-                            related: [path + ["prompt_length"], ["teacher", "model", "context_length"]])
+            throw SpecIssue(
+                path + ["completion_tokens"],
+                "is \(benign.completionTokens); allowed range 1...\(max(1, T - benign.promptLength)) (prompt_length + completion_tokens ≤ context_length \(T))",
+                related: [path + ["prompt_length"], ["teacher", "model", "context_length"]])
         }
         if let validation = probe.splitTokens[.validation], validation < benign.promptLength {
-            throw SpecIssue(["teacher", "corpus"], "has a validation split of \(validation) tokens, shorter than one benign prompt of \(benign.promptLength)")
+            throw SpecIssue(
+                ["teacher", "corpus"],
+                "has a validation split of \(validation) tokens, shorter than one benign prompt of \(benign.promptLength)"
+            )
         }
         let specs = cell.defences ?? []
         let defences = try context.resolve(specs, vocabularySize: probe.vocabularySize, contextLength: T)
@@ -89,22 +103,25 @@ public enum DefenceCostKind: ExperimentKind {
         let environment = DefenceEnvironment(vocabularySize: api.vocabularySize, contextLength: api.contextLength)
         let pipeline = try DefenceRegistry.pipeline(cell.specs, environment: environment)
         // The table always measures the undefended API first (the perplexity baseline); ours is the last row.
-        let rows = try BenignCost.table(teacher: api, pipelines: pipeline.isEmpty ? [] : [(label: pipeline.summary, pipeline: pipeline)],
-                                        benignTokens: trained.corpus.validation, options: cell.benign)
+        let rows = try BenignCost.table(
+            teacher: api, pipelines: pipeline.isEmpty ? [] : [(label: pipeline.summary, pipeline: pipeline)],
+            benignTokens: trained.corpus.validation, options: cell.benign)
         guard let row = rows.last else { throw LabError.message("BenignCost returned no rows") }
         let b = cell.benign
-        return CellResult(metrics: [
-            .init("mean_kl", row.meanKL),
-            .init("mean_total_variation", row.meanTotalVariation),
-            .init("top1_agreement", row.top1Agreement),
-            .init("top1_change", row.top1Change),
-            .init("withheld_rate", row.withheldRate),
-            .init("text_perplexity", row.textPerplexity),
-            .init("perplexity_increase", row.perplexityIncrease),
-            .init("relative_perplexity_increase", row.relativePerplexityIncrease),
-        ], costs: [
-            .init("benign_positions", Double(row.positions)),
-            .init("benign_tokens", Double(b.prompts * (b.promptLength + b.completionTokens))),
-        ])
+        return CellResult(
+            metrics: [
+                .init("mean_kl", row.meanKL),
+                .init("mean_total_variation", row.meanTotalVariation),
+                .init("top1_agreement", row.top1Agreement),
+                .init("top1_change", row.top1Change),
+                .init("withheld_rate", row.withheldRate),
+                .init("text_perplexity", row.textPerplexity),
+                .init("perplexity_increase", row.perplexityIncrease),
+                .init("relative_perplexity_increase", row.relativePerplexityIncrease),
+            ],
+            costs: [
+                .init("benign_positions", Double(row.positions)),
+                .init("benign_tokens", Double(b.prompts * (b.promptLength + b.completionTokens))),
+            ])
     }
 }

@@ -20,7 +20,8 @@ public enum LogitLeakKind: ExperimentKind {
         enum Keys: String, CodingKey { case logitLeak = "logit_leak" }
         enum SectionKeys: String, CodingKey { case teacher, harvest }
         enum HarvestKeys: String, CodingKey {
-            case mode, vectors, promptLength = "prompt_length", topK = "top_k", bias, referenceToken = "reference_token", batchSize = "batch_size", seed
+            case mode, vectors, promptLength = "prompt_length", topK = "top_k", bias, referenceToken =
+                "reference_token", batchSize = "batch_size", seed
         }
 
         public init(from decoder: Decoder) throws {
@@ -32,7 +33,9 @@ public enum LogitLeakKind: ExperimentKind {
             let h = try s.nestedContainer(keyedBy: HarvestKeys.self, forKey: .harvest)
             if let v = try h.decodeIfPresent(String.self, forKey: .mode) {
                 guard let mode = LogitLeakMode(rawValue: v) else {
-                    throw SpecIssue(["logit_leak", "harvest", "mode"], "is '\(v)'; allowed: \(LogitLeakMode.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw SpecIssue(
+                        ["logit_leak", "harvest", "mode"],
+                        "is '\(v)'; allowed: \(LogitLeakMode.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 harvest.mode = mode
             }
@@ -43,7 +46,9 @@ public enum LogitLeakKind: ExperimentKind {
             if let v = try h.decodeIfPresent(Int.self, forKey: .referenceToken) { harvest.referenceToken = v }
             if let v = try h.decodeIfPresent(Int.self, forKey: .batchSize) { harvest.batchSize = v }
             if h.contains(.seed) {
-                throw SpecIssue(["logit_leak", "harvest", "seed"], "is set, but the logit_leak kind takes its seed from `seeds`", fix: "remove it and list the seeds under `seeds:`", atKey: true)
+                throw SpecIssue(
+                    ["logit_leak", "harvest", "seed"], "is set, but the logit_leak kind takes its seed from `seeds`",
+                    fix: "remove it and list the seeds under `seeds:`", atKey: true)
             }
         }
     }
@@ -64,7 +69,8 @@ public enum LogitLeakKind: ExperimentKind {
         public init() {}
 
         enum CodingKeys: String, CodingKey {
-            case width, vocabularySize = "vocab_size", layers, heads, contextLength = "context_length", finalLayerNormBiasStd = "final_layer_norm_bias_std"
+            case width, vocabularySize = "vocab_size", layers, heads, contextLength = "context_length",
+                finalLayerNormBiasStd = "final_layer_norm_bias_std"
         }
 
         public init(from decoder: Decoder) throws {
@@ -92,19 +98,25 @@ public enum LogitLeakKind: ExperimentKind {
     }
 
     public static let name = "logit_leak"
-    public static let summary = "hidden width and output projection from logit vectors (Carlini et al. 2024) against a random GPT behind the defended API"
+    public static let summary =
+        "hidden width and output projection from logit vectors (Carlini et al. 2024) against a random GPT behind the defended API"
     public static let version = 1
     public static let reads: [SharedSection] = [.api, .defences]
     public static let settingsKeys = ["logit_leak"]
-    public static let seedMeaning = "the random teacher's initialisation (and its final LayerNorm bias), the attacker's prompts and the API's randomness (defence noise)"
+    public static let seedMeaning =
+        "the random teacher's initialisation (and its final LayerNorm bias), the attacker's prompts and the API's randomness (defence noise)"
     public static let outputs = [
-        OutputDoc("recovered_width", .metric, "d̂, the width at the largest gap of the log singular values (Carlini et al. Algorithm 1); 0 when refused"),
+        OutputDoc(
+            "recovered_width", .metric,
+            "d̂, the width at the largest gap of the log singular values (Carlini et al. Algorithm 1); 0 when refused"),
         OutputDoc("true_width", .metric, "C, the teacher's hidden width"),
         OutputDoc("width_exact", .metric, "1 when d̂ = C, else 0 (also 0 when the API refused the harvest)"),
         OutputDoc("width_error", .metric, "d̂ − C"),
         OutputDoc("log_gap", .metric, "ln(s_d̂ / s_d̂+1), the gap found"),
         OutputDoc("runner_up_log_gap", .metric, "the largest of the other gaps"),
-        OutputDoc("bulk_edge_width", .metric, "the Gavish–Donoho count of singular values above the noise bulk (a second opinion, not the paper's)"),
+        OutputDoc(
+            "bulk_edge_width", .metric,
+            "the Gavish–Donoho count of singular values above the noise bulk (a second opinion, not the paper's)"),
         OutputDoc("log10_s_width", .metric, "log10 s_C, the weakest signal singular value"),
         OutputDoc("log10_s_after_width", .metric, "log10 s_C+1, the first noise singular value"),
         OutputDoc("rms_error", .metric, "min over G, c of ‖Ŵ·G + 1cᵀ − W‖_F / ‖W‖_F at the recovered width"),
@@ -122,29 +134,47 @@ public enum LogitLeakKind: ExperimentKind {
     public static func resolve(_ cell: CellInput<Settings>, in context: ValidationContext) throws -> Resolved {
         let t = cell.settings.teacher
         let tp = ["logit_leak", "teacher"]
-        guard (1...maxWidth).contains(t.width) else { throw SpecIssue(tp + ["width"], "is \(t.width); allowed range 1...\(maxWidth)") }
-        guard (2...maxVocabulary).contains(t.vocabularySize) else { throw SpecIssue(tp + ["vocab_size"], "is \(t.vocabularySize); allowed range 2...\(maxVocabulary)") }
-        guard (1...maxLayers).contains(t.layers) else { throw SpecIssue(tp + ["layers"], "is \(t.layers); allowed range 1...\(maxLayers)") }
-        guard (2...maxContext).contains(t.contextLength) else { throw SpecIssue(tp + ["context_length"], "is \(t.contextLength); allowed range 2...\(maxContext)") }
+        guard (1...maxWidth).contains(t.width) else {
+            throw SpecIssue(tp + ["width"], "is \(t.width); allowed range 1...\(maxWidth)")
+        }
+        guard (2...maxVocabulary).contains(t.vocabularySize) else {
+            throw SpecIssue(tp + ["vocab_size"], "is \(t.vocabularySize); allowed range 2...\(maxVocabulary)")
+        }
+        guard (1...maxLayers).contains(t.layers) else {
+            throw SpecIssue(tp + ["layers"], "is \(t.layers); allowed range 1...\(maxLayers)")
+        }
+        guard (2...maxContext).contains(t.contextLength) else {
+            throw SpecIssue(tp + ["context_length"], "is \(t.contextLength); allowed range 2...\(maxContext)")
+        }
         if let h = t.heads, h < 1 || t.width % h != 0 {
             let divisors = (1...t.width).filter { t.width % $0 == 0 }.map(String.init).joined(separator: ", ")
-            throw SpecIssue(tp + ["heads"], "is \(h) heads, which do not divide width \(t.width); allowed: a divisor of \(t.width)", fix: "use one of \(divisors)",
-                            related: [tp + ["width"]])
+            throw SpecIssue(
+                tp + ["heads"], "is \(h) heads, which do not divide width \(t.width); allowed: a divisor of \(t.width)",
+                fix: "use one of \(divisors)",
+                related: [tp + ["width"]])
         }
         guard t.finalLayerNormBiasStd >= 0, t.finalLayerNormBiasStd.isFinite, t.finalLayerNormBiasStd <= 10 else {
-            throw SpecIssue(tp + ["final_layer_norm_bias_std"], "is \(t.finalLayerNormBiasStd); allowed range 0...10 (a standard deviation; 0 is GPT-2's initialisation)")
+            throw SpecIssue(
+                tp + ["final_layer_norm_bias_std"],
+                "is \(t.finalLayerNormBiasStd); allowed range 0...10 (a standard deviation; 0 is GPT-2's initialisation)"
+            )
         }
         let V = t.vocabularySize, T = t.contextLength
         let api = try (cell.api ?? APISpec()).resolved(vocabularySize: V, in: cell)
         var harvest = cell.settings.harvest
         harvest.seed = cell.seed
         let hp = ["logit_leak", "harvest"]
-        guard harvest.vectors <= maxVectors else { throw SpecIssue(hp + ["vectors"], "is \(harvest.vectors); allowed range 2...\(maxVectors)") }
-        do { try harvest.validate(vocabularySize: V, contextLength: T) } catch let LabError.invalidConfig(key, message) {
+        guard harvest.vectors <= maxVectors else {
+            throw SpecIssue(hp + ["vectors"], "is \(harvest.vectors); allowed range 2...\(maxVectors)")
+        }
+        do { try harvest.validate(vocabularySize: V, contextLength: T) } catch let LabError.invalidConfig(key, message)
+        {
             throw SpecIssue(hp + key.split(separator: ".").map(String.init), message)
         }
         if harvest.mode != .full, harvest.topK > V {
-            throw SpecIssue(hp + ["top_k"], "is \(harvest.topK); allowed range \(harvest.mode == .topKBias ? 2 : 1)...\(V) (the vocabulary)")
+            throw SpecIssue(
+                hp + ["top_k"],
+                "is \(harvest.topK); allowed range \(harvest.mode == .topKBias ? 2 : 1)...\(V) (the vocabulary)")
         }
         let specs = cell.defences ?? []
         let defences = try context.resolve(specs, vocabularySize: V, contextLength: T)
@@ -153,45 +183,57 @@ public enum LogitLeakKind: ExperimentKind {
 
     public static func run(_ cell: Resolved, in context: RunContext) throws -> CellResult {
         let t = cell.teacher
-        let teacher = try LogitLeak.randomTeacher(width: t.width, vocabularySize: t.vocabularySize, layers: t.layers, heads: t.heads,
-                                                  contextLength: t.contextLength, finalLayerNormBiasStd: t.finalLayerNormBiasStd, seed: cell.seed)
-        let environment = DefenceEnvironment(vocabularySize: teacher.vocabularySize, contextLength: teacher.contextLength)
+        let teacher = try LogitLeak.randomTeacher(
+            width: t.width, vocabularySize: t.vocabularySize, layers: t.layers, heads: t.heads,
+            contextLength: t.contextLength, finalLayerNormBiasStd: t.finalLayerNormBiasStd, seed: cell.seed)
+        let environment = DefenceEnvironment(
+            vocabularySize: teacher.vocabularySize, contextLength: teacher.contextLength)
         let pipeline = try DefenceRegistry.pipeline(cell.specs, environment: environment)
         let ledger = Ledger(prices: cell.api.prices)
         try ledger.open("attacker")
-        let api = DefendedAPI(teacher: teacher, policy: cell.api.policy, defences: pipeline, ledger: ledger, seed: cell.seed)
+        let api = DefendedAPI(
+            teacher: teacher, policy: cell.api.policy, defences: pipeline, ledger: ledger, seed: cell.seed)
         let perVector = Double(cell.harvest.queriesPerVector(vocabularySize: teacher.vocabularySize))
         let result: LogitLeakResult
         do {
-            result = try LogitLeakAttack(cell.harvest).run(against: api, account: "attacker", truth: OutputProjection(model: teacher.model))
+            result = try LogitLeakAttack(cell.harvest).run(
+                against: api, account: "attacker", truth: OutputProjection(model: teacher.model))
         } catch is APIRefusal {
             let usage = ledger.usage("attacker") ?? .zero
-            return CellResult(metrics: [
-                .init("recovered_width", 0), .init("true_width", Double(t.width)), .init("width_exact", 0), .init("width_error", Double(-t.width)),
-                .init("refused", 1),
-            ], costs: costs(usage, perVector: perVector))
+            return CellResult(
+                metrics: [
+                    .init("recovered_width", 0), .init("true_width", Double(t.width)), .init("width_exact", 0),
+                    .init("width_error", Double(-t.width)),
+                    .init("refused", 1),
+                ], costs: costs(usage, perVector: perVector))
         }
         let e = result.estimate, s = result.singularValues, C = t.width
         func log10At(_ i: Int) -> Double? { i < s.count && s[i] > 0 ? log10(s[i]) : nil }
-        return CellResult(metrics: [
-            .init("recovered_width", Double(e.width)),
-            .init("true_width", Double(C)),
-            .init("width_exact", e.width == C ? 1 : 0),
-            .init("width_error", Double(e.width - C)),
-            .init("log_gap", e.logGap),
-            .init("runner_up_log_gap", e.runnerUpLogGap),
-            .init("bulk_edge_width", Double(e.bulkEdgeWidth)),
-            .init("log10_s_width", log10At(C - 1)),
-            .init("log10_s_after_width", log10At(C)),
-            .init("rms_error", result.alignment?.rmsError),
-            .init("linear_rms_error", result.alignment?.linearRMSError),
-            .init("unrecovered_fraction", Double(result.unrecoveredEntries) / Double(result.options.vectors * result.vocabularySize)),
-            .init("refused", 0),
-        ], costs: costs(result.usage, perVector: perVector))
+        return CellResult(
+            metrics: [
+                .init("recovered_width", Double(e.width)),
+                .init("true_width", Double(C)),
+                .init("width_exact", e.width == C ? 1 : 0),
+                .init("width_error", Double(e.width - C)),
+                .init("log_gap", e.logGap),
+                .init("runner_up_log_gap", e.runnerUpLogGap),
+                .init("bulk_edge_width", Double(e.bulkEdgeWidth)),
+                .init("log10_s_width", log10At(C - 1)),
+                .init("log10_s_after_width", log10At(C)),
+                .init("rms_error", result.alignment?.rmsError),
+                .init("linear_rms_error", result.alignment?.linearRMSError),
+                .init(
+                    "unrecovered_fraction",
+                    Double(result.unrecoveredEntries) / Double(result.options.vectors * result.vocabularySize)),
+                .init("refused", 0),
+            ], costs: costs(result.usage, perVector: perVector))
     }
 
     static func costs(_ u: Usage, perVector: Double) -> [CellResult.Entry] {
-        [.init("queries_per_vector", perVector), .init("queries", Double(u.queries)), .init("tokens", Double(u.inputTokens + u.outputTokens)),
-         .init("dollars", NSDecimalNumber(decimal: u.cost.dollars).doubleValue)]
+        [
+            .init("queries_per_vector", perVector), .init("queries", Double(u.queries)),
+            .init("tokens", Double(u.inputTokens + u.outputTokens)),
+            .init("dollars", NSDecimalNumber(decimal: u.cost.dollars).doubleValue),
+        ]
     }
 }

@@ -30,11 +30,13 @@ public enum RadioactivityKind: ExperimentKind {
         public var textTokens = 63
         public var scoredTexts = 20
         public var nullKeys = 100
-        public var student = SmallNetwork(contextLength: 16, width: 32, layers: 1, heads: 2, steps: 200, batchSize: 8, learningRate: 0.01)
+        public var student = SmallNetwork(
+            contextLength: 16, width: 32, layers: 1, heads: 2, steps: 200, batchSize: 8, learningRate: 0.01)
 
         enum Keys: String, CodingKey { case radioactivity }
         enum SectionKeys: String, CodingKey {
-            case dose, watermark, trainingTokens = "training_tokens", promptLength = "prompt_length", textTokens = "text_tokens"
+            case dose, watermark, trainingTokens = "training_tokens", promptLength = "prompt_length", textTokens =
+                "text_tokens"
             case scoredTexts = "scored_texts", nullKeys = "null_keys", student
         }
 
@@ -47,14 +49,17 @@ public enum RadioactivityKind: ExperimentKind {
                 let w = try s.nestedContainer(keyedBy: Watermark.CodingKeys.self, forKey: .watermark)
                 watermark.gamma = try w.decodeIfPresent(Double.self, forKey: .gamma) ?? watermark.gamma
                 watermark.delta = try w.decodeIfPresent(Double.self, forKey: .delta) ?? watermark.delta
-                watermark.contextWidth = try w.decodeIfPresent(Int.self, forKey: .contextWidth) ?? watermark.contextWidth
+                watermark.contextWidth =
+                    try w.decodeIfPresent(Int.self, forKey: .contextWidth) ?? watermark.contextWidth
             }
             trainingTokens = try s.decodeIfPresent(Int.self, forKey: .trainingTokens) ?? trainingTokens
             promptLength = try s.decodeIfPresent(Int.self, forKey: .promptLength) ?? promptLength
             textTokens = try s.decodeIfPresent(Int.self, forKey: .textTokens) ?? textTokens
             scoredTexts = try s.decodeIfPresent(Int.self, forKey: .scoredTexts) ?? scoredTexts
             nullKeys = try s.decodeIfPresent(Int.self, forKey: .nullKeys) ?? nullKeys
-            if s.contains(.student) { try student.decode(try s.nestedContainer(keyedBy: PathKey.self, forKey: .student)) }
+            if s.contains(.student) {
+                try student.decode(try s.nestedContainer(keyedBy: PathKey.self, forKey: .student))
+            }
         }
     }
 
@@ -73,30 +78,40 @@ public enum RadioactivityKind: ExperimentKind {
         public var seed: UInt64
 
         enum CodingKeys: String, CodingKey {
-            case teacher, dose, watermark, key, trainingTokens = "training_tokens", promptLength = "prompt_length", textTokens = "text_tokens"
+            case teacher, dose, watermark, key, trainingTokens = "training_tokens", promptLength = "prompt_length",
+                textTokens = "text_tokens"
             case scoredTexts = "scored_texts", nullKeys = "null_keys", student, seed
         }
     }
 
     public static let name = "radioactivity"
-    public static let summary = "watermark radioactivity dose-response: a student trained on a watermarked share of its data, tested in reading and generation mode"
+    public static let summary =
+        "watermark radioactivity dose-response: a student trained on a watermarked share of its data, tested in reading and generation mode"
     public static let version = 1
     public static let reads: [SharedSection] = [.teacher]
     public static let settingsKeys = ["radioactivity"]
     /// One student gives four tests: the curve's points.
     public static let curveAxis: String? = "test"
-    public static let seedMeaning = "the watermark key, the null keys, the served texts, the mix's order and the student's initialisation and batches; the teacher is trained with `teacher.training.seed`"
+    public static let seedMeaning =
+        "the watermark key, the null keys, the served texts, the mix's order and the student's initialisation and batches; the teacher is trained with `teacher.training.seed`"
     public static let outputs = [
-        OutputDoc("p_value", .metric, "exact binomial p-value of the student's green count under the cell's key (test point)"),
+        OutputDoc(
+            "p_value", .metric, "exact binomial p-value of the student's green count under the cell's key (test point)"),
         OutputDoc("log10_p", .metric, "log10 of p_value (floored at 1e-300), what tables average"),
         OutputDoc("z", .metric, "the one-proportion z-score of the green count"),
         OutputDoc("scored", .metric, "tuples scored (distinct (window, token) tuples with de-duplication)"),
         OutputDoc("green_fraction", .metric, "green tuples / scored tuples (γ = 0.25 expected under the null)"),
-        OutputDoc("null_ks", .metric, "Kolmogorov–Smirnov distance between the p-values under `null_keys` unseen keys and U(0, 1)"),
+        OutputDoc(
+            "null_ks", .metric,
+            "Kolmogorov–Smirnov distance between the p-values under `null_keys` unseen keys and U(0, 1)"),
         OutputDoc("null_below_05", .metric, "fraction of unseen keys with p < 0.05 (0.05 if the null holds)"),
         OutputDoc("null_below_01", .metric, "fraction of unseen keys with p < 0.01 (0.01 if the null holds)"),
-        OutputDoc("student_loss", .metric, "the student's next-token cross-entropy on the clean test split, nats (cell level)"),
-        OutputDoc("watermarked_share", .metric, "the share of the student's training tokens that are watermarked, as mixed (cell level)"),
+        OutputDoc(
+            "student_loss", .metric, "the student's next-token cross-entropy on the clean test split, nats (cell level)"
+        ),
+        OutputDoc(
+            "watermarked_share", .metric,
+            "the share of the student's training tokens that are watermarked, as mixed (cell level)"),
         OutputDoc("scored_positions", .cost, "positions read or written before de-duplication"),
     ]
 
@@ -109,31 +124,49 @@ public enum RadioactivityKind: ExperimentKind {
         func check(_ ok: Bool, _ path: [String], _ message: String) throws {
             if !ok { throw SpecIssue(base + path, message) }
         }
-        try check((0...1).contains(s.dose), ["dose"], "is \(s.dose); allowed range 0...1 (the watermarked share of the training tokens)")
+        try check(
+            (0...1).contains(s.dose), ["dose"],
+            "is \(s.dose); allowed range 0...1 (the watermarked share of the training tokens)")
         do {
-            _ = try KGWWatermark(gamma: s.watermark.gamma, delta: Float(s.watermark.delta), key: 0, contextWidth: s.watermark.contextWidth, vocabularySize: V)
+            _ = try KGWWatermark(
+                gamma: s.watermark.gamma, delta: Float(s.watermark.delta), key: 0,
+                contextWidth: s.watermark.contextWidth, vocabularySize: V)
         } catch let LabError.invalidConfig(key, message) {
             throw SpecIssue(base + ["watermark", key], message)
         }
-        try check((1...10_000_000).contains(s.trainingTokens), ["training_tokens"], "is \(s.trainingTokens); allowed range 1...10000000")
-        try check((1...T).contains(s.promptLength), ["prompt_length"], "is \(s.promptLength); allowed range 1...\(T) (the teacher's context_length)")
-        try check(s.textTokens >= 1 && s.textTokens <= T - s.promptLength, ["text_tokens"],
-                  "is \(s.textTokens); allowed range 1...\(max(1, T - s.promptLength)) (prompt_length + text_tokens ≤ context_length \(T))")
-        try check((1...100_000).contains(s.scoredTexts), ["scored_texts"], "is \(s.scoredTexts); allowed range 1...100000")
+        try check(
+            (1...10_000_000).contains(s.trainingTokens), ["training_tokens"],
+            "is \(s.trainingTokens); allowed range 1...10000000")
+        try check(
+            (1...T).contains(s.promptLength), ["prompt_length"],
+            "is \(s.promptLength); allowed range 1...\(T) (the teacher's context_length)")
+        try check(
+            s.textTokens >= 1 && s.textTokens <= T - s.promptLength, ["text_tokens"],
+            "is \(s.textTokens); allowed range 1...\(max(1, T - s.promptLength)) (prompt_length + text_tokens ≤ context_length \(T))"
+        )
+        try check(
+            (1...100_000).contains(s.scoredTexts), ["scored_texts"], "is \(s.scoredTexts); allowed range 1...100000")
         try check((0...100_000).contains(s.nullKeys), ["null_keys"], "is \(s.nullKeys); allowed range 0...100000")
         try s.student.check(base + ["student"], maxContext: 2048)
-        try check(s.promptLength < s.student.contextLength, ["prompt_length"],
-                  "is \(s.promptLength); the student writes after prompts in generation mode, so it must be below the student's context_length \(s.student.contextLength)")
+        try check(
+            s.promptLength < s.student.contextLength, ["prompt_length"],
+            "is \(s.promptLength); the student writes after prompts in generation mode, so it must be below the student's context_length \(s.student.contextLength)"
+        )
         if let validation = probe.splitTokens[.validation], validation <= s.promptLength {
-            throw SpecIssue(["teacher", "corpus", "validation_tokens"], "is \(validation); prompts of \(s.promptLength) tokens are cut from it")
+            throw SpecIssue(
+                ["teacher", "corpus", "validation_tokens"],
+                "is \(validation); prompts of \(s.promptLength) tokens are cut from it")
         }
         if let test = probe.splitTokens[.test], test <= s.student.contextLength {
-            throw SpecIssue(["teacher", "corpus", "test_tokens"], "is \(test); the student is evaluated on windows of \(s.student.contextLength + 1) tokens")
+            throw SpecIssue(
+                ["teacher", "corpus", "test_tokens"],
+                "is \(test); the student is evaluated on windows of \(s.student.contextLength + 1) tokens")
         }
         var rng = LabRNG(seed: cell.seed, stream: "radioactivity-key")
-        return Resolved(teacher: teacher, dose: s.dose, watermark: s.watermark, key: rng.next(), trainingTokens: s.trainingTokens,
-                        promptLength: s.promptLength, textTokens: s.textTokens, scoredTexts: s.scoredTexts, nullKeys: s.nullKeys,
-                        student: s.student, seed: cell.seed)
+        return Resolved(
+            teacher: teacher, dose: s.dose, watermark: s.watermark, key: rng.next(), trainingTokens: s.trainingTokens,
+            promptLength: s.promptLength, textTokens: s.textTokens, scoredTexts: s.scoredTexts, nullKeys: s.nullKeys,
+            student: s.student, seed: cell.seed)
     }
 
     public static func run(_ cell: Resolved, in context: RunContext) throws -> CellResult {
@@ -142,7 +175,8 @@ public enum RadioactivityKind: ExperimentKind {
         let V = corpus.tokenizer.vocabularySize
         let w = cell.watermark
         func watermark(_ key: UInt64) throws -> KGWWatermark {
-            try KGWWatermark(gamma: w.gamma, delta: Float(w.delta), key: key, contextWidth: w.contextWidth, vocabularySize: V)
+            try KGWWatermark(
+                gamma: w.gamma, delta: Float(w.delta), key: key, contextWidth: w.contextWidth, vocabularySize: V)
         }
         let marked = try watermark(cell.key)
         var keys = LabRNG(seed: cell.seed, stream: "radioactivity-null-keys")
@@ -157,18 +191,26 @@ public enum RadioactivityKind: ExperimentKind {
         let markedTokens = Int((cell.dose * Double(cell.trainingTokens)).rounded())
         func count(_ tokens: Int) -> Int { tokens == 0 ? 0 : tokens / length + 1 }
         let teacher = GPTTeacher(trained.model)
-        let wmTexts = try serve(teacher, watermark: marked, count: count(markedTokens), cell: cell, stream: "watermarked", from: corpus.validation)
-        let cleanTexts = try serve(teacher, watermark: nil, count: count(cell.trainingTokens - markedTokens), cell: cell, stream: "clean", from: corpus.validation)
-        let stream = try RadioactivityDose.mix(watermarked: wmTexts, clean: cleanTexts, share: cell.dose, tokens: cell.trainingTokens, seed: cell.seed)
+        let wmTexts = try serve(
+            teacher, watermark: marked, count: count(markedTokens), cell: cell, stream: "watermarked",
+            from: corpus.validation)
+        let cleanTexts = try serve(
+            teacher, watermark: nil, count: count(cell.trainingTokens - markedTokens), cell: cell, stream: "clean",
+            from: corpus.validation)
+        let stream = try RadioactivityDose.mix(
+            watermarked: wmTexts, clean: cleanTexts, share: cell.dose, tokens: cell.trainingTokens, seed: cell.seed)
         let share = Double(wmTexts.reduce(0) { $0 + $1.count }) / Double(stream.count)
 
         let student = try GPT(config: cell.student.architecture.config(vocabularySize: V), seed: cell.seed)
-        var batches = try BatchSampler(tokens: stream, batchSize: cell.student.batchSize, sequenceLength: cell.student.contextLength, seed: cell.seed)
+        var batches = try BatchSampler(
+            tokens: stream, batchSize: cell.student.batchSize, sequenceLength: cell.student.contextLength,
+            seed: cell.seed)
         _ = try Trainer(model: student, config: cell.student.training(seed: cell.seed)).train(data: &batches)
         let loss = try LanguageModel(model: student, tokenizer: corpus.tokenizer).meanLoss(tokens: corpus.test)
 
         // Reading mode: fresh watermarked texts the student reads; generation mode: texts the student writes.
-        let probe = try serve(teacher, watermark: marked, count: cell.scoredTexts, cell: cell, stream: "probe", from: corpus.validation)
+        let probe = try serve(
+            teacher, watermark: marked, count: cell.scoredTexts, cell: cell, stream: "probe", from: corpus.validation)
         let reading = try Radioactivity.reading(student: student, texts: probe, watermarks: [marked] + unseen)
         var rng = LabRNG(seed: cell.seed, stream: "radioactivity-generation-prompts")
         // The student writes at most its context: enough prompts that both modes score about as many positions.
@@ -178,37 +220,54 @@ public enum RadioactivityKind: ExperimentKind {
             let s = rng.int(below: corpus.validation.count - cell.promptLength)
             return corpus.validation[s..<(s + cell.promptLength)].map(Int32.init)
         }
-        let texts = try Sampler(model: student).generate(prompts: prompts, maxNewTokens: room, options: SamplingOptions(temperature: 1), seed: rng.next())
-        let generation = try ([marked] + unseen).map { try Radioactivity.generation(texts: texts, prompts: prompts, watermark: $0) }
+        let texts = try Sampler(model: student).generate(
+            prompts: prompts, maxNewTokens: room, options: SamplingOptions(temperature: 1), seed: rng.next())
+        let generation = try ([marked] + unseen).map {
+            try Radioactivity.generation(texts: texts, prompts: prompts, watermark: $0)
+        }
 
         func point(_ label: String, _ reports: [RadioactivityReport], dedup: Bool) -> CellResult.Point {
             let scores = reports.map { dedup ? $0.deduplicated : $0.all }
             let own = scores[0], null = scores.dropFirst().map(\.binomialPValue)
-            return CellResult.Point(label: label, metrics: [
-                .init("p_value", own.binomialPValue), .init("log10_p", log10(max(own.binomialPValue, 1e-300))), .init("z", own.z),
-                .init("scored", Double(own.scored)), .init("green_fraction", own.greenFraction),
-                .init("null_ks", null.isEmpty ? nil : ksUniform(null)),
-                .init("null_below_05", null.isEmpty ? nil : Double(null.filter { $0 < 0.05 }.count) / Double(null.count)),
-                .init("null_below_01", null.isEmpty ? nil : Double(null.filter { $0 < 0.01 }.count) / Double(null.count)),
-            ], costs: [.init("scored_positions", Double(reports[0].all.scored))])
+            return CellResult.Point(
+                label: label,
+                metrics: [
+                    .init("p_value", own.binomialPValue), .init("log10_p", log10(max(own.binomialPValue, 1e-300))),
+                    .init("z", own.z),
+                    .init("scored", Double(own.scored)), .init("green_fraction", own.greenFraction),
+                    .init("null_ks", null.isEmpty ? nil : ksUniform(null)),
+                    .init(
+                        "null_below_05",
+                        null.isEmpty ? nil : Double(null.filter { $0 < 0.05 }.count) / Double(null.count)),
+                    .init(
+                        "null_below_01",
+                        null.isEmpty ? nil : Double(null.filter { $0 < 0.01 }.count) / Double(null.count)),
+                ], costs: [.init("scored_positions", Double(reports[0].all.scored))])
         }
-        return CellResult(metrics: [.init("student_loss", loss), .init("watermarked_share", share)], costs: [], curve: [
-            point("reading-dedup", reading, dedup: true), point("reading-all", reading, dedup: false),
-            point("generation-dedup", generation, dedup: true), point("generation-all", generation, dedup: false),
-        ])
+        return CellResult(
+            metrics: [.init("student_loss", loss), .init("watermarked_share", share)], costs: [],
+            curve: [
+                point("reading-dedup", reading, dedup: true), point("reading-all", reading, dedup: false),
+                point("generation-dedup", generation, dedup: true), point("generation-all", generation, dedup: false),
+            ])
     }
 
     /// `count` texts of prompt + completion, sampled at temperature 1 from the teacher behind the KGW stage (or
     /// none); prompts are windows of `from` at places seeded by the cell's seed and `stream`.
-    static func serve(_ teacher: GPTTeacher, watermark: KGWWatermark?, count: Int, cell: Resolved, stream: String, from tokens: [Int]) throws -> [[Int32]] {
+    static func serve(
+        _ teacher: GPTTeacher, watermark: KGWWatermark?, count: Int, cell: Resolved, stream: String, from tokens: [Int]
+    ) throws -> [[Int32]] {
         guard count > 0 else { return [] }
         let ledger = Ledger()
         try ledger.open("owner")
         var rng = LabRNG(seed: cell.seed, stream: "radioactivity-\(stream)")
-        let api = DefendedAPI(teacher: teacher, defences: DefencePipeline(watermark.map { [KGWDefence(watermark: $0)] } ?? []), ledger: ledger, seed: rng.next())
+        let api = DefendedAPI(
+            teacher: teacher, defences: DefencePipeline(watermark.map { [KGWDefence(watermark: $0)] } ?? []),
+            ledger: ledger, seed: rng.next())
         let queries = (0..<count).map { _ -> Query in
             let s = rng.int(below: tokens.count - cell.promptLength)
-            return .completion(tokens[s..<(s + cell.promptLength)].map(Int32.init), maxNewTokens: cell.textTokens, seed: rng.next())
+            return .completion(
+                tokens[s..<(s + cell.promptLength)].map(Int32.init), maxNewTokens: cell.textTokens, seed: rng.next())
         }
         let out = try api.call(queries, account: "owner")
         return zip(queries, out).map { $0.prompt + $1.tokens }

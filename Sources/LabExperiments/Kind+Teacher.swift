@@ -19,18 +19,24 @@ public enum TeacherKind: ExperimentKind {
     public static let version = 1
     public static let reads: [SharedSection] = [.teacher]
     public static let settingsKeys: [String] = []
-    public static let seedMeaning = "the training seed (initialisation and batch order); the corpus keeps its own `teacher.corpus.seed`, so every seed sees the same data"
+    public static let seedMeaning =
+        "the training seed (initialisation and batch order); the corpus keeps its own `teacher.corpus.seed`, so every seed sees the same data"
     public static let outputs = [
         OutputDoc("validation_loss", .metric, "mean next-token cross-entropy on the validation split, nats/token"),
         OutputDoc("test_loss", .metric, "mean next-token cross-entropy on the test split, nats/token"),
         OutputDoc("test_perplexity", .metric, "exp(test_loss)"),
-        OutputDoc("entropy_rate", .metric, "the source's exact entropy rate, nats/token (Markov corpora; null otherwise)"),
-        OutputDoc("gap_to_entropy_rate", .metric, "(test_loss − entropy_rate) / entropy_rate; 0.03 is 3% above the floor"),
+        OutputDoc(
+            "entropy_rate", .metric, "the source's exact entropy rate, nats/token (Markov corpora; null otherwise)"),
+        OutputDoc(
+            "gap_to_entropy_rate", .metric, "(test_loss − entropy_rate) / entropy_rate; 0.03 is 3% above the floor"),
         OutputDoc("final_train_loss", .metric, "training loss at the last step, nats/token"),
-        OutputDoc("exact_match", .metric, "greedy exact-match accuracy on test problems (tasks corpora; null otherwise)"),
+        OutputDoc(
+            "exact_match", .metric, "greedy exact-match accuracy on test problems (tasks corpora; null otherwise)"),
         OutputDoc("parameters", .metric, "number of model parameters (tied unembedding counted once)"),
-        OutputDoc("test_bits_per_byte", .metric, "test_loss in bits per UTF-8 byte of the test text (text corpora only): comparable across tokenizers",
-                  onlyWhenReported: true),
+        OutputDoc(
+            "test_bits_per_byte", .metric,
+            "test_loss in bits per UTF-8 byte of the test text (text corpora only): comparable across tokenizers",
+            onlyWhenReported: true),
         OutputDoc("training_flops", .cost, "training FLOPs, 6N + 12·L·C·T per token"),
         OutputDoc("training_tokens", .cost, "tokens processed in training: steps × batch × sequence length"),
     ]
@@ -38,7 +44,9 @@ public enum TeacherKind: ExperimentKind {
     public static func resolve(_ cell: CellInput<NoSettings>, in context: ValidationContext) throws -> Resolved {
         var teacher = try cell.requireTeacher()
         if cell.isWritten(["teacher", "training", "seed"]) {
-            throw SpecIssue(["teacher", "training", "seed"], "is set, but the teacher kind takes its training seed from `seeds`", fix: "remove it and list the seeds under `seeds:`", atKey: true)
+            throw SpecIssue(
+                ["teacher", "training", "seed"], "is set, but the teacher kind takes its training seed from `seeds`",
+                fix: "remove it and list the seeds under `seeds:`", atKey: true)
         }
         teacher.training.seed = cell.seed
         _ = try context.validate(teacher)
@@ -64,9 +72,11 @@ public enum TeacherKind: ExperimentKind {
         if let bytesPerToken = trained.corpus.bytesPerToken(.test) {
             metrics.append(.init("test_bits_per_byte", test.loss / log(2) / bytesPerToken))
         }
-        return CellResult(metrics: metrics, costs: [
-            .init("training_flops", r.trainingFlops),
-            .init("training_tokens", Double(r.trainingTokens)),
-        ])
+        return CellResult(
+            metrics: metrics,
+            costs: [
+                .init("training_flops", r.trainingFlops),
+                .init("training_tokens", Double(r.trainingTokens)),
+            ])
     }
 }

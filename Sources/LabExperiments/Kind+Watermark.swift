@@ -53,12 +53,15 @@ public enum WatermarkKind: ExperimentKind {
 
         /// How this section's texts are sampled.
         var sampling: KGWSampling.Settings {
-            KGWSampling.Settings(temperature: temperature, biasOrder: biasOrder, gamma: gamma, length: length, batchSize: batchSize)
+            KGWSampling.Settings(
+                temperature: temperature, biasOrder: biasOrder, gamma: gamma, length: length, batchSize: batchSize)
         }
 
         enum CodingKeys: String, CodingKey {
-            case gamma, deltas, contextWidth = "context_width", temperature, biasOrder = "bias_order", length, promptLength = "prompt_length"
-            case cleanTexts = "clean_texts", watermarkedTexts = "watermarked_texts", keys, deduplicate, batchSize = "batch_size"
+            case gamma, deltas, contextWidth = "context_width", temperature, biasOrder = "bias_order", length,
+                promptLength = "prompt_length"
+            case cleanTexts = "clean_texts", watermarkedTexts = "watermarked_texts", keys, deduplicate, batchSize =
+                "batch_size"
         }
 
         public init(from decoder: Decoder) throws {
@@ -69,7 +72,9 @@ public enum WatermarkKind: ExperimentKind {
             if let v = try c.decodeIfPresent(Double.self, forKey: .temperature) { temperature = v }
             if let v = try c.decodeIfPresent(String.self, forKey: .biasOrder) {
                 guard let order = BiasOrder(rawValue: v) else {
-                    throw SpecIssue(["watermark", "bias_order"], "is '\(v)'; allowed: \(BiasOrder.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw SpecIssue(
+                        ["watermark", "bias_order"],
+                        "is '\(v)'; allowed: \(BiasOrder.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 biasOrder = order
             }
@@ -79,7 +84,9 @@ public enum WatermarkKind: ExperimentKind {
             if let v = try c.decodeIfPresent(Int.self, forKey: .watermarkedTexts) { watermarkedTexts = v }
             if let v = try c.decodeIfPresent(String.self, forKey: .keys) {
                 guard let mode = KeyMode(rawValue: v) else {
-                    throw SpecIssue(["watermark", "keys"], "is '\(v)'; allowed: \(KeyMode.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw SpecIssue(
+                        ["watermark", "keys"],
+                        "is '\(v)'; allowed: \(KeyMode.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 keys = mode
             }
@@ -105,32 +112,51 @@ public enum WatermarkKind: ExperimentKind {
     }
 
     public static let name = "watermark"
-    public static let summary = "KGW watermark: false-positive rate on clean teacher text beside the normal tail, and power on watermarked text, per δ"
+    public static let summary =
+        "KGW watermark: false-positive rate on clean teacher text beside the normal tail, and power on watermarked text, per δ"
     public static let version = 2
     public static let reads: [SharedSection] = [.teacher]
     public static let settingsKeys = ["watermark"]
     public static let curveAxis: String? = "delta"
-    public static let seedMeaning = "the prompts, the sampling streams and the watermark keys; the teacher is trained with `teacher.training.seed`"
-    public static let outputs: [OutputDoc] = thresholds.flatMap { th -> [OutputDoc] in
-        let z = thresholdLabel(th)
-        return [
-            OutputDoc("rate_z\(z)", .metric, "share of the point's texts with z ≥ \(z): the false-positive rate at δ = 0, the power (TPR) at δ > 0"),
-            OutputDoc("rate_z\(z)_low", .metric, "Clopper–Pearson 95% lower bound of rate_z\(z)"),
-            OutputDoc("rate_z\(z)_high", .metric, "Clopper–Pearson 95% upper bound of rate_z\(z)"),
-            OutputDoc("normal_tail_z\(z)", .metric, "P(Z ≥ \(z)), the paper's prediction of the false-positive rate"),
-            OutputDoc("binomial_null_z\(z)", .metric, "the exact null rate of z ≥ \(z): P(Binomial(T, γ) reaches that green count), averaged over the texts' T"),
+    public static let seedMeaning =
+        "the prompts, the sampling streams and the watermark keys; the teacher is trained with `teacher.training.seed`"
+    public static let outputs: [OutputDoc] =
+        thresholds.flatMap { th -> [OutputDoc] in
+            let z = thresholdLabel(th)
+            return [
+                OutputDoc(
+                    "rate_z\(z)", .metric,
+                    "share of the point's texts with z ≥ \(z): the false-positive rate at δ = 0, the power (TPR) at δ > 0"
+                ),
+                OutputDoc("rate_z\(z)_low", .metric, "Clopper–Pearson 95% lower bound of rate_z\(z)"),
+                OutputDoc("rate_z\(z)_high", .metric, "Clopper–Pearson 95% upper bound of rate_z\(z)"),
+                OutputDoc(
+                    "normal_tail_z\(z)", .metric, "P(Z ≥ \(z)), the paper's prediction of the false-positive rate"),
+                OutputDoc(
+                    "binomial_null_z\(z)", .metric,
+                    "the exact null rate of z ≥ \(z): P(Binomial(T, γ) reaches that green count), averaged over the texts' T"
+                ),
+            ]
+        } + [
+            OutputDoc("z_mean", .metric, "mean z of the point's texts (0 under the null)"),
+            OutputDoc("z_sd", .metric, "sample sd of z (1 under the null)"),
+            OutputDoc("green_fraction", .metric, "green share of the scored tokens"),
+            OutputDoc(
+                "green_fraction_bound", .metric,
+                "Kirchenbauer et al. Thm 4.2's lower bound on its expectation, γαS̄ / (1 + (α − 1)γ), α = e^δ' with δ' = δ/τ (bias before temperature) or δ (after)"
+            ),
+            OutputDoc(
+                "mean_entropy", .metric,
+                "mean Shannon entropy, nats, of the tempered unwatermarked next-token distribution at the texts' positions"
+            ),
+            OutputDoc(
+                "mean_spike_entropy", .metric,
+                "mean spike entropy Σ p/(1 + ζp), ζ = (1−γ)(α−1)/(1+(α−1)γ), of the same distributions (Kirchenbauer et al. Def. 4.1)"
+            ),
+            OutputDoc("scored_tokens", .metric, "mean tokens scored per text (fewer than length with deduplication)"),
+            OutputDoc("texts", .cost, "texts sampled at the point"),
+            OutputDoc("generated_tokens", .cost, "tokens sampled from the teacher at the point"),
         ]
-    } + [
-        OutputDoc("z_mean", .metric, "mean z of the point's texts (0 under the null)"),
-        OutputDoc("z_sd", .metric, "sample sd of z (1 under the null)"),
-        OutputDoc("green_fraction", .metric, "green share of the scored tokens"),
-        OutputDoc("green_fraction_bound", .metric, "Kirchenbauer et al. Thm 4.2's lower bound on its expectation, γαS̄ / (1 + (α − 1)γ), α = e^δ' with δ' = δ/τ (bias before temperature) or δ (after)"),
-        OutputDoc("mean_entropy", .metric, "mean Shannon entropy, nats, of the tempered unwatermarked next-token distribution at the texts' positions"),
-        OutputDoc("mean_spike_entropy", .metric, "mean spike entropy Σ p/(1 + ζp), ζ = (1−γ)(α−1)/(1+(α−1)γ), of the same distributions (Kirchenbauer et al. Def. 4.1)"),
-        OutputDoc("scored_tokens", .metric, "mean tokens scored per text (fewer than length with deduplication)"),
-        OutputDoc("texts", .cost, "texts sampled at the point"),
-        OutputDoc("generated_tokens", .cost, "tokens sampled from the teacher at the point"),
-    ]
 
     static let maxTexts = 1_000_000
 
@@ -141,33 +167,58 @@ public enum WatermarkKind: ExperimentKind {
         let w = cell.settings.watermark
         let p = ["watermark"]
         guard w.gamma > 0, w.gamma < 1, Int((w.gamma * Double(V)).rounded(.down)) >= 1 else {
-            throw SpecIssue(p + ["gamma"], "is \(w.gamma); allowed range [\(1.0 / Double(V)), 1) (⌊γ·V⌋ ≥ 1 green token of \(V))")
+            throw SpecIssue(
+                p + ["gamma"], "is \(w.gamma); allowed range [\(1.0 / Double(V)), 1) (⌊γ·V⌋ ≥ 1 green token of \(V))")
         }
         for (i, d) in w.deltas.enumerated() {
-            guard d > 0, d <= 50 else { throw SpecIssue(p + ["deltas", String(i)], "is \(d); allowed range (0, 50] (a logit bonus; δ = 0, clean text, is always measured)") }
-            if w.deltas[..<i].contains(d) { throw SpecIssue(p + ["deltas", String(i)], "is \(d), listed twice; allowed: distinct values") }
+            guard d > 0, d <= 50 else {
+                throw SpecIssue(
+                    p + ["deltas", String(i)],
+                    "is \(d); allowed range (0, 50] (a logit bonus; δ = 0, clean text, is always measured)")
+            }
+            if w.deltas[..<i].contains(d) {
+                throw SpecIssue(p + ["deltas", String(i)], "is \(d), listed twice; allowed: distinct values")
+            }
         }
-        guard w.temperature > 0, w.temperature <= 100 else { throw SpecIssue(p + ["temperature"], "is \(w.temperature); allowed range (0, 100]") }
+        guard w.temperature > 0, w.temperature <= 100 else {
+            throw SpecIssue(p + ["temperature"], "is \(w.temperature); allowed range (0, 100]")
+        }
         guard (1..<T).contains(w.promptLength) else {
-            throw SpecIssue(p + ["prompt_length"], "is \(w.promptLength); allowed range 1...\(T - 1) (the teacher's context_length \(T) less one generated token)",
-                            related: [["teacher", "model", "context_length"]])
+            throw SpecIssue(
+                p + ["prompt_length"],
+                "is \(w.promptLength); allowed range 1...\(T - 1) (the teacher's context_length \(T) less one generated token)",
+                related: [["teacher", "model", "context_length"]])
         }
         guard w.length >= 1, w.length <= T - w.promptLength else {
-            throw SpecIssue(p + ["length"], "is \(w.length); allowed range 1...\(T - w.promptLength) (prompt_length + length ≤ context_length \(T))",
-                            related: [p + ["prompt_length"], ["teacher", "model", "context_length"]])
+            throw SpecIssue(
+                p + ["length"],
+                "is \(w.length); allowed range 1...\(T - w.promptLength) (prompt_length + length ≤ context_length \(T))",
+                related: [p + ["prompt_length"], ["teacher", "model", "context_length"]])
         }
         guard (1...w.promptLength).contains(w.contextWidth) else {
-            throw SpecIssue(p + ["context_width"], "is \(w.contextWidth); allowed range 1...\(w.promptLength) (the prompt must seed the first green list)",
-                            related: [p + ["prompt_length"]])
+            throw SpecIssue(
+                p + ["context_width"],
+                "is \(w.contextWidth); allowed range 1...\(w.promptLength) (the prompt must seed the first green list)",
+                related: [p + ["prompt_length"]])
         }
-        guard (0...maxTexts).contains(w.cleanTexts) else { throw SpecIssue(p + ["clean_texts"], "is \(w.cleanTexts); allowed range 0...\(maxTexts)") }
-        guard (0...maxTexts).contains(w.watermarkedTexts) else { throw SpecIssue(p + ["watermarked_texts"], "is \(w.watermarkedTexts); allowed range 0...\(maxTexts)") }
+        guard (0...maxTexts).contains(w.cleanTexts) else {
+            throw SpecIssue(p + ["clean_texts"], "is \(w.cleanTexts); allowed range 0...\(maxTexts)")
+        }
+        guard (0...maxTexts).contains(w.watermarkedTexts) else {
+            throw SpecIssue(p + ["watermarked_texts"], "is \(w.watermarkedTexts); allowed range 0...\(maxTexts)")
+        }
         guard w.cleanTexts >= 1 || (w.watermarkedTexts >= 1 && !w.deltas.isEmpty) else {
-            throw SpecIssue(p + ["clean_texts"], "is 0 and no watermarked text is asked for; allowed: at least one text", related: [p + ["watermarked_texts"]])
+            throw SpecIssue(
+                p + ["clean_texts"], "is 0 and no watermarked text is asked for; allowed: at least one text",
+                related: [p + ["watermarked_texts"]])
         }
-        guard (1...4096).contains(w.batchSize) else { throw SpecIssue(p + ["batch_size"], "is \(w.batchSize); allowed range 1...4096") }
+        guard (1...4096).contains(w.batchSize) else {
+            throw SpecIssue(p + ["batch_size"], "is \(w.batchSize); allowed range 1...4096")
+        }
         if let validation = probe.splitTokens[.validation], validation < w.promptLength {
-            throw SpecIssue(["teacher", "corpus"], "has a validation split of \(validation) tokens, shorter than one prompt of \(w.promptLength)")
+            throw SpecIssue(
+                ["teacher", "corpus"],
+                "has a validation split of \(validation) tokens, shorter than one prompt of \(w.promptLength)")
         }
         return Resolved(teacher: teacher, watermark: w, seed: cell.seed)
     }
@@ -195,23 +246,36 @@ public enum WatermarkKind: ExperimentKind {
                     var r = LabRNG(seed: cell.seed, stream: "watermark-key-\(label)-\(i)")
                     key = r.next()
                 }
-                return try KGWWatermark(gamma: w.gamma, delta: Float(delta), key: key, contextWidth: w.contextWidth, vocabularySize: V)
+                return try KGWWatermark(
+                    gamma: w.gamma, delta: Float(delta), key: key, contextWidth: w.contextWidth, vocabularySize: V)
             }
-            let sampled = try KGWSampling.sample(model: model, prompts: prompts, watermarks: marks, delta: delta, settings: w.sampling, seed: cell.seed, stream: label)
+            let sampled = try KGWSampling.sample(
+                model: model, prompts: prompts, watermarks: marks, delta: delta, settings: w.sampling, seed: cell.seed,
+                stream: label)
             let scores: [WatermarkScore]
             if w.keys == .fixed, let first = marks.first {
-                scores = try KGWDetector(watermark: first).scores(texts: sampled.texts, prompts: prompts, deduplicate: w.deduplicate)
+                scores = try KGWDetector(watermark: first).scores(
+                    texts: sampled.texts, prompts: prompts, deduplicate: w.deduplicate)
             } else {
-                scores = try sampled.texts.indices.map { try KGWDetector(watermark: marks[$0]).score(tokens: sampled.texts[$0], prompt: prompts[$0], deduplicate: w.deduplicate) }
+                scores = try sampled.texts.indices.map {
+                    try KGWDetector(watermark: marks[$0]).score(
+                        tokens: sampled.texts[$0], prompt: prompts[$0], deduplicate: w.deduplicate)
+                }
             }
-            points.append(point(label: label, delta: delta, scores: scores, sampled: sampled, gamma: marks.first?.effectiveGamma, options: w))
+            points.append(
+                point(
+                    label: label, delta: delta, scores: scores, sampled: sampled, gamma: marks.first?.effectiveGamma,
+                    options: w))
         }
         return CellResult(curve: points)
     }
 
     /// One curve point: detection rates at every threshold with their intervals and predictions, and the
     /// texts' z, green share and entropies.
-    static func point(label: String, delta: Double, scores: [WatermarkScore], sampled: KGWSampling.Sampled, gamma: Double?, options w: Options) -> CellResult.Point {
+    static func point(
+        label: String, delta: Double, scores: [WatermarkScore], sampled: KGWSampling.Sampled, gamma: Double?,
+        options w: Options
+    ) -> CellResult.Point {
         let n = scores.count
         var metrics: [CellResult.Entry] = []
         for th in thresholds {
@@ -223,13 +287,19 @@ public enum WatermarkKind: ExperimentKind {
                 .init("rate_z\(z)_low", n > 0 ? low : nil),
                 .init("rate_z\(z)_high", n > 0 ? high : nil),
                 .init("normal_tail_z\(z)", WatermarkStatistics.normalTail(th)),
-                .init("binomial_null_z\(z)", n > 0 ? scores.reduce(0.0) { $0 + WatermarkStatistics.exactNullRate($1, threshold: th) } / Double(n) : nil),
+                .init(
+                    "binomial_null_z\(z)",
+                    n > 0
+                        ? scores.reduce(0.0) { $0 + WatermarkStatistics.exactNullRate($1, threshold: th) } / Double(n)
+                        : nil),
             ]
         }
         func mean(_ x: [Double]) -> Double? { x.isEmpty ? nil : x.reduce(0, +) / Double(x.count) }
         let zs = scores.map(\.z)
         var sd: Double?
-        if zs.count >= 2, let m = mean(zs) { sd = (zs.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(zs.count - 1)).squareRoot() }
+        if zs.count >= 2, let m = mean(zs) {
+            sd = (zs.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(zs.count - 1)).squareRoot()
+        }
         let scored = scores.reduce(0) { $0 + $1.scored }
         let green: Double? = scored > 0 ? Double(scores.reduce(0) { $0 + $1.green }) / Double(scored) : nil
         let positions = Double(sampled.positions)
@@ -238,11 +308,17 @@ public enum WatermarkKind: ExperimentKind {
         var bound: Double?
         if let g = gamma, let s = spike { bound = g * alpha * s / (1 + (alpha - 1) * g) }
         metrics += [
-            .init("z_mean", mean(zs)), .init("z_sd", sd), .init("green_fraction", green), .init("green_fraction_bound", bound),
-            .init("mean_entropy", sampled.positions > 0 ? sampled.entropy / positions : nil), .init("mean_spike_entropy", spike),
+            .init("z_mean", mean(zs)), .init("z_sd", sd), .init("green_fraction", green),
+            .init("green_fraction_bound", bound),
+            .init("mean_entropy", sampled.positions > 0 ? sampled.entropy / positions : nil),
+            .init("mean_spike_entropy", spike),
             .init("scored_tokens", mean(scores.map { Double($0.scored) })),
         ]
-        return CellResult.Point(label: label, metrics: metrics, costs: [.init("texts", Double(n)), .init("generated_tokens", Double(sampled.texts.reduce(0) { $0 + $1.count }))])
+        return CellResult.Point(
+            label: label, metrics: metrics,
+            costs: [
+                .init("texts", Double(n)), .init("generated_tokens", Double(sampled.texts.reduce(0) { $0 + $1.count })),
+            ])
     }
 
     /// "2", "0.5": a threshold or a δ as a label.

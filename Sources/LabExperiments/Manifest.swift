@@ -5,18 +5,35 @@ import Foundation
 import LabCore
 
 enum Manifest {
-    static func json(experiment e: Experiment, records: [CellRecord], invocation: Invocation, fileHash: String) -> JSONValue {
+    static func json(experiment e: Experiment, records: [CellRecord], invocation: Invocation, fileHash: String)
+        -> JSONValue
+    {
         let git = gitState()
         let durations: [(String, JSONValue)] = [
             ("this_invocation_seconds", .number(invocation.seconds)),
             ("cells_total_seconds", .number(records.map(\.seconds).reduce(0, +))),
-            ("cells", .array(zip(e.cells, records).map { cell, r in
-                .object([("index", .number(Double(cell.index))), ("hash", .string(cell.hash)), ("seconds", .number(r.seconds)), ("shard", .string(r.shard)),
-                         ("commit", .string(r.commit ?? "unknown"))])
-            })),
-            ("teachers_trained_by_this_invocation", .array(invocation.trained.map { t in
-                .object([("hash", .string(t.hash)), ("seconds", .number(t.seconds)), ("parameters", .number(Double(t.parameters))), ("steps", .number(Double(t.spec.training.steps)))])
-            })),
+            (
+                "cells",
+                .array(
+                    zip(e.cells, records).map { cell, r in
+                        .object([
+                            ("index", .number(Double(cell.index))), ("hash", .string(cell.hash)),
+                            ("seconds", .number(r.seconds)), ("shard", .string(r.shard)),
+                            ("commit", .string(r.commit ?? "unknown")),
+                        ])
+                    })
+            ),
+            (
+                "teachers_trained_by_this_invocation",
+                .array(
+                    invocation.trained.map { t in
+                        .object([
+                            ("hash", .string(t.hash)), ("seconds", .number(t.seconds)),
+                            ("parameters", .number(Double(t.parameters))),
+                            ("steps", .number(Double(t.spec.training.steps))),
+                        ])
+                    })
+            ),
         ]
         return .object([
             ("lab_version", .string(LabVersion.string)),
@@ -43,8 +60,9 @@ enum Manifest {
         let info = ProcessInfo.processInfo
         var cpu = "unknown"
         if let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
-           let colon = line.firstIndex(of: ":") {
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+            let colon = line.firstIndex(of: ":")
+        {
             cpu = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
         return .object([
@@ -62,7 +80,9 @@ enum Manifest {
     /// The commit of the working directory's repository, and whether tracked files other than results differ
     /// from it (rewriting committed results must not make the code look modified).
     static func gitState() -> (commit: String, dirty: Bool?) {
-        guard let commit = run(["git", "rev-parse", "HEAD"])?.trimmingCharacters(in: .whitespacesAndNewlines), !commit.isEmpty else { return ("unknown", nil) }
+        guard let commit = run(["git", "rev-parse", "HEAD"])?.trimmingCharacters(in: .whitespacesAndNewlines),
+            !commit.isEmpty
+        else { return ("unknown", nil) }
         let status = run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results"])
         return (commit, status.map { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty })
     }

@@ -9,7 +9,9 @@ import Yams
 public enum NodeDecoder {
     /// Decodes `type` from `node`, whose place in the document is `path` below `root`. Every error thrown is
     /// an `ExperimentError` located in `file`.
-    public static func decode<T: Decodable>(_ type: T.Type, from node: Node, path: [String], root: Node, file: String) throws -> T {
+    public static func decode<T: Decodable>(_ type: T.Type, from node: Node, path: [String], root: Node, file: String)
+        throws -> T
+    {
         let session = DecodeSession(file: file, root: root)
         return try session.decodeValue(type, node: node, path: path)
     }
@@ -61,7 +63,8 @@ final class DecodeSession {
 
     func error(at mark: Mark?, path: [String], _ message: String, fix: String? = nil) -> ExperimentError {
         let p = mark.map { Position($0) } ?? NodePath.position(for: path, in: root, atKey: false)
-        return ExperimentError(file: file, line: p.line, column: p.column, key: path.joined(separator: "."), message: message, fix: fix)
+        return ExperimentError(
+            file: file, line: p.line, column: p.column, key: path.joined(separator: "."), message: message, fix: fix)
     }
 
     /// Decodes `type` from `node`, then rejects keys of any mapping it read that no decode asked for. Errors
@@ -92,13 +95,16 @@ final class DecodeSession {
     func check(_ tracker: KeyTracker) throws {
         for (key, _) in tracker.mapping {
             guard let name = NodePath.keyString(key) else {
-                throw error(at: key.mark, path: tracker.path, "a key must be a plain word; this one is \(NodeDecoder.shape(of: key))")
+                throw error(
+                    at: key.mark, path: tracker.path,
+                    "a key must be a plain word; this one is \(NodeDecoder.shape(of: key))")
             }
             if !tracker.asked.contains(name) {
                 let place = tracker.path.isEmpty ? "at the top level" : "in '\(tracker.path.joined(separator: "."))'"
-                throw ExperimentError(file: file, line: key.mark?.line ?? 1, column: key.mark?.column ?? 1,
-                                      key: (tracker.path + [name]).joined(separator: "."), message: "unknown key \(place)",
-                                      fix: EditDistance.hint(for: name, among: tracker.asked, noun: "keys here"))
+                throw ExperimentError(
+                    file: file, line: key.mark?.line ?? 1, column: key.mark?.column ?? 1,
+                    key: (tracker.path + [name]).joined(separator: "."), message: "unknown key \(place)",
+                    fix: EditDistance.hint(for: name, among: tracker.asked, noun: "keys here"))
             }
         }
     }
@@ -123,7 +129,7 @@ final class DecodeSession {
             }
             return self.error(at: node.mark, path: path + parts.suffix(1), message)
         case let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context),
-             let DecodingError.keyNotFound(_, context), let DecodingError.dataCorrupted(context):
+            let DecodingError.keyNotFound(_, context), let DecodingError.dataCorrupted(context):
             return self.error(at: node.mark, path: path, context.debugDescription)
         default:
             return self.error(at: node.mark, path: path, "\(error)")
@@ -142,8 +148,9 @@ struct NodeValueDecoder: Decoder {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         guard case let .mapping(m) = node else {
-            throw session.error(at: node.mark, path: path, "expected a mapping of keys to values, found \(NodeDecoder.shape(of: node))",
-                                fix: "write `key: value` lines indented under '\(path.joined(separator: "."))'")
+            throw session.error(
+                at: node.mark, path: path, "expected a mapping of keys to values, found \(NodeDecoder.shape(of: node))",
+                fix: "write `key: value` lines indented under '\(path.joined(separator: "."))'")
         }
         // Decoders may open several containers on one mapping (APIPolicy lists its keys, then reads them):
         // they share one tracker, so a key asked through either counts as known.
@@ -154,13 +161,15 @@ struct NodeValueDecoder: Decoder {
             tracker = KeyTracker(mapping: m, path: path)
             session.pending.append(tracker)
         }
-        return KeyedDecodingContainer(KeyedNodeContainer<Key>(mapping: m, path: path, session: session, tracker: tracker))
+        return KeyedDecodingContainer(
+            KeyedNodeContainer<Key>(mapping: m, path: path, session: session, tracker: tracker))
     }
 
     func unkeyedContainer() throws -> UnkeyedDecodingContainer {
         guard case let .sequence(s) = node else {
-            throw session.error(at: node.mark, path: path, "expected a list, found \(NodeDecoder.shape(of: node))",
-                                fix: "write a list as [a, b] or as `- item` lines")
+            throw session.error(
+                at: node.mark, path: path, "expected a list, found \(NodeDecoder.shape(of: node))",
+                fix: "write a list as [a, b] or as `- item` lines")
         }
         return UnkeyedNodeContainer(sequence: s, path: path, session: session)
     }
@@ -201,8 +210,10 @@ struct KeyedNodeContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func required(_ key: Key) throws -> Node {
         tracker.ask(key.stringValue)
         guard let node = value(key) else {
-            throw session.error(at: mapping.mark, path: path + [key.stringValue], "is missing",
-                                fix: "add `\(key.stringValue): ...` " + (path.isEmpty ? "at the top level" : "under '\(path.joined(separator: "."))'"))
+            throw session.error(
+                at: mapping.mark, path: path + [key.stringValue], "is missing",
+                fix: "add `\(key.stringValue): ...` "
+                    + (path.isEmpty ? "at the top level" : "under '\(path.joined(separator: "."))'"))
         }
         return node
     }
@@ -218,12 +229,16 @@ struct KeyedNodeContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         try session.decodeValue(type, node: try required(key), path: path + [key.stringValue])
     }
 
-    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
-        try NodeValueDecoder(node: try required(key), path: path + [key.stringValue], session: session).container(keyedBy: type)
+    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
+        -> KeyedDecodingContainer<NestedKey>
+    {
+        try NodeValueDecoder(node: try required(key), path: path + [key.stringValue], session: session).container(
+            keyedBy: type)
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> UnkeyedDecodingContainer {
-        try NodeValueDecoder(node: try required(key), path: path + [key.stringValue], session: session).unkeyedContainer()
+        try NodeValueDecoder(node: try required(key), path: path + [key.stringValue], session: session)
+            .unkeyedContainer()
     }
 
     func superDecoder() throws -> Decoder {
@@ -253,7 +268,8 @@ struct UnkeyedNodeContainer: UnkeyedDecodingContainer {
 
     mutating func next() throws -> (Node, [String]) {
         guard !isAtEnd else {
-            throw session.error(at: sequence.mark, path: path, "the list has \(sequence.count) items; more were expected")
+            throw session.error(
+                at: sequence.mark, path: path, "the list has \(sequence.count) items; more were expected")
         }
         defer { currentIndex += 1 }
         return (sequence[currentIndex], path + [String(currentIndex)])
@@ -273,7 +289,9 @@ struct UnkeyedNodeContainer: UnkeyedDecodingContainer {
         return try session.decodeValue(type, node: node, path: itemPath)
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<
+        NestedKey
+    > {
         let (node, itemPath) = try next()
         return try NodeValueDecoder(node: node, path: itemPath, session: session).container(keyedBy: type)
     }

@@ -34,7 +34,9 @@ enum NodePath {
         for (depth, component) in path.enumerated() {
             switch current {
             case let .mapping(m):
-                guard let pair = m.first(where: { keyString($0.key) == component }) else { return (current, keyMark, depth) }
+                guard let pair = m.first(where: { keyString($0.key) == component }) else {
+                    return (current, keyMark, depth)
+                }
                 keyMark = pair.key.mark
                 current = pair.value
             case let .sequence(s):
@@ -67,31 +69,43 @@ enum NodePath {
 
     /// `node` with the value at `path` replaced by `value` (intermediate mappings created as needed, their
     /// keys marked at `keyMark`). Throws `Blocked` when the path runs through a scalar or past a list's end.
-    static func replacing(_ path: ArraySlice<String>, in node: Node?, with value: Node, keyMark: Mark?, depth: Int = 0) throws -> Node {
+    static func replacing(_ path: ArraySlice<String>, in node: Node?, with value: Node, keyMark: Mark?, depth: Int = 0)
+        throws -> Node
+    {
         guard let component = path.first else { return value }
         let rest = path.dropFirst()
         switch node {
         case nil:
             let key = Node.scalar(.init(component, .implicit, .plain, keyMark))
-            return .mapping(.init([(key, try replacing(rest, in: nil, with: value, keyMark: keyMark, depth: depth + 1))], .implicit, .block, keyMark))
+            return .mapping(
+                .init(
+                    [(key, try replacing(rest, in: nil, with: value, keyMark: keyMark, depth: depth + 1))], .implicit,
+                    .block, keyMark))
         case var .mapping(m)?:
             if let i = m.firstIndex(where: { keyString($0.key) == component }) {
                 let pair = m[i]
                 m[i] = (pair.key, try replacing(rest, in: pair.value, with: value, keyMark: keyMark, depth: depth + 1))
             } else {
                 let key = Node.scalar(.init(component, .implicit, .plain, keyMark))
-                let pairs = m.map { ($0.key, $0.value) } + [(key, try replacing(rest, in: nil, with: value, keyMark: keyMark, depth: depth + 1))]
+                let pairs =
+                    m.map { ($0.key, $0.value) } + [
+                        (key, try replacing(rest, in: nil, with: value, keyMark: keyMark, depth: depth + 1))
+                    ]
                 m = Node.Mapping(pairs, m.tag, m.style, m.mark)
             }
             return .mapping(m)
         case var .sequence(s)?:
             guard let i = Int(component), i >= 0, i < s.count else {
-                throw Blocked(depth: depth, reason: "'\(component)' is not an index of this list of \(s.count) (0...\(max(0, s.count - 1)))")
+                throw Blocked(
+                    depth: depth,
+                    reason: "'\(component)' is not an index of this list of \(s.count) (0...\(max(0, s.count - 1)))")
             }
             s[i] = try replacing(rest, in: s[i], with: value, keyMark: keyMark, depth: depth + 1)
             return .sequence(s)
         case let other?:
-            throw Blocked(depth: depth, reason: "the value there is \(NodeDecoder.shape(of: other)), which has no key '\(component)'")
+            throw Blocked(
+                depth: depth,
+                reason: "the value there is \(NodeDecoder.shape(of: other)), which has no key '\(component)'")
         }
     }
 }

@@ -19,7 +19,8 @@ public struct OutputOwner: Equatable {
     }
 
     init(_ experiment: Experiment) {
-        self.init(experiment: experiment.name, file: experiment.file, fileHash: SHA256.hex(Data(experiment.source.text.utf8)))
+        self.init(
+            experiment: experiment.name, file: experiment.file, fileHash: SHA256.hex(Data(experiment.source.text.utf8)))
     }
 
     /// The owners recorded in `output` (owner file, manifest), with the file each came from.
@@ -27,9 +28,16 @@ public struct OutputOwner: Equatable {
         var owners: [(OutputOwner, String)] = []
         for name in [ownerFile, "manifest.json"] {
             let url = output.appendingPathComponent(name)
-            guard let data = try? Data(contentsOf: url), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  let experiment = object["experiment"] as? String else { continue }
-            owners.append((OutputOwner(experiment: experiment, file: object["file"] as? String ?? "", fileHash: object["file_sha256"] as? String ?? ""), url.path))
+            guard let data = try? Data(contentsOf: url),
+                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                let experiment = object["experiment"] as? String
+            else { continue }
+            owners.append(
+                (
+                    OutputOwner(
+                        experiment: experiment, file: object["file"] as? String ?? "",
+                        fileHash: object["file_sha256"] as? String ?? ""), url.path
+                ))
         }
         return owners
     }
@@ -39,7 +47,8 @@ public struct OutputOwner: Equatable {
     func isForeign(to other: OutputOwner) -> Bool {
         if experiment != other.experiment { return true }
         return fileHash != other.fileHash && !file.isEmpty && !other.file.isEmpty
-            && URL(fileURLWithPath: file).standardizedFileURL.path != URL(fileURLWithPath: other.file).standardizedFileURL.path
+            && URL(fileURLWithPath: file).standardizedFileURL.path
+                != URL(fileURLWithPath: other.file).standardizedFileURL.path
     }
 
     /// Throws when `output` holds another experiment's results, unless `allowForeign`.
@@ -47,29 +56,41 @@ public struct OutputOwner: Equatable {
         let me = OutputOwner(experiment)
         for (owner, source) in recorded(in: output) where owner.isForeign(to: me) && !allowForeign {
             let origin = owner.file.isEmpty ? "" : " (file \(owner.file), sha256 \(owner.fileHash.prefix(12)))"
-            throw LabError.file(path: output.path, message: "holds the results of experiment '\(owner.experiment)'\(origin), per \(source); "
-                + "running '\(me.experiment)' (file \(me.file)) here would overwrite them. Choose another --out, or pass --overwrite-foreign to replace them")
+            throw LabError.file(
+                path: output.path,
+                message: "holds the results of experiment '\(owner.experiment)'\(origin), per \(source); "
+                    + "running '\(me.experiment)' (file \(me.file)) here would overwrite them. Choose another --out, or pass --overwrite-foreign to replace them"
+            )
         }
     }
 
     /// Records `experiment` as the directory's owner.
     static func claim(_ experiment: Experiment, output: URL) throws {
         let me = OutputOwner(experiment)
-        let json = JSONValue.object([("experiment", .string(me.experiment)), ("file", .string(me.file)), ("file_sha256", .string(me.fileHash))])
+        let json = JSONValue.object([
+            ("experiment", .string(me.experiment)), ("file", .string(me.file)), ("file_sha256", .string(me.fileHash)),
+        ])
         try AtomicFile.write(json.pretty, to: output.appendingPathComponent(ownerFile))
     }
 
     /// Locks `output` against a second `run` or `merge` for as long as the returned locks live. A whole run
     /// holds the directory exclusively; shard i/n holds it shared (other shards of the grid may run beside
     /// it, on other cells) and its own shard exclusively.
-    static func lock(_ output: URL, shard: Shard = .whole, wait: Bool, log: @escaping (String) -> Void) throws -> [FileLock] {
-        let onWait = { (pid: Int32?) in log("waiting for distill-lab process \(pid.map(String.init) ?? "?") to release \(output.path)") }
+    static func lock(_ output: URL, shard: Shard = .whole, wait: Bool, log: @escaping (String) -> Void) throws
+        -> [FileLock]
+    {
+        let onWait = { (pid: Int32?) in
+            log("waiting for distill-lab process \(pid.map(String.init) ?? "?") to release \(output.path)")
+        }
         let hint = "wait for it to finish, pass --wait to queue behind it, or choose another --out"
-        let directory = try FileLock(path: output.appendingPathComponent(lockFile).path, what: "output directory \(output.path)", shared: shard.count > 1,
-                                     wait: wait, hint: hint, onWait: onWait)
+        let directory = try FileLock(
+            path: output.appendingPathComponent(lockFile).path, what: "output directory \(output.path)",
+            shared: shard.count > 1,
+            wait: wait, hint: hint, onWait: onWait)
         guard shard.count > 1 else { return [directory] }
-        let own = try FileLock(path: output.appendingPathComponent(".distill-lab.shard-\(shard.index)-of-\(shard.count).lock").path,
-                               what: "shard \(shard) of output directory \(output.path)", wait: wait, hint: hint, onWait: onWait)
+        let own = try FileLock(
+            path: output.appendingPathComponent(".distill-lab.shard-\(shard.index)-of-\(shard.count).lock").path,
+            what: "shard \(shard) of output directory \(output.path)", wait: wait, hint: hint, onWait: onWait)
         return [directory, own]
     }
 }

@@ -36,7 +36,8 @@ struct PlotData {
         let xAxis = results.axes.first { $0.name == spec.x }
         let categories = xAxis.map { results.labels(of: $0.name, matching: spec.filter) } ?? []
         // Axes that tell points of one series apart: every grid axis but the series, the seeds and the filter.
-        let pointAxes = results.axes.filter { !$0.isSeed && $0.name != spec.series && spec.filter[$0.name] == nil }.map(\.name)
+        let pointAxes = results.axes.filter { !$0.isSeed && $0.name != spec.series && spec.filter[$0.name] == nil }.map(
+            \.name)
         var series: [PlotSeries] = []
         for label in seriesLabels {
             var match = spec.filter
@@ -63,21 +64,34 @@ struct PlotData {
                     x = Stats(results.values(spec.x, of: group)).mean
                 }
                 if spec.type == .bar {
-                    points.append(PlotPoint(x: Double(categories.firstIndex(of: category) ?? 0), y: y, yStd: ys.std ?? 0, category: category))
+                    points.append(
+                        PlotPoint(
+                            x: Double(categories.firstIndex(of: category) ?? 0), y: y, yStd: ys.std ?? 0,
+                            category: category))
                 } else if let x {
                     points.append(PlotPoint(x: x, y: y, yStd: ys.std ?? 0, category: category))
                 }
             }
             if spec.type == .line { points.sort { $0.x < $1.x } }
-            series.append(PlotSeries(label: spec.series == nil ? spec.y : "\(Runner.short(spec.series ?? "")) = \(label)", points: points))
+            series.append(
+                PlotSeries(
+                    label: spec.series == nil ? spec.y : "\(Runner.short(spec.series ?? "")) = \(label)", points: points
+                ))
         }
         let title = spec.title.isEmpty ? "\(human(spec.y)) versus \(human(spec.x))" : spec.title
         let seeds = e.seeds.count
         let what = spec.type == .bar ? "Bars are" : "Points are"
-        var note = seeds > 1 ? "\(what) means over \(seeds) seeds; error bars (±) show one standard deviation." : "One seed."
-        if !spec.filter.isEmpty { note += " Fixed: " + spec.filter.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)" }.joined(separator: ", ") + "." }
-        return PlotData(title: title, xLabel: axisLabel(spec.x, e), yLabel: axisLabel(spec.y, e), type: spec.type, xScale: spec.xScale, yScale: spec.yScale,
-                        categories: categories, series: series, showLegend: spec.series != nil, note: note)
+        var note =
+            seeds > 1 ? "\(what) means over \(seeds) seeds; error bars (±) show one standard deviation." : "One seed."
+        if !spec.filter.isEmpty {
+            note +=
+                " Fixed: "
+                + spec.filter.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)" }.joined(separator: ", ") + "."
+        }
+        return PlotData(
+            title: title, xLabel: axisLabel(spec.x, e), yLabel: axisLabel(spec.y, e), type: spec.type,
+            xScale: spec.xScale, yScale: spec.yScale,
+            categories: categories, series: series, showLegend: spec.series != nil, note: note)
     }
 
     static func human(_ name: String) -> String { name.replacingOccurrences(of: "_", with: " ") }

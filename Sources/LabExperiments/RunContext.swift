@@ -63,9 +63,13 @@ public final class RunContext {
                 loadedFromCache.append(hash)
                 teacher = cached
             } else {
-                log("training teacher \(hash.prefix(12)) (\(spec.corpus.kind.rawValue), width \(spec.model.width), \(spec.model.layers) layers, \(spec.training.steps) steps)")
+                log(
+                    "training teacher \(hash.prefix(12)) (\(spec.corpus.kind.rawValue), width \(spec.model.width), \(spec.model.layers) layers, \(spec.training.steps) steps)"
+                )
                 // A nested bar only on a terminal, where it redraws in place; in logs it would bury the cell lines.
-                let progress = showProgress && isatty(STDERR_FILENO) != 0 ? ProgressReporter(total: spec.training.steps, label: "  teacher \(hash.prefix(8))") : nil
+                let progress =
+                    showProgress && isatty(STDERR_FILENO) != 0
+                    ? ProgressReporter(total: spec.training.steps, label: "  teacher \(hash.prefix(8))") : nil
                 teacher = try cache.train(spec, hash: hash, corpus: corpus, progress: progress)
                 trained.append(teacher.record)
             }

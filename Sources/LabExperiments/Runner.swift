@@ -23,7 +23,11 @@ public struct Shard: Equatable, Sendable, CustomStringConvertible {
     public init(parsing text: String) throws {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, (1...n).contains(i) else {
-            throw LabError.invalidConfig(key: "--shard", message: "is '\(text)'; write i/n with 1 ≤ i ≤ n, e.g. --shard 2/3 (for 0-based job indices use $((INDEX + 1))/n)")
+            throw LabError.invalidConfig(
+                key: "--shard",
+                message:
+                    "is '\(text)'; write i/n with 1 ≤ i ≤ n, e.g. --shard 2/3 (for 0-based job indices use $((INDEX + 1))/n)"
+            )
         }
         self.init(index: i, count: n)
     }
@@ -55,7 +59,10 @@ public struct RunOptions {
     /// Progress lines and notes, to standard error by default.
     public var log: (String) -> Void
 
-    public init(output: URL, cache: TeacherCache, threads: Int, log: @escaping (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) {
+    public init(
+        output: URL, cache: TeacherCache, threads: Int,
+        log: @escaping (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+    ) {
         self.output = output
         self.cache = cache
         self.threads = threads
@@ -82,7 +89,8 @@ public enum Runner {
         let start = Date()
         let store = options.cells
         try OutputOwner.check(experiment, output: options.output, allowForeign: options.overwriteForeign)
-        let locks = try OutputOwner.lock(options.output, shard: options.shard, wait: options.waitForLock, log: options.log)
+        let locks = try OutputOwner.lock(
+            options.output, shard: options.shard, wait: options.waitForLock, log: options.log)
         defer { withExtendedLifetime(locks) {} }
         // Checked again under the lock: the holder we waited for may have claimed the directory.
         try OutputOwner.check(experiment, output: options.output, allowForeign: options.overwriteForeign)
@@ -103,11 +111,16 @@ public enum Runner {
         var seen = Set<String>()
         let todo = mine.filter { !store.contains($0.hash) && seen.insert($0.hash).inserted }
         let reused = mine.count - todo.count
-        if reused > 0 { options.log("\(reused) of \(mine.count) cells already finished in \(store.directory.path); computing the other \(todo.count)") }
+        if reused > 0 {
+            options.log(
+                "\(reused) of \(mine.count) cells already finished in \(store.directory.path); computing the other \(todo.count)"
+            )
+        }
 
         let context = RunContext(cache: options.cache, showProgress: options.showProgress, log: options.log)
         let commit = todo.isEmpty ? "unknown" : Manifest.gitState().commit
-        let progress = ProgressReporter(total: todo.count, label: "\(experiment.name) cells", enabled: options.showProgress && !todo.isEmpty)
+        let progress = ProgressReporter(
+            total: todo.count, label: "\(experiment.name) cells", enabled: options.showProgress && !todo.isEmpty)
         for (done, cell) in todo.enumerated() {
             let cellStart = Date()
             let result: CellResult
@@ -116,21 +129,27 @@ public enum Runner {
             } catch {
                 throw LabError.message("cell \(cell.index) (\(describe(cell, in: experiment))) failed: \(error)")
             }
-            try store.write(CellRecord(hash: cell.hash, kind: experiment.kindName, index: cell.index, labels: cell.labels, result: result,
-                                       seconds: Date().timeIntervalSince(cellStart), shard: options.shard.description, commit: commit))
+            try store.write(
+                CellRecord(
+                    hash: cell.hash, kind: experiment.kindName, index: cell.index, labels: cell.labels, result: result,
+                    seconds: Date().timeIntervalSince(cellStart), shard: options.shard.description, commit: commit))
             progress.update(done + 1, detail: describe(cell, in: experiment))
         }
         progress.finish()
 
-        let invocation = Invocation(command: "run", shard: options.shard, threads: options.threads, started: start, seconds: Date().timeIntervalSince(start),
-                                    computed: todo.count, reused: reused, trained: context.trained, loadedFromCache: context.loadedFromCache)
+        let invocation = Invocation(
+            command: "run", shard: options.shard, threads: options.threads, started: start,
+            seconds: Date().timeIntervalSince(start),
+            computed: todo.count, reused: reused, trained: context.trained, loadedFromCache: context.loadedFromCache)
         return try finish(experiment, store: store, output: options.output, invocation: invocation, inShard: mine.count)
     }
 
     /// Copies the finished cells of each shard's output directory into `output`'s cells directory (a cell
     /// already there is kept), then writes the results if every cell of the grid is present.
-    public static func merge(_ experiment: Experiment, from sources: [URL], into output: URL, threads: Int, overwriteForeign: Bool = false,
-                             wait: Bool = false, log: @escaping (String) -> Void = { _ in }) throws -> RunSummary {
+    public static func merge(
+        _ experiment: Experiment, from sources: [URL], into output: URL, threads: Int, overwriteForeign: Bool = false,
+        wait: Bool = false, log: @escaping (String) -> Void = { _ in }
+    ) throws -> RunSummary {
         let start = Date()
         let store = CellStore(directory: output.appendingPathComponent("cells"))
         try OutputOwner.check(experiment, output: output, allowForeign: overwriteForeign)
@@ -144,7 +163,9 @@ public enum Runner {
         for source in sources {
             let shardStore = CellStore(directory: source.appendingPathComponent("cells"))
             guard FileManager.default.fileExists(atPath: shardStore.directory.path) else {
-                throw LabError.file(path: shardStore.directory.path, message: "does not exist; pass the --out directory of each shard run")
+                throw LabError.file(
+                    path: shardStore.directory.path,
+                    message: "does not exist; pass the --out directory of each shard run")
             }
             for hash in shardStore.hashes().sorted() where wanted.contains(hash) && !store.contains(hash) {
                 guard let record = try shardStore.record(hash) else { continue }
@@ -152,29 +173,36 @@ public enum Runner {
                 copied += 1
             }
         }
-        let invocation = Invocation(command: "merge", shard: .whole, threads: threads, started: start, seconds: Date().timeIntervalSince(start),
-                                    computed: 0, reused: copied, trained: [], loadedFromCache: [])
+        let invocation = Invocation(
+            command: "merge", shard: .whole, threads: threads, started: start, seconds: Date().timeIntervalSince(start),
+            computed: 0, reused: copied, trained: [], loadedFromCache: [])
         return try finish(experiment, store: store, output: output, invocation: invocation, inShard: 0)
     }
 
     /// Writes the results when every cell has a record; otherwise reports what is missing.
-    static func finish(_ experiment: Experiment, store: CellStore, output: URL, invocation: Invocation, inShard: Int) throws -> RunSummary {
+    static func finish(_ experiment: Experiment, store: CellStore, output: URL, invocation: Invocation, inShard: Int)
+        throws -> RunSummary
+    {
         var records: [CellRecord] = []
         var missing = 0
         for cell in experiment.cells {
             if let r = try store.record(cell.hash) { records.append(r) } else { missing += 1 }
         }
-        var summary = RunSummary(total: experiment.cells.count, inShard: inShard, computed: invocation.computed, reused: invocation.reused,
-                                 missing: missing, wrote: [], seconds: invocation.seconds)
+        var summary = RunSummary(
+            total: experiment.cells.count, inShard: inShard, computed: invocation.computed, reused: invocation.reused,
+            missing: missing, wrote: [], seconds: invocation.seconds)
         if missing == 0 {
-            summary.wrote = try ResultsWriter(experiment: experiment, records: records, invocation: invocation).write(to: output)
+            summary.wrote = try ResultsWriter(experiment: experiment, records: records, invocation: invocation).write(
+                to: output)
         }
         return summary
     }
 
     /// "teacher.model.width=64 seed=1".
     static func describe(_ cell: PlannedCell, in experiment: Experiment) -> String {
-        zip(experiment.axes, cell.labels).filter { $0.0.labels.count > 1 || $0.0.isSeed }.map { "\(short($0.0.name))=\($0.1)" }.joined(separator: " ")
+        zip(experiment.axes, cell.labels).filter { $0.0.labels.count > 1 || $0.0.isSeed }.map {
+            "\(short($0.0.name))=\($0.1)"
+        }.joined(separator: " ")
     }
 
     /// The last component of a key path, for compact progress lines.

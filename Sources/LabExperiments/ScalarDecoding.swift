@@ -32,7 +32,8 @@ enum ScalarText {
         default: break
         }
         guard !t.isEmpty, t.unicodeScalars.allSatisfy({ "0123456789+-.eE".unicodeScalars.contains($0) }),
-              t.unicodeScalars.contains(where: { CharacterSet.decimalDigits.contains($0) }) else { return nil }
+            t.unicodeScalars.contains(where: { CharacterSet.decimalDigits.contains($0) })
+        else { return nil }
         return Double(t)
     }
 
@@ -55,24 +56,36 @@ protocol ScalarDecodable {
 
 extension ScalarDecodable {
     /// The scalar of `node`, or a located error saying a `what` was expected.
-    static func scalar(_ node: Node, path: [String], session: DecodeSession, expected what: String, example: String) throws -> Node.Scalar {
+    static func scalar(_ node: Node, path: [String], session: DecodeSession, expected what: String, example: String)
+        throws -> Node.Scalar
+    {
         guard case let .scalar(s) = node, !ScalarText.isNull(s) else {
-            throw session.error(at: node.mark, path: path, "expected \(what), found \(NodeDecoder.shape(of: node))", fix: "write e.g. `\(path.last ?? "key"): \(example)`")
+            throw session.error(
+                at: node.mark, path: path, "expected \(what), found \(NodeDecoder.shape(of: node))",
+                fix: "write e.g. `\(path.last ?? "key"): \(example)`")
         }
         return s
     }
 
-    static func mismatch(_ s: Node.Scalar, path: [String], session: DecodeSession, expected what: String, example: String, detail: String = "") -> ExperimentError {
+    static func mismatch(
+        _ s: Node.Scalar, path: [String], session: DecodeSession, expected what: String, example: String,
+        detail: String = ""
+    ) -> ExperimentError {
         let quoted = (s.style == .singleQuoted || s.style == .doubleQuoted) && what != "text"
-        let fix = quoted ? "remove the quotes: quoted values are always text" : "write e.g. `\(path.last ?? "key"): \(example)`"
-        return session.error(at: s.mark, path: path, "expected \(what)\(detail), found \(NodeDecoder.shape(of: .scalar(s)))", fix: fix)
+        let fix =
+            quoted
+            ? "remove the quotes: quoted values are always text" : "write e.g. `\(path.last ?? "key"): \(example)`"
+        return session.error(
+            at: s.mark, path: path, "expected \(what)\(detail), found \(NodeDecoder.shape(of: .scalar(s)))", fix: fix)
     }
 }
 
 extension Bool: ScalarDecodable {
     static func decodeScalar(node: Node, path: [String], session: DecodeSession) throws -> Any {
         let s = try scalar(node, path: path, session: session, expected: "true or false", example: "true")
-        guard let b = ScalarText.bool(s) else { throw mismatch(s, path: path, session: session, expected: "true or false", example: "true") }
+        guard let b = ScalarText.bool(s) else {
+            throw mismatch(s, path: path, session: session, expected: "true or false", example: "true")
+        }
         return b
     }
 }
@@ -86,7 +99,9 @@ extension String: ScalarDecodable {
 extension Double: ScalarDecodable {
     static func decodeScalar(node: Node, path: [String], session: DecodeSession) throws -> Any {
         let s = try scalar(node, path: path, session: session, expected: "a number", example: "0.5")
-        guard let d = ScalarText.double(s) else { throw mismatch(s, path: path, session: session, expected: "a number", example: "0.5") }
+        guard let d = ScalarText.double(s) else {
+            throw mismatch(s, path: path, session: session, expected: "a number", example: "0.5")
+        }
         return d
     }
 }
@@ -94,9 +109,13 @@ extension Double: ScalarDecodable {
 extension Float: ScalarDecodable {
     static func decodeScalar(node: Node, path: [String], session: DecodeSession) throws -> Any {
         let s = try scalar(node, path: path, session: session, expected: "a number", example: "0.003")
-        guard let d = ScalarText.double(s) else { throw mismatch(s, path: path, session: session, expected: "a number", example: "0.003") }
+        guard let d = ScalarText.double(s) else {
+            throw mismatch(s, path: path, session: session, expected: "a number", example: "0.003")
+        }
         guard !d.isFinite || abs(d) <= Double(Float.greatestFiniteMagnitude) else {
-            throw mismatch(s, path: path, session: session, expected: "a number", example: "0.003", detail: " of at most \(Float.greatestFiniteMagnitude) in magnitude")
+            throw mismatch(
+                s, path: path, session: session, expected: "a number", example: "0.003",
+                detail: " of at most \(Float.greatestFiniteMagnitude) in magnitude")
         }
         return Float(d)
     }
@@ -106,7 +125,9 @@ extension Decimal: ScalarDecodable {
     /// Read from the number's own spelling, so dollars such as 0.1 are exact (a Double would not be).
     static func decodeScalar(node: Node, path: [String], session: DecodeSession) throws -> Any {
         let s = try scalar(node, path: path, session: session, expected: "a number", example: "0.15")
-        guard let d = ScalarText.double(s), d.isFinite, let exact = Decimal(string: s.string.replacingOccurrences(of: "_", with: "")) else {
+        guard let d = ScalarText.double(s), d.isFinite,
+            let exact = Decimal(string: s.string.replacingOccurrences(of: "_", with: ""))
+        else {
             throw mismatch(s, path: path, session: session, expected: "a finite number", example: "0.15")
         }
         return exact

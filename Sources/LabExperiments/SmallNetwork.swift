@@ -17,7 +17,10 @@ public struct SmallNetwork: Encodable, Equatable {
     public var batchSize = 8
     public var learningRate = 0.01
 
-    public init(contextLength: Int = 16, width: Int = 16, layers: Int = 1, heads: Int = 2, steps: Int = 300, batchSize: Int = 8, learningRate: Double = 0.01) {
+    public init(
+        contextLength: Int = 16, width: Int = 16, layers: Int = 1, heads: Int = 2, steps: Int = 300, batchSize: Int = 8,
+        learningRate: Double = 0.01
+    ) {
         self.contextLength = contextLength
         self.width = width
         self.layers = layers
@@ -28,7 +31,8 @@ public struct SmallNetwork: Encodable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case contextLength = "context_length", width, layers, heads, steps, batchSize = "batch_size", learningRate = "learning_rate"
+        case contextLength = "context_length", width, layers, heads, steps, batchSize = "batch_size", learningRate =
+            "learning_rate"
     }
 
     mutating func decode(_ c: KeyedDecodingContainer<PathKey>) throws {
@@ -41,14 +45,18 @@ public struct SmallNetwork: Encodable, Equatable {
         try int(.heads, &heads)
         try int(.steps, &steps)
         try int(.batchSize, &batchSize)
-        if let v = try c.decodeIfPresent(Double.self, forKey: PathKey(stringValue: CodingKeys.learningRate.rawValue)) { learningRate = v }
+        if let v = try c.decodeIfPresent(Double.self, forKey: PathKey(stringValue: CodingKeys.learningRate.rawValue)) {
+            learningRate = v
+        }
     }
 
     func check(_ path: [String], maxContext: Int) throws {
         func range(_ ok: Bool, _ key: String, _ value: Any, _ allowed: String) throws {
             if !ok { throw SpecIssue(path + [key], "is \(value); allowed range \(allowed)") }
         }
-        try range((1...maxContext).contains(contextLength), "context_length", contextLength, "1...\(maxContext) (the teacher's context_length)")
+        try range(
+            (1...maxContext).contains(contextLength), "context_length", contextLength,
+            "1...\(maxContext) (the teacher's context_length)")
         try range(TeacherSpec.Limits.width.contains(width), "width", width, "1...2048")
         try range(TeacherSpec.Limits.layers.contains(layers), "layers", layers, "1...48")
         if heads < 1 || heads > width || width % heads != 0 {
@@ -59,7 +67,9 @@ public struct SmallNetwork: Encodable, Equatable {
         try range(learningRate > 0 && learningRate <= 1, "learning_rate", learningRate, "(0, 1]")
     }
 
-    var architecture: ModelArchitecture { ModelArchitecture(contextLength: contextLength, width: width, layers: layers, heads: heads) }
+    var architecture: ModelArchitecture {
+        ModelArchitecture(contextLength: contextLength, width: width, layers: layers, heads: heads)
+    }
 
     func training(seed: UInt64) -> TrainingConfig {
         var t = TrainingConfig()

@@ -21,16 +21,25 @@ struct BuiltTable {
         lines.append("| " + header.map(escape).joined(separator: " | ") + " |")
         lines.append("|" + header.indices.map { $0 < labelColumns ? "---" : "---:" }.joined(separator: "|") + "|")
         for row in rows {
-            lines.append("| " + (row.labels.map(escape) + row.stats.map { $0.formatted(digits: digits) }).joined(separator: " | ") + " |")
+            lines.append(
+                "| "
+                    + (row.labels.map(escape) + row.stats.map { $0.formatted(digits: digits) }).joined(separator: " | ")
+                    + " |")
         }
         return lines.joined(separator: "\n") + "\n"
     }
 
     var html: String {
-        var out = "<table>\n<thead><tr>" + header.enumerated().map { "<th\($0.offset >= labelColumns ? " class=\"num\"" : "")>\(HTML.escape($0.element))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
+        var out =
+            "<table>\n<thead><tr>"
+            + header.enumerated().map {
+                "<th\($0.offset >= labelColumns ? " class=\"num\"" : "")>\(HTML.escape($0.element))</th>"
+            }.joined() + "</tr></thead>\n<tbody>\n"
         for row in rows {
             out += "<tr>" + row.labels.map { "<td>\(HTML.escape($0))</td>" }.joined()
-            out += row.stats.map { "<td class=\"num\">\(HTML.escape($0.formatted(digits: digits)))</td>" }.joined() + "</tr>\n"
+            out +=
+                row.stats.map { "<td class=\"num\">\(HTML.escape($0.formatted(digits: digits)))</td>" }.joined()
+                + "</tr>\n"
         }
         return out + "</tbody>\n</table>\n"
     }
@@ -39,12 +48,25 @@ struct BuiltTable {
         .object([
             ("title", .string(title)),
             ("header", .array(header.map { .string($0) })),
-            ("rows", .array(rows.map { row in
-                .object([
-                    ("labels", .array(row.labels.map { .string($0) })),
-                    ("values", .array(row.stats.map { s in .object([("mean", .number(s.mean)), ("std", .number(s.std)), ("n", .number(Double(s.n)))]) })),
-                ])
-            })),
+            (
+                "rows",
+                .array(
+                    rows.map { row in
+                        .object([
+                            ("labels", .array(row.labels.map { .string($0) })),
+                            (
+                                "values",
+                                .array(
+                                    row.stats.map { s in
+                                        .object([
+                                            ("mean", .number(s.mean)), ("std", .number(s.std)),
+                                            ("n", .number(Double(s.n))),
+                                        ])
+                                    })
+                            ),
+                        ])
+                    })
+            ),
         ])
     }
 }
@@ -54,7 +76,11 @@ enum TableBuilder {
         let e = results.experiment
         let seeds = e.seeds.count
         let seedNote = seeds > 1 ? "Mean ± sample standard deviation over \(seeds) seeds." : "One seed."
-        let fixed = spec.filter.isEmpty ? "" : " Fixed: " + spec.filter.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)" }.joined(separator: ", ") + "."
+        let fixed =
+            spec.filter.isEmpty
+            ? ""
+            : " Fixed: "
+                + spec.filter.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)" }.joined(separator: ", ") + "."
         // Row keys: every combination of the rows axes' labels that has cells, in grid order.
         var rowKeys: [[String]] = []
         var seen = Set<[String]>()
@@ -79,7 +105,10 @@ enum TableBuilder {
                 }
                 rows.append((key, stats))
             }
-            return BuiltTable(title: spec.title, note: "Value: `\(value)`; rows: `\(spec.rows.joined(separator: "`, `"))`; columns: `\(columns)`. " + seedNote + fixed, header: header, labelColumns: spec.rows.count, rows: rows, digits: spec.digits)
+            return BuiltTable(
+                title: spec.title,
+                note: "Value: `\(value)`; rows: `\(spec.rows.joined(separator: "`, `"))`; columns: `\(columns)`. "
+                    + seedNote + fixed, header: header, labelColumns: spec.rows.count, rows: rows, digits: spec.digits)
         }
         header += spec.values
         for key in rowKeys {
@@ -88,20 +117,24 @@ enum TableBuilder {
             let matching = results.rows(matching: match)
             rows.append((key, spec.values.map { Stats(results.values($0, of: matching)) }))
         }
-        return BuiltTable(title: spec.title, note: seedNote + fixed, header: header, labelColumns: spec.rows.count, rows: rows, digits: spec.digits)
+        return BuiltTable(
+            title: spec.title, note: seedNote + fixed, header: header, labelColumns: spec.rows.count, rows: rows,
+            digits: spec.digits)
     }
 
     /// One line per cell (per curve point, for kinds with curves): index, hash, every axis label, every
     /// output (full precision; empty when null).
     static func csv(_ results: ResultSet) -> String {
         func field(_ s: String) -> String {
-            s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+            s.contains(",") || s.contains("\"") || s.contains("\n")
+                ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
         }
         let outputs = results.outputs.map(\.name)
         var lines = [(["index", "hash"] + results.axes.map(\.name) + outputs).map(field).joined(separator: ",")]
         for row in results.rows {
             let values = outputs.map { name in row.value(name).map(JSONValue.spell) ?? "" }
-            lines.append(([String(row.cell.index), row.cell.hash] + row.labels + values).map(field).joined(separator: ","))
+            lines.append(
+                ([String(row.cell.index), row.cell.hash] + row.labels + values).map(field).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -23,7 +23,8 @@ public struct TeacherRecord: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case hash, spec, vocabularySize = "vocabulary_size", parameters, finalTrainLoss = "final_train_loss"
-        case finalValidationLoss = "final_validation_loss", trainingTokens = "training_tokens", trainingFlops = "training_flops", seconds
+        case finalValidationLoss = "final_validation_loss", trainingTokens = "training_tokens", trainingFlops =
+            "training_flops", seconds
     }
 }
 
@@ -54,8 +55,11 @@ public final class TeacherCache {
 
     /// `$DISTILL_LAB_CACHE`, else `.distill-lab-cache` in the working directory (git-ignored in the repository).
     public static var defaultDirectory: URL {
-        if let env = ProcessInfo.processInfo.environment["DISTILL_LAB_CACHE"], !env.isEmpty { return URL(fileURLWithPath: env) }
-        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".distill-lab-cache")
+        if let env = ProcessInfo.processInfo.environment["DISTILL_LAB_CACHE"], !env.isEmpty {
+            return URL(fileURLWithPath: env)
+        }
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(
+            ".distill-lab-cache")
     }
 
     var teachersDirectory: URL { directory.appendingPathComponent("teachers") }
@@ -76,30 +80,46 @@ public final class TeacherCache {
             }
             return TrainedTeacher(model: model, corpus: corpus, record: record, fromCache: true)
         } catch {
-            throw LabError.file(path: dir.path, message: "cached teacher is damaged (\(DecodingErrorText.describe(error))); delete this directory and run again to retrain it")
+            throw LabError.file(
+                path: dir.path,
+                message:
+                    "cached teacher is damaged (\(DecodingErrorText.describe(error))); delete this directory and run again to retrain it"
+            )
         }
     }
 
     /// Holds the entry `hash` for training: a second process asking for it waits here until the first has
     /// filed it (then loads it instead of training again).
     public func lockEntry(_ hash: String, log: (String) -> Void) throws -> FileLock {
-        try FileLock(path: teachersDirectory.appendingPathComponent(".\(hash).lock").path, what: "teacher cache entry \(hash.prefix(12))", wait: true,
-                     hint: "", onWait: { pid in log("waiting for distill-lab process \(pid.map(String.init) ?? "?") to finish training teacher \(hash.prefix(12))") })
+        try FileLock(
+            path: teachersDirectory.appendingPathComponent(".\(hash).lock").path,
+            what: "teacher cache entry \(hash.prefix(12))", wait: true,
+            hint: "",
+            onWait: { pid in
+                log(
+                    "waiting for distill-lab process \(pid.map(String.init) ?? "?") to finish training teacher \(hash.prefix(12))"
+                )
+            })
     }
 
     /// Trains the teacher `spec` describes on `corpus` and files it under `hash` (unless another process
     /// filed it first, in which case that entry is used).
-    public func train(_ spec: TeacherSpec, hash: String, corpus: Corpus, progress: ProgressReporter?) throws -> TrainedTeacher {
+    public func train(_ spec: TeacherSpec, hash: String, corpus: Corpus, progress: ProgressReporter?) throws
+        -> TrainedTeacher
+    {
         let start = Date()
-        let (model, history) = try LanguageModel.train(corpus: corpus, spec: spec.corpus, architecture: spec.model, training: spec.training, progress: progress)
+        let (model, history) = try LanguageModel.train(
+            corpus: corpus, spec: spec.corpus, architecture: spec.model, training: spec.training, progress: progress)
         let V = corpus.tokenizer.vocabularySize
-        let record = TeacherRecord(hash: hash, spec: spec, vocabularySize: V, parameters: model.model.config.parameterCount,
-                                   finalTrainLoss: history.records.last.map { Double($0.trainLoss) },
-                                   finalValidationLoss: history.finalValidationLoss.map(Double.init),
-                                   trainingTokens: spec.trainingTokens, trainingFlops: spec.trainingFlops(vocabularySize: V),
-                                   seconds: Date().timeIntervalSince(start))
+        let record = TeacherRecord(
+            hash: hash, spec: spec, vocabularySize: V, parameters: model.model.config.parameterCount,
+            finalTrainLoss: history.records.last.map { Double($0.trainLoss) },
+            finalValidationLoss: history.finalValidationLoss.map(Double.init),
+            trainingTokens: spec.trainingTokens, trainingFlops: spec.trainingFlops(vocabularySize: V),
+            seconds: Date().timeIntervalSince(start))
         let fm = FileManager.default
-        let temporary = teachersDirectory.appendingPathComponent(".tmp-\(hash.prefix(16))-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
+        let temporary = teachersDirectory.appendingPathComponent(
+            ".tmp-\(hash.prefix(16))-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
         do {
             try fm.createDirectory(at: temporary, withIntermediateDirectories: true)
             try model.save(to: temporary.appendingPathComponent("checkpoint"))
@@ -108,13 +128,18 @@ public final class TeacherCache {
             try AtomicFile.write(encoder.encode(record), to: temporary.appendingPathComponent("teacher.json"))
         } catch {
             try? fm.removeItem(at: temporary)
-            throw LabError.file(path: temporary.path, message: "cannot write the teacher cache (\(error.localizedDescription)); check space and permissions, or set DISTILL_LAB_CACHE")
+            throw LabError.file(
+                path: temporary.path,
+                message:
+                    "cannot write the teacher cache (\(error.localizedDescription)); check space and permissions, or set DISTILL_LAB_CACHE"
+            )
         }
         if rename(temporary.path, entry(hash).path) != 0 {
             // Another run filed the same teacher meanwhile (rename cannot replace a non-empty directory): use theirs.
             try? fm.removeItem(at: temporary)
             if let existing = try load(hash: hash, corpus: corpus) { return existing }
-            throw LabError.file(path: entry(hash).path, message: "cannot file the trained teacher (errno \(errno)); check permissions")
+            throw LabError.file(
+                path: entry(hash).path, message: "cannot file the trained teacher (errno \(errno)); check permissions")
         }
         return TrainedTeacher(model: model, corpus: corpus, record: record, fromCache: false)
     }
@@ -126,9 +151,12 @@ public enum AtomicFile {
     public static func write(_ data: Data, to url: URL) throws {
         let dir = url.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let temporary = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
+        let temporary = dir.appendingPathComponent(
+            ".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+        )
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-            throw LabError.file(path: temporary.path, message: "cannot create (check the directory exists and is writable)")
+            throw LabError.file(
+                path: temporary.path, message: "cannot create (check the directory exists and is writable)")
         }
         do {
             let handle = try FileHandle(forWritingTo: temporary)

@@ -11,7 +11,9 @@ public struct TeacherSpec: Equatable, Sendable {
     public var model: ModelArchitecture
     public var training: TrainingConfig
 
-    public init(corpus: CorpusSpec, model: ModelArchitecture = ModelArchitecture(), training: TrainingConfig = TrainingConfig()) {
+    public init(
+        corpus: CorpusSpec, model: ModelArchitecture = ModelArchitecture(), training: TrainingConfig = TrainingConfig()
+    ) {
         self.corpus = corpus
         self.model = model
         self.training = training
@@ -41,44 +43,88 @@ public struct TeacherSpec: Equatable, Sendable {
             out.append(SpecIssue(["teacher", "corpus"], "\(error)"))
         }
         if corpus.kind != .text {
-            for (key, value) in [("train_tokens", corpus.trainTokens), ("validation_tokens", corpus.validationTokens), ("test_tokens", corpus.testTokens)] {
-                check(Limits.splitTokens.contains(value), ["corpus", key], "is \(value); allowed range \(Limits.splitTokens.lowerBound)...\(Limits.splitTokens.upperBound)")
+            for (key, value) in [
+                ("train_tokens", corpus.trainTokens), ("validation_tokens", corpus.validationTokens),
+                ("test_tokens", corpus.testTokens),
+            ] {
+                check(
+                    Limits.splitTokens.contains(value), ["corpus", key],
+                    "is \(value); allowed range \(Limits.splitTokens.lowerBound)...\(Limits.splitTokens.upperBound)")
             }
         }
         let m = model
-        check(Limits.contextLength.contains(m.contextLength), ["model", "context_length"], "is \(m.contextLength); allowed range \(Limits.contextLength.lowerBound)...\(Limits.contextLength.upperBound)")
-        check(Limits.width.contains(m.width), ["model", "width"], "is \(m.width); allowed range \(Limits.width.lowerBound)...\(Limits.width.upperBound)")
-        check(Limits.layers.contains(m.layers), ["model", "layers"], "is \(m.layers); allowed range \(Limits.layers.lowerBound)...\(Limits.layers.upperBound)")
+        check(
+            Limits.contextLength.contains(m.contextLength), ["model", "context_length"],
+            "is \(m.contextLength); allowed range \(Limits.contextLength.lowerBound)...\(Limits.contextLength.upperBound)"
+        )
+        check(
+            Limits.width.contains(m.width), ["model", "width"],
+            "is \(m.width); allowed range \(Limits.width.lowerBound)...\(Limits.width.upperBound)")
+        check(
+            Limits.layers.contains(m.layers), ["model", "layers"],
+            "is \(m.layers); allowed range \(Limits.layers.lowerBound)...\(Limits.layers.upperBound)")
         if (1...max(1, m.width)).contains(m.heads), m.width >= 1, m.width % m.heads != 0 {
-            let divisors = (1...min(m.width, 64)).filter { m.width % $0 == 0 }.suffix(5).map(String.init).joined(separator: ", ")
-            check(false, ["model", "heads"], "\(m.heads) heads do not divide width \(m.width); allowed: a divisor of \(m.width)", fix: "use one of \(divisors)")
+            let divisors = (1...min(m.width, 64)).filter { m.width % $0 == 0 }.suffix(5).map(String.init).joined(
+                separator: ", ")
+            check(
+                false, ["model", "heads"],
+                "\(m.heads) heads do not divide width \(m.width); allowed: a divisor of \(m.width)",
+                fix: "use one of \(divisors)")
         } else {
-            check((1...max(1, m.width)).contains(m.heads), ["model", "heads"], "is \(m.heads); allowed range 1...\(max(1, m.width)) and a divisor of width \(m.width)")
+            check(
+                (1...max(1, m.width)).contains(m.heads), ["model", "heads"],
+                "is \(m.heads); allowed range 1...\(max(1, m.width)) and a divisor of width \(m.width)")
         }
         let t = training
-        check(Limits.steps.contains(t.steps), ["training", "steps"], "is \(t.steps); allowed range \(Limits.steps.lowerBound)...\(Limits.steps.upperBound)")
-        check(Limits.batchSize.contains(t.batchSize), ["training", "batch_size"], "is \(t.batchSize); allowed range \(Limits.batchSize.lowerBound)...\(Limits.batchSize.upperBound)")
+        check(
+            Limits.steps.contains(t.steps), ["training", "steps"],
+            "is \(t.steps); allowed range \(Limits.steps.lowerBound)...\(Limits.steps.upperBound)")
+        check(
+            Limits.batchSize.contains(t.batchSize), ["training", "batch_size"],
+            "is \(t.batchSize); allowed range \(Limits.batchSize.lowerBound)...\(Limits.batchSize.upperBound)")
         if let s = t.sequenceLength {
-            check((1...max(1, m.contextLength)).contains(s), ["training", "sequence_length"], "is \(s); allowed range 1...\(m.contextLength) (the model's context_length)")
+            check(
+                (1...max(1, m.contextLength)).contains(s), ["training", "sequence_length"],
+                "is \(s); allowed range 1...\(m.contextLength) (the model's context_length)")
         }
-        check(t.learningRate > 0 && t.learningRate.isFinite && t.learningRate <= 1, ["training", "learning_rate"], "is \(t.learningRate); allowed range (0, 1]")
-        check(t.warmupSteps >= 0 && t.warmupSteps <= Limits.steps.upperBound, ["training", "warmup_steps"], "is \(t.warmupSteps); allowed range 0...\(Limits.steps.upperBound)")
-        check((0...1).contains(t.minLearningRateFraction), ["training", "min_learning_rate_fraction"], "is \(t.minLearningRateFraction); allowed range [0, 1]")
-        check(t.weightDecay >= 0 && t.weightDecay.isFinite, ["training", "weight_decay"], "is \(t.weightDecay); allowed range [0, ∞)")
-        check(t.gradientClip > 0 && t.gradientClip.isFinite, ["training", "gradient_clip"], "is \(t.gradientClip); allowed range (0, ∞)")
+        check(
+            t.learningRate > 0 && t.learningRate.isFinite && t.learningRate <= 1, ["training", "learning_rate"],
+            "is \(t.learningRate); allowed range (0, 1]")
+        check(
+            t.warmupSteps >= 0 && t.warmupSteps <= Limits.steps.upperBound, ["training", "warmup_steps"],
+            "is \(t.warmupSteps); allowed range 0...\(Limits.steps.upperBound)")
+        check(
+            (0...1).contains(t.minLearningRateFraction), ["training", "min_learning_rate_fraction"],
+            "is \(t.minLearningRateFraction); allowed range [0, 1]")
+        check(
+            t.weightDecay >= 0 && t.weightDecay.isFinite, ["training", "weight_decay"],
+            "is \(t.weightDecay); allowed range [0, ∞)")
+        check(
+            t.gradientClip > 0 && t.gradientClip.isFinite, ["training", "gradient_clip"],
+            "is \(t.gradientClip); allowed range (0, ∞)")
         check(t.beta1 >= 0 && t.beta1 < 1, ["training", "beta1"], "is \(t.beta1); allowed range [0, 1)")
         check(t.beta2 >= 0 && t.beta2 < 1, ["training", "beta2"], "is \(t.beta2); allowed range [0, 1)")
-        check(t.evalInterval >= 0, ["training", "eval_interval"], "is \(t.evalInterval); allowed range 0 (only at the end) or more")
-        check(vocabularySize >= 2, ["corpus"], "gives a vocabulary of \(vocabularySize) tokens; a model needs at least 2")
+        check(
+            t.evalInterval >= 0, ["training", "eval_interval"],
+            "is \(t.evalInterval); allowed range 0 (only at the end) or more")
+        check(
+            vocabularySize >= 2, ["corpus"], "gives a vocabulary of \(vocabularySize) tokens; a model needs at least 2")
         // Training windows and evaluation windows need context + 1 tokens in their split.
         if let sizes = splitTokens, Limits.contextLength.contains(m.contextLength) {
             let window = (t.sequenceLength ?? m.contextLength) + 1
-            for (split, key) in [(Split.train, "train_tokens"), (.validation, "validation_tokens"), (.test, "test_tokens")] {
+            for (split, key) in [
+                (Split.train, "train_tokens"), (.validation, "validation_tokens"), (.test, "test_tokens"),
+            ] {
                 guard let n = sizes[split] else { continue }
                 let need = split == .train ? window : m.contextLength + 1
-                let path = corpus.kind == .text ? ["corpus", corpus.source == nil ? "path" : "source"] : ["corpus", key]
-                check(n >= need, path, "gives a \(split.rawValue) split of \(n) tokens; it needs at least \(need) (context_length + 1)",
-                      fix: corpus.kind == .text ? "use a longer file or a shorter context_length" : "raise \(key) or lower model.context_length")
+                let path =
+                    corpus.kind == .text ? ["corpus", corpus.source == nil ? "path" : "source"] : ["corpus", key]
+                check(
+                    n >= need, path,
+                    "gives a \(split.rawValue) split of \(n) tokens; it needs at least \(need) (context_length + 1)",
+                    fix: corpus.kind == .text
+                        ? "use a longer file or a shorter context_length" : "raise \(key) or lower model.context_length"
+                )
             }
         }
         return out
@@ -91,7 +137,8 @@ public struct TeacherSpec: Equatable, Sendable {
         var parts = [try CanonicalJSON.string(self), "teacher-cache-format-\(TeacherCache.format)"]
         if corpus.kind == .text, let path = corpus.path {
             let data: Data
-            data = try FileRead.data(path, what: "the text corpus (teacher.corpus.path)", fix: "check teacher.corpus.path")
+            data = try FileRead.data(
+                path, what: "the text corpus (teacher.corpus.path)", fix: "check teacher.corpus.path")
             parts.append(SHA256.hex(data))
         }
         if corpus.kind == .text, let source = corpus.source {
@@ -144,13 +191,17 @@ struct CorpusFields: Decodable {
         }
         let name = try c.decode(String.self, forKey: PathKey(stringValue: "kind"))
         guard let kind = CorpusSpec.Kind(rawValue: name) else {
-            throw SpecIssue(path + ["kind"], "unknown corpus kind '\(name)'", fix: EditDistance.hint(for: name, among: kinds, noun: "kinds"))
+            throw SpecIssue(
+                path + ["kind"], "unknown corpus kind '\(name)'",
+                fix: EditDistance.hint(for: name, among: kinds, noun: "kinds"))
         }
         let allowed = CorpusSpec.keys(for: kind)
         for key in c.allKeys.map(\.stringValue) where !allowed.contains(key) {
             let owners = CorpusSpec.Kind.allCases.filter { CorpusSpec.keys(for: $0).contains(key) }.map(\.rawValue)
             let belongs = owners.isEmpty ? "" : " (it belongs to kind \(owners.joined(separator: " / ")))"
-            throw SpecIssue(path + [key], "unknown key for a \(name) corpus\(belongs)", fix: EditDistance.hint(for: key, among: allowed, noun: "a \(name) corpus takes"), atKey: true)
+            throw SpecIssue(
+                path + [key], "unknown key for a \(name) corpus\(belongs)",
+                fix: EditDistance.hint(for: key, among: allowed, noun: "a \(name) corpus takes"), atKey: true)
         }
         for key in allowed { _ = c.contains(PathKey(stringValue: key)) }
         value = try CorpusSpec(from: decoder)
@@ -179,7 +230,8 @@ struct TrainingFields: Decodable {
     enum Keys: String, CodingKey {
         case steps, batchSize = "batch_size", sequenceLength = "sequence_length", learningRate = "learning_rate"
         case warmupSteps = "warmup_steps", minLearningRateFraction = "min_learning_rate_fraction"
-        case weightDecay = "weight_decay", gradientClip = "gradient_clip", beta1, beta2, evalInterval = "eval_interval", seed
+        case weightDecay = "weight_decay", gradientClip = "gradient_clip", beta1, beta2, evalInterval = "eval_interval",
+            seed
     }
 
     init(from decoder: Decoder) throws {

@@ -21,18 +21,27 @@ public enum TerminalChart {
         let barWidth = max(10, width - labelWidth - 20)
         for (label, p) in rows {
             let n = top > 0 ? Int((abs(p.y) / top * Double(barWidth)).rounded()) : 0
-            let name = label.count > labelWidth ? String(label.prefix(labelWidth - 1)) + "…" : label.padding(toLength: labelWidth, withPad: " ", startingAt: 0)
+            let name =
+                label.count > labelWidth
+                ? String(label.prefix(labelWidth - 1)) + "…"
+                : label.padding(toLength: labelWidth, withPad: " ", startingAt: 0)
             let value = Stats.from(mean: p.y, std: p.yStd).formatted(digits: 3)
-            out.append("\(name) \(p.y < 0 ? "-" : "")\(String(repeating: "█", count: n))\(String(repeating: " ", count: barWidth - n)) \(value)")
+            out.append(
+                "\(name) \(p.y < 0 ? "-" : "")\(String(repeating: "█", count: n))\(String(repeating: " ", count: barWidth - n)) \(value)"
+            )
         }
         out.append("\(data.yLabel); \(data.note)")
         return out.joined(separator: "\n") + "\n"
     }
 
     static func lines(_ data: PlotData, width: Int, height: Int) -> String {
-        let points = data.series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite && (data.xScale != .log || $0.x > 0) }
+        let points = data.series.flatMap(\.points).filter {
+            $0.x.isFinite && $0.y.isFinite && (data.xScale != .log || $0.x > 0)
+        }
         var out = [data.title, String(repeating: "─", count: min(78, max(data.title.count, 20)))]
-        guard let xMin = points.map(\.x).min(), let xMax = points.map(\.x).max(), let yMin = points.map(\.y).min(), let yMax = points.map(\.y).max() else {
+        guard let xMin = points.map(\.x).min(), let xMax = points.map(\.x).max(), let yMin = points.map(\.y).min(),
+            let yMax = points.map(\.y).max()
+        else {
             return (out + ["(no data)"]).joined(separator: "\n") + "\n"
         }
         let logX = data.xScale == .log
@@ -40,7 +49,9 @@ public enum TerminalChart {
             let (a, b, v) = logX ? (log10(xMin), log10(xMax), log10(x)) : (xMin, xMax, x)
             return b > a ? Int(((v - a) / (b - a) * Double(width - 1)).rounded()) : width / 2
         }
-        func fy(_ y: Double) -> Int { yMax > yMin ? Int(((y - yMin) / (yMax - yMin) * Double(height - 1)).rounded()) : height / 2 }
+        func fy(_ y: Double) -> Int {
+            yMax > yMin ? Int(((y - yMin) / (yMax - yMin) * Double(height - 1)).rounded()) : height / 2
+        }
         var grid = Array(repeating: Array(repeating: Character(" "), count: width), count: height)
         var overlaps = false
         for (s, series) in data.series.enumerated() {
@@ -58,7 +69,8 @@ public enum TerminalChart {
             for p in kept {
                 let cell = grid[height - 1 - fy(p.y)][fx(p.x)]
                 // Where series meet, '+' says so rather than letting the last one hide the others.
-                grid[height - 1 - fy(p.y)][fx(p.x)] = markers.contains(cell) && cell != marker || cell == "+" ? "+" : marker
+                grid[height - 1 - fy(p.y)][fx(p.x)] =
+                    markers.contains(cell) && cell != marker || cell == "+" ? "+" : marker
                 if grid[height - 1 - fy(p.y)][fx(p.x)] == "+" { overlaps = true }
             }
         }
@@ -70,11 +82,17 @@ public enum TerminalChart {
         }
         out.append(String(repeating: " ", count: pad) + " └" + String(repeating: "─", count: width))
         let left = NumberFormat.tick(xMin), right = NumberFormat.tick(xMax)
-        out.append(String(repeating: " ", count: pad + 2) + left + String(repeating: " ", count: max(1, width - left.count - right.count)) + right)
-        out.append(String(repeating: " ", count: pad + 2) + "\(data.xLabel)\(logX ? " (log scale)" : "")  ↑ \(data.yLabel)")
+        out.append(
+            String(repeating: " ", count: pad + 2) + left
+                + String(repeating: " ", count: max(1, width - left.count - right.count)) + right)
+        out.append(
+            String(repeating: " ", count: pad + 2) + "\(data.xLabel)\(logX ? " (log scale)" : "")  ↑ \(data.yLabel)")
         if data.showLegend || data.series.count > 1 {
-            out.append(String(repeating: " ", count: pad + 2) + data.series.enumerated().map { "\(markers[$0.offset % markers.count]) \($0.element.label)" }.joined(separator: "   ")
-                       + (overlaps ? "   + several" : ""))
+            out.append(
+                String(repeating: " ", count: pad + 2)
+                    + data.series.enumerated().map { "\(markers[$0.offset % markers.count]) \($0.element.label)" }
+                    .joined(separator: "   ")
+                    + (overlaps ? "   + several" : ""))
         }
         return out.joined(separator: "\n") + "\n"
     }

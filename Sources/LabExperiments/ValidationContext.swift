@@ -62,23 +62,31 @@ public final class ValidationContext {
         do {
             if spec.kind == .text {
                 let corpus = try spec.build()
-                probe = CorpusProbe(vocabularySize: corpus.tokenizer.vocabularySize,
-                                    splitTokens: [.train: corpus.train.count, .validation: corpus.validation.count, .test: corpus.test.count],
-                                    entropyRate: nil)
+                probe = CorpusProbe(
+                    vocabularySize: corpus.tokenizer.vocabularySize,
+                    splitTokens: [
+                        .train: corpus.train.count, .validation: corpus.validation.count, .test: corpus.test.count,
+                    ],
+                    entropyRate: nil)
             } else {
                 var tiny = spec
                 tiny.trainTokens = 64
                 tiny.validationTokens = 64
                 tiny.testTokens = 64
                 let corpus = try tiny.build()
-                probe = CorpusProbe(vocabularySize: corpus.tokenizer.vocabularySize,
-                                    splitTokens: [.train: spec.trainTokens, .validation: spec.validationTokens, .test: spec.testTokens],
-                                    entropyRate: corpus.entropyRate)
+                probe = CorpusProbe(
+                    vocabularySize: corpus.tokenizer.vocabularySize,
+                    splitTokens: [
+                        .train: spec.trainTokens, .validation: spec.validationTokens, .test: spec.testTokens,
+                    ],
+                    entropyRate: corpus.entropyRate)
             }
         } catch let LabError.invalidConfig(key, message) {
             throw SpecIssue(["teacher", "corpus", key], message)
         } catch let LabError.file(path, message) {
-            throw SpecIssue(["teacher", "corpus", "path"], "\(path): \(message)", fix: "paths are relative to the directory you run distill-lab from")
+            throw SpecIssue(
+                ["teacher", "corpus", "path"], "\(path): \(message)",
+                fix: "paths are relative to the directory you run distill-lab from")
         } catch {
             throw SpecIssue(["teacher", "corpus"], "cannot build the corpus: \(error)")
         }
@@ -89,25 +97,33 @@ public final class ValidationContext {
     /// Validates a teacher spec (throwing its first issue) and returns its corpus probe.
     public func validate(_ teacher: TeacherSpec) throws -> CorpusProbe {
         // Range problems first: a probe of an out-of-range corpus would only repeat them less clearly.
-        if let first = teacher.issues(vocabularySize: 2).first(where: { $0.path.starts(with: ["teacher", "corpus"]) }) { throw first }
+        if let first = teacher.issues(vocabularySize: 2).first(where: { $0.path.starts(with: ["teacher", "corpus"]) }) {
+            throw first
+        }
         let probe = try self.probe(teacher.corpus)
-        if let first = teacher.issues(vocabularySize: probe.vocabularySize, splitTokens: probe.splitTokens).first { throw first }
+        if let first = teacher.issues(vocabularySize: probe.vocabularySize, splitTokens: probe.splitTokens).first {
+            throw first
+        }
         return probe
     }
 
     /// Builds each stage of `pipeline` through the registry for a teacher of `vocabularySize` tokens and
     /// `contextLength` positions; throws the first problem at `defences.<i>...`.
-    public func resolve(_ pipeline: [DefenceSpec], vocabularySize: Int, contextLength: Int) throws -> [ResolvedDefence] {
+    public func resolve(_ pipeline: [DefenceSpec], vocabularySize: Int, contextLength: Int) throws -> [ResolvedDefence]
+    {
         let environment = DefenceEnvironment(vocabularySize: vocabularySize, contextLength: contextLength)
         return try pipeline.enumerated().map { i, spec in
             let here = ["defences", String(i)]
             guard let type = DefenceRegistry.kind(named: spec.name) else {
-                throw SpecIssue(here, "unknown defence '\(spec.name)'", fix: EditDistance.hint(for: spec.name, among: DefenceRegistry.names, noun: "defences"))
+                throw SpecIssue(
+                    here, "unknown defence '\(spec.name)'",
+                    fix: EditDistance.hint(for: spec.name, among: DefenceRegistry.names, noun: "defences"))
             }
             let known = type.parameterDocs.map(\.key)
             for key in spec.parameters.keys.sorted() where !known.contains(key) {
-                throw SpecIssue(here + [spec.name, key], "unknown parameter of \(spec.name)",
-                                fix: EditDistance.hint(for: key, among: known, noun: "\(spec.name) takes"), atKey: true)
+                throw SpecIssue(
+                    here + [spec.name, key], "unknown parameter of \(spec.name)",
+                    fix: EditDistance.hint(for: key, among: known, noun: "\(spec.name) takes"), atKey: true)
             }
             let defence: any Defence
             do {
@@ -116,11 +132,17 @@ public final class ValidationContext {
                 // The registry names "defences.<name>.<parameter>"; the file's path has the stage index.
                 let parameter = key.split(separator: ".").last.map(String.init) ?? key
                 let path = spec.parameters[parameter] != nil ? here + [spec.name, parameter] : here
-                throw SpecIssue(path, message, fix: type.parameterDocs.first { $0.key == parameter }.map { "\(parameter): \($0.meaning) (default \($0.defaultValue))" })
+                throw SpecIssue(
+                    path, message,
+                    fix: type.parameterDocs.first { $0.key == parameter }.map {
+                        "\(parameter): \($0.meaning) (default \($0.defaultValue))"
+                    })
             }
             var parameters: [String: String] = [:]
             for (k, v) in defence.parameters { parameters[k] = v }
-            return ResolvedDefence(name: defence.name, parameters: parameters, summary: defence.summary, order: defence.parameters.map(\.key))
+            return ResolvedDefence(
+                name: defence.name, parameters: parameters, summary: defence.summary,
+                order: defence.parameters.map(\.key))
         }
     }
 }

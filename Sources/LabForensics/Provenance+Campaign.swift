@@ -35,13 +35,17 @@ public enum ProvenanceCampaign {
 
     public static func run(_ c: Config, seed: UInt64) throws -> Outcome {
         guard c.accounts >= 1, c.proxies >= 1, c.proxies <= c.accounts else {
-            throw LabError.invalidConfig(key: "proxies", message: "is \(c.proxies) with \(c.accounts) accounts; need 1 ≤ proxies ≤ accounts")
+            throw LabError.invalidConfig(
+                key: "proxies", message: "is \(c.proxies) with \(c.accounts) accounts; need 1 ≤ proxies ≤ accounts")
         }
         guard c.proxyShare > 0, Double(c.proxies) * c.proxyShare <= 1 + 1e-9 else {
-            throw LabError.invalidConfig(key: "proxy_share", message: "is \(c.proxyShare); need 0 < proxies × proxy_share ≤ 1 (the rest is the attacker's own text)")
+            throw LabError.invalidConfig(
+                key: "proxy_share",
+                message: "is \(c.proxyShare); need 0 < proxies × proxy_share ≤ 1 (the rest is the attacker's own text)")
         }
         guard c.trainingTokens >= 2, c.suspectTokens >= 2 else {
-            throw LabError.invalidConfig(key: "training_tokens", message: "training_tokens and suspect_tokens must be at least 2")
+            throw LabError.invalidConfig(
+                key: "training_tokens", message: "training_tokens and suspect_tokens must be at least 2")
         }
         let V = c.vocabularySize
         let template = try KGWWatermark(gamma: c.gamma, delta: Float(c.delta), key: 0, vocabularySize: V)
@@ -65,7 +69,9 @@ public enum ProvenanceCampaign {
         var counts = [Double](repeating: 0.01, count: V * V)
         func learn(_ t: [Int32]) { for i in 1..<max(1, t.count) { counts[Int(t[i - 1]) * V + Int(t[i])] += 1 } }
         let perProxy = Int(c.proxyShare * Double(c.trainingTokens))
-        for p in proxies where perProxy >= 2 { learn(sample(perProxy, try AccountKeys.watermark(template, secret: secret, account: p), &rng)) }
+        for p in proxies where perProxy >= 2 {
+            learn(sample(perProxy, try AccountKeys.watermark(template, secret: secret, account: p), &rng))
+        }
         let own = c.trainingTokens - perProxy * c.proxies
         if own >= 2 { learn(sample(own, nil, &rng)) }
         // The student samples its counted bigram.
@@ -73,14 +79,16 @@ public enum ProvenanceCampaign {
         while suspect.count < c.suspectTokens, let last = suspect.last {
             suspect.append(Int32(rng.categorical(Array(counts[(Int(last) * V)..<(Int(last) * V + V)]))))
         }
-        let report = try Provenance.trace(texts: [suspect], accounts: accounts, secret: secret, watermark: template, alpha: c.alpha)
+        let report = try Provenance.trace(
+            texts: [suspect], accounts: accounts, secret: secret, watermark: template, alpha: c.alpha)
         let proxySet = Set(proxies)
         let accused = report.accused
         let hits = accused.filter { proxySet.contains($0) }.count, false_ = accused.count - hits
         let proxyP = report.rows.filter { proxySet.contains($0.account) }.map { log10(max($0.pValue, 1e-300)) }.sorted()
         let honest = c.accounts - c.proxies
-        return Outcome(identificationRate: Double(hits) / Double(c.proxies),
-                       falseAccusationRate: honest == 0 ? 0 : Double(false_) / Double(honest),
-                       anyFalseAccusation: false_ > 0 ? 1 : 0, proxyLog10P: proxyP[proxyP.count / 2])
+        return Outcome(
+            identificationRate: Double(hits) / Double(c.proxies),
+            falseAccusationRate: honest == 0 ? 0 : Double(false_) / Double(honest),
+            anyFalseAccusation: false_ > 0 ? 1 : 0, proxyLog10P: proxyP[proxyP.count / 2])
     }
 }

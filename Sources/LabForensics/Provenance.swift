@@ -13,10 +13,15 @@ import LabModel
 public enum AccountKeys {
     public static func key(secret: String, account: String) throws -> UInt64 {
         guard !secret.isEmpty else {
-            throw LabError.invalidConfig(key: "secret", message: "is empty; per-account keys need a provider secret, or anyone could derive them from the account ids")
+            throw LabError.invalidConfig(
+                key: "secret",
+                message:
+                    "is empty; per-account keys need a provider secret, or anyone could derive them from the account ids"
+            )
         }
         guard !account.isEmpty else {
-            throw LabError.invalidConfig(key: "account", message: "is empty; give the account id the text was served to")
+            throw LabError.invalidConfig(
+                key: "account", message: "is empty; give the account id the text was served to")
         }
         var data = Data(secret.utf8)
         data.append(0)
@@ -27,8 +32,9 @@ public enum AccountKeys {
 
     /// `template` with its key replaced by `account`'s key (γ, δ, h and V unchanged).
     public static func watermark(_ template: KGWWatermark, secret: String, account: String) throws -> KGWWatermark {
-        try KGWWatermark(gamma: template.gamma, delta: template.delta, key: key(secret: secret, account: account),
-                         contextWidth: template.contextWidth, vocabularySize: template.vocabularySize)
+        try KGWWatermark(
+            gamma: template.gamma, delta: template.delta, key: key(secret: secret, account: account),
+            contextWidth: template.contextWidth, vocabularySize: template.vocabularySize)
     }
 }
 
@@ -101,49 +107,70 @@ public struct ProvenanceReport: Sendable, Equatable, Codable {
 public enum Provenance {
     /// Generation mode: `texts` the suspect wrote (`prompts` as context only), scored under every
     /// account's key with de-duplicated (context, token) tuples.
-    public static func trace(texts: [[Int32]], prompts: [[Int32]]? = nil, accounts: [String], secret: String, watermark template: KGWWatermark,
-                             alpha: Double = 0.05, correction: ProvenanceReport.Correction = .bonferroni) throws -> ProvenanceReport {
+    public static func trace(
+        texts: [[Int32]], prompts: [[Int32]]? = nil, accounts: [String], secret: String,
+        watermark template: KGWWatermark,
+        alpha: Double = 0.05, correction: ProvenanceReport.Correction = .bonferroni
+    ) throws -> ProvenanceReport {
         let marks = try watermarks(accounts: accounts, secret: secret, template: template, alpha: alpha)
-        var scores = [Result<WatermarkScore, Error>](repeating: .success(WatermarkScore(green: 0, scored: 0, gamma: template.effectiveGamma)), count: marks.count)
+        var scores = [Result<WatermarkScore, Error>](
+            repeating: .success(WatermarkScore(green: 0, scored: 0, gamma: template.effectiveGamma)), count: marks.count
+        )
         scores.withUnsafeMutableBufferPointer { out in
             Parallel.forChunks(marks.count, minimumPerChunk: 8) { range in
                 for k in range {
-                    out[k] = Result { try KGWDetector(watermark: marks[k]).aggregate(texts: texts, prompts: prompts, deduplicate: true) }
+                    out[k] = Result {
+                        try KGWDetector(watermark: marks[k]).aggregate(
+                            texts: texts, prompts: prompts, deduplicate: true)
+                    }
                 }
             }
         }
-        return try report(mode: .generation, accounts: accounts, scores: scores.map { try $0.get() }, alpha: alpha, correction: correction)
+        return try report(
+            mode: .generation, accounts: accounts, scores: scores.map { try $0.get() }, alpha: alpha,
+            correction: correction)
     }
 
     /// Reading mode: the suspect model reads `texts` (watermarked text the provider served) and its top-1
     /// predictions are scored under every account's key (Radioactivity.reading, de-duplicated).
-    public static func trace(student: GPT, texts: [[Int32]], accounts: [String], secret: String, watermark template: KGWWatermark,
-                             alpha: Double = 0.05, correction: ProvenanceReport.Correction = .bonferroni) throws -> ProvenanceReport {
+    public static func trace(
+        student: GPT, texts: [[Int32]], accounts: [String], secret: String, watermark template: KGWWatermark,
+        alpha: Double = 0.05, correction: ProvenanceReport.Correction = .bonferroni
+    ) throws -> ProvenanceReport {
         let marks = try watermarks(accounts: accounts, secret: secret, template: template, alpha: alpha)
         let reports = try Radioactivity.reading(student: student, texts: texts, watermarks: marks)
-        return try report(mode: .reading, accounts: accounts, scores: reports.map(\.deduplicated), alpha: alpha, correction: correction)
+        return try report(
+            mode: .reading, accounts: accounts, scores: reports.map(\.deduplicated), alpha: alpha,
+            correction: correction)
     }
 
-    static func watermarks(accounts: [String], secret: String, template: KGWWatermark, alpha: Double) throws -> [KGWWatermark] {
+    static func watermarks(accounts: [String], secret: String, template: KGWWatermark, alpha: Double) throws
+        -> [KGWWatermark]
+    {
         guard !accounts.isEmpty else {
             throw LabError.invalidConfig(key: "accounts", message: "is empty; give the account ids whose keys to test")
         }
         guard Set(accounts).count == accounts.count else {
-            throw LabError.invalidConfig(key: "accounts", message: "lists an account twice; each account is one test, so give each id once")
+            throw LabError.invalidConfig(
+                key: "accounts", message: "lists an account twice; each account is one test, so give each id once")
         }
         guard alpha > 0, alpha < 1 else {
-            throw LabError.invalidConfig(key: "alpha", message: "is \(alpha); the error level must be in (0, 1), e.g. 0.05")
+            throw LabError.invalidConfig(
+                key: "alpha", message: "is \(alpha); the error level must be in (0, 1), e.g. 0.05")
         }
         return try accounts.map { try AccountKeys.watermark(template, secret: secret, account: $0) }
     }
 
-    static func report(mode: RadioactivityReport.Mode, accounts: [String], scores: [WatermarkScore], alpha: Double,
-                       correction: ProvenanceReport.Correction) throws -> ProvenanceReport {
+    static func report(
+        mode: RadioactivityReport.Mode, accounts: [String], scores: [WatermarkScore], alpha: Double,
+        correction: ProvenanceReport.Correction
+    ) throws -> ProvenanceReport {
         let p = scores.map(\.binomialPValue)
         let bonf = MultipleTesting.bonferroni(p), bh = MultipleTesting.benjaminiHochberg(p)
         var rows = accounts.indices.map { i in
-            ProvenanceReport.Row(account: accounts[i], score: scores[i], pValue: p[i], bonferroni: bonf[i], benjaminiHochberg: bh[i],
-                                 accused: (correction == .bonferroni ? bonf[i] : bh[i]) <= alpha)
+            ProvenanceReport.Row(
+                account: accounts[i], score: scores[i], pValue: p[i], bonferroni: bonf[i], benjaminiHochberg: bh[i],
+                accused: (correction == .bonferroni ? bonf[i] : bh[i]) <= alpha)
         }
         rows.sort { ($0.pValue, $0.account) < ($1.pValue, $1.account) }
         return ProvenanceReport(mode: mode, alpha: alpha, correction: correction, rows: rows, errorBound: alpha)

@@ -8,11 +8,16 @@ public enum RadioactivityDose {
     /// spread through training, as in a fine-tuning mix). Whole texts keep every (context, token) tuple
     /// as the teacher produced it; the share is therefore met to within one text. Throws when either
     /// pool is too small for its part of the budget.
-    public static func mix(watermarked: [[Int32]], clean: [[Int32]], share: Double, tokens: Int, seed: UInt64) throws -> [Int] {
+    public static func mix(watermarked: [[Int32]], clean: [[Int32]], share: Double, tokens: Int, seed: UInt64) throws
+        -> [Int]
+    {
         guard share >= 0, share <= 1 else {
-            throw LabError.invalidConfig(key: "share", message: "is \(share); the watermarked share of the training tokens must be in [0, 1]")
+            throw LabError.invalidConfig(
+                key: "share", message: "is \(share); the watermarked share of the training tokens must be in [0, 1]")
         }
-        guard tokens >= 1 else { throw LabError.invalidConfig(key: "tokens", message: "is \(tokens); must be at least 1") }
+        guard tokens >= 1 else {
+            throw LabError.invalidConfig(key: "tokens", message: "is \(tokens); must be at least 1")
+        }
         func take(_ pool: [[Int32]], _ budget: Int, _ what: String) throws -> [[Int32]] {
             var out: [[Int32]] = [], n = 0
             for text in pool where n < budget {
@@ -20,7 +25,9 @@ public enum RadioactivityDose {
                 n += text.count
             }
             guard n >= budget else {
-                throw LabError.message("the \(what) texts hold \(n) tokens; the mix needs \(budget) — generate more texts or lower `tokens`")
+                throw LabError.message(
+                    "the \(what) texts hold \(n) tokens; the mix needs \(budget) — generate more texts or lower `tokens`"
+                )
             }
             return out
         }

@@ -40,17 +40,23 @@ public enum Radioactivity {
     /// A window restarts the student's context, so predictions early in a window read less text than
     /// the full prefix — the green list still comes from the full prefix, so nothing is mis-scored;
     /// the student only sees less.
-    public static func reading(student: GPT, texts: [[Int32]], watermark: KGWWatermark, batchSize: Int = 16) throws -> RadioactivityReport {
+    public static func reading(student: GPT, texts: [[Int32]], watermark: KGWWatermark, batchSize: Int = 16) throws
+        -> RadioactivityReport
+    {
         try reading(student: student, texts: texts, watermarks: [watermark], batchSize: batchSize)[0]
     }
 
     /// Reading mode against several keys at once, one report per key in order: the student's predictions
     /// are computed once and scored under each key — e.g. keys the student never saw, whose p-values
     /// sample the test's null distribution.
-    public static func reading(student: GPT, texts: [[Int32]], watermarks: [KGWWatermark], batchSize: Int = 16) throws -> [RadioactivityReport] {
+    public static func reading(student: GPT, texts: [[Int32]], watermarks: [KGWWatermark], batchSize: Int = 16) throws
+        -> [RadioactivityReport]
+    {
         let V = student.config.vocabSize, T = student.config.contextLength
         for watermark in watermarks where V != watermark.vocabularySize {
-            throw LabError.message("the student has \(V) tokens, the watermark \(watermark.vocabularySize); radioactivity needs the tokenizer the watermark was made with")
+            throw LabError.message(
+                "the student has \(V) tokens, the watermark \(watermark.vocabularySize); radioactivity needs the tokenizer the watermark was made with"
+            )
         }
         // (text, start, length) of every window, grouped by length so a batch is one forward.
         var windows: [(text: Int, start: Int, length: Int)] = []
@@ -87,27 +93,37 @@ public enum Radioactivity {
                 b += chunk.count
             }
         }
-        return watermarks.indices.map { RadioactivityReport(mode: .reading, all: all[$0].score, deduplicated: dedup[$0].score) }
+        return watermarks.indices.map {
+            RadioactivityReport(mode: .reading, all: all[$0].score, deduplicated: dedup[$0].score)
+        }
     }
 
     /// Closed-model generation mode, for text the suspect wrote (e.g. bought from its API): scores the
     /// texts' own tokens, each text's prompt as context only.
-    public static func generation(texts: [[Int32]], prompts: [[Int32]]? = nil, watermark: KGWWatermark) throws -> RadioactivityReport {
+    public static func generation(texts: [[Int32]], prompts: [[Int32]]? = nil, watermark: KGWWatermark) throws
+        -> RadioactivityReport
+    {
         let detector = KGWDetector(watermark: watermark)
-        return RadioactivityReport(mode: .generation,
-                                   all: try detector.aggregate(texts: texts, prompts: prompts, deduplicate: false),
-                                   deduplicated: try detector.aggregate(texts: texts, prompts: prompts, deduplicate: true))
+        return RadioactivityReport(
+            mode: .generation,
+            all: try detector.aggregate(texts: texts, prompts: prompts, deduplicate: false),
+            deduplicated: try detector.aggregate(texts: texts, prompts: prompts, deduplicate: true))
     }
 
     /// Generation mode on a student in hand: samples `maxNewTokens` after each prompt at `temperature`
     /// with the KV-cached sampler (seeded), then scores the generations as `generation(texts:)` does.
-    public static func generation(student: GPT, prompts: [[Int32]], maxNewTokens: Int, temperature: Float = 1, seed: UInt64,
-                                  watermark: KGWWatermark) throws -> RadioactivityReport {
+    public static func generation(
+        student: GPT, prompts: [[Int32]], maxNewTokens: Int, temperature: Float = 1, seed: UInt64,
+        watermark: KGWWatermark
+    ) throws -> RadioactivityReport {
         guard student.config.vocabSize == watermark.vocabularySize else {
-            throw LabError.message("the student has \(student.config.vocabSize) tokens, the watermark \(watermark.vocabularySize); radioactivity needs the tokenizer the watermark was made with")
+            throw LabError.message(
+                "the student has \(student.config.vocabSize) tokens, the watermark \(watermark.vocabularySize); radioactivity needs the tokenizer the watermark was made with"
+            )
         }
-        let texts = try Sampler(model: student).generate(prompts: prompts, maxNewTokens: maxNewTokens,
-                                                         options: SamplingOptions(temperature: temperature), seed: seed)
+        let texts = try Sampler(model: student).generate(
+            prompts: prompts, maxNewTokens: maxNewTokens,
+            options: SamplingOptions(temperature: temperature), seed: seed)
         return try generation(texts: texts, prompts: prompts, watermark: watermark)
     }
 }

@@ -12,7 +12,10 @@ public struct AdamWConfig: Codable, Equatable, Sendable {
     /// Global gradient-norm clip; 0 or less disables clipping.
     public var gradientClip: Float = 1.0
     public init() {}
-    public init(learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.95, epsilon: Float = 1e-8, weightDecay: Float = 0.1, gradientClip: Float = 1.0) {
+    public init(
+        learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.95, epsilon: Float = 1e-8, weightDecay: Float = 0.1,
+        gradientClip: Float = 1.0
+    ) {
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
@@ -21,7 +24,8 @@ public struct AdamWConfig: Codable, Equatable, Sendable {
         self.gradientClip = gradientClip
     }
     enum CodingKeys: String, CodingKey {
-        case learningRate = "learning_rate", beta1, beta2, epsilon, weightDecay = "weight_decay", gradientClip = "gradient_clip"
+        case learningRate = "learning_rate", beta1, beta2, epsilon, weightDecay = "weight_decay", gradientClip =
+            "gradient_clip"
     }
 }
 

@@ -6,13 +6,16 @@ import LabCore
 /// out (B·T, C) = softmax(mask(q·kᵀ/√hs))·v per head; q, k, v are column blocks of qkv (B·T, 3C).
 /// att (B, NH, T, T) keeps the probabilities (zero above the diagonal) for backward.
 @inlinable
-func attentionForward(out: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, B: Int, T: Int, C: Int, NH: Int, scratch: AttentionScratch) {
+func attentionForward(
+    out: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, B: Int, T: Int,
+    C: Int, NH: Int, scratch: AttentionScratch
+) {
     let hs = C / NH
     let C3 = 3 * C
     let scale = 1 / Float(hs).squareRoot()
     forEachWithWorker(B * NH) { bh, worker in
         let b = bh / NH, h = bh % NH
-        let kt = scratch.base(worker) // (hs, T)
+        let kt = scratch.base(worker)  // (hs, T)
         let base = qkv + b * T * C3 + h * hs
         for j in 0..<T {
             let k = base + j * C3 + C
@@ -36,14 +39,17 @@ func attentionForward(out: UnsafeMutablePointer<Float>, att: UnsafeMutablePointe
 /// Backward of `attentionForward`. Writes (not adds) dqkv (B·T, 3C) from dout (B·T, C).
 /// dP = dout·vᵀ; dS = P ⊙ (dP − Σ P⊙dP); dq = dS·k/√hs; dk = dSᵀ·q/√hs; dv = Pᵀ·dout.
 @inlinable
-func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, att: UnsafePointer<Float>, qkv: UnsafePointer<Float>, B: Int, T: Int, C: Int, NH: Int, scratch: AttentionScratch) {
+func attentionBackward(
+    dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, att: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
+    B: Int, T: Int, C: Int, NH: Int, scratch: AttentionScratch
+) {
     let hs = C / NH
     let C3 = 3 * C
     let scale = 1 / Float(hs).squareRoot()
     forEachWithWorker(B * NH) { bh, worker in
         let b = bh / NH, h = bh % NH
-        let vt = scratch.base(worker)        // (hs, T)
-        let dp = vt + hs * T                 // (T)
+        let vt = scratch.base(worker)  // (hs, T)
+        let dp = vt + hs * T  // (T)
         let base = qkv + b * T * C3 + h * hs
         let dbase = dqkv + b * T * C3 + h * hs
         for j in 0..<T {

@@ -34,7 +34,6 @@ func forEachWithWorker(_ count: Int, _ body: (Int, Int) -> Void) {
     }
 }
 
-
 // MARK: - Attention through per-head sgemm
 
 /// The same computation as `attentionForward` (Attention+Fused.swift), with the two products of each (batch, head) done
@@ -42,7 +41,10 @@ func forEachWithWorker(_ count: Int, _ body: (Int, Int) -> Void) {
 /// OpenBLAS's AVX-512 kernels outrun Swift's baseline-ISA SIMD by more than the factor of two
 /// the causal mask wastes. `scratch` needs no extra space: P is written straight into `att`.
 @inlinable
-func attentionForwardGEMM(out: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, B: Int, T: Int, C: Int, NH: Int) {
+func attentionForwardGEMM(
+    out: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, B: Int, T: Int,
+    C: Int, NH: Int
+) {
     let hs = C / NH
     let C3 = 3 * C
     let scale = 1 / Float(hs).squareRoot()
@@ -50,9 +52,13 @@ func attentionForwardGEMM(out: UnsafeMutablePointer<Float>, att: UnsafeMutablePo
         let b = bh / NH, h = bh % NH
         let base = qkv + b * T * C3 + h * hs
         let P = att + bh * T * T
-        BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: hs, alpha: scale, a: base, lda: C3, b: base + C, ldb: C3, beta: 0, c: P, ldc: T)
+        BLAS.sgemm(
+            transA: false, transB: true, m: T, n: T, k: hs, alpha: scale, a: base, lda: C3, b: base + C, ldb: C3,
+            beta: 0, c: P, ldc: T)
         for t in 0..<T { maskedSoftmaxRow(P + t * T, valid: t + 1, length: T) }
-        BLAS.sgemm(transA: false, transB: false, m: T, n: hs, k: T, a: P, lda: T, b: base + 2 * C, ldb: C3, beta: 0, c: out + b * T * C + h * hs, ldc: C)
+        BLAS.sgemm(
+            transA: false, transB: false, m: T, n: hs, k: T, a: P, lda: T, b: base + 2 * C, ldb: C3, beta: 0,
+            c: out + b * T * C + h * hs, ldc: C)
     }
 }
 
@@ -60,7 +66,10 @@ func attentionForwardGEMM(out: UnsafeMutablePointer<Float>, att: UnsafeMutablePo
 /// dP = dout·vᵀ; dS = P ⊙ (dP − Σ_j P⊙dP); dq = dS·k/√hs; dk = dSᵀ·q/√hs; dv = Pᵀ·dout.
 /// `scratch` holds one (T, T) block per worker.
 @inlinable
-func attentionBackwardGEMM(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, att: UnsafePointer<Float>, qkv: UnsafePointer<Float>, B: Int, T: Int, C: Int, NH: Int, scratch: UnsafeMutablePointer<Float>) {
+func attentionBackwardGEMM(
+    dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, att: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
+    B: Int, T: Int, C: Int, NH: Int, scratch: UnsafeMutablePointer<Float>
+) {
     let hs = C / NH
     let C3 = 3 * C
     let scale = 1 / Float(hs).squareRoot()
@@ -71,7 +80,9 @@ func attentionBackwardGEMM(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointe
         let g = dout + b * T * C + h * hs
         let P = att + bh * T * T
         let dS = scratch + worker * T * T
-        BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: hs, a: g, lda: C, b: base + 2 * C, ldb: C3, beta: 0, c: dS, ldc: T)
+        BLAS.sgemm(
+            transA: false, transB: true, m: T, n: T, k: hs, a: g, lda: C, b: base + 2 * C, ldb: C3, beta: 0, c: dS,
+            ldc: T)
         for t in 0..<T {
             let n = t + 1
             let p = P + t * T, d = dS + t * T
@@ -79,9 +90,15 @@ func attentionBackwardGEMM(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointe
             for j in 0..<n { d[j] = p[j] * (d[j] - pdp) }
             (d + n).update(repeating: 0, count: T - n)
         }
-        BLAS.sgemm(transA: false, transB: false, m: T, n: hs, k: T, alpha: scale, a: dS, lda: T, b: base + C, ldb: C3, beta: 0, c: dbase, ldc: C3)
-        BLAS.sgemm(transA: true, transB: false, m: T, n: hs, k: T, alpha: scale, a: dS, lda: T, b: base, ldb: C3, beta: 0, c: dbase + C, ldc: C3)
-        BLAS.sgemm(transA: true, transB: false, m: T, n: hs, k: T, a: P, lda: T, b: g, ldb: C, beta: 0, c: dbase + 2 * C, ldc: C3)
+        BLAS.sgemm(
+            transA: false, transB: false, m: T, n: hs, k: T, alpha: scale, a: dS, lda: T, b: base + C, ldb: C3, beta: 0,
+            c: dbase, ldc: C3)
+        BLAS.sgemm(
+            transA: true, transB: false, m: T, n: hs, k: T, alpha: scale, a: dS, lda: T, b: base, ldb: C3, beta: 0,
+            c: dbase + C, ldc: C3)
+        BLAS.sgemm(
+            transA: true, transB: false, m: T, n: hs, k: T, a: P, lda: T, b: g, ldb: C, beta: 0, c: dbase + 2 * C,
+            ldc: C3)
     }
 }
 

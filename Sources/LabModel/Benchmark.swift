@@ -13,8 +13,10 @@ public struct BenchmarkConfig: Sendable {
         self.model = model
         self.batch = batch
     }
-    public static let tiny = BenchmarkConfig(name: "tiny", model: GPTConfig(vocabSize: 96, contextLength: 64, width: 128, layers: 4, heads: 4), batch: 32)
-    public static let small = BenchmarkConfig(name: "small", model: GPTConfig(vocabSize: 96, contextLength: 128, width: 256, layers: 6, heads: 8), batch: 16)
+    public static let tiny = BenchmarkConfig(
+        name: "tiny", model: GPTConfig(vocabSize: 96, contextLength: 64, width: 128, layers: 4, heads: 4), batch: 32)
+    public static let small = BenchmarkConfig(
+        name: "small", model: GPTConfig(vocabSize: 96, contextLength: 128, width: 256, layers: 6, heads: 8), batch: 16)
 }
 
 public struct ThroughputResult: Codable, Sendable {
@@ -54,7 +56,9 @@ public struct BenchmarkReport: Codable, Sendable {
 
 public enum EngineBenchmark {
     /// Median (or, with `best`, minimum) of the timings of `body`, after `warmup` untimed calls, in seconds.
-    public static func time(warmup: Int = 2, minimumSeconds: Double, minimumRepeats: Int = 3, best: Bool = false, _ body: () throws -> Void) rethrows -> Double {
+    public static func time(
+        warmup: Int = 2, minimumSeconds: Double, minimumRepeats: Int = 3, best: Bool = false, _ body: () throws -> Void
+    ) rethrows -> Double {
         for _ in 0..<warmup { try body() }
         var samples: [Double] = []
         let start = Date()
@@ -76,7 +80,9 @@ public enum EngineBenchmark {
             a[i] = rng.uniformFloat() - 0.5
             b[i] = rng.uniformFloat() - 0.5
         }
-        BLAS.parallelSgemm(transA: false, transB: false, m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, c: c.pointer, ldc: n)
+        BLAS.parallelSgemm(
+            transA: false, transB: false, m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, c: c.pointer,
+            ldc: n)
         for (i, j) in [(0, 0), (n / 2, n / 3), (n - 1, n - 1)] {
             var s = 0.0
             for k in 0..<n { s += Double(a[i * n + k]) * Double(b[k * n + j]) }
@@ -86,14 +92,18 @@ public enum EngineBenchmark {
         }
         // The best of several runs: a peak is an upper bound, and this machine is shared.
         let t = time(minimumSeconds: seconds, best: true) {
-            BLAS.parallelSgemm(transA: false, transB: false, m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, c: c.pointer, ldc: n)
+            BLAS.parallelSgemm(
+                transA: false, transB: false, m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n,
+                c: c.pointer, ldc: n)
         }
         return 2 * Double(n) * Double(n) * Double(n) / t / 1e9
     }
 
     /// Training, full-sequence inference and KV-cached decode throughput for one config.
-    public static func run(_ bc: BenchmarkConfig, peak: Double, seconds: Double, modes: Set<String> = ["train", "infer", "decode"],
-                           attention: AttentionKernel = .gemm) throws -> ConfigBenchmark {
+    public static func run(
+        _ bc: BenchmarkConfig, peak: Double, seconds: Double, modes: Set<String> = ["train", "infer", "decode"],
+        attention: AttentionKernel = .gemm
+    ) throws -> ConfigBenchmark {
         let cfg = bc.model
         let B = bc.batch, T = cfg.contextLength
         let gpt = try GPT(config: cfg, seed: 1)
@@ -105,7 +115,10 @@ public enum EngineBenchmark {
         func record(_ mode: String, _ seconds: Double, tokens: Int, flopsPerToken: Double) {
             let tps = Double(tokens) / seconds
             let gf = tps * flopsPerToken / 1e9
-            results.append(ThroughputResult(mode: mode, tokensPerSecond: tps, stepMilliseconds: seconds * 1e3, gflops: gf, fractionOfPeak: gf / peak))
+            results.append(
+                ThroughputResult(
+                    mode: mode, tokensPerSecond: tps, stepMilliseconds: seconds * 1e3, gflops: gf,
+                    fractionOfPeak: gf / peak))
         }
         if modes.contains("train") {
             let gradientStep = GradientStep(model: gpt, optimizer: AdamWConfig(learningRate: 1e-4))
@@ -128,11 +141,14 @@ public enum EngineBenchmark {
             let sampler = Sampler(model: gpt)
             let prompts = (0..<B).map { [tokens[$0 * T]] }
             let t = try time(warmup: 1, minimumSeconds: seconds) {
-                _ = try sampler.generate(prompts: prompts, maxNewTokens: T - 1, options: SamplingOptions(temperature: 1), seed: 3)
+                _ = try sampler.generate(
+                    prompts: prompts, maxNewTokens: T - 1, options: SamplingOptions(temperature: 1), seed: 3)
             }
             record("decode", t, tokens: B * (T - 1), flopsPerToken: cfg.inferenceFlopsPerToken(sequenceLength: T / 2))
         }
-        return ConfigBenchmark(config: bc.name, batch: B, contextLength: T, width: cfg.width, layers: cfg.layers, heads: cfg.heads, vocabSize: cfg.vocabSize, results: results, peakRSSMebibytes: ResourceUsage.peakRSSMebibytes)
+        return ConfigBenchmark(
+            config: bc.name, batch: B, contextLength: T, width: cfg.width, layers: cfg.layers, heads: cfg.heads,
+            vocabSize: cfg.vocabSize, results: results, peakRSSMebibytes: ResourceUsage.peakRSSMebibytes)
     }
 }
 

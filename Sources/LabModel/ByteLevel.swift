@@ -118,19 +118,25 @@ public enum ByteLevel {
             if s[i] == "'", i + 1 < n {
                 let a = s[i + 1]
                 if a == "s" || a == "t" || a == "m" || a == "d" {
-                    i += 2; ends.append(i); continue
+                    i += 2
+                    ends.append(i)
+                    continue
                 }
                 if i + 2 < n {
                     let b = s[i + 2]
                     if (a == "r" && b == "e") || (a == "v" && b == "e") || (a == "l" && b == "l") {
-                        i += 3; ends.append(i); continue
+                        i += 3
+                        ends.append(i)
+                        continue
                     }
                 }
             }
             //  ?\p{L}+ |  ?\p{N}+ |  ?[^\s\p{L}\p{N}]+ : an optional space, then a run of one class.
             let start = (s[i] == " " && i + 1 < n && c[i + 1] != .space) ? i + 1 : i
             if c[start] != .space {
-                i = run(from: start, of: c[start]); ends.append(i); continue
+                i = run(from: start, of: c[start])
+                ends.append(i)
+                continue
             }
             // \s+(?!\S) | \s+ : whitespace up to, but not including, the last one before non-whitespace.
             let end = run(from: i, of: .space)

@@ -19,7 +19,11 @@ extension BytePairEncoding {
     public static func train(on text: String, vocabularySize: Int) throws -> BytePairEncoding {
         let minimum = 256 + firstByteID
         guard vocabularySize >= minimum else {
-            throw LabError.invalidConfig(key: "max_vocabulary", message: "is \(vocabularySize); a byte-level BPE vocabulary holds <unk> and the 256 bytes, so it needs at least \(minimum)")
+            throw LabError.invalidConfig(
+                key: "max_vocabulary",
+                message:
+                    "is \(vocabularySize); a byte-level BPE vocabulary holds <unk> and the 256 bytes, so it needs at least \(minimum)"
+            )
         }
         var tokens: [[UInt8]?] = [nil] + (0..<256).map { [UInt8($0)] }
         var idOfBytes: [[UInt8]: Int] = [:]
@@ -78,7 +82,10 @@ extension BytePairEncoding {
                 let word = words[w]
                 guard word.count > 1 else { continue }
                 var contains = false
-                for k in 0..<(word.count - 1) where word[k] == Int32(left) && word[k + 1] == Int32(right) { contains = true; break }
+                for k in 0..<(word.count - 1) where word[k] == Int32(left) && word[k + 1] == Int32(right) {
+                    contains = true
+                    break
+                }
                 guard contains else { continue }
                 let n = counts[w]
                 for k in 0..<(word.count - 1) {
@@ -91,9 +98,11 @@ extension BytePairEncoding {
                 var k = 0
                 while k < word.count {
                     if k + 1 < word.count, word[k] == Int32(left), word[k + 1] == Int32(right) {
-                        joinedWord.append(Int32(result)); k += 2
+                        joinedWord.append(Int32(result))
+                        k += 2
                     } else {
-                        joinedWord.append(word[k]); k += 1
+                        joinedWord.append(word[k])
+                        k += 1
                     }
                 }
                 words[w] = joinedWord

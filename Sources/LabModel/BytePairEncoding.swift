@@ -39,17 +39,27 @@ public struct BytePairEncoding: Sendable, Equatable {
             if let bytes, bytes.count == 1, byteToken[Int(bytes[0])] < 0 { byteToken[Int(bytes[0])] = id }
         }
         if let missing = byteToken.firstIndex(of: -1) {
-            throw LabError.invalidConfig(key: "vocab", message: "has no token for byte \(missing) (spelled \"\(ByteLevel.unicode[missing])\"); a byte-level vocabulary holds all 256 bytes")
+            throw LabError.invalidConfig(
+                key: "vocab",
+                message:
+                    "has no token for byte \(missing) (spelled \"\(ByteLevel.unicode[missing])\"); a byte-level vocabulary holds all 256 bytes"
+            )
         }
         var ranks: [UInt64: (rank: Int, result: Int)] = [:]
         for (rank, merge) in merges.enumerated() {
             let valid = tokens.indices
             guard valid.contains(merge.left), valid.contains(merge.right), valid.contains(merge.result),
-                  let a = tokens[merge.left], let b = tokens[merge.right], let joined = tokens[merge.result] else {
-                throw LabError.invalidConfig(key: "merges", message: "merge \(rank) names a token outside the byte-level vocabulary")
+                let a = tokens[merge.left], let b = tokens[merge.right], let joined = tokens[merge.result]
+            else {
+                throw LabError.invalidConfig(
+                    key: "merges", message: "merge \(rank) names a token outside the byte-level vocabulary")
             }
             guard a + b == joined else {
-                throw LabError.invalidConfig(key: "merges", message: "merge \(rank) joins \"\(ByteLevel.spelling(of: a))\" and \"\(ByteLevel.spelling(of: b))\" into \"\(ByteLevel.spelling(of: joined))\", which is not their concatenation")
+                throw LabError.invalidConfig(
+                    key: "merges",
+                    message:
+                        "merge \(rank) joins \"\(ByteLevel.spelling(of: a))\" and \"\(ByteLevel.spelling(of: b))\" into \"\(ByteLevel.spelling(of: joined))\", which is not their concatenation"
+                )
             }
             let key = Self.key(merge.left, merge.right)
             // A pair listed twice keeps its first (lowest) rank, as tokenizers does.
@@ -61,7 +71,9 @@ public struct BytePairEncoding: Sendable, Equatable {
         self.ranks = ranks
     }
 
-    @inline(__always) static func key(_ left: Int, _ right: Int) -> UInt64 { UInt64(left) << 32 | UInt64(UInt32(right)) }
+    @inline(__always) static func key(_ left: Int, _ right: Int) -> UInt64 {
+        UInt64(left) << 32 | UInt64(UInt32(right))
+    }
 
     /// The ids of one pre-token.
     public func encode<C: Collection>(word bytes: C) -> [Int] where C.Element == UInt8 {

@@ -39,7 +39,9 @@ public enum Checkpoint {
         try config.validate()
         // Mismatches here are the caller's bug (the slab comes from the same layout), not input.
         precondition(layout.config == config, "Checkpoint.save: layout was built for \(layout.config), not \(config)")
-        precondition(parameters.count == layout.count, "Checkpoint.save: \(parameters.count) parameters for a layout of \(layout.count)")
+        precondition(
+            parameters.count == layout.count,
+            "Checkpoint.save: \(parameters.count) parameters for a layout of \(layout.count)")
 
         let fm = FileManager.default
         let target = directory.standardizedFileURL
@@ -49,7 +51,9 @@ public enum Checkpoint {
         do {
             try fm.createDirectory(at: parent, withIntermediateDirectories: true)
         } catch {
-            throw LabError.file(path: parent.path, message: "cannot create the checkpoint's parent directory (\(error.localizedDescription))")
+            throw LabError.file(
+                path: parent.path,
+                message: "cannot create the checkpoint's parent directory (\(error.localizedDescription))")
         }
 
         // A sibling, so the final rename stays on one file system and is a rename, not a copy.
@@ -57,18 +61,24 @@ public enum Checkpoint {
         do {
             try fm.createDirectory(at: staging, withIntermediateDirectories: false)
         } catch {
-            throw LabError.file(path: parent.path, message: "cannot create a temporary directory next to the checkpoint (\(error.localizedDescription)); check that it is writable")
+            throw LabError.file(
+                path: parent.path,
+                message:
+                    "cannot create a temporary directory next to the checkpoint (\(error.localizedDescription)); check that it is writable"
+            )
         }
         var committed = false
         defer { if !committed { try? fm.removeItem(at: staging) } }
 
         let tensors = layout.tensors.map { spec in
-            SafeTensors.Tensor(name: spec.name, shape: spec.shape,
-                               values: UnsafeBufferPointer(rebasing: parameters[spec.offset ..< spec.offset + spec.count]))
+            SafeTensors.Tensor(
+                name: spec.name, shape: spec.shape,
+                values: UnsafeBufferPointer(rebasing: parameters[spec.offset..<spec.offset + spec.count]))
         }
         // transformers refuses safetensors files whose metadata lacks format "pt".
         try SafeTensors.write(tensors, metadata: ["format": "pt"], to: staging.appendingPathComponent(modelFile))
-        try writeFile(configJSON(config: config, step: step, metadata: metadata), to: staging.appendingPathComponent(configFile))
+        try writeFile(
+            configJSON(config: config, step: step, metadata: metadata), to: staging.appendingPathComponent(configFile))
         if let tokenizerJSON {
             try writeFile(tokenizerJSON, to: staging.appendingPathComponent(tokenizerFile))
         }
@@ -79,13 +89,19 @@ public enum Checkpoint {
             do {
                 try fm.moveItem(at: target, to: retired)
             } catch {
-                throw LabError.file(path: target.path, message: "cannot move the old checkpoint aside (\(error.localizedDescription)); it is unchanged")
+                throw LabError.file(
+                    path: target.path,
+                    message: "cannot move the old checkpoint aside (\(error.localizedDescription)); it is unchanged")
             }
             do {
                 try fm.moveItem(at: staging, to: target)
             } catch {
                 try? fm.moveItem(at: retired, to: target)
-                throw LabError.file(path: target.path, message: "cannot rename the new checkpoint into place (\(error.localizedDescription)); the old one was restored")
+                throw LabError.file(
+                    path: target.path,
+                    message:
+                        "cannot rename the new checkpoint into place (\(error.localizedDescription)); the old one was restored"
+                )
             }
             committed = true
             try? fm.removeItem(at: retired)
@@ -93,7 +109,9 @@ public enum Checkpoint {
             do {
                 try fm.moveItem(at: staging, to: target)
             } catch {
-                throw LabError.file(path: target.path, message: "cannot rename the new checkpoint into place (\(error.localizedDescription))")
+                throw LabError.file(
+                    path: target.path,
+                    message: "cannot rename the new checkpoint into place (\(error.localizedDescription))")
             }
             committed = true
         }
@@ -104,8 +122,9 @@ public enum Checkpoint {
         directory: URL, config: GPTConfig, layout: ParameterLayout, parameters: FloatBuffer,
         tokenizerJSON: Data?, step: Int? = nil, metadata: [String: String] = [:]
     ) throws {
-        try save(directory: directory, config: config, layout: layout, parameters: UnsafeBufferPointer(parameters.buffer),
-                 tokenizerJSON: tokenizerJSON, step: step, metadata: metadata)
+        try save(
+            directory: directory, config: config, layout: layout, parameters: UnsafeBufferPointer(parameters.buffer),
+            tokenizerJSON: tokenizerJSON, step: step, metadata: metadata)
     }
 
     /// Saving over a user's unrelated directory would delete it; only empty directories and
@@ -115,11 +134,17 @@ public enum Checkpoint {
         var isDirectory: ObjCBool = false
         guard fm.fileExists(atPath: target.path, isDirectory: &isDirectory) else { return }
         guard isDirectory.boolValue else {
-            throw LabError.file(path: target.path, message: "exists and is a file; a checkpoint is a directory: choose another path or remove the file")
+            throw LabError.file(
+                path: target.path,
+                message: "exists and is a file; a checkpoint is a directory: choose another path or remove the file")
         }
         let contents = (try? fm.contentsOfDirectory(atPath: target.path)) ?? []
         if !contents.isEmpty && !contents.contains(configFile) {
-            throw LabError.file(path: target.path, message: "exists and is not a checkpoint (it has no \(configFile)); refusing to replace it: choose another directory or remove it")
+            throw LabError.file(
+                path: target.path,
+                message:
+                    "exists and is not a checkpoint (it has no \(configFile)); refusing to replace it: choose another directory or remove it"
+            )
         }
     }
 
@@ -127,14 +152,17 @@ public enum Checkpoint {
         do {
             try data.write(to: url)
         } catch {
-            throw LabError.file(path: url.path, message: "cannot be written (\(error.localizedDescription)); check free space and permissions")
+            throw LabError.file(
+                path: url.path,
+                message: "cannot be written (\(error.localizedDescription)); check free space and permissions")
         }
     }
 
     /// config.json: the keys transformers' GPT2Config reads, with the values that describe this
     /// lab's model exactly (tanh GELU, eps 1e-5, tied unembedding, no dropout at inference).
     static func configJSON(config: GPTConfig, step: Int?, metadata: [String: String]) throws -> Data {
-        let file = GPT2ConfigFile(config: config, lab: .init(formatVersion: formatVersion, step: step, metadata: metadata))
+        let file = GPT2ConfigFile(
+            config: config, lab: .init(formatVersion: formatVersion, step: step, metadata: metadata))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return try encoder.encode(file)
@@ -150,15 +178,27 @@ public enum Checkpoint {
         var isDirectory: ObjCBool = false
         try FileRead.checkPermissions(dir.path, what: "the checkpoint directory")
         guard fm.fileExists(atPath: dir.path, isDirectory: &isDirectory) else {
-            throw LabError.file(path: dir.path, message: "checkpoint directory does not exist; check the path (a checkpoint is a directory holding \(configFile) and \(modelFile))")
+            throw LabError.file(
+                path: dir.path,
+                message:
+                    "checkpoint directory does not exist; check the path (a checkpoint is a directory holding \(configFile) and \(modelFile))"
+            )
         }
         guard isDirectory.boolValue else {
-            throw LabError.file(path: dir.path, message: "is a file; a checkpoint is a directory holding \(configFile) and \(modelFile): pass that directory")
+            throw LabError.file(
+                path: dir.path,
+                message:
+                    "is a file; a checkpoint is a directory holding \(configFile) and \(modelFile): pass that directory"
+            )
         }
 
         let configURL = dir.appendingPathComponent(configFile)
         guard fm.fileExists(atPath: configURL.path) else {
-            throw LabError.file(path: configURL.path, message: "is missing; a checkpoint directory holds \(configFile), \(modelFile) and optionally \(tokenizerFile)")
+            throw LabError.file(
+                path: configURL.path,
+                message:
+                    "is missing; a checkpoint directory holds \(configFile), \(modelFile) and optionally \(tokenizerFile)"
+            )
         }
         let (config, lab) = try parseConfig(at: configURL)
 
@@ -166,7 +206,8 @@ public enum Checkpoint {
         guard fm.fileExists(atPath: modelURL.path) else {
             let hint: String
             if fm.fileExists(atPath: dir.appendingPathComponent("model.safetensors.index.json").path) {
-                hint = "the model is sharded, which is not supported: re-save it in one file with save_pretrained(dir, max_shard_size=\"100GB\")"
+                hint =
+                    "the model is sharded, which is not supported: re-save it in one file with save_pretrained(dir, max_shard_size=\"100GB\")"
             } else if fm.fileExists(atPath: dir.appendingPathComponent("pytorch_model.bin").path) {
                 hint = "only pytorch_model.bin is present: re-save with save_pretrained(dir, safe_serialization=True)"
             } else {
@@ -180,39 +221,58 @@ public enum Checkpoint {
         var tokenizerJSON: Data?
         let tokenizerURL = dir.appendingPathComponent(tokenizerFile)
         if fm.fileExists(atPath: tokenizerURL.path) {
-            tokenizerJSON = try FileRead.data(tokenizerURL.path, what: "the tokenizer file", fix: "re-save the checkpoint")
+            tokenizerJSON = try FileRead.data(
+                tokenizerURL.path, what: "the tokenizer file", fix: "re-save the checkpoint")
         }
-        return LoadedCheckpoint(config: config, parameters: parameters, tokenizerJSON: tokenizerJSON,
-                                step: lab?.step, metadata: lab?.metadata ?? [:])
+        return LoadedCheckpoint(
+            config: config, parameters: parameters, tokenizerJSON: tokenizerJSON,
+            step: lab?.step, metadata: lab?.metadata ?? [:])
     }
 
     /// Every layout tensor, found under its name or its name without "transformer.", copied
     /// into a fresh slab. The slab is returned only once every tensor has been copied.
     private static func readParameters(_ file: SafeTensorsFile, config: GPTConfig) throws -> FloatBuffer {
         let layout = ParameterLayout(config)
-        var stored: [String: String] = [:] // layout name -> name in the file
+        var stored: [String: String] = [:]  // layout name -> name in the file
         for entry in file.entries {
             guard let canonical = canonicalName(entry.name) else { continue }
             guard layout.tensor(named: canonical) != nil else {
-                throw LabError.checkpoint(path: file.path, tensor: entry.name, message: "is not part of a GPT-2 with \(config.layers) layers; the checkpoint is from another architecture or its config.json n_layer is wrong")
+                throw LabError.checkpoint(
+                    path: file.path, tensor: entry.name,
+                    message:
+                        "is not part of a GPT-2 with \(config.layers) layers; the checkpoint is from another architecture or its config.json n_layer is wrong"
+                )
             }
             if let other = stored[canonical] {
-                throw LabError.checkpoint(path: file.path, tensor: entry.name, message: "is stored twice (also as '\(other)'); keep one of the two names")
+                throw LabError.checkpoint(
+                    path: file.path, tensor: entry.name,
+                    message: "is stored twice (also as '\(other)'); keep one of the two names")
             }
             stored[canonical] = entry.name
         }
         let parameters = FloatBuffer(count: layout.count)
         for spec in layout.tensors {
             guard let storedName = stored[spec.name], let entry = file.entry(named: storedName) else {
-                throw LabError.checkpoint(path: file.path, tensor: spec.name, message: "is missing; the file does not hold a complete GPT-2 of the shape config.json describes")
+                throw LabError.checkpoint(
+                    path: file.path, tensor: spec.name,
+                    message: "is missing; the file does not hold a complete GPT-2 of the shape config.json describes")
             }
             guard entry.shape == spec.shape else {
-                throw LabError.checkpoint(path: file.path, tensor: storedName, message: "has shape \(entry.shape) but config.json (n_embd \(config.width), n_layer \(config.layers), vocab_size \(config.vocabSize), n_positions \(config.contextLength)) implies \(spec.shape); the config does not match the weights")
+                throw LabError.checkpoint(
+                    path: file.path, tensor: storedName,
+                    message:
+                        "has shape \(entry.shape) but config.json (n_embd \(config.width), n_layer \(config.layers), vocab_size \(config.vocabSize), n_positions \(config.contextLength)) implies \(spec.shape); the config does not match the weights"
+                )
             }
-            try file.read(storedName, into: UnsafeMutableBufferPointer(start: parameters.at(spec.offset), count: spec.count))
+            try file.read(
+                storedName, into: UnsafeMutableBufferPointer(start: parameters.at(spec.offset), count: spec.count))
             // NaN or infinite weights would make every loss and sample NaN without an error.
             for i in 0..<spec.count where !parameters.at(spec.offset + i).pointee.isFinite {
-                throw LabError.checkpoint(path: file.path, tensor: storedName, message: "holds NaN or infinity (element \(i)); the checkpoint is corrupt or training diverged: use an earlier checkpoint")
+                throw LabError.checkpoint(
+                    path: file.path, tensor: storedName,
+                    message:
+                        "holds NaN or infinity (element \(i)); the checkpoint is corrupt or training diverged: use an earlier checkpoint"
+                )
             }
         }
         // Every expected tensor is present: bytes left uncovered mean a corrupt header or appended data.
@@ -227,7 +287,8 @@ public enum Checkpoint {
         let full = name.hasPrefix("transformer.") ? name : "transformer." + name
         let parts = full.split(separator: ".", omittingEmptySubsequences: false)
         if parts.count == 5, parts[1] == "h", Int(parts[2]) != nil, parts[3] == "attn",
-           parts[4] == "bias" || parts[4] == "masked_bias" {
+            parts[4] == "bias" || parts[4] == "masked_bias"
+        {
             return nil
         }
         return full
@@ -239,35 +300,56 @@ public enum Checkpoint {
         let path = url.path
         let raw: GPT2ConfigFile.Read
         do {
-            raw = try JSONDecoder().decode(GPT2ConfigFile.Read.self, from: FileRead.data(path, what: "config.json", fix: "a checkpoint directory holds config.json"))
+            raw = try JSONDecoder().decode(
+                GPT2ConfigFile.Read.self,
+                from: FileRead.data(path, what: "config.json", fix: "a checkpoint directory holds config.json"))
         } catch let DecodingError.typeMismatch(type, context), let DecodingError.valueNotFound(type, context) {
             let key = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw LabError.file(path: path, message: "key '\(key)' must be \(type == Int.self ? "an integer" : "a \(type)"); fix the value")
+            throw LabError.file(
+                path: path,
+                message: "key '\(key)' must be \(type == Int.self ? "an integer" : "a \(type)"); fix the value")
         } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
             let key = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw LabError.file(path: path, message: "key '\(key)' has a value of the wrong type (a fraction where an integer belongs?); fix the value")
+            throw LabError.file(
+                path: path,
+                message:
+                    "key '\(key)' has a value of the wrong type (a fraction where an integer belongs?); fix the value")
         } catch is DecodingError {
-            throw LabError.file(path: path, message: "is not a valid JSON object; it is corrupt: restore it or re-save the checkpoint")
+            throw LabError.file(
+                path: path, message: "is not a valid JSON object; it is corrupt: restore it or re-save the checkpoint")
         } catch let error as LabError {
             throw error
         } catch {
-            throw LabError.file(path: path, message: "cannot be read (\(error.localizedDescription)); check its permissions")
+            throw LabError.file(
+                path: path, message: "cannot be read (\(error.localizedDescription)); check its permissions")
         }
 
-        func fail(_ key: String, _ message: String) -> LabError { .file(path: path, message: "key '\(key)' \(message)") }
-        guard let modelType = raw.modelType else { throw fail("model_type", "is missing; this lab loads GPT-2 checkpoints (\"gpt2\")") }
-        guard modelType == "gpt2" else { throw fail("model_type", "is \"\(modelType)\"; only \"gpt2\" checkpoints can be loaded") }
-        let activation = raw.activationFunction ?? "gelu_new" // GPT2Config's default
+        func fail(_ key: String, _ message: String) -> LabError {
+            .file(path: path, message: "key '\(key)' \(message)")
+        }
+        guard let modelType = raw.modelType else {
+            throw fail("model_type", "is missing; this lab loads GPT-2 checkpoints (\"gpt2\")")
+        }
+        guard modelType == "gpt2" else {
+            throw fail("model_type", "is \"\(modelType)\"; only \"gpt2\" checkpoints can be loaded")
+        }
+        let activation = raw.activationFunction ?? "gelu_new"  // GPT2Config's default
         guard ["gelu_new", "gelu_pytorch_tanh"].contains(activation) else {
-            throw fail("activation_function", "is \"\(activation)\"; this lab's GPT computes the tanh GELU (\"gelu_new\" or \"gelu_pytorch_tanh\")")
+            throw fail(
+                "activation_function",
+                "is \"\(activation)\"; this lab's GPT computes the tanh GELU (\"gelu_new\" or \"gelu_pytorch_tanh\")")
         }
         let epsilon = raw.layerNormEpsilon ?? 1e-5
         // GPTConfig.layerNormEpsilon is the Float nearest 1e-5; accept either spelling of it.
         guard abs(epsilon - 1e-5) <= 1e-11 else {
-            throw fail("layer_norm_epsilon", "is \(epsilon); this lab's layer norm uses 1e-5, so the model would compute different outputs")
+            throw fail(
+                "layer_norm_epsilon",
+                "is \(epsilon); this lab's layer norm uses 1e-5, so the model would compute different outputs")
         }
         if raw.tieWordEmbeddings == false {
-            throw fail("tie_word_embeddings", "is false; this lab's GPT unembeds with wte, so an untied lm_head.weight would be ignored")
+            throw fail(
+                "tie_word_embeddings",
+                "is false; this lab's GPT unembeds with wte, so an untied lm_head.weight would be ignored")
         }
         if raw.scaleAttnWeights == false {
             throw fail("scale_attn_weights", "is false; this lab scales attention scores by 1/sqrt(head size)")
@@ -283,16 +365,22 @@ public enum Checkpoint {
         if let inner = raw.nInner, inner != 4 * width {
             throw fail("n_inner", "is \(inner); this lab's MLP is 4 × n_embd = \(4 * width) wide (set it to null)")
         }
-        let config = GPTConfig(vocabSize: vocabSize, contextLength: contextLength, width: width, layers: layers, heads: heads)
+        let config = GPTConfig(
+            vocabSize: vocabSize, contextLength: contextLength, width: width, layers: layers, heads: heads)
         do {
             try config.validate()
         } catch let LabError.invalidConfig(key, message) {
             // Name the key as config.json spells it, not as GPTConfig does.
-            let names = ["vocab_size": "vocab_size", "context_length": "n_positions", "width": "n_embd", "layers": "n_layer", "heads": "n_head"]
+            let names = [
+                "vocab_size": "vocab_size", "context_length": "n_positions", "width": "n_embd", "layers": "n_layer",
+                "heads": "n_head",
+            ]
             throw fail(names[key] ?? key, message)
         }
         if let lab = raw.distillLab, let version = lab.formatVersion, version > formatVersion {
-            throw fail("distill_lab.format_version", "is \(version) but this build reads up to \(formatVersion); update DistillLab")
+            throw fail(
+                "distill_lab.format_version",
+                "is \(version) but this build reads up to \(formatVersion); update DistillLab")
         }
         return (config, raw.distillLab)
     }
@@ -312,7 +400,8 @@ struct GPT2ConfigFile: Encodable {
     let lab: Lab
 
     enum CodingKeys: String, CodingKey {
-        case modelType = "model_type", architectures, vocabSize = "vocab_size", nPositions = "n_positions", nCtx = "n_ctx"
+        case modelType = "model_type", architectures, vocabSize = "vocab_size", nPositions = "n_positions", nCtx =
+            "n_ctx"
         case nEmbd = "n_embd", nLayer = "n_layer", nHead = "n_head", nInner = "n_inner"
         case layerNormEpsilon = "layer_norm_epsilon", activationFunction = "activation_function"
         case residPdrop = "resid_pdrop", embdPdrop = "embd_pdrop", attnPdrop = "attn_pdrop"
@@ -331,7 +420,7 @@ struct GPT2ConfigFile: Encodable {
         try c.encode(config.width, forKey: .nEmbd)
         try c.encode(config.layers, forKey: .nLayer)
         try c.encode(config.heads, forKey: .nHead)
-        try c.encodeNil(forKey: .nInner) // null means 4 × n_embd in GPT2Config
+        try c.encodeNil(forKey: .nInner)  // null means 4 × n_embd in GPT2Config
         // The Double literal, not Double(GPTConfig.layerNormEpsilon), which would print as 9.99999974738e-06.
         try c.encode(1e-5, forKey: .layerNormEpsilon)
         try c.encode("gelu_new", forKey: .activationFunction)

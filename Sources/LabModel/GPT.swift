@@ -9,29 +9,29 @@ final class Activations {
     let B: Int, T: Int
     /// `Parallel.workers` when the per-worker scratch was sized; a change forces a rebuild.
     let workers: Int
-    let tokens: UnsafeMutablePointer<Int32>   // (B·T)
-    let encoded: FloatBuffer                   // (B·T, C) residual stream entering block 0
-    let ln1, ln1Mean, ln1Rstd: [FloatBuffer]   // (B·T, C), (B·T), (B·T) per layer
-    let qkv: [FloatBuffer]                     // (B·T, 3C)
-    let att: [FloatBuffer]                     // (B, NH, T, T) probabilities
-    let atty: [FloatBuffer]                    // (B·T, C) attention output before projection
-    let residual2: [FloatBuffer]               // (B·T, C) x + attn
+    let tokens: UnsafeMutablePointer<Int32>  // (B·T)
+    let encoded: FloatBuffer  // (B·T, C) residual stream entering block 0
+    let ln1, ln1Mean, ln1Rstd: [FloatBuffer]  // (B·T, C), (B·T), (B·T) per layer
+    let qkv: [FloatBuffer]  // (B·T, 3C)
+    let att: [FloatBuffer]  // (B, NH, T, T) probabilities
+    let atty: [FloatBuffer]  // (B·T, C) attention output before projection
+    let residual2: [FloatBuffer]  // (B·T, C) x + attn
     let ln2, ln2Mean, ln2Rstd: [FloatBuffer]
-    let fch: [FloatBuffer]                     // (B·T, 4C) pre-GELU
-    let fchGelu: [FloatBuffer]                 // (B·T, 4C)
-    let residual3: [FloatBuffer]               // (B·T, C) block output
+    let fch: [FloatBuffer]  // (B·T, 4C) pre-GELU
+    let fchGelu: [FloatBuffer]  // (B·T, 4C)
+    let residual3: [FloatBuffer]  // (B·T, C) block output
     let lnf, lnfMean, lnfRstd: FloatBuffer
-    let logits: FloatBuffer                    // (B·T, V)
-    let rowLoss: FloatBuffer                   // (B·T)
+    let logits: FloatBuffer  // (B·T, V)
+    let rowLoss: FloatBuffer  // (B·T)
     let attentionScratch: AttentionScratch
-    let lnScratch: FloatBuffer                 // per-chunk LayerNorm partials (Parallel.fixedChunks, 2C)
+    let lnScratch: FloatBuffer  // per-chunk LayerNorm partials (Parallel.fixedChunks, 2C)
     // Backward scratch, reused across layers.
-    let dlogits: FloatBuffer                   // (B·T, V)
-    let dresidual: FloatBuffer                 // (B·T, C)
-    let dln: FloatBuffer                       // (B·T, C)
-    let datty: FloatBuffer                     // (B·T, C)
-    let dqkv: FloatBuffer                      // (B·T, 3C)
-    let dfch: FloatBuffer                      // (B·T, 4C)
+    let dlogits: FloatBuffer  // (B·T, V)
+    let dresidual: FloatBuffer  // (B·T, C)
+    let dln: FloatBuffer  // (B·T, C)
+    let datty: FloatBuffer  // (B·T, C)
+    let dqkv: FloatBuffer  // (B·T, 3C)
+    let dfch: FloatBuffer  // (B·T, 4C)
 
     init(config: GPTConfig, B: Int, T: Int) {
         self.B = B
@@ -42,15 +42,22 @@ final class Activations {
         tokens = .allocate(capacity: N)
         tokens.initialize(repeating: 0, count: N)
         encoded = FloatBuffer(count: N * C)
-        ln1 = many(N * C); ln1Mean = many(N); ln1Rstd = many(N)
+        ln1 = many(N * C)
+        ln1Mean = many(N)
+        ln1Rstd = many(N)
         qkv = many(N * 3 * C)
         att = many(B * NH * T * T)
         atty = many(N * C)
         residual2 = many(N * C)
-        ln2 = many(N * C); ln2Mean = many(N); ln2Rstd = many(N)
-        fch = many(N * 4 * C); fchGelu = many(N * 4 * C)
+        ln2 = many(N * C)
+        ln2Mean = many(N)
+        ln2Rstd = many(N)
+        fch = many(N * 4 * C)
+        fchGelu = many(N * 4 * C)
         residual3 = many(N * C)
-        lnf = FloatBuffer(count: N * C); lnfMean = FloatBuffer(count: N); lnfRstd = FloatBuffer(count: N)
+        lnf = FloatBuffer(count: N * C)
+        lnfMean = FloatBuffer(count: N)
+        lnfRstd = FloatBuffer(count: N)
         logits = FloatBuffer(count: N * V)
         rowLoss = FloatBuffer(count: N)
         attentionScratch = AttentionScratch(workers: workers, headSize: C / NH, T: T)
@@ -97,7 +104,9 @@ public final class GPT {
         let residualStd = 0.02 / (2 * Double(config.layers)).squareRoot()
         for spec in layout.tensors {
             let p = parameters.pointer + spec.offset
-            if spec.name.hasSuffix("ln_1.weight") || spec.name.hasSuffix("ln_2.weight") || spec.name.hasSuffix("ln_f.weight") {
+            if spec.name.hasSuffix("ln_1.weight") || spec.name.hasSuffix("ln_2.weight")
+                || spec.name.hasSuffix("ln_f.weight")
+            {
                 p.update(repeating: 1, count: spec.count)
             } else if spec.shape.count == 2 {
                 let std = spec.name.hasSuffix("c_proj.weight") ? residualStd : 0.02
@@ -142,15 +151,17 @@ public final class GPT {
             throw LabError.message("forward: \(tokens.count) tokens do not make a batch of \(B)×\(T)")
         }
         guard T <= config.contextLength else {
-            throw LabError.invalidConfig(key: "sequence_length", message: "\(T) exceeds the model's context length \(config.contextLength)")
+            throw LabError.invalidConfig(
+                key: "sequence_length", message: "\(T) exceeds the model's context length \(config.contextLength)")
         }
         let V = config.vocabSize
         for t in tokens where t < 0 || Int(t) >= V {
             throw LabError.message("token id \(t) is outside the vocabulary 0..<\(V)")
         }
         if activations?.B != B || activations?.T != T {
-            try MemoryLimit.check(config.activationBytes(batch: B, length: T), for: "a forward pass over a batch of \(B) × \(T) tokens",
-                                  key: "batch_size", fix: "Lower the batch size or the sequence length.")
+            try MemoryLimit.check(
+                config.activationBytes(batch: B, length: T), for: "a forward pass over a batch of \(B) × \(T) tokens",
+                key: "batch_size", fix: "Lower the batch size or the sequence length.")
         }
         let a = prepare(B: B, T: T)
         tokens.withUnsafeBufferPointer { a.tokens.update(from: $0.baseAddress!, count: B * T) }
@@ -162,29 +173,50 @@ public final class GPT {
         let B = a.B, T = a.T, N = B * T
         let C = config.width, V = config.vocabSize, NH = config.heads
         let P = parameters.pointer
-        encoderForward(out: a.encoded.pointer, tokens: a.tokens, wte: P + layout.tokenEmbedding, wpe: P + layout.positionEmbedding, B: B, T: T, C: C)
+        encoderForward(
+            out: a.encoded.pointer, tokens: a.tokens, wte: P + layout.tokenEmbedding, wpe: P + layout.positionEmbedding,
+            B: B, T: T, C: C)
         var residual = UnsafePointer(a.encoded.pointer)
         for l in 0..<config.layers {
             let o = layout.blocks[l]
             // x + attn(ln_1(x))
-            layerNormForward(out: a.ln1[l].pointer, mean: a.ln1Mean[l].pointer, rstd: a.ln1Rstd[l].pointer, x: residual, weight: P + o.ln1Weight, bias: P + o.ln1Bias, N: N, C: C)
-            linearForward(out: a.qkv[l].pointer, x: a.ln1[l].pointer, weight: P + o.qkvWeight, bias: P + o.qkvBias, N: N, IC: C, OC: 3 * C)
+            layerNormForward(
+                out: a.ln1[l].pointer, mean: a.ln1Mean[l].pointer, rstd: a.ln1Rstd[l].pointer, x: residual,
+                weight: P + o.ln1Weight, bias: P + o.ln1Bias, N: N, C: C)
+            linearForward(
+                out: a.qkv[l].pointer, x: a.ln1[l].pointer, weight: P + o.qkvWeight, bias: P + o.qkvBias, N: N, IC: C,
+                OC: 3 * C)
             if attentionKernel == .gemm {
-                attentionForwardGEMM(out: a.atty[l].pointer, att: a.att[l].pointer, qkv: a.qkv[l].pointer, B: B, T: T, C: C, NH: NH)
+                attentionForwardGEMM(
+                    out: a.atty[l].pointer, att: a.att[l].pointer, qkv: a.qkv[l].pointer, B: B, T: T, C: C, NH: NH)
             } else {
-                attentionForward(out: a.atty[l].pointer, att: a.att[l].pointer, qkv: a.qkv[l].pointer, B: B, T: T, C: C, NH: NH, scratch: a.attentionScratch)
+                attentionForward(
+                    out: a.atty[l].pointer, att: a.att[l].pointer, qkv: a.qkv[l].pointer, B: B, T: T, C: C, NH: NH,
+                    scratch: a.attentionScratch)
             }
-            linearForward(out: a.residual2[l].pointer, x: a.atty[l].pointer, weight: P + o.attnProjWeight, bias: P + o.attnProjBias, N: N, IC: C, OC: C, residual: residual)
+            linearForward(
+                out: a.residual2[l].pointer, x: a.atty[l].pointer, weight: P + o.attnProjWeight,
+                bias: P + o.attnProjBias, N: N, IC: C, OC: C, residual: residual)
             // a + mlp(ln_2(a))
-            layerNormForward(out: a.ln2[l].pointer, mean: a.ln2Mean[l].pointer, rstd: a.ln2Rstd[l].pointer, x: a.residual2[l].pointer, weight: P + o.ln2Weight, bias: P + o.ln2Bias, N: N, C: C)
-            linearForward(out: a.fch[l].pointer, x: a.ln2[l].pointer, weight: P + o.fcWeight, bias: P + o.fcBias, N: N, IC: C, OC: 4 * C)
+            layerNormForward(
+                out: a.ln2[l].pointer, mean: a.ln2Mean[l].pointer, rstd: a.ln2Rstd[l].pointer,
+                x: a.residual2[l].pointer, weight: P + o.ln2Weight, bias: P + o.ln2Bias, N: N, C: C)
+            linearForward(
+                out: a.fch[l].pointer, x: a.ln2[l].pointer, weight: P + o.fcWeight, bias: P + o.fcBias, N: N, IC: C,
+                OC: 4 * C)
             geluForward(out: a.fchGelu[l].pointer, x: a.fch[l].pointer, n: N * 4 * C)
-            linearForward(out: a.residual3[l].pointer, x: a.fchGelu[l].pointer, weight: P + o.fcProjWeight, bias: P + o.fcProjBias, N: N, IC: 4 * C, OC: C, residual: a.residual2[l].pointer)
+            linearForward(
+                out: a.residual3[l].pointer, x: a.fchGelu[l].pointer, weight: P + o.fcProjWeight,
+                bias: P + o.fcProjBias, N: N, IC: 4 * C, OC: C, residual: a.residual2[l].pointer)
             residual = UnsafePointer(a.residual3[l].pointer)
         }
-        layerNormForward(out: a.lnf.pointer, mean: a.lnfMean.pointer, rstd: a.lnfRstd.pointer, x: residual, weight: P + layout.lnfWeight, bias: P + layout.lnfBias, N: N, C: C)
+        layerNormForward(
+            out: a.lnf.pointer, mean: a.lnfMean.pointer, rstd: a.lnfRstd.pointer, x: residual,
+            weight: P + layout.lnfWeight, bias: P + layout.lnfBias, N: N, C: C)
         // logits = lnf · wteᵀ (tied unembedding)
-        BLAS.parallelSgemm(transA: false, transB: true, m: N, n: V, k: C, a: a.lnf.pointer, lda: C, b: P + layout.tokenEmbedding, ldb: C, beta: 0, c: a.logits.pointer, ldc: V)
+        BLAS.parallelSgemm(
+            transA: false, transB: true, m: N, n: V, k: C, a: a.lnf.pointer, lda: C, b: P + layout.tokenEmbedding,
+            ldb: C, beta: 0, c: a.logits.pointer, ldc: V)
     }
 
     // MARK: Loss and backward
@@ -192,7 +224,9 @@ public final class GPT {
     /// Loss of the last forward against `targets`; also stores ∂loss/∂logits for `backward()`.
     public func loss(_ targets: LossTargets, options: LossOptions = LossOptions()) throws -> Float {
         guard let a = activations else { throw LabError.message("loss: call forward first") }
-        return try LossKernel.compute(dlogits: a.dlogits.pointer, logits: a.logits.pointer, targets: targets, options: options, N: a.B * a.T, V: config.vocabSize, rowLoss: a.rowLoss.pointer)
+        return try LossKernel.compute(
+            dlogits: a.dlogits.pointer, logits: a.logits.pointer, targets: targets, options: options, N: a.B * a.T,
+            V: config.vocabSize, rowLoss: a.rowLoss.pointer)
     }
 
     /// Gradient of the last loss with respect to the logits, (B·T, V); writable, so callers can
@@ -210,33 +244,61 @@ public final class GPT {
         let P = parameters.pointer, G = gradients.pointer
         // logits = lnf · wteᵀ: dlnf = dlogits · wte; dwte += dlogitsᵀ · lnf.
         let dres = a.dresidual.pointer
-        BLAS.parallelSgemm(transA: false, transB: false, m: N, n: C, k: V, a: a.dlogits.pointer, lda: V, b: P + layout.tokenEmbedding, ldb: C, beta: 0, c: a.dln.pointer, ldc: C)
-        BLAS.parallelSgemm(transA: true, transB: false, m: V, n: C, k: N, a: a.dlogits.pointer, lda: V, b: a.lnf.pointer, ldb: C, beta: 1, c: G + layout.tokenEmbedding, ldc: C)
-        let lastResidual = config.layers > 0 ? UnsafePointer(a.residual3[config.layers - 1].pointer) : UnsafePointer(a.encoded.pointer)
+        BLAS.parallelSgemm(
+            transA: false, transB: false, m: N, n: C, k: V, a: a.dlogits.pointer, lda: V, b: P + layout.tokenEmbedding,
+            ldb: C, beta: 0, c: a.dln.pointer, ldc: C)
+        BLAS.parallelSgemm(
+            transA: true, transB: false, m: V, n: C, k: N, a: a.dlogits.pointer, lda: V, b: a.lnf.pointer, ldb: C,
+            beta: 1, c: G + layout.tokenEmbedding, ldc: C)
+        let lastResidual =
+            config.layers > 0 ? UnsafePointer(a.residual3[config.layers - 1].pointer) : UnsafePointer(a.encoded.pointer)
         a.dresidual.zero()
-        layerNormBackward(dx: dres, dweight: G + layout.lnfWeight, dbias: G + layout.lnfBias, dout: a.dln.pointer, x: lastResidual, weight: P + layout.lnfWeight, mean: a.lnfMean.pointer, rstd: a.lnfRstd.pointer, N: N, C: C, scratch: a.lnScratch.pointer)
+        layerNormBackward(
+            dx: dres, dweight: G + layout.lnfWeight, dbias: G + layout.lnfBias, dout: a.dln.pointer, x: lastResidual,
+            weight: P + layout.lnfWeight, mean: a.lnfMean.pointer, rstd: a.lnfRstd.pointer, N: N, C: C,
+            scratch: a.lnScratch.pointer)
         for l in stride(from: config.layers - 1, through: 0, by: -1) {
             let o = layout.blocks[l]
             let residual = l == 0 ? UnsafePointer(a.encoded.pointer) : UnsafePointer(a.residual3[l - 1].pointer)
             // residual3 = residual2 + gelu(fch)·Wp + bp
-            linearBackward(dx: a.dfch.pointer, dweight: G + o.fcProjWeight, dbias: G + o.fcProjBias, dout: dres, x: a.fchGelu[l].pointer, weight: P + o.fcProjWeight, N: N, IC: 4 * C, OC: C)
+            linearBackward(
+                dx: a.dfch.pointer, dweight: G + o.fcProjWeight, dbias: G + o.fcProjBias, dout: dres,
+                x: a.fchGelu[l].pointer, weight: P + o.fcProjWeight, N: N, IC: 4 * C, OC: C)
             geluBackward(d: a.dfch.pointer, x: a.fch[l].pointer, y: a.fchGelu[l].pointer, n: N * 4 * C)
             // fch = ln2·Wfc + bfc
-            linearBackward(dx: a.dln.pointer, dweight: G + o.fcWeight, dbias: G + o.fcBias, dout: a.dfch.pointer, x: a.ln2[l].pointer, weight: P + o.fcWeight, N: N, IC: C, OC: 4 * C)
+            linearBackward(
+                dx: a.dln.pointer, dweight: G + o.fcWeight, dbias: G + o.fcBias, dout: a.dfch.pointer,
+                x: a.ln2[l].pointer, weight: P + o.fcWeight, N: N, IC: C, OC: 4 * C)
             // ln2 = LayerNorm(residual2); the residual path adds dres through unchanged.
-            layerNormBackward(dx: dres, dweight: G + o.ln2Weight, dbias: G + o.ln2Bias, dout: a.dln.pointer, x: a.residual2[l].pointer, weight: P + o.ln2Weight, mean: a.ln2Mean[l].pointer, rstd: a.ln2Rstd[l].pointer, N: N, C: C, scratch: a.lnScratch.pointer)
+            layerNormBackward(
+                dx: dres, dweight: G + o.ln2Weight, dbias: G + o.ln2Bias, dout: a.dln.pointer,
+                x: a.residual2[l].pointer, weight: P + o.ln2Weight, mean: a.ln2Mean[l].pointer,
+                rstd: a.ln2Rstd[l].pointer, N: N, C: C, scratch: a.lnScratch.pointer)
             // residual2 = residual + atty·Wo + bo
-            linearBackward(dx: a.datty.pointer, dweight: G + o.attnProjWeight, dbias: G + o.attnProjBias, dout: dres, x: a.atty[l].pointer, weight: P + o.attnProjWeight, N: N, IC: C, OC: C)
+            linearBackward(
+                dx: a.datty.pointer, dweight: G + o.attnProjWeight, dbias: G + o.attnProjBias, dout: dres,
+                x: a.atty[l].pointer, weight: P + o.attnProjWeight, N: N, IC: C, OC: C)
             if attentionKernel == .gemm {
-                attentionBackwardGEMM(dqkv: a.dqkv.pointer, dout: a.datty.pointer, att: a.att[l].pointer, qkv: a.qkv[l].pointer, B: B, T: T, C: C, NH: NH, scratch: a.attentionScratch.buffer.pointer)
+                attentionBackwardGEMM(
+                    dqkv: a.dqkv.pointer, dout: a.datty.pointer, att: a.att[l].pointer, qkv: a.qkv[l].pointer, B: B,
+                    T: T, C: C, NH: NH, scratch: a.attentionScratch.buffer.pointer)
             } else {
-                attentionBackward(dqkv: a.dqkv.pointer, dout: a.datty.pointer, att: a.att[l].pointer, qkv: a.qkv[l].pointer, B: B, T: T, C: C, NH: NH, scratch: a.attentionScratch)
+                attentionBackward(
+                    dqkv: a.dqkv.pointer, dout: a.datty.pointer, att: a.att[l].pointer, qkv: a.qkv[l].pointer, B: B,
+                    T: T, C: C, NH: NH, scratch: a.attentionScratch)
             }
             // qkv = ln1·Wqkv + bqkv
-            linearBackward(dx: a.dln.pointer, dweight: G + o.qkvWeight, dbias: G + o.qkvBias, dout: a.dqkv.pointer, x: a.ln1[l].pointer, weight: P + o.qkvWeight, N: N, IC: C, OC: 3 * C)
-            layerNormBackward(dx: dres, dweight: G + o.ln1Weight, dbias: G + o.ln1Bias, dout: a.dln.pointer, x: residual, weight: P + o.ln1Weight, mean: a.ln1Mean[l].pointer, rstd: a.ln1Rstd[l].pointer, N: N, C: C, scratch: a.lnScratch.pointer)
+            linearBackward(
+                dx: a.dln.pointer, dweight: G + o.qkvWeight, dbias: G + o.qkvBias, dout: a.dqkv.pointer,
+                x: a.ln1[l].pointer, weight: P + o.qkvWeight, N: N, IC: C, OC: 3 * C)
+            layerNormBackward(
+                dx: dres, dweight: G + o.ln1Weight, dbias: G + o.ln1Bias, dout: a.dln.pointer, x: residual,
+                weight: P + o.ln1Weight, mean: a.ln1Mean[l].pointer, rstd: a.ln1Rstd[l].pointer, N: N, C: C,
+                scratch: a.lnScratch.pointer)
         }
         // encoded = wte[tokens] + wpe[positions]
-        encoderBackward(dwte: G + layout.tokenEmbedding, dwpe: G + layout.positionEmbedding, dout: dres, tokens: a.tokens, B: B, T: T, C: C)
+        encoderBackward(
+            dwte: G + layout.tokenEmbedding, dwpe: G + layout.positionEmbedding, dout: dres, tokens: a.tokens, B: B,
+            T: T, C: C)
     }
 }

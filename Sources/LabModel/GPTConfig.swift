@@ -41,12 +41,22 @@ public struct GPTConfig: Codable, Equatable, Hashable, Sendable {
         try check(layers >= 1, "layers", "is \(layers); must be at least 1")
         try check(heads >= 1, "heads", "is \(heads); must be at least 1")
         // Each size is bounded before any product of sizes is formed, so the layout's arithmetic cannot overflow.
-        for (key, value) in [("vocab_size", vocabSize), ("context_length", contextLength), ("width", width), ("layers", layers), ("heads", heads)] {
-            try check(value <= Self.maximumDimension, key, "is \(value); must be at most \(Self.maximumDimension) (2^24)")
+        for (key, value) in [
+            ("vocab_size", vocabSize), ("context_length", contextLength), ("width", width), ("layers", layers),
+            ("heads", heads),
+        ] {
+            try check(
+                value <= Self.maximumDimension, key, "is \(value); must be at most \(Self.maximumDimension) (2^24)")
         }
-        try check(width % heads == 0, "heads", "\(heads) heads do not divide width \(width); choose a divisor of \(width) (e.g. \(Self.divisors(of: width).suffix(4).map(String.init).joined(separator: ", ")))")
-        try MemoryLimit.check(approximateParameterCount * 16, for: "a model of \(Self.describe(approximateParameterCount)) parameters (weights, gradients and two AdamW moments)",
-                              key: "width", fix: "Lower width, layers, vocab_size or context_length.")
+        try check(
+            width % heads == 0, "heads",
+            "\(heads) heads do not divide width \(width); choose a divisor of \(width) (e.g. \(Self.divisors(of: width).suffix(4).map(String.init).joined(separator: ", ")))"
+        )
+        try MemoryLimit.check(
+            approximateParameterCount * 16,
+            for:
+                "a model of \(Self.describe(approximateParameterCount)) parameters (weights, gradients and two AdamW moments)",
+            key: "width", fix: "Lower width, layers, vocab_size or context_length.")
     }
 
     /// The largest value any one dimension may take.
@@ -61,7 +71,8 @@ public struct GPTConfig: Codable, Equatable, Hashable, Sendable {
     /// Bytes of the activations one forward and backward pass keep at batch `batch` (each block's saved inputs,
     /// QKV, attention weights (B, NH, T, T), the MLP's 4C, logits and their gradient), in floating point.
     public func activationBytes(batch: Int, length: Int? = nil) -> Double {
-        let B = Double(batch), T = Double(length ?? contextLength), C = Double(width), L = Double(layers), NH = Double(heads), V = Double(vocabSize)
+        let B = Double(batch), T = Double(length ?? contextLength), C = Double(width), L = Double(layers),
+            NH = Double(heads), V = Double(vocabSize)
         return 4 * (B * T * (L * (16 * C + 2 * NH * T) + 2 * V + 8 * C))
     }
 

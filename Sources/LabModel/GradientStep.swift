@@ -18,14 +18,20 @@ public struct GradientStep {
     /// backpropagates and updates at `learningRate`. A loss or gradient norm that is not finite throws
     /// `LabError.nonFinite` naming the first non-finite tensor, or `lossName` when every weight is finite.
     @discardableResult
-    public func take(step: Int, learningRate: Float, lossName: String = "logits", loss: () throws -> Float) throws -> (loss: Float, gradientNorm: Float) {
+    public func take(step: Int, learningRate: Float, lossName: String = "logits", loss: () throws -> Float) throws -> (
+        loss: Float, gradientNorm: Float
+    ) {
         let value = try loss()
-        guard value.isFinite else { throw LabError.nonFinite(step: step + 1, tensor: firstNonFinite(in: model.parameters) ?? lossName) }
+        guard value.isFinite else {
+            throw LabError.nonFinite(step: step + 1, tensor: firstNonFinite(in: model.parameters) ?? lossName)
+        }
         model.zeroGradients()
         model.backward()
-        let norm = optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: learningRate)
+        let norm = optimizer.update(
+            parameters: model.parameters, gradients: model.gradients, learningRate: learningRate)
         guard norm.isFinite else {
-            throw LabError.nonFinite(step: step + 1, tensor: "gradient of " + (firstNonFinite(in: model.gradients) ?? "parameters"))
+            throw LabError.nonFinite(
+                step: step + 1, tensor: "gradient of " + (firstNonFinite(in: model.gradients) ?? "parameters"))
         }
         return (value, norm)
     }

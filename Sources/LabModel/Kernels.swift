@@ -51,7 +51,10 @@ import LabCore
 
 /// out[b,t,:] = wte[tokens[b,t], :] + wpe[t, :]. out (B·T, C).
 @inlinable
-func encoderForward(out: UnsafeMutablePointer<Float>, tokens: UnsafePointer<Int32>, wte: UnsafePointer<Float>, wpe: UnsafePointer<Float>, B: Int, T: Int, C: Int) {
+func encoderForward(
+    out: UnsafeMutablePointer<Float>, tokens: UnsafePointer<Int32>, wte: UnsafePointer<Float>,
+    wpe: UnsafePointer<Float>, B: Int, T: Int, C: Int
+) {
     Parallel.forChunks(B * T, minimumPerChunk: 64) { rows in
         for r in rows {
             let t = r % T
@@ -64,7 +67,10 @@ func encoderForward(out: UnsafeMutablePointer<Float>, tokens: UnsafePointer<Int3
 /// Backward of `encoderForward`: dwte[tokens[b,t]] += dout[b,t]; dwpe[t] += dout[b,t].
 /// Serial: rows scatter into shared token rows, and the pass is tiny next to the products.
 @inlinable
-func encoderBackward(dwte: UnsafeMutablePointer<Float>, dwpe: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, tokens: UnsafePointer<Int32>, B: Int, T: Int, C: Int) {
+func encoderBackward(
+    dwte: UnsafeMutablePointer<Float>, dwpe: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
+    tokens: UnsafePointer<Int32>, B: Int, T: Int, C: Int
+) {
     for r in 0..<(B * T) {
         let d = dout + r * C
         Vec.axpy(C, 1, d, dwte + Int(tokens[r]) * C)
@@ -78,7 +84,10 @@ func encoderBackward(dwte: UnsafeMutablePointer<Float>, dwpe: UnsafeMutablePoint
 /// Rows go four at a time so that their sums run as four independent add chains (a single chain
 /// waits on each add's latency); every row's operations and their order are those of `layerNormRow`.
 @inlinable
-func layerNormForward(out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, N: Int, C: Int) {
+func layerNormForward(
+    out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
+    x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, N: Int, C: Int
+) {
     let eps = GPTConfig.layerNormEpsilon
     let fc = Float(C)
     Parallel.forChunks(N, minimumPerChunk: 32) { rows in
@@ -87,13 +96,19 @@ func layerNormForward(out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePoint
             let x0 = x + r * C, x1 = x0 + C, x2 = x1 + C, x3 = x2 + C
             var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
             for i in 0..<C {
-                s0 += x0[i]; s1 += x1[i]; s2 += x2[i]; s3 += x3[i]
+                s0 += x0[i]
+                s1 += x1[i]
+                s2 += x2[i]
+                s3 += x3[i]
             }
             let m0 = s0 / fc, m1 = s1 / fc, m2 = s2 / fc, m3 = s3 / fc
             var v0: Float = 0, v1: Float = 0, v2: Float = 0, v3: Float = 0
             for i in 0..<C {
                 let d0 = x0[i] - m0, d1 = x1[i] - m1, d2 = x2[i] - m2, d3 = x3[i] - m3
-                v0 += d0 * d0; v1 += d1 * d1; v2 += d2 * d2; v3 += d3 * d3
+                v0 += d0 * d0
+                v1 += d1 * d1
+                v2 += d2 * d2
+                v3 += d3 * d3
             }
             @inline(__always) func finish(_ k: Int, _ m: Float, _ v: Float) {
                 let rs = 1 / (v / fc + eps).squareRoot()
@@ -111,11 +126,16 @@ func layerNormForward(out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePoint
                 mean[r + k] = m
                 rstd[r + k] = rs
             }
-            finish(0, m0, v0); finish(1, m1, v1); finish(2, m2, v2); finish(3, m3, v3)
+            finish(0, m0, v0)
+            finish(1, m1, v1)
+            finish(2, m2, v2)
+            finish(3, m3, v3)
             r += 4
         }
         while r < rows.upperBound {
-            layerNormRow(out: out + r * C, mean: mean + r, rstd: rstd + r, x: x + r * C, weight: weight, bias: bias, C: C, eps: eps)
+            layerNormRow(
+                out: out + r * C, mean: mean + r, rstd: rstd + r, x: x + r * C, weight: weight, bias: bias, C: C,
+                eps: eps)
             r += 1
         }
     }
@@ -123,7 +143,10 @@ func layerNormForward(out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePoint
 
 /// One row of `layerNormForward`: the reference order of operations.
 @inlinable @inline(__always)
-func layerNormRow(out o: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>, x xr: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, C: Int, eps: Float) {
+func layerNormRow(
+    out o: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
+    x xr: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, C: Int, eps: Float
+) {
     var s: Float = 0
     for i in 0..<C { s += xr[i] }
     let m = s / Float(C)
@@ -143,7 +166,11 @@ func layerNormRow(out o: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer
 /// (Parallel.fixedChunks), not by the worker count, so the sums are the same at any --threads.
 /// The two row sums of four rows run interleaved (independent add chains), each in its row's order.
 @inlinable
-func layerNormBackward(dx: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, N: Int, C: Int, scratch: UnsafeMutablePointer<Float>) {
+func layerNormBackward(
+    dx: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>,
+    dout: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, mean: UnsafePointer<Float>,
+    rstd: UnsafePointer<Float>, N: Int, C: Int, scratch: UnsafeMutablePointer<Float>
+) {
     // scratch holds `chunks` (at most Parallel.fixedChunks) partials of (2C): [dweight | dbias] each.
     let chunks = Parallel.fixedChunkCount(N, minimumPerChunk: 32)
     scratch.update(repeating: 0, count: chunks * 2 * C)
@@ -188,10 +215,19 @@ func layerNormBackward(dx: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePo
                 let w = weight[i]
                 let n0 = (x0[i] - m0) * r0, n1 = (x1[i] - m1) * r1, n2 = (x2[i] - m2) * r2, n3 = (x3[i] - m3) * r3
                 let e0 = d0[i] * w, e1 = d1[i] * w, e2 = d2[i] * w, e3 = d3[i] * w
-                sd0 += e0; sd1 += e1; sd2 += e2; sd3 += e3
-                sn0 += e0 * n0; sn1 += e1 * n1; sn2 += e2 * n2; sn3 += e3 * n3
+                sd0 += e0
+                sd1 += e1
+                sd2 += e2
+                sd3 += e3
+                sn0 += e0 * n0
+                sn1 += e1 * n1
+                sn2 += e2 * n2
+                sn3 += e3 * n3
             }
-            apply(r, sd0, sn0); apply(r + 1, sd1, sn1); apply(r + 2, sd2, sn2); apply(r + 3, sd3, sn3)
+            apply(r, sd0, sn0)
+            apply(r + 1, sd1, sn1)
+            apply(r + 2, sd2, sn2)
+            apply(r + 3, sd3, sn3)
             r += 4
         }
         while r < hi {
@@ -217,7 +253,7 @@ func layerNormBackward(dx: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePo
 
 // MARK: - GELU (tanh approximation, GPT-2's "gelu_new")
 
-public let geluScale: Float = 0.797_884_560_802_865_4 // sqrt(2/pi)
+public let geluScale: Float = 0.797_884_560_802_865_4  // sqrt(2/pi)
 
 /// out = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), n elements.
 @inlinable
@@ -274,7 +310,9 @@ func fillRows(out: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, N: I
 
 /// out = residual + bias, rows of (N, C): the start of `out = residual + x·W + b`.
 @inlinable
-func residualBias(out: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>, bias: UnsafePointer<Float>, N: Int, C: Int) {
+func residualBias(
+    out: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>, bias: UnsafePointer<Float>, N: Int, C: Int
+) {
     Parallel.forChunks(N, minimumPerChunk: 64) { rows in
         for r in rows {
             let o = out + r * C, x = residual + r * C
@@ -293,12 +331,19 @@ func biasBackward(dbias: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>
             let lo = blk * 64, hi = min(OC, lo + 64)
             var c = lo
             if c + 64 <= hi {
-                var a0 = Vec.load(dbias + c), a1 = Vec.load(dbias + c + 16), a2 = Vec.load(dbias + c + 32), a3 = Vec.load(dbias + c + 48)
+                var a0 = Vec.load(dbias + c), a1 = Vec.load(dbias + c + 16), a2 = Vec.load(dbias + c + 32),
+                    a3 = Vec.load(dbias + c + 48)
                 for r in 0..<N {
                     let d = dout + r * OC + c
-                    a0 += Vec.load(d); a1 += Vec.load(d + 16); a2 += Vec.load(d + 32); a3 += Vec.load(d + 48)
+                    a0 += Vec.load(d)
+                    a1 += Vec.load(d + 16)
+                    a2 += Vec.load(d + 32)
+                    a3 += Vec.load(d + 48)
                 }
-                Vec.store(a0, dbias + c); Vec.store(a1, dbias + c + 16); Vec.store(a2, dbias + c + 32); Vec.store(a3, dbias + c + 48)
+                Vec.store(a0, dbias + c)
+                Vec.store(a1, dbias + c + 16)
+                Vec.store(a2, dbias + c + 32)
+                Vec.store(a3, dbias + c + 48)
                 c += 64
             }
             while c + 16 <= hi {
@@ -316,4 +361,3 @@ func biasBackward(dbias: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>
         }
     }
 }
-

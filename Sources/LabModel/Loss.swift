@@ -39,10 +39,17 @@ public struct LossOptions {
 
 enum LossKernel {
     /// Mean masked loss; writes dlogits (N, V) = ∂loss/∂logits. `rowLoss` (N) is scratch.
-    static func compute(dlogits: UnsafeMutablePointer<Float>, logits: UnsafePointer<Float>, targets: LossTargets, options: LossOptions, N: Int, V: Int, rowLoss: UnsafeMutablePointer<Float>) throws -> Float {
+    static func compute(
+        dlogits: UnsafeMutablePointer<Float>, logits: UnsafePointer<Float>, targets: LossTargets, options: LossOptions,
+        N: Int, V: Int, rowLoss: UnsafeMutablePointer<Float>
+    ) throws -> Float {
         let tau = options.temperature
-        guard tau > 0, tau.isFinite else { throw LabError.invalidConfig(key: "temperature", message: "is \(tau); must be a positive number") }
-        if let m = options.mask, m.count != N { throw LabError.message("loss mask has \(m.count) entries for \(N) positions") }
+        guard tau > 0, tau.isFinite else {
+            throw LabError.invalidConfig(key: "temperature", message: "is \(tau); must be a positive number")
+        }
+        if let m = options.mask, m.count != N {
+            throw LabError.message("loss mask has \(m.count) entries for \(N) positions")
+        }
         var norm: Double = 0
         if let m = options.mask { for w in m { norm += Double(w) } } else { norm = Double(N) }
         guard norm > 0 else { throw LabError.message("loss mask selects no position; at least one must be 1") }
@@ -50,11 +57,18 @@ enum LossKernel {
         let invTau = 1 / tau
         let mask = options.mask
         switch targets {
-        case .hard(let t): if t.count != N { throw LabError.message("hard targets: \(t.count) for \(N) positions") }
-            for x in t where x < 0 || Int(x) >= V { throw LabError.message("target token \(x) is outside the vocabulary 0..<\(V)") }
+        case .hard(let t):
+            if t.count != N { throw LabError.message("hard targets: \(t.count) for \(N) positions") }
+            for x in t where x < 0 || Int(x) >= V {
+                throw LabError.message("target token \(x) is outside the vocabulary 0..<\(V)")
+            }
         case .sparse(let toks, let probs, let k, _):
-            if toks.count != N * k || probs.count != N * k { throw LabError.message("sparse targets: expected \(N)×\(k) tokens and probabilities") }
-            if k >= V { throw LabError.invalidConfig(key: "top_k", message: "\(k) must be below the vocabulary size \(V)") }
+            if toks.count != N * k || probs.count != N * k {
+                throw LabError.message("sparse targets: expected \(N)×\(k) tokens and probabilities")
+            }
+            if k >= V {
+                throw LabError.invalidConfig(key: "top_k", message: "\(k) must be below the vocabulary size \(V)")
+            }
         case .dense: break
         }
         Parallel.forChunks(N, minimumPerChunk: 16) { rows in

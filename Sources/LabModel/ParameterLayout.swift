@@ -15,22 +15,22 @@ public struct TensorSpec: Equatable, Sendable {
 
 /// Offsets of one block's tensors inside the slab.
 public struct BlockOffsets: Sendable {
-    public let ln1Weight, ln1Bias: Int          // (C), (C)
-    public let qkvWeight, qkvBias: Int          // (C, 3C), (3C)
-    public let attnProjWeight, attnProjBias: Int // (C, C), (C)
-    public let ln2Weight, ln2Bias: Int          // (C), (C)
-    public let fcWeight, fcBias: Int            // (C, 4C), (4C)
-    public let fcProjWeight, fcProjBias: Int    // (4C, C), (C)
+    public let ln1Weight, ln1Bias: Int  // (C), (C)
+    public let qkvWeight, qkvBias: Int  // (C, 3C), (3C)
+    public let attnProjWeight, attnProjBias: Int  // (C, C), (C)
+    public let ln2Weight, ln2Bias: Int  // (C), (C)
+    public let fcWeight, fcBias: Int  // (C, 4C), (4C)
+    public let fcProjWeight, fcProjBias: Int  // (4C, C), (C)
 }
 
 public struct ParameterLayout: Sendable {
     public let config: GPTConfig
     public let tensors: [TensorSpec]
     public let count: Int
-    public let tokenEmbedding: Int     // wte (V, C)
+    public let tokenEmbedding: Int  // wte (V, C)
     public let positionEmbedding: Int  // wpe (T, C)
     public let blocks: [BlockOffsets]
-    public let lnfWeight, lnfBias: Int // (C), (C)
+    public let lnfWeight, lnfBias: Int  // (C), (C)
 
     public init(_ config: GPTConfig) {
         self.config = config
@@ -48,13 +48,16 @@ public struct ParameterLayout: Sendable {
         var blocks: [BlockOffsets] = []
         for l in 0..<config.layers {
             let p = "transformer.h.\(l)."
-            blocks.append(BlockOffsets(
-                ln1Weight: add(p + "ln_1.weight", [C]), ln1Bias: add(p + "ln_1.bias", [C]),
-                qkvWeight: add(p + "attn.c_attn.weight", [C, 3 * C]), qkvBias: add(p + "attn.c_attn.bias", [3 * C]),
-                attnProjWeight: add(p + "attn.c_proj.weight", [C, C]), attnProjBias: add(p + "attn.c_proj.bias", [C]),
-                ln2Weight: add(p + "ln_2.weight", [C]), ln2Bias: add(p + "ln_2.bias", [C]),
-                fcWeight: add(p + "mlp.c_fc.weight", [C, 4 * C]), fcBias: add(p + "mlp.c_fc.bias", [4 * C]),
-                fcProjWeight: add(p + "mlp.c_proj.weight", [4 * C, C]), fcProjBias: add(p + "mlp.c_proj.bias", [C])))
+            blocks.append(
+                BlockOffsets(
+                    ln1Weight: add(p + "ln_1.weight", [C]), ln1Bias: add(p + "ln_1.bias", [C]),
+                    qkvWeight: add(p + "attn.c_attn.weight", [C, 3 * C]), qkvBias: add(p + "attn.c_attn.bias", [3 * C]),
+                    attnProjWeight: add(p + "attn.c_proj.weight", [C, C]),
+                    attnProjBias: add(p + "attn.c_proj.bias", [C]),
+                    ln2Weight: add(p + "ln_2.weight", [C]), ln2Bias: add(p + "ln_2.bias", [C]),
+                    fcWeight: add(p + "mlp.c_fc.weight", [C, 4 * C]), fcBias: add(p + "mlp.c_fc.bias", [4 * C]),
+                    fcProjWeight: add(p + "mlp.c_proj.weight", [4 * C, C]), fcProjBias: add(p + "mlp.c_proj.bias", [C]))
+            )
         }
         self.blocks = blocks
         lnfWeight = add("transformer.ln_f.weight", [C])

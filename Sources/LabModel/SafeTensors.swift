@@ -51,9 +51,11 @@ public struct SafeTensorsFile {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {
             let exists = FileManager.default.fileExists(atPath: url.path)
-            throw LabError.file(path: url.path, message: exists
-                ? "cannot be read (\(error.localizedDescription)); check its permissions"
-                : "does not exist; check the path")
+            throw LabError.file(
+                path: url.path,
+                message: exists
+                    ? "cannot be read (\(error.localizedDescription)); check its permissions"
+                    : "does not exist; check the path")
         }
         try self.init(data: data, path: url.path, deferringTilingCheck: deferringTilingCheck)
     }
@@ -69,21 +71,33 @@ public struct SafeTensorsFile {
         // Data may be a slice with a non-zero startIndex; all offsets below are relative to it.
         let total = data.count
         guard total >= 8 else {
-            throw LabError.file(path: path, message: "is \(total) bytes, shorter than the 8-byte safetensors header length; the file is truncated or not a safetensors file")
+            throw LabError.file(
+                path: path,
+                message:
+                    "is \(total) bytes, shorter than the 8-byte safetensors header length; the file is truncated or not a safetensors file"
+            )
         }
         let headerLength = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard headerLength <= UInt64(total - 8) else {
-            throw LabError.file(path: path, message: "header length field says \(headerLength) bytes but only \(total - 8) follow it; the file is truncated or not a safetensors file")
+            throw LabError.file(
+                path: path,
+                message:
+                    "header length field says \(headerLength) bytes but only \(total - 8) follow it; the file is truncated or not a safetensors file"
+            )
         }
-        let headerBytes = data.subdata(in: data.startIndex + 8 ..< data.startIndex + 8 + Int(headerLength))
+        let headerBytes = data.subdata(in: data.startIndex + 8..<data.startIndex + 8 + Int(headerLength))
         let json: JSONValue
         do {
             json = try JSONDecoder().decode(JSONValue.self, from: headerBytes)
         } catch {
-            throw LabError.file(path: path, message: "header (\(headerLength) bytes) is not valid JSON; the file is corrupt or not a safetensors file")
+            throw LabError.file(
+                path: path,
+                message:
+                    "header (\(headerLength) bytes) is not valid JSON; the file is corrupt or not a safetensors file")
         }
         guard case let .object(fields) = json else {
-            throw LabError.file(path: path, message: "header is JSON but not an object; the file is corrupt or not a safetensors file")
+            throw LabError.file(
+                path: path, message: "header is JSON but not an object; the file is corrupt or not a safetensors file")
         }
 
         var metadata: [String: String] = [:]
@@ -93,7 +107,11 @@ public struct SafeTensorsFile {
             }
             for (key, value) in pairs {
                 guard case let .string(text) = value else {
-                    throw LabError.file(path: path, message: "header '__metadata__' key '\(key)' is not a string; safetensors metadata values are strings")
+                    throw LabError.file(
+                        path: path,
+                        message:
+                            "header '__metadata__' key '\(key)' is not a string; safetensors metadata values are strings"
+                    )
                 }
                 metadata[key] = text
             }
@@ -109,24 +127,44 @@ public struct SafeTensorsFile {
         }
         // Sorting by (begin, end) puts zero-sized tensors before a tensor sharing their offset,
         // so the tiling check below accepts them, as the reference implementation does.
-        entries.sort { ($0.byteRange.lowerBound, $0.byteRange.upperBound, $0.name) < ($1.byteRange.lowerBound, $1.byteRange.upperBound, $1.name) }
+        entries.sort {
+            ($0.byteRange.lowerBound, $0.byteRange.upperBound, $0.name) < (
+                $1.byteRange.lowerBound, $1.byteRange.upperBound, $1.name
+            )
+        }
         var expected = 0
         var previous: String?
         for entry in entries {
             if entry.byteRange.upperBound > dataLength {
-                throw LabError.checkpoint(path: path, tensor: entry.name, message: "data_offsets \(entry.byteRange.lowerBound)..<\(entry.byteRange.upperBound) run past the end of the data section (\(dataLength) bytes); the file is truncated")
+                throw LabError.checkpoint(
+                    path: path, tensor: entry.name,
+                    message:
+                        "data_offsets \(entry.byteRange.lowerBound)..<\(entry.byteRange.upperBound) run past the end of the data section (\(dataLength) bytes); the file is truncated"
+                )
             }
             if entry.byteRange.lowerBound < expected, let previous {
-                throw LabError.checkpoint(path: path, tensor: entry.name, message: "data_offsets \(entry.byteRange.lowerBound)..<\(entry.byteRange.upperBound) overlap tensor '\(previous)' (which ends at \(expected)); the header is corrupt")
+                throw LabError.checkpoint(
+                    path: path, tensor: entry.name,
+                    message:
+                        "data_offsets \(entry.byteRange.lowerBound)..<\(entry.byteRange.upperBound) overlap tensor '\(previous)' (which ends at \(expected)); the header is corrupt"
+                )
             }
             if entry.byteRange.lowerBound > expected, tilingProblem == nil {
-                tilingProblem = LabError.checkpoint(path: path, tensor: entry.name, message: "data_offsets start at \(entry.byteRange.lowerBound) but the previous tensor ends at \(expected), leaving \(entry.byteRange.lowerBound - expected) unused bytes; the header is corrupt")
+                tilingProblem = LabError.checkpoint(
+                    path: path, tensor: entry.name,
+                    message:
+                        "data_offsets start at \(entry.byteRange.lowerBound) but the previous tensor ends at \(expected), leaving \(entry.byteRange.lowerBound - expected) unused bytes; the header is corrupt"
+                )
             }
             expected = entry.byteRange.upperBound
             previous = entry.name
         }
         if expected != dataLength, tilingProblem == nil {
-            tilingProblem = LabError.file(path: path, message: "\(dataLength - expected) trailing bytes after the last tensor's data; the file was appended to or its header is corrupt")
+            tilingProblem = LabError.file(
+                path: path,
+                message:
+                    "\(dataLength - expected) trailing bytes after the last tensor's data; the file was appended to or its header is corrupt"
+            )
         }
         if let tilingProblem, !deferringTilingCheck { throw tilingProblem }
         self.tilingProblem = tilingProblem
@@ -147,26 +185,32 @@ public struct SafeTensorsFile {
         }
         guard case let .string(dtypeName)? = f["dtype"] else { throw fail("header entry has no string 'dtype'") }
         guard let dtype = SafeTensorsDType(rawValue: dtypeName) else {
-            throw fail("dtype \(dtypeName) is not supported (F32, F16 and BF16 are); convert the tensor to float32 before saving, e.g. model.float()")
+            throw fail(
+                "dtype \(dtypeName) is not supported (F32, F16 and BF16 are); convert the tensor to float32 before saving, e.g. model.float()"
+            )
         }
         guard case let .array(shapeValues)? = f["shape"] else { throw fail("header entry has no array 'shape'") }
         var shape: [Int] = []
         var count = 1
         for v in shapeValues {
-            guard case let .int(d) = v, d >= 0 else { throw fail("shape \(shapeValues) must hold non-negative integers") }
+            guard case let .int(d) = v, d >= 0 else {
+                throw fail("shape \(shapeValues) must hold non-negative integers")
+            }
             shape.append(d)
             let (product, overflow) = count.multipliedReportingOverflow(by: d)
             guard !overflow else { throw fail("shape \(shape) is too large") }
             count = product
         }
         guard case let .array(offsetValues)? = f["data_offsets"], offsetValues.count == 2,
-              case let .int(begin) = offsetValues[0], case let .int(end) = offsetValues[1], begin >= 0, begin <= end
+            case let .int(begin) = offsetValues[0], case let .int(end) = offsetValues[1], begin >= 0, begin <= end
         else { throw fail("data_offsets must be [begin, end] with 0 <= begin <= end") }
         let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
         guard !overflow, bytes == end - begin else {
-            throw fail("data_offsets \(begin)..<\(end) hold \(end - begin) bytes but shape \(shape) of \(dtype.rawValue) needs \(overflow ? "more than Int.max" : String(bytes)); the header is corrupt")
+            throw fail(
+                "data_offsets \(begin)..<\(end) hold \(end - begin) bytes but shape \(shape) of \(dtype.rawValue) needs \(overflow ? "more than Int.max" : String(bytes)); the header is corrupt"
+            )
         }
-        return SafeTensorsEntry(name: name, dtype: dtype, shape: shape, byteRange: begin ..< end)
+        return SafeTensorsEntry(name: name, dtype: dtype, shape: shape, byteRange: begin..<end)
     }
 
     public func entry(named name: String) -> SafeTensorsEntry? { byName[name].map { entries[$0] } }
@@ -179,27 +223,34 @@ public struct SafeTensorsFile {
         }
         guard entry.count == destination.count, let out = destination.baseAddress else {
             if entry.count == 0 && destination.count == 0 { return }
-            throw LabError.checkpoint(path: path, tensor: name, message: "has \(entry.count) elements but \(destination.count) were expected")
+            throw LabError.checkpoint(
+                path: path, tensor: name, message: "has \(entry.count) elements but \(destination.count) were expected")
         }
         data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            let bytes = UnsafeRawBufferPointer(rebasing: raw[(dataStart + entry.byteRange.lowerBound) ..< (dataStart + entry.byteRange.upperBound)])
+            let bytes = UnsafeRawBufferPointer(
+                rebasing: raw[(dataStart + entry.byteRange.lowerBound)..<(dataStart + entry.byteRange.upperBound)])
             let n = entry.count
             switch entry.dtype {
             case .f32:
                 #if _endian(little)
-                UnsafeMutableRawPointer(out).copyMemory(from: bytes.baseAddress!, byteCount: n * 4)
+                    UnsafeMutableRawPointer(out).copyMemory(from: bytes.baseAddress!, byteCount: n * 4)
                 #else
-                for i in 0 ..< n { out[i] = Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+                    for i in 0..<n {
+                        out[i] = Float(
+                            bitPattern: UInt32(
+                                littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                    }
                 #endif
             case .bf16:
                 // bfloat16 is the top half of a float32: shifting the bits back is exact.
-                for i in 0 ..< n {
+                for i in 0..<n {
                     let h = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
                     out[i] = Float(bitPattern: UInt32(h) << 16)
                 }
             case .f16:
-                for i in 0 ..< n {
-                    out[i] = Self.halfToFloat(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+                for i in 0..<n {
+                    out[i] = Self.halfToFloat(
+                        UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
                 }
             }
         }
@@ -249,10 +300,16 @@ public enum SafeTensors {
         var seen = Set<String>()
         for t in tensors {
             // Caller bugs, not user input: the lab builds these lists from a ParameterLayout.
-            precondition(t.name != "__metadata__" && seen.insert(t.name).inserted, "SafeTensors.encode: duplicate or reserved name \(t.name)")
-            precondition(t.shape.reduce(1, *) == t.values.count, "SafeTensors.encode: \(t.name) shape \(t.shape) vs \(t.values.count) values")
+            precondition(
+                t.name != "__metadata__" && seen.insert(t.name).inserted,
+                "SafeTensors.encode: duplicate or reserved name \(t.name)")
+            precondition(
+                t.shape.reduce(1, *) == t.values.count,
+                "SafeTensors.encode: \(t.name) shape \(t.shape) vs \(t.values.count) values")
             let end = offset + 4 * t.values.count
-            parts.append("\(jsonString(t.name)):{\"dtype\":\"F32\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(end)]}")
+            parts.append(
+                "\(jsonString(t.name)):{\"dtype\":\"F32\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(end)]}"
+            )
             offset = end
         }
         header += parts.joined(separator: ",") + "}"
@@ -262,14 +319,19 @@ public enum SafeTensors {
         var out = Data(count: 8 + headerBytes.count + offset)
         out.withUnsafeMutableBytes { (raw: UnsafeMutableRawBufferPointer) in
             raw.storeBytes(of: UInt64(headerBytes.count).littleEndian, as: UInt64.self)
-            headerBytes.withUnsafeBytes { raw.baseAddress!.advanced(by: 8).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            headerBytes.withUnsafeBytes {
+                raw.baseAddress!.advanced(by: 8).copyMemory(from: $0.baseAddress!, byteCount: $0.count)
+            }
             var cursor = 8 + headerBytes.count
             for t in tensors {
                 guard let base = t.values.baseAddress, t.values.count > 0 else { continue }
                 #if _endian(little)
-                raw.baseAddress!.advanced(by: cursor).copyMemory(from: base, byteCount: 4 * t.values.count)
+                    raw.baseAddress!.advanced(by: cursor).copyMemory(from: base, byteCount: 4 * t.values.count)
                 #else
-                for i in 0 ..< t.values.count { raw.storeBytes(of: base[i].bitPattern.littleEndian, toByteOffset: cursor + 4 * i, as: UInt32.self) }
+                    for i in 0..<t.values.count {
+                        raw.storeBytes(
+                            of: base[i].bitPattern.littleEndian, toByteOffset: cursor + 4 * i, as: UInt32.self)
+                    }
                 #endif
                 cursor += 4 * t.values.count
             }
@@ -282,7 +344,10 @@ public enum SafeTensors {
         do {
             try encode(tensors, metadata: metadata).write(to: url, options: .atomic)
         } catch {
-            throw LabError.file(path: url.path, message: "cannot be written (\(error.localizedDescription)); check the directory exists and is writable")
+            throw LabError.file(
+                path: url.path,
+                message: "cannot be written (\(error.localizedDescription)); check the directory exists and is writable"
+            )
         }
     }
 
@@ -311,12 +376,20 @@ enum JSONValue: Decodable {
 
     init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let i = try? c.decode(Int.self) { self = .int(i) }
-        else if let d = try? c.decode(Double.self) { self = .double(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let i = try? c.decode(Int.self) {
+            self = .int(i)
+        } else if let d = try? c.decode(Double.self) {
+            self = .double(d)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? c.decode([JSONValue].self) {
+            self = .array(a)
+        } else {
+            self = .object(try c.decode([String: JSONValue].self))
+        }
     }
 }

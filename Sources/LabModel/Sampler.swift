@@ -17,7 +17,10 @@ public struct SamplingOptions: Codable, Equatable, Sendable {
     /// Generation of a sequence ends after it emits this token (it is kept in the output).
     public var stopToken: Int? = nil
 
-    public init(temperature: Float = 1, topK: Int? = nil, topP: Float? = nil, logitBias: [Int: Float] = [:], stopToken: Int? = nil) {
+    public init(
+        temperature: Float = 1, topK: Int? = nil, topP: Float? = nil, logitBias: [Int: Float] = [:],
+        stopToken: Int? = nil
+    ) {
         self.temperature = temperature
         self.topK = topK
         self.topP = topP
@@ -30,11 +33,19 @@ public struct SamplingOptions: Codable, Equatable, Sendable {
     }
 
     public func validate(vocabularySize V: Int) throws {
-        guard temperature >= 0, temperature.isFinite else { throw LabError.invalidConfig(key: "temperature", message: "is \(temperature); must be 0 (greedy) or positive") }
-        if let k = topK, k < 1 || k > V { throw LabError.invalidConfig(key: "top_k", message: "is \(k); must be in 1...\(V)") }
-        if let p = topP, !(p > 0 && p <= 1) { throw LabError.invalidConfig(key: "top_p", message: "is \(p); must be in (0, 1]") }
+        guard temperature >= 0, temperature.isFinite else {
+            throw LabError.invalidConfig(
+                key: "temperature", message: "is \(temperature); must be 0 (greedy) or positive")
+        }
+        if let k = topK, k < 1 || k > V {
+            throw LabError.invalidConfig(key: "top_k", message: "is \(k); must be in 1...\(V)")
+        }
+        if let p = topP, !(p > 0 && p <= 1) {
+            throw LabError.invalidConfig(key: "top_p", message: "is \(p); must be in (0, 1]")
+        }
         for (t, b) in logitBias where t < 0 || t >= V || !b.isFinite {
-            throw LabError.invalidConfig(key: "logit_bias", message: "token \(t) with bias \(b): tokens must be in 0..<\(V) and biases finite")
+            throw LabError.invalidConfig(
+                key: "logit_bias", message: "token \(t) with bias \(b): tokens must be in 0..<\(V) and biases finite")
         }
     }
 }
@@ -58,7 +69,8 @@ final class KVCache {
 /// `logits + i * V` (scratch the chooser may overwrite). It returns one token per listed sequence.
 /// With a chooser the sampler applies no bias, temperature, top-k or top-p and does not call
 /// `observe`; `stopToken`, `maxNewTokens` and the context length still end a sequence.
-public typealias TokenChooser = (_ sequences: [Int], _ contexts: [[Int32]], _ logits: UnsafeMutablePointer<Float>) throws -> [Int32]
+public typealias TokenChooser = (_ sequences: [Int], _ contexts: [[Int32]], _ logits: UnsafeMutablePointer<Float>)
+    throws -> [Int32]
 
 public final class Sampler {
     public let model: GPT
@@ -70,9 +82,11 @@ public final class Sampler {
     /// temperature) of sequence i before each of its sampled tokens.
     /// `choose`, when given, replaces the draw itself (see `TokenChooser`): a teacher API uses it to
     /// shape each step's distribution (defences, watermarks) and to draw with its own per-query streams.
-    public func generate(prompts: [[Int32]], maxNewTokens: Int, options: SamplingOptions, seed: UInt64,
-                         observe: ((Int, Int, UnsafeBufferPointer<Float>) -> Void)? = nil,
-                         choose: TokenChooser? = nil) throws -> [[Int32]] {
+    public func generate(
+        prompts: [[Int32]], maxNewTokens: Int, options: SamplingOptions, seed: UInt64,
+        observe: ((Int, Int, UnsafeBufferPointer<Float>) -> Void)? = nil,
+        choose: TokenChooser? = nil
+    ) throws -> [[Int32]] {
         let cfg = model.config
         let V = cfg.vocabSize, C = cfg.width, T = cfg.contextLength, NH = cfg.heads, hs = C / NH
         try options.validate(vocabularySize: V)
@@ -80,8 +94,12 @@ public final class Sampler {
         guard B > 0 else { return [] }
         for (i, p) in prompts.enumerated() {
             guard !p.isEmpty else { throw LabError.message("prompt \(i) is empty; give at least one token") }
-            guard p.count <= T else { throw LabError.message("prompt \(i) has \(p.count) tokens; the model's context length is \(T)") }
-            for t in p where t < 0 || Int(t) >= V { throw LabError.message("prompt \(i) has token \(t) outside the vocabulary 0..<\(V)") }
+            guard p.count <= T else {
+                throw LabError.message("prompt \(i) has \(p.count) tokens; the model's context length is \(T)")
+            }
+            for t in p where t < 0 || Int(t) >= V {
+                throw LabError.message("prompt \(i) has token \(t) outside the vocabulary 0..<\(V)")
+            }
         }
         let cache = KVCache(layers: cfg.layers, B: B, T: T, C: C)
         let s = DecodeState(B: B, C: C, V: V, T: T, workers: Parallel.workers)
@@ -106,17 +124,25 @@ public final class Sampler {
             if let choose, !drawing.isEmpty {
                 chosen = try choose(drawing, drawing.map { prompts[$0] + outputs[$0] }, s.logits.pointer)
                 guard chosen.count == drawing.count else {
-                    throw LabError.message("token chooser returned \(chosen.count) tokens for \(drawing.count) sequences")
+                    throw LabError.message(
+                        "token chooser returned \(chosen.count) tokens for \(drawing.count) sequences")
                 }
-                for t in chosen where t < 0 || Int(t) >= V { throw LabError.message("token chooser returned token \(t), outside the vocabulary 0..<\(V)") }
+                for t in chosen where t < 0 || Int(t) >= V {
+                    throw LabError.message("token chooser returned token \(t), outside the vocabulary 0..<\(V)")
+                }
             }
             for (j, i) in drawing.enumerated() {
-                let token = choose == nil
-                    ? sample(logits: s.logits.pointer + i * V, V: V, options: options, rng: &rngs[i], scratch: s, observe: observe.map { f in { f(i, outputs[i].count, $0) } })
+                let token =
+                    choose == nil
+                    ? sample(
+                        logits: s.logits.pointer + i * V, V: V, options: options, rng: &rngs[i], scratch: s,
+                        observe: observe.map { f in { f(i, outputs[i].count, $0) } })
                     : chosen[j]
                 outputs[i].append(token)
                 current[i] = token
-                if outputs[i].count >= maxNewTokens || token == Int32(options.stopToken ?? -1) || step + 1 >= T { done[i] = true }
+                if outputs[i].count >= maxNewTokens || token == Int32(options.stopToken ?? -1) || step + 1 >= T {
+                    done[i] = true
+                }
             }
             step += 1
             if step >= longest, done.allSatisfy({ $0 }) { break }
@@ -131,12 +157,18 @@ public final class Sampler {
         let mean, rstd: FloatBuffer
         let tokens: UnsafeMutablePointer<Int32>
         init(B: Int, C: Int, V: Int, T: Int, workers: Int) {
-            x = FloatBuffer(count: B * C); ln = FloatBuffer(count: B * C); qkv = FloatBuffer(count: B * 3 * C)
-            atty = FloatBuffer(count: B * C); fch = FloatBuffer(count: B * 4 * C); fchGelu = FloatBuffer(count: B * 4 * C)
-            logits = FloatBuffer(count: B * V); probs = FloatBuffer(count: V)
+            x = FloatBuffer(count: B * C)
+            ln = FloatBuffer(count: B * C)
+            qkv = FloatBuffer(count: B * 3 * C)
+            atty = FloatBuffer(count: B * C)
+            fch = FloatBuffer(count: B * 4 * C)
+            fchGelu = FloatBuffer(count: B * 4 * C)
+            logits = FloatBuffer(count: B * V)
+            probs = FloatBuffer(count: V)
             scores = FloatBuffer(count: max(1, workers) * T)
             order = .allocate(capacity: V)
-            mean = FloatBuffer(count: B); rstd = FloatBuffer(count: B)
+            mean = FloatBuffer(count: B)
+            rstd = FloatBuffer(count: B)
             tokens = .allocate(capacity: B)
         }
         deinit {
@@ -159,8 +191,12 @@ public final class Sampler {
         let scale = 1 / Float(hs).squareRoot()
         for l in 0..<cfg.layers {
             let o = layout.blocks[l]
-            layerNormForward(out: s.ln.pointer, mean: s.mean.pointer, rstd: s.rstd.pointer, x: s.x.pointer, weight: P + o.ln1Weight, bias: P + o.ln1Bias, N: B, C: C)
-            linearForward(out: s.qkv.pointer, x: s.ln.pointer, weight: P + o.qkvWeight, bias: P + o.qkvBias, N: B, IC: C, OC: 3 * C)
+            layerNormForward(
+                out: s.ln.pointer, mean: s.mean.pointer, rstd: s.rstd.pointer, x: s.x.pointer, weight: P + o.ln1Weight,
+                bias: P + o.ln1Bias, N: B, C: C)
+            linearForward(
+                out: s.qkv.pointer, x: s.ln.pointer, weight: P + o.qkvWeight, bias: P + o.qkvBias, N: B, IC: C,
+                OC: 3 * C)
             let K = cache.keys[l].pointer, Vc = cache.values[l].pointer
             for i in 0..<B {
                 (K + (i * T + pos) * C).update(from: s.qkv.pointer + i * 3 * C + C, count: C)
@@ -177,19 +213,33 @@ public final class Sampler {
                 out.update(repeating: 0, count: hs)
                 for j in 0..<n { Vec.axpy(hs, sc[j], Vc + (i * T + j) * C + h * hs, out) }
             }
-            linearForward(out: s.x.pointer, x: s.atty.pointer, weight: P + o.attnProjWeight, bias: P + o.attnProjBias, N: B, IC: C, OC: C, residual: s.x.pointer)
-            layerNormForward(out: s.ln.pointer, mean: s.mean.pointer, rstd: s.rstd.pointer, x: s.x.pointer, weight: P + o.ln2Weight, bias: P + o.ln2Bias, N: B, C: C)
-            linearForward(out: s.fch.pointer, x: s.ln.pointer, weight: P + o.fcWeight, bias: P + o.fcBias, N: B, IC: C, OC: 4 * C)
+            linearForward(
+                out: s.x.pointer, x: s.atty.pointer, weight: P + o.attnProjWeight, bias: P + o.attnProjBias, N: B,
+                IC: C, OC: C, residual: s.x.pointer)
+            layerNormForward(
+                out: s.ln.pointer, mean: s.mean.pointer, rstd: s.rstd.pointer, x: s.x.pointer, weight: P + o.ln2Weight,
+                bias: P + o.ln2Bias, N: B, C: C)
+            linearForward(
+                out: s.fch.pointer, x: s.ln.pointer, weight: P + o.fcWeight, bias: P + o.fcBias, N: B, IC: C, OC: 4 * C)
             geluForward(out: s.fchGelu.pointer, x: s.fch.pointer, n: B * 4 * C)
-            linearForward(out: s.x.pointer, x: s.fchGelu.pointer, weight: P + o.fcProjWeight, bias: P + o.fcProjBias, N: B, IC: 4 * C, OC: C, residual: s.x.pointer)
+            linearForward(
+                out: s.x.pointer, x: s.fchGelu.pointer, weight: P + o.fcProjWeight, bias: P + o.fcProjBias, N: B,
+                IC: 4 * C, OC: C, residual: s.x.pointer)
         }
-        layerNormForward(out: s.ln.pointer, mean: s.mean.pointer, rstd: s.rstd.pointer, x: s.x.pointer, weight: P + layout.lnfWeight, bias: P + layout.lnfBias, N: B, C: C)
-        BLAS.parallelSgemm(transA: false, transB: true, m: B, n: V, k: C, a: s.ln.pointer, lda: C, b: P + layout.tokenEmbedding, ldb: C, beta: 0, c: s.logits.pointer, ldc: V)
+        layerNormForward(
+            out: s.ln.pointer, mean: s.mean.pointer, rstd: s.rstd.pointer, x: s.x.pointer, weight: P + layout.lnfWeight,
+            bias: P + layout.lnfBias, N: B, C: C)
+        BLAS.parallelSgemm(
+            transA: false, transB: true, m: B, n: V, k: C, a: s.ln.pointer, lda: C, b: P + layout.tokenEmbedding,
+            ldb: C, beta: 0, c: s.logits.pointer, ldc: V)
     }
 
     /// Draws one token from a logit row under `options`.
-    func sample(logits z: UnsafeMutablePointer<Float>, V: Int, options: SamplingOptions, rng: inout LabRNG, scratch s: DecodeState,
-                observe: ((UnsafeBufferPointer<Float>) -> Void)?) -> Int32 {
+    func sample(
+        logits z: UnsafeMutablePointer<Float>, V: Int, options: SamplingOptions, rng: inout LabRNG,
+        scratch s: DecodeState,
+        observe: ((UnsafeBufferPointer<Float>) -> Void)?
+    ) -> Int32 {
         for (t, b) in options.logitBias { z[t] += b }
         let logp = s.probs.pointer
         Sampling.logSoftmax(out: logp, logits: z, V: V, temperature: options.temperature == 0 ? 1 : options.temperature)
@@ -199,14 +249,18 @@ public final class Sampler {
             for v in 1..<V where z[v] > z[best] { best = v }
             return Int32(best)
         }
-        return Int32(Sampling.draw(logProbabilities: logp, V: V, topK: options.topK, topP: options.topP, order: s.order, rng: &rng))
+        return Int32(
+            Sampling.draw(
+                logProbabilities: logp, V: V, topK: options.topK, topP: options.topP, order: s.order, rng: &rng))
     }
 }
 
 /// Softmax and categorical draws shared by the sampler and the teacher API.
 public enum Sampling {
     /// out = log softmax(logits / τ), computed in Double for accuracy.
-    public static func logSoftmax(out: UnsafeMutablePointer<Float>, logits: UnsafePointer<Float>, V: Int, temperature: Float) {
+    public static func logSoftmax(
+        out: UnsafeMutablePointer<Float>, logits: UnsafePointer<Float>, V: Int, temperature: Float
+    ) {
         var mx = -Float.infinity
         for v in 0..<V where logits[v] > mx { mx = logits[v] }
         let inv = Double(1 / temperature)
@@ -218,7 +272,10 @@ public enum Sampling {
 
     /// Draws from log-probabilities restricted to the top k and/or the top-p nucleus.
     /// Ties in probability are broken by token id, so draws are deterministic.
-    public static func draw(logProbabilities lp: UnsafePointer<Float>, V: Int, topK: Int?, topP: Float?, order: UnsafeMutablePointer<Int32>, rng: inout LabRNG) -> Int {
+    public static func draw(
+        logProbabilities lp: UnsafePointer<Float>, V: Int, topK: Int?, topP: Float?, order: UnsafeMutablePointer<Int32>,
+        rng: inout LabRNG
+    ) -> Int {
         var n = V
         if topK != nil || topP != nil {
             for v in 0..<V { order[v] = Int32(v) }

@@ -21,8 +21,12 @@ extension Tokenizer: Codable {
             try container.encode(byteLevel, forKey: .decoder)
             var model = container.nestedContainer(keyedBy: HuggingFaceKeys.self, forKey: .model)
             try model.encode("BPE", forKey: .type)
-            try model.encode(Dictionary(vocabulary.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a }), forKey: .vocab)
-            try model.encode((bytePairEncoding?.merges ?? []).map { vocabulary[$0.left] + " " + vocabulary[$0.right] }, forKey: .merges)
+            try model.encode(
+                Dictionary(vocabulary.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a }),
+                forKey: .vocab)
+            try model.encode(
+                (bytePairEncoding?.merges ?? []).map { vocabulary[$0.left] + " " + vocabulary[$0.right] },
+                forKey: .merges)
             return
         }
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -45,16 +49,20 @@ extension Tokenizer: Codable {
             throw LabError.message("\"type\" is \(Self.quoted(typeName)); expected \(known)")
         }
         guard kind != .bpe else {
-            throw LabError.message("\"type\" is \"bpe\", but a BPE tokenizer is stored in Hugging Face's format (a \"model\" with \"vocab\" and \"merges\"), not as a symbol list; re-save it from the checkpoint")
+            throw LabError.message(
+                "\"type\" is \"bpe\", but a BPE tokenizer is stored in Hugging Face's format (a \"model\" with \"vocab\" and \"merges\"), not as a symbol list; re-save it from the checkpoint"
+            )
         }
         let unk = try container.decode(String.self, forKey: .unkToken)
         guard unk == Self.unknownToken else {
-            throw LabError.message("\"unk_token\" is \(Self.quoted(unk)); this lab reserves \(Self.quoted(Self.unknownToken))")
+            throw LabError.message(
+                "\"unk_token\" is \(Self.quoted(unk)); this lab reserves \(Self.quoted(Self.unknownToken))")
         }
         let vocab = try container.decode([String].self, forKey: .vocab)
         guard vocab.first == Self.unknownToken else {
             let first = vocab.first.map(Self.quoted) ?? "missing (the list is empty)"
-            throw LabError.message("\"vocab\"[0] is \(first); id 0 must be the unknown token \(Self.quoted(Self.unknownToken))")
+            throw LabError.message(
+                "\"vocab\"[0] is \(first); id 0 must be the unknown token \(Self.quoted(Self.unknownToken))")
         }
         do {
             try self.init(kind: kind, symbols: Array(vocab.dropFirst()))
@@ -74,7 +82,11 @@ extension Tokenizer: Codable {
         do {
             try data.write(to: target, options: .atomic)
         } catch {
-            throw LabError.file(path: target.path, message: "cannot write the tokenizer (\(error.localizedDescription)); check that the directory exists and is writable")
+            throw LabError.file(
+                path: target.path,
+                message:
+                    "cannot write the tokenizer (\(error.localizedDescription)); check that the directory exists and is writable"
+            )
         }
     }
 
@@ -85,26 +97,41 @@ extension Tokenizer: Codable {
         let target = resolve(url)
         let path = target.path
         guard FileManager.default.fileExists(atPath: path) else {
-            throw LabError.file(path: path, message: "no such file; pass the tokenizer.json written with the checkpoint")
+            throw LabError.file(
+                path: path, message: "no such file; pass the tokenizer.json written with the checkpoint")
         }
         let data: Data
-        data = try FileRead.data(path, what: "the tokenizer file", fix: "pass the tokenizer.json written with the checkpoint")
+        data = try FileRead.data(
+            path, what: "the tokenizer file", fix: "pass the tokenizer.json written with the checkpoint")
         do {
             return try JSONDecoder().decode(Tokenizer.self, from: data)
         } catch let LabError.message(message) {
             throw LabError.file(path: path, message: "not a valid tokenizer: \(message)")
         } catch let DecodingError.keyNotFound(key, _) {
-            throw LabError.file(path: path, message: "not a valid tokenizer: key \"\(key.stringValue)\" is missing (expected \"type\", \"unk_token\" and \"vocab\")")
+            throw LabError.file(
+                path: path,
+                message:
+                    "not a valid tokenizer: key \"\(key.stringValue)\" is missing (expected \"type\", \"unk_token\" and \"vocab\")"
+            )
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
             let key = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw LabError.file(path: path, message: "not a valid tokenizer: \"\(key)\" has the wrong type (\"type\" and \"unk_token\" are strings, \"vocab\" a list of strings)")
+            throw LabError.file(
+                path: path,
+                message:
+                    "not a valid tokenizer: \"\(key)\" has the wrong type (\"type\" and \"unk_token\" are strings, \"vocab\" a list of strings)"
+            )
         } catch {
-            throw LabError.file(path: path, message: "not a valid tokenizer: the file is not well-formed JSON (it may be truncated); re-save it from the checkpoint")
+            throw LabError.file(
+                path: path,
+                message:
+                    "not a valid tokenizer: the file is not well-formed JSON (it may be truncated); re-save it from the checkpoint"
+            )
         }
     }
 
     enum HuggingFaceKeys: String, CodingKey {
-        case version, addedTokens = "added_tokens", normalizer, preTokenizer = "pre_tokenizer", decoder, model, type, vocab, merges
+        case version, addedTokens = "added_tokens", normalizer, preTokenizer = "pre_tokenizer", decoder, model, type,
+            vocab, merges
     }
 
     struct ByteLevelStage: Encodable {

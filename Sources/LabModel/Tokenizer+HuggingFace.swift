@@ -6,7 +6,8 @@ import LabCore
 
 extension Tokenizer {
     /// The pre-tokenizer and decoder configuration the lab reproduces exactly (see `ByteLevel`).
-    static let byteLevelSettings = #"{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}"#
+    static let byteLevelSettings =
+        #"{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}"#
 
     /// tokenizer.json for a `.bpe` tokenizer: the keys in the order `tokenizers` itself writes them, the
     /// vocabulary in id order (one entry per line), the merges in rank order as "left right".
@@ -31,12 +32,16 @@ extension Tokenizer {
         out += "    \"byte_fallback\": false,\n"
         out += "    \"ignore_merges\": false,\n"
         out += "    \"vocab\": {\n"
-        out += vocabulary.enumerated().map { "      \(Self.jsonString($0.element)): \($0.offset)" }.joined(separator: ",\n")
+        out += vocabulary.enumerated().map { "      \(Self.jsonString($0.element)): \($0.offset)" }.joined(
+            separator: ",\n")
         out += "\n    },\n"
         out += "    \"merges\": ["
         let merges = bytePairEncoding?.merges ?? []
         if !merges.isEmpty {
-            out += "\n" + merges.map { "      " + Self.jsonString(vocabulary[$0.left] + " " + vocabulary[$0.right]) }.joined(separator: ",\n") + "\n    "
+            out +=
+                "\n"
+                + merges.map { "      " + Self.jsonString(vocabulary[$0.left] + " " + vocabulary[$0.right]) }.joined(
+                    separator: ",\n") + "\n    "
         }
         out += "]\n"
         out += "  }\n"
@@ -74,7 +79,10 @@ struct HuggingFaceTokenizerFile: Decodable {
         var useRegex: Bool?
         enum CodingKeys: String, CodingKey { case type, addPrefixSpace = "add_prefix_space", useRegex = "use_regex" }
     }
-    struct AddedToken: Decodable { var content: String; var id: Int }
+    struct AddedToken: Decodable {
+        var content: String
+        var id: Int
+    }
     struct Model: Decodable {
         var type: String
         var vocab: [String: Int]
@@ -97,7 +105,9 @@ struct HuggingFaceTokenizerFile: Decodable {
             if let pairs = try? c.decode([[String]].self, forKey: .merges) {
                 merges = pairs
             } else {
-                merges = try c.decode([String].self, forKey: .merges).map { $0.split(separator: " ", omittingEmptySubsequences: false).map(String.init) }
+                merges = try c.decode([String].self, forKey: .merges).map {
+                    $0.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+                }
             }
         }
     }
@@ -107,7 +117,9 @@ struct HuggingFaceTokenizerFile: Decodable {
     var addedTokens: [AddedToken]?
     var hasNormalizer: Bool
 
-    enum CodingKeys: String, CodingKey { case model, preTokenizer = "pre_tokenizer", addedTokens = "added_tokens", normalizer }
+    enum CodingKeys: String, CodingKey {
+        case model, preTokenizer = "pre_tokenizer", addedTokens = "added_tokens", normalizer
+    }
 
     init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -120,14 +132,21 @@ struct HuggingFaceTokenizerFile: Decodable {
     /// The tokenizer, or `LabError.message` naming the key the lab cannot reproduce and what it expects.
     func tokenizer() throws -> Tokenizer {
         guard model.type == "BPE" else {
-            throw LabError.message("\"model.type\" is \"\(model.type)\"; this lab reads byte-level \"BPE\" tokenizer.json files")
+            throw LabError.message(
+                "\"model.type\" is \"\(model.type)\"; this lab reads byte-level \"BPE\" tokenizer.json files")
         }
         guard let pre = preTokenizer, pre.type == "ByteLevel", pre.addPrefixSpace != true, pre.useRegex != false else {
-            throw LabError.message("\"pre_tokenizer\" must be {\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"use_regex\": true}, the GPT-2 split this lab implements")
+            throw LabError.message(
+                "\"pre_tokenizer\" must be {\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"use_regex\": true}, the GPT-2 split this lab implements"
+            )
         }
-        guard !hasNormalizer else { throw LabError.message("\"normalizer\" must be null; this lab does not normalize text") }
+        guard !hasNormalizer else {
+            throw LabError.message("\"normalizer\" must be null; this lab does not normalize text")
+        }
         if let added = addedTokens, !added.isEmpty {
-            throw LabError.message("\"added_tokens\" must be empty; this lab does not split out special tokens (found \(Tokenizer.quoted(added[0].content)))")
+            throw LabError.message(
+                "\"added_tokens\" must be empty; this lab does not split out special tokens (found \(Tokenizer.quoted(added[0].content)))"
+            )
         }
         guard model.byteFallback != true, model.ignoreMerges != true, model.dropout == nil else {
             throw LabError.message("\"model\": byte_fallback, ignore_merges and dropout must be off")
@@ -137,12 +156,16 @@ struct HuggingFaceTokenizerFile: Decodable {
         var seen = [Bool](repeating: false, count: count)
         for (spelling, id) in model.vocab {
             guard (0..<count).contains(id), !seen[id] else {
-                throw LabError.message("\"model.vocab\": id \(id) of \(Tokenizer.quoted(spelling)) is repeated or outside 0..<\(count); ids must be 0, 1, … without gaps")
+                throw LabError.message(
+                    "\"model.vocab\": id \(id) of \(Tokenizer.quoted(spelling)) is repeated or outside 0..<\(count); ids must be 0, 1, … without gaps"
+                )
             }
             seen[id] = true
             if id == Tokenizer.unknownID && spelling == Tokenizer.unknownToken { continue }
             guard let bytes = ByteLevel.bytes(ofSpelling: spelling) else {
-                throw LabError.message("\"model.vocab\": \(Tokenizer.quoted(spelling)) (id \(id)) has a character outside GPT-2's byte-level alphabet")
+                throw LabError.message(
+                    "\"model.vocab\": \(Tokenizer.quoted(spelling)) (id \(id)) has a character outside GPT-2's byte-level alphabet"
+                )
             }
             tokens[id] = bytes
         }
@@ -150,8 +173,11 @@ struct HuggingFaceTokenizerFile: Decodable {
         merges.reserveCapacity(model.merges.count)
         for (rank, pair) in model.merges.enumerated() {
             guard pair.count == 2, let left = model.vocab[pair[0]], let right = model.vocab[pair[1]],
-                  let result = model.vocab[pair[0] + pair[1]] else {
-                throw LabError.message("\"model.merges\"[\(rank)] (\(pair.map(Tokenizer.quoted).joined(separator: " "))) is not two vocabulary tokens whose concatenation is in the vocabulary")
+                let result = model.vocab[pair[0] + pair[1]]
+            else {
+                throw LabError.message(
+                    "\"model.merges\"[\(rank)] (\(pair.map(Tokenizer.quoted).joined(separator: " "))) is not two vocabulary tokens whose concatenation is in the vocabulary"
+                )
             }
             merges.append(.init(left: left, right: right, result: result))
         }

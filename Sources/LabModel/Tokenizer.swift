@@ -49,25 +49,36 @@ public struct Tokenizer: Sendable {
             // Named by id, which is also its index in tokenizer.json's "vocab" list.
             let position = "symbol \(Self.quoted(symbol)) (id \(offset + 1))"
             if symbol == Self.unknownToken {
-                throw LabError.invalidConfig(key: "symbols", message: "\(position) is the reserved unknown token; it always has id 0 and is added automatically")
+                throw LabError.invalidConfig(
+                    key: "symbols",
+                    message: "\(position) is the reserved unknown token; it always has id 0 and is added automatically")
             }
             if symbol.isEmpty {
                 throw LabError.invalidConfig(key: "symbols", message: "\(position) is empty")
             }
             switch kind {
             case .character where symbol.count != 1:
-                throw LabError.invalidConfig(key: "symbols", message: "\(position) is \(symbol.count) characters; a character-level symbol is exactly one character")
+                throw LabError.invalidConfig(
+                    key: "symbols",
+                    message:
+                        "\(position) is \(symbol.count) characters; a character-level symbol is exactly one character")
             case .word where symbol.contains(where: \.isWhitespace):
-                throw LabError.invalidConfig(key: "symbols", message: "\(position) contains whitespace; word-level symbols are split on whitespace and could never be produced")
+                throw LabError.invalidConfig(
+                    key: "symbols",
+                    message:
+                        "\(position) contains whitespace; word-level symbols are split on whitespace and could never be produced"
+                )
             default: break
             }
             if let earlier = ids[symbol] {
-                throw LabError.invalidConfig(key: "symbols", message: "\(position) repeats the symbol that already has id \(earlier)")
+                throw LabError.invalidConfig(
+                    key: "symbols", message: "\(position) repeats the symbol that already has id \(earlier)")
             }
             ids[symbol] = offset + 1
         }
         guard kind != .bpe else {
-            throw LabError.invalidConfig(key: "symbols", message: "a BPE vocabulary comes from merges; build it with Tokenizer.bytePairEncoding")
+            throw LabError.invalidConfig(
+                key: "symbols", message: "a BPE vocabulary comes from merges; build it with Tokenizer.bytePairEncoding")
         }
         self.kind = kind
         self.vocabulary = [Self.unknownToken] + symbols
@@ -81,7 +92,8 @@ public struct Tokenizer: Sendable {
         var vocabulary: [String] = []
         var ids: [String: Int] = [:]
         for (id, bytes) in model.tokens.enumerated() {
-            let spelling = bytes.map(ByteLevel.spelling(of:)) ?? (id == Self.unknownID ? Self.unknownToken : "<reserved-\(id)>")
+            let spelling =
+                bytes.map(ByteLevel.spelling(of:)) ?? (id == Self.unknownID ? Self.unknownToken : "<reserved-\(id)>")
             vocabulary.append(spelling)
             if ids[spelling] == nil { ids[spelling] = id }
         }
@@ -167,9 +179,15 @@ public struct Tokenizer: Sendable {
         var word = ""
         for character in text {
             if character.isWhitespace {
-                if !word.isEmpty { body(word); word = "" }
+                if !word.isEmpty {
+                    body(word)
+                    word = ""
+                }
             } else if character.isPunctuation || character.isSymbol {
-                if !word.isEmpty { body(word); word = "" }
+                if !word.isEmpty {
+                    body(word)
+                    word = ""
+                }
                 body(String(character))
             } else {
                 word.append(character)
@@ -181,12 +199,15 @@ public struct Tokenizer: Sendable {
     /// Symbols by descending count, ties by Unicode scalar order, cut to `maxVocabulary - 1` (one id is `<unk>`).
     static func rankedSymbols(_ counts: [String: Int], maxVocabulary: Int?) throws -> [String] {
         if let maxVocabulary, maxVocabulary < 2 {
-            throw LabError.invalidConfig(key: "max_vocabulary", message: "is \(maxVocabulary); it counts <unk>, so it must be at least 2")
+            throw LabError.invalidConfig(
+                key: "max_vocabulary", message: "is \(maxVocabulary); it counts <unk>, so it must be at least 2")
         }
         // The scalar order, not String's `<`, is the tie-break because it is the one a reader of the
         // JSON file can check and it does not depend on the platform's collation.
         let ranked = counts.sorted { a, b in
-            a.value != b.value ? a.value > b.value : a.key.unicodeScalars.lexicographicallyPrecedes(b.key.unicodeScalars) { $0.value < $1.value }
+            a.value != b.value
+                ? a.value > b.value
+                : a.key.unicodeScalars.lexicographicallyPrecedes(b.key.unicodeScalars) { $0.value < $1.value }
         }.map(\.key)
         guard let maxVocabulary else { return ranked }
         return Array(ranked.prefix(maxVocabulary - 1))

@@ -31,23 +31,36 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case steps, batchSize = "batch_size", sequenceLength = "sequence_length", learningRate = "learning_rate"
         case warmupSteps = "warmup_steps", minLearningRateFraction = "min_learning_rate_fraction"
-        case weightDecay = "weight_decay", gradientClip = "gradient_clip", beta1, beta2, evalInterval = "eval_interval", seed
+        case weightDecay = "weight_decay", gradientClip = "gradient_clip", beta1, beta2, evalInterval = "eval_interval",
+            seed
     }
 
     public func validate(model: GPTConfig) throws {
-        func check(_ ok: Bool, _ key: String, _ msg: String) throws { if !ok { throw LabError.invalidConfig(key: key, message: msg) } }
+        func check(_ ok: Bool, _ key: String, _ msg: String) throws {
+            if !ok { throw LabError.invalidConfig(key: key, message: msg) }
+        }
         try check(steps >= 1, "steps", "is \(steps); must be at least 1")
         try check(batchSize >= 1, "batch_size", "is \(batchSize); must be at least 1")
-        if let t = sequenceLength { try check(t >= 1 && t <= model.contextLength, "sequence_length", "is \(t); must be in 1...\(model.contextLength) (the model's context length)") }
+        if let t = sequenceLength {
+            try check(
+                t >= 1 && t <= model.contextLength, "sequence_length",
+                "is \(t); must be in 1...\(model.contextLength) (the model's context length)")
+        }
         try check(learningRate > 0 && learningRate.isFinite, "learning_rate", "is \(learningRate); must be positive")
         try check(warmupSteps >= 0, "warmup_steps", "is \(warmupSteps); must be non-negative")
-        try check((0...1).contains(minLearningRateFraction), "min_learning_rate_fraction", "is \(minLearningRateFraction); must be in [0, 1]")
+        try check(
+            (0...1).contains(minLearningRateFraction), "min_learning_rate_fraction",
+            "is \(minLearningRateFraction); must be in [0, 1]")
         try check(weightDecay >= 0, "weight_decay", "is \(weightDecay); must be non-negative")
         try check(evalInterval >= 0, "eval_interval", "is \(evalInterval); must be non-negative")
-        try check(batchSize <= GPTConfig.maximumDimension, "batch_size", "is \(batchSize); must be at most \(GPTConfig.maximumDimension)")
-        try MemoryLimit.check(model.activationBytes(batch: batchSize, length: sequenceLength ?? model.contextLength),
-                              for: "training at batch \(batchSize) × \(sequenceLength ?? model.contextLength) tokens (activations and their gradients)",
-                              key: "batch_size", fix: "Lower batch_size or the context length.")
+        try check(
+            batchSize <= GPTConfig.maximumDimension, "batch_size",
+            "is \(batchSize); must be at most \(GPTConfig.maximumDimension)")
+        try MemoryLimit.check(
+            model.activationBytes(batch: batchSize, length: sequenceLength ?? model.contextLength),
+            for:
+                "training at batch \(batchSize) × \(sequenceLength ?? model.contextLength) tokens (activations and their gradients)",
+            key: "batch_size", fix: "Lower batch_size or the context length.")
     }
 
     /// Learning rate at `step` (0-based): linear warm-up, then cosine to the floor.
@@ -61,7 +74,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     }
 
     public var adamW: AdamWConfig {
-        AdamWConfig(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: 1e-8, weightDecay: weightDecay, gradientClip: gradientClip)
+        AdamWConfig(
+            learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: 1e-8, weightDecay: weightDecay,
+            gradientClip: gradientClip)
     }
 }
 
@@ -95,7 +110,9 @@ public final class Trainer {
 
     /// Trains for `config.steps` steps. `validate` returns the validation loss (called every
     /// `evalInterval` steps and at the end); `progress` gets a bar with ETA.
-    public func train<S: BatchSource>(data: inout S, validate: (() throws -> Float)? = nil, progress: ProgressReporter? = nil) throws -> TrainingHistory {
+    public func train<S: BatchSource>(
+        data: inout S, validate: (() throws -> Float)? = nil, progress: ProgressReporter? = nil
+    ) throws -> TrainingHistory {
         let B = config.batchSize, T = config.sequenceLength ?? model.config.contextLength
         var inputs = [Int32](repeating: 0, count: B * T), targets = [Int32](repeating: 0, count: B * T)
         var history = TrainingHistory()
@@ -108,7 +125,8 @@ public final class Trainer {
                 try model.forward(tokens: inputs, batch: B, length: T)
                 return try model.loss(.hard(targets))
             }
-            var record = TrainingRecord(step: step + 1, trainLoss: loss, validationLoss: nil, learningRate: lr, gradientNorm: norm)
+            var record = TrainingRecord(
+                step: step + 1, trainLoss: loss, validationLoss: nil, learningRate: lr, gradientNorm: norm)
             let isLast = step + 1 == config.steps
             if let validate, isLast || (config.evalInterval > 0 && (step + 1) % config.evalInterval == 0) {
                 let v = try validate()

@@ -37,8 +37,11 @@ final class Batcher: @unchecked Sendable {
     private var lastJobs = 0
     private let onBatch: @Sendable (_ queries: Int, _ seconds: Double) -> Void
 
-    init(teacher: any TeacherAPI, defences: DefencePipeline, prices: PriceTable, store: LedgerStore, batching: ServiceConfig.Batching, seed: UInt64,
-         onBatch: @escaping @Sendable (Int, Double) -> Void = { _, _ in }) {
+    init(
+        teacher: any TeacherAPI, defences: DefencePipeline, prices: PriceTable, store: LedgerStore,
+        batching: ServiceConfig.Batching, seed: UInt64,
+        onBatch: @escaping @Sendable (Int, Double) -> Void = { _, _ in }
+    ) {
         self.teacher = teacher
         self.defences = defences
         self.prices = prices
@@ -127,8 +130,12 @@ final class Batcher: @unchecked Sendable {
                     responses[i].usage.cost = prices.cost(inputTokens: u.inputTokens, outputTokens: u.outputTokens)
                     total = total + responses[i].usage
                 }
-                results.append(BatchResult(responses: responses, charge: ChargeRow(requestID: job.requestID, account: job.account, time: now,
-                                                                                   endpoint: job.endpoint, usage: total)))
+                results.append(
+                    BatchResult(
+                        responses: responses,
+                        charge: ChargeRow(
+                            requestID: job.requestID, account: job.account, time: now,
+                            endpoint: job.endpoint, usage: total)))
             }
             // The charges are durable before any response of the batch can leave.
             try store.commit(results.map(\.charge))

@@ -35,14 +35,19 @@ struct LogprobsBody: Encodable {
     var tokenIDs: [Int] = []
 
     enum CodingKeys: String, CodingKey {
-        case tokens, tokenLogprobs = "token_logprobs", topLogprobs = "top_logprobs", textOffset = "text_offset", tokenIDs = "x_lab_token_ids"
+        case tokens, tokenLogprobs = "token_logprobs", topLogprobs = "top_logprobs", textOffset = "text_offset",
+            tokenIDs = "x_lab_token_ids"
     }
 
     func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(tokens, forKey: .tokens)
         try c.encode(tokenLogprobs, forKey: .tokenLogprobs)
-        if let top = topLogprobs { try c.encode(top, forKey: .topLogprobs) } else { try c.encodeNil(forKey: .topLogprobs) }
+        if let top = topLogprobs {
+            try c.encode(top, forKey: .topLogprobs)
+        } else {
+            try c.encodeNil(forKey: .topLogprobs)
+        }
         try c.encode(textOffset, forKey: .textOffset)
         try c.encode(tokenIDs, forKey: .tokenIDs)
     }
@@ -126,7 +131,10 @@ struct CompletionRendering {
                 r += 1
             }
             for j in 0..<max(1, completions.count) {
-                out.append(choice(index: out.count, prompt: prompt, completion: completions.isEmpty ? nil : completions[j], echo: echo))
+                out.append(
+                    choice(
+                        index: out.count, prompt: prompt, completion: completions.isEmpty ? nil : completions[j],
+                        echo: echo))
             }
         }
         return out
@@ -156,8 +164,11 @@ struct CompletionRendering {
         }
         if request.echo {
             for (t, token) in prompt.enumerated() {
-                let lp: Double?? = t == 0 ? .some(nil) : echo.map { $0.tokenLogprobs.indices.contains(t - 1) ? $0.tokenLogprobs[t - 1] : nil }
-                let top = t == 0 ? nil : echo.flatMap { $0.topLogprobs.indices.contains(t - 1) ? $0.topLogprobs[t - 1] : nil }
+                let lp: Double?? =
+                    t == 0
+                    ? .some(nil) : echo.map { $0.tokenLogprobs.indices.contains(t - 1) ? $0.tokenLogprobs[t - 1] : nil }
+                let top =
+                    t == 0 ? nil : echo.flatMap { $0.topLogprobs.indices.contains(t - 1) ? $0.topLogprobs[t - 1] : nil }
                 append(token, lp, top)
             }
         }
@@ -184,8 +195,9 @@ struct CompletionRendering {
                 }
             }
             for i in 0..<keep {
-                append(tokens[i], c.tokenLogprobs.indices.contains(i) ? .some(c.tokenLogprobs[i]) : .some(nil),
-                       c.topLogprobs.indices.contains(i) ? c.topLogprobs[i] : nil)
+                append(
+                    tokens[i], c.tokenLogprobs.indices.contains(i) ? .some(c.tokenLogprobs[i]) : .some(nil),
+                    c.topLogprobs.indices.contains(i) ? c.topLogprobs[i] : nil)
             }
             // A stop string that splits a token leaves part of it in `generated`, not in the token lists.
             text = String(text.prefix(echoedLength)) + generated

@@ -6,6 +6,7 @@ import Foundation
 import FoundationNetworking
 import LabAPI
 import LabCore
+
 #if canImport(FoundationNetworking)
 #endif
 
@@ -40,10 +41,16 @@ public final class HTTPTeacher: TeacherAPI, @unchecked Sendable {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = 120
         session = URLSession(configuration: configuration)
-        let models = try Self.send(session: session, request: Self.request(endpoint, "/v1/models", key: apiKey, body: nil), retries: 0).json
-        guard let first = (models["data"] as? [[String: Any]])?.first, let id = first["id"] as? String, let lab = first["x_lab"] as? [String: Any],
-              let V = lab["vocabulary_size"] as? Int, let T = lab["context_length"] as? Int else {
-            throw LabError.message("\(endpoint): GET /v1/models did not describe a distill-lab model (no x_lab block); is this a `distill-lab serve` endpoint?")
+        let models = try Self.send(
+            session: session, request: Self.request(endpoint, "/v1/models", key: apiKey, body: nil), retries: 0
+        ).json
+        guard let first = (models["data"] as? [[String: Any]])?.first, let id = first["id"] as? String,
+            let lab = first["x_lab"] as? [String: Any],
+            let V = lab["vocabulary_size"] as? Int, let T = lab["context_length"] as? Int
+        else {
+            throw LabError.message(
+                "\(endpoint): GET /v1/models did not describe a distill-lab model (no x_lab block); is this a `distill-lab serve` endpoint?"
+            )
         }
         model = id
         vocabularySize = V
@@ -76,7 +83,9 @@ public final class HTTPTeacher: TeacherAPI, @unchecked Sendable {
 
     /// Sends `request`, sleeping out 429s (retry-after-ms, else Retry-After) up to `retries` times; throws on
     /// any other non-200 with the server's message.
-    static func send(session: URLSession, request: URLRequest, retries: Int, onWait: (Double) -> Void = { _ in }) throws -> Reply {
+    static func send(session: URLSession, request: URLRequest, retries: Int, onWait: (Double) -> Void = { _ in }) throws
+        -> Reply
+    {
         var attempt = 0
         while true {
             let reply = try exchange(session: session, request: request)
@@ -95,9 +104,14 @@ public final class HTTPTeacher: TeacherAPI, @unchecked Sendable {
 
     static func exchange(session: URLSession, request: URLRequest) throws -> Reply {
         let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: Result<(Data, HTTPURLResponse?), Error> = .failure(LabError.message("no answer"))
+        nonisolated(unsafe) var result: Result<(Data, HTTPURLResponse?), Error> = .failure(
+            LabError.message("no answer"))
         session.dataTask(with: request) { data, response, error in
-            if let error { result = .failure(error) } else { result = .success((data ?? Data(), response as? HTTPURLResponse)) }
+            if let error {
+                result = .failure(error)
+            } else {
+                result = .success((data ?? Data(), response as? HTTPURLResponse))
+            }
             done.signal()
         }.resume()
         done.wait()
@@ -107,7 +121,9 @@ public final class HTTPTeacher: TeacherAPI, @unchecked Sendable {
         func header(_ name: String) -> String? {
             headers.first { String(describing: $0.key).lowercased() == name }.map { String(describing: $0.value) }
         }
-        let retry = header("retry-after-ms").flatMap(Double.init).map { $0 / 1000 } ?? header("retry-after").flatMap(Double.init)
+        let retry =
+            header("retry-after-ms").flatMap(Double.init).map { $0 / 1000 }
+            ?? header("retry-after").flatMap(Double.init)
         return Reply(status: response?.statusCode ?? 0, json: json, retryAfter: retry)
     }
 
@@ -117,18 +133,26 @@ public final class HTTPTeacher: TeacherAPI, @unchecked Sendable {
         for start in stride(from: 0, to: prompts.count, by: maxPromptsPerRequest) {
             let chunk = Array(prompts[start..<min(prompts.count, start + maxPromptsPerRequest)])
             let body: [String: Any] = ["model": model, "prompt": chunk.map { $0.map(Int.init) }]
-            let reply = try Self.send(session: session, request: Self.request(endpoint, "/v1/x-lab/distribution", key: key, body: body), retries: maxRetries) {
+            let reply = try Self.send(
+                session: session, request: Self.request(endpoint, "/v1/x-lab/distribution", key: key, body: body),
+                retries: maxRetries
+            ) {
                 self.rateLimited += 1
                 self.waitedSeconds += $0
             }
             requests += 1
             guard let data = reply.json["data"] as? [[String: Any]], data.count == chunk.count else {
-                throw LabError.message("\(endpoint): the distribution reply holds \((reply.json["data"] as? [Any])?.count ?? 0) rows for \(chunk.count) prompts")
+                throw LabError.message(
+                    "\(endpoint): the distribution reply holds \((reply.json["data"] as? [Any])?.count ?? 0) rows for \(chunk.count) prompts"
+                )
             }
             for row in data {
                 var v = [Float](repeating: -1e9, count: vocabularySize)
                 for entry in row["distribution"] as? [[String: Any]] ?? [] {
-                    if let t = entry["token"] as? Int, t >= 0, t < vocabularySize, let lp = entry["logprob"] as? Double { v[t] = Float(max(lp, -1e9)) }
+                    if let t = entry["token"] as? Int, t >= 0, t < vocabularySize, let lp = entry["logprob"] as? Double
+                    {
+                        v[t] = Float(max(lp, -1e9))
+                    }
                 }
                 out.append(v)
             }
@@ -161,7 +185,9 @@ public final class HTTPTeacher: TeacherAPI, @unchecked Sendable {
             let V = vocabularySize
             let buffer = UnsafeMutablePointer<Float>.allocate(capacity: rows.count * V)
             defer { buffer.deallocate() }
-            for (i, row) in rows.enumerated() { row.withUnsafeBufferPointer { (buffer + i * V).update(from: $0.baseAddress!, count: V) } }
+            for (i, row) in rows.enumerated() {
+                row.withUnsafeBufferPointer { (buffer + i * V).update(from: $0.baseAddress!, count: V) }
+            }
             let chosen = try choose(Array(prompts.indices), contexts, rows.indices.map { buffer + $0 * V })
             for (i, t) in chosen.enumerated() {
                 contexts[i].append(t)

@@ -58,34 +58,43 @@ public final class LedgerStore: Sendable {
             pool = try DatabasePool(path: path, configuration: config)
             try Self.migrator.migrate(pool)
             epoch = try pool.write { db -> Double in
-                if let value = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'epoch'"), let e = Double(value) { return e }
+                if let value = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'epoch'"),
+                    let e = Double(value)
+                {
+                    return e
+                }
                 let now = Date().timeIntervalSince1970
                 try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('epoch', ?)", arguments: [String(now)])
                 return now
             }
         } catch let error as DatabaseError {
-            throw LabError.file(path: path, message: "cannot open the service database (\(error.message ?? "\(error)")); check the path and permissions, or delete a corrupt file")
+            throw LabError.file(
+                path: path,
+                message:
+                    "cannot open the service database (\(error.message ?? "\(error)")); check the path and permissions, or delete a corrupt file"
+            )
         }
     }
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                CREATE TABLE accounts (
-                    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, key_hash TEXT NOT NULL UNIQUE,
-                    admin INTEGER NOT NULL, created_at REAL NOT NULL, banned_at REAL, ban_reason TEXT);
-                CREATE TABLE charges (
-                    id INTEGER PRIMARY KEY, request_id TEXT NOT NULL UNIQUE, account_id INTEGER NOT NULL REFERENCES accounts(id),
-                    time REAL NOT NULL, endpoint TEXT NOT NULL, queries INTEGER NOT NULL, input_tokens INTEGER NOT NULL,
-                    output_tokens INTEGER NOT NULL, cost_picodollars INTEGER NOT NULL, flops REAL NOT NULL);
-                CREATE INDEX charges_account_time ON charges (account_id, time);
-                CREATE INDEX charges_time ON charges (time);
-                CREATE TABLE alarms (
-                    id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES accounts(id), detector TEXT NOT NULL,
-                    time REAL NOT NULL, served INTEGER NOT NULL, bans INTEGER NOT NULL);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                    CREATE TABLE accounts (
+                        id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, key_hash TEXT NOT NULL UNIQUE,
+                        admin INTEGER NOT NULL, created_at REAL NOT NULL, banned_at REAL, ban_reason TEXT);
+                    CREATE TABLE charges (
+                        id INTEGER PRIMARY KEY, request_id TEXT NOT NULL UNIQUE, account_id INTEGER NOT NULL REFERENCES accounts(id),
+                        time REAL NOT NULL, endpoint TEXT NOT NULL, queries INTEGER NOT NULL, input_tokens INTEGER NOT NULL,
+                        output_tokens INTEGER NOT NULL, cost_picodollars INTEGER NOT NULL, flops REAL NOT NULL);
+                    CREATE INDEX charges_account_time ON charges (account_id, time);
+                    CREATE INDEX charges_time ON charges (time);
+                    CREATE TABLE alarms (
+                        id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES accounts(id), detector TEXT NOT NULL,
+                        time REAL NOT NULL, served INTEGER NOT NULL, bans INTEGER NOT NULL);
+                    """)
         }
         return m
     }
@@ -102,34 +111,45 @@ public final class LedgerStore: Sendable {
     /// Creates an account called `name` and returns its key (shown once; only its hash is stored).
     /// Throws `LabError.invalidConfig` naming the account when the name is taken or malformed.
     public func createAccount(name: String, admin: Bool) throws -> (StoredAccount, key: String) {
-        guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
-            throw LabError.invalidConfig(key: "name", message: "'\(name)' is not an account name; use 1–64 letters, digits, '-', '_' or '.'")
+        guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) })
+        else {
+            throw LabError.invalidConfig(
+                key: "name", message: "'\(name)' is not an account name; use 1–64 letters, digits, '-', '_' or '.'")
         }
         let key = Self.newKey()
         let now = Date().timeIntervalSince1970
         do {
             let id = try pool.write { db -> Int64 in
-                try db.execute(sql: "INSERT INTO accounts (name, key_hash, admin, created_at) VALUES (?, ?, ?, ?)",
-                               arguments: [name, Self.hash(key: key), admin, now])
+                try db.execute(
+                    sql: "INSERT INTO accounts (name, key_hash, admin, created_at) VALUES (?, ?, ?, ?)",
+                    arguments: [name, Self.hash(key: key), admin, now])
                 return db.lastInsertedRowID
             }
             return (StoredAccount(id: id, name: name, admin: admin, createdAt: now), key)
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-            throw LabError.invalidConfig(key: "name", message: "an account called '\(name)' already exists; choose another name")
+            throw LabError.invalidConfig(
+                key: "name", message: "an account called '\(name)' already exists; choose another name")
         }
     }
 
     static func account(_ row: Row) -> StoredAccount {
-        StoredAccount(id: row["id"], name: row["name"], admin: row["admin"], createdAt: row["created_at"], bannedAt: row["banned_at"], banReason: row["ban_reason"])
+        StoredAccount(
+            id: row["id"], name: row["name"], admin: row["admin"], createdAt: row["created_at"],
+            bannedAt: row["banned_at"], banReason: row["ban_reason"])
     }
 
     /// The account whose key hashes to `keyHash`, or nil.
     public func account(keyHash: String) throws -> StoredAccount? {
-        try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE key_hash = ?", arguments: [keyHash]).map(Self.account) }
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE key_hash = ?", arguments: [keyHash]).map(
+                Self.account)
+        }
     }
 
     public func account(id: Int64) throws -> StoredAccount? {
-        try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [id]).map(Self.account) }
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [id]).map(Self.account)
+        }
     }
 
     public func accounts() throws -> [StoredAccount] {
@@ -139,8 +159,10 @@ public final class LedgerStore: Sendable {
     /// Records the ban of `account` from `time` (the earliest ban stands).
     public func ban(account: Int64, at time: Double, reason: String) throws {
         try pool.write { db in
-            try db.execute(sql: "UPDATE accounts SET banned_at = ?, ban_reason = ? WHERE id = ? AND (banned_at IS NULL OR banned_at > ?)",
-                           arguments: [time, reason, account, time])
+            try db.execute(
+                sql:
+                    "UPDATE accounts SET banned_at = ?, ban_reason = ? WHERE id = ? AND (banned_at IS NULL OR banned_at > ?)",
+                arguments: [time, reason, account, time])
         }
     }
 
@@ -148,28 +170,34 @@ public final class LedgerStore: Sendable {
     public func commit(_ rows: [ChargeRow]) throws {
         guard !rows.isEmpty else { return }
         try pool.write { db in
-            let statement = try db.cachedStatement(sql: """
-                INSERT INTO charges (request_id, account_id, time, endpoint, queries, input_tokens, output_tokens, cost_picodollars, flops)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT INTO charges (request_id, account_id, time, endpoint, queries, input_tokens, output_tokens, cost_picodollars, flops)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
             for r in rows {
-                try statement.execute(arguments: [r.requestID, r.account, r.time, r.endpoint, r.usage.queries, r.usage.inputTokens,
-                                                  r.usage.outputTokens, r.usage.cost.picodollars, r.usage.flops])
+                try statement.execute(arguments: [
+                    r.requestID, r.account, r.time, r.endpoint, r.usage.queries, r.usage.inputTokens,
+                    r.usage.outputTokens, r.usage.cost.picodollars, r.usage.flops,
+                ])
             }
         }
     }
 
     public func record(_ alarm: StoredAlarm) throws {
         try pool.write { db in
-            try db.execute(sql: "INSERT INTO alarms (account_id, detector, time, served, bans) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [alarm.account, alarm.detector, alarm.time, alarm.served, alarm.bans])
+            try db.execute(
+                sql: "INSERT INTO alarms (account_id, detector, time, served, bans) VALUES (?, ?, ?, ?, ?)",
+                arguments: [alarm.account, alarm.detector, alarm.time, alarm.served, alarm.bans])
         }
     }
 
     public func alarms() throws -> [StoredAlarm] {
         try pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM alarms ORDER BY time, id").map {
-                StoredAlarm(account: $0["account_id"], detector: $0["detector"], time: $0["time"], served: $0["served"], bans: $0["bans"])
+                StoredAlarm(
+                    account: $0["account_id"], detector: $0["detector"], time: $0["time"], served: $0["served"],
+                    bans: $0["bans"])
             }
         }
     }
@@ -178,17 +206,21 @@ public final class LedgerStore: Sendable {
     public func usage(account: Int64? = nil) throws -> [AccountUsage] {
         try pool.read { db in
             let filter = account == nil ? "" : "WHERE a.id = ?"
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT a.*, COUNT(c.id) AS q, COALESCE(SUM(c.input_tokens), 0) AS i, COALESCE(SUM(c.output_tokens), 0) AS o,
-                       COALESCE(SUM(c.cost_picodollars), 0) AS p, COALESCE(SUM(c.flops), 0) AS f, MAX(c.time) AS last
-                FROM accounts a LEFT JOIN charges c ON c.account_id = a.id \(filter) GROUP BY a.id ORDER BY a.id
-                """, arguments: account.map { [$0] } ?? [])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT a.*, COUNT(c.id) AS q, COALESCE(SUM(c.input_tokens), 0) AS i, COALESCE(SUM(c.output_tokens), 0) AS o,
+                           COALESCE(SUM(c.cost_picodollars), 0) AS p, COALESCE(SUM(c.flops), 0) AS f, MAX(c.time) AS last
+                    FROM accounts a LEFT JOIN charges c ON c.account_id = a.id \(filter) GROUP BY a.id ORDER BY a.id
+                    """, arguments: account.map { [$0] } ?? [])
             return rows.map { row in
                 let queries: Int = row["q"]
-                return AccountUsage(account: Self.account(row),
-                                    usage: Usage(queries: queries, inputTokens: row["i"], outputTokens: row["o"],
-                                                 cost: Money(picodollars: row["p"]), flops: row["f"]),
-                                    lastRequest: row["last"])
+                return AccountUsage(
+                    account: Self.account(row),
+                    usage: Usage(
+                        queries: queries, inputTokens: row["i"], outputTokens: row["o"],
+                        cost: Money(picodollars: row["p"]), flops: row["f"]),
+                    lastRequest: row["last"])
             }
         }
     }
@@ -197,9 +229,11 @@ public final class LedgerStore: Sendable {
     public func charges() throws -> [ChargeRow] {
         try pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM charges ORDER BY id").map {
-                ChargeRow(requestID: $0["request_id"], account: $0["account_id"], time: $0["time"], endpoint: $0["endpoint"],
-                          usage: Usage(queries: $0["queries"], inputTokens: $0["input_tokens"], outputTokens: $0["output_tokens"],
-                                       cost: Money(picodollars: $0["cost_picodollars"]), flops: $0["flops"]))
+                ChargeRow(
+                    requestID: $0["request_id"], account: $0["account_id"], time: $0["time"], endpoint: $0["endpoint"],
+                    usage: Usage(
+                        queries: $0["queries"], inputTokens: $0["input_tokens"], outputTokens: $0["output_tokens"],
+                        cost: Money(picodollars: $0["cost_picodollars"]), flops: $0["flops"]))
             }
         }
     }
@@ -207,7 +241,9 @@ public final class LedgerStore: Sendable {
     /// Ledger rows committed since `time` (Unix seconds), per minute over the window.
     public func requestsPerMinute(window seconds: Double = 60) throws -> Double {
         let since = Date().timeIntervalSince1970 - seconds
-        let n = try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM charges WHERE time >= ?", arguments: [since]) ?? 0 }
+        let n = try pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM charges WHERE time >= ?", arguments: [since]) ?? 0
+        }
         return Double(n) * 60 / seconds
     }
 

@@ -32,8 +32,10 @@ final class LiveGateway: @unchecked Sendable {
     private let startOffset: Double
     let onAlarm: @Sendable (StoredAlarm) -> Void
 
-    init(config: GatewayConfig, detectors: [(detector: any Detector, bans: Bool)], store: LedgerStore,
-         onAlarm: @escaping @Sendable (StoredAlarm) -> Void = { _ in }) throws {
+    init(
+        config: GatewayConfig, detectors: [(detector: any Detector, bans: Bool)], store: LedgerStore,
+        onAlarm: @escaping @Sendable (StoredAlarm) -> Void = { _ in }
+    ) throws {
         gateway = try Gateway(config: config, api: nil, detectors: detectors)
         rateLimit = config.rateLimit
         self.store = store
@@ -66,12 +68,17 @@ final class LiveGateway: @unchecked Sendable {
             id = try gateway.openAccount(at: now)
             ids[account] = id
             storeIDs.append(Int(account))
-            shadows[account] = (rateLimit.map { TokenBucket(capacity: $0.burst, ratePerSecond: $0.requestsPerMinute / 60, now: now) },
-                                rateLimit?.queriesPerDay.map { DailyQuota(limit: $0) })
+            shadows[account] = (
+                rateLimit.map { TokenBucket(capacity: $0.burst, ratePerSecond: $0.requestsPerMinute / 60, now: now) },
+                rateLimit?.queriesPerDay.map { DailyQuota(limit: $0) }
+            )
         }
         if var shadow = shadows[account] {
             if let limit = rateLimit, queries.count > limit.burst {
-                throw ServiceError.badRequest("prompt", "\(queries.count) queries in one request exceed the burst of \(limit.burst) requests; send at most \(limit.burst)")
+                throw ServiceError.badRequest(
+                    "prompt",
+                    "\(queries.count) queries in one request exceed the burst of \(limit.burst) requests; send at most \(limit.burst)"
+                )
             }
             for _ in queries {
                 if let reset = shadow.quota?.take(at: now) { return .quotaExhausted(retryAfter: max(0, reset - now)) }
@@ -108,7 +115,9 @@ final class LiveGateway: @unchecked Sendable {
         guard alarms.count > alarmsSeen else { return }
         for alarm in alarms[alarmsSeen...] {
             let account = Int64(storeIDs[alarm.account])
-            let stored = StoredAlarm(account: account, detector: alarm.detector, time: store.epoch + alarm.time, served: alarm.served, bans: alarm.bans)
+            let stored = StoredAlarm(
+                account: account, detector: alarm.detector, time: store.epoch + alarm.time, served: alarm.served,
+                bans: alarm.bans)
             try store.record(stored)
             onAlarm(stored)
             if alarm.bans, let banAt = gateway.accounts[alarm.account].banAt {

@@ -28,16 +28,19 @@ public final class Service: @unchecked Sendable {
     let started = Date()
 
     /// Loads everything `config` names, or throws a located error; `serve --check` stops here.
-    public init(config: ServiceConfig, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
-                logger: Logger = Logger(label: "distill-lab.serve")) throws {
+    public init(
+        config: ServiceConfig, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+        logger: Logger = Logger(label: "distill-lab.serve")
+    ) throws {
         self.config = config
         self.logger = logger
         let lm: LanguageModel
         do {
             lm = try LanguageModel.load(from: URL(fileURLWithPath: config.teacher))
         } catch {
-            throw config.issue(["teacher"], "cannot load the checkpoint at \(config.teacher): \(error)",
-                               fix: "name a checkpoint directory (distill-lab train --out DIR writes one)")
+            throw config.issue(
+                ["teacher"], "cannot load the checkpoint at \(config.teacher): \(error)",
+                fix: "name a checkpoint directory (distill-lab train --out DIR writes one)")
         }
         model = lm
         modelName = config.modelName ?? URL(fileURLWithPath: config.teacher).lastPathComponent
@@ -48,16 +51,23 @@ public final class Service: @unchecked Sendable {
         self.policy = policy
         let defences: DefencePipeline
         do {
-            defences = try DefenceRegistry.pipeline(config.defences, environment: DefenceEnvironment(vocabularySize: V, contextLength: T))
+            defences = try DefenceRegistry.pipeline(
+                config.defences, environment: DefenceEnvironment(vocabularySize: V, contextLength: T))
         } catch {
-            throw config.issue(["defences"], "\(error)", fix: "known defences: \(DefenceRegistry.names.joined(separator: ", "))")
+            throw config.issue(
+                ["defences"], "\(error)", fix: "known defences: \(DefenceRegistry.names.joined(separator: ", "))")
         }
         var detectors: [(detector: any Detector, bans: Bool)] = []
         let names = config.detectors.ban.map { ($0, true) } + config.detectors.monitor.map { ($0, false) }
         if !names.isEmpty {
             let topics = try Self.benignTopics(config: config, tokenizer: lm.tokenizer)
             for (name, bans) in names {
-                detectors.append((try DetectorRegistry.make(name, settings: config.detectors.settings, context: DetectorContext(benignTopics: topics)), bans))
+                detectors.append(
+                    (
+                        try DetectorRegistry.make(
+                            name, settings: config.detectors.settings, context: DetectorContext(benignTopics: topics)),
+                        bans
+                    ))
             }
         }
         do {
@@ -71,13 +81,20 @@ public final class Service: @unchecked Sendable {
         do {
             gateway = try LiveGateway(config: config.gateway, detectors: detectors, store: store) { alarm in
                 metrics.alarm(detector: alarm.detector, bans: alarm.bans)
-                log.warning("detector alarm", metadata: ["account": "\(alarm.account)", "detector": "\(alarm.detector)",
-                                                         "served": "\(alarm.served)", "bans": "\(alarm.bans)"])
+                log.warning(
+                    "detector alarm",
+                    metadata: [
+                        "account": "\(alarm.account)", "detector": "\(alarm.detector)",
+                        "served": "\(alarm.served)", "bans": "\(alarm.bans)",
+                    ])
             }
         } catch {
             throw config.issue(["gateway"], "\(error)")
         }
-        batcher = Batcher(teacher: teacher, defences: defences, prices: config.api.prices, store: store, batching: config.batching, seed: config.seed) {
+        batcher = Batcher(
+            teacher: teacher, defences: defences, prices: config.api.prices, store: store, batching: config.batching,
+            seed: config.seed
+        ) {
             metrics.batch(queries: $0, seconds: $1)
         }
     }
@@ -85,8 +102,12 @@ public final class Service: @unchecked Sendable {
     /// One line for `serve --check`: the teacher, defences, detectors and limits in force.
     public var summary: String {
         let defences = config.defences.map(\.name)
-        let limit = config.gateway.rateLimit.map { "\($0.requestsPerMinute) req/min burst \($0.burst)" + ($0.queriesPerDay.map { ", \($0)/day" } ?? "") } ?? "no rate limit"
-        return "V \(teacher.vocabularySize), context \(teacher.contextLength); defences [\(defences.joined(separator: ", "))]; "
+        let limit =
+            config.gateway.rateLimit.map {
+                "\($0.requestsPerMinute) req/min burst \($0.burst)" + ($0.queriesPerDay.map { ", \($0)/day" } ?? "")
+            } ?? "no rate limit"
+        return
+            "V \(teacher.vocabularySize), context \(teacher.contextLength); defences [\(defences.joined(separator: ", "))]; "
             + "detectors ban [\(config.detectors.ban.joined(separator: ", "))] monitor [\(config.detectors.monitor.joined(separator: ", "))]; "
             + "\(limit); batching \(config.batching.windowMilliseconds) ms × \(config.batching.maxBatch); database \(config.database)"
     }
@@ -94,9 +115,13 @@ public final class Service: @unchecked Sendable {
     /// The defender's benign topics: the prompts of `detectors.benign_prompts` (one a line) clustered into
     /// `benign_topics` profiles of their normalised n-gram features (k-means, seeded, 20 rounds).
     static func benignTopics(config: ServiceConfig, tokenizer: Tokenizer) throws -> DetectorTopics {
-        guard let path = config.detectors.benignPrompts else { return DetectorTopics(profiles: [SIMD64<Float>(repeating: 1.0 / 64)]) }
+        guard let path = config.detectors.benignPrompts else {
+            return DetectorTopics(profiles: [SIMD64<Float>(repeating: 1.0 / 64)])
+        }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw config.issue(["detectors", "benign_prompts"], "cannot read \(path) as UTF-8 text", fix: "name a text file of benign prompts, one a line")
+            throw config.issue(
+                ["detectors", "benign_prompts"], "cannot read \(path) as UTF-8 text",
+                fix: "name a text file of benign prompts, one a line")
         }
         let points = text.split(separator: "\n").map { line -> SIMD64<Float> in
             let c = PromptFeatures(prompt: tokenizer.encode(String(line)).map(Int32.init)).counts
@@ -104,14 +129,19 @@ public final class Service: @unchecked Sendable {
         }.filter { $0.sum() > 0 }
         let k = config.detectors.benignTopics
         guard points.count >= k else {
-            throw config.issue(["detectors", "benign_prompts"], "has \(points.count) non-empty prompts, fewer than benign_topics (\(k))",
-                               fix: "add prompts or lower benign_topics")
+            throw config.issue(
+                ["detectors", "benign_prompts"],
+                "has \(points.count) non-empty prompts, fewer than benign_topics (\(k))",
+                fix: "add prompts or lower benign_topics")
         }
         var centres = (0..<k).map { points[$0 * points.count / k] }
         var assignment = [Int](repeating: 0, count: points.count)
         for _ in 0..<20 {
             for (i, p) in points.enumerated() {
-                assignment[i] = centres.indices.min { PromptFeatures.distance(p, centres[$0]) < PromptFeatures.distance(p, centres[$1]) } ?? 0
+                assignment[i] =
+                    centres.indices.min {
+                        PromptFeatures.distance(p, centres[$0]) < PromptFeatures.distance(p, centres[$1])
+                    } ?? 0
             }
             for c in centres.indices {
                 let members = points.indices.filter { assignment[$0] == c }
@@ -130,8 +160,10 @@ public final class Service: @unchecked Sendable {
         addRoutes(to: router)
         return Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(config.limits.idleTimeoutSeconds * 1000)))),
-            configuration: .init(address: .hostname(config.listen.host, port: config.listen.port), serverName: "distill-lab"),
+            server: .http1(
+                configuration: .init(idleTimeout: .milliseconds(Int64(config.limits.idleTimeoutSeconds * 1000)))),
+            configuration: .init(
+                address: .hostname(config.listen.host, port: config.listen.port), serverName: "distill-lab"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
     }

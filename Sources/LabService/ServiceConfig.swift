@@ -40,9 +40,13 @@ public struct ServiceConfig: Decodable, @unchecked Sendable {
             host = try c.decodeIfPresent(String.self, forKey: .host) ?? host
             port = try c.decodeIfPresent(Int.self, forKey: .port) ?? port
             guard (0...65535).contains(port) else {
-                throw SpecIssue(decoder.codingPath.map(\.stringValue) + ["port"], "is \(port); a TCP port is 0...65535", fix: "use 8080, or 0 for any free port")
+                throw SpecIssue(
+                    decoder.codingPath.map(\.stringValue) + ["port"], "is \(port); a TCP port is 0...65535",
+                    fix: "use 8080, or 0 for any free port")
             }
-            guard !host.isEmpty else { throw SpecIssue(decoder.codingPath.map(\.stringValue) + ["host"], "is empty", fix: "use 127.0.0.1") }
+            guard !host.isEmpty else {
+                throw SpecIssue(decoder.codingPath.map(\.stringValue) + ["host"], "is empty", fix: "use 127.0.0.1")
+            }
         }
     }
 
@@ -58,7 +62,9 @@ public struct ServiceConfig: Decodable, @unchecked Sendable {
         /// Topics the benign prompts are clustered into (k-means on their features).
         public var benignTopics = 4
         public init() {}
-        enum CodingKeys: String, CodingKey { case ban, monitor, settings, benignPrompts = "benign_prompts", benignTopics = "benign_topics" }
+        enum CodingKeys: String, CodingKey {
+            case ban, monitor, settings, benignPrompts = "benign_prompts", benignTopics = "benign_topics"
+        }
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             let path = decoder.codingPath.map(\.stringValue)
@@ -69,15 +75,21 @@ public struct ServiceConfig: Decodable, @unchecked Sendable {
             benignTopics = try c.decodeIfPresent(Int.self, forKey: .benignTopics) ?? benignTopics
             for (key, names) in [("ban", ban), ("monitor", monitor)] {
                 for (i, name) in names.enumerated() where !DetectorRegistry.names.contains(name) {
-                    throw SpecIssue(path + [key, String(i)], "'\(name)' is not a detector", fix: "use one of \(DetectorRegistry.names.joined(separator: ", "))")
+                    throw SpecIssue(
+                        path + [key, String(i)], "'\(name)' is not a detector",
+                        fix: "use one of \(DetectorRegistry.names.joined(separator: ", "))")
                 }
             }
             let needsTopics = (ban + monitor).filter { $0 == "fingerprint" || $0 == "clustering" }
             if let first = needsTopics.first, benignPrompts == nil {
-                throw SpecIssue(path + ["benign_prompts"], "is missing; the '\(first)' detector compares traffic with benign topics",
-                                fix: "name a text file of benign prompts, one a line, or drop '\(first)'")
+                throw SpecIssue(
+                    path + ["benign_prompts"],
+                    "is missing; the '\(first)' detector compares traffic with benign topics",
+                    fix: "name a text file of benign prompts, one a line, or drop '\(first)'")
             }
-            guard benignTopics >= 1 else { throw SpecIssue(path + ["benign_topics"], "is \(benignTopics); must be at least 1") }
+            guard benignTopics >= 1 else {
+                throw SpecIssue(path + ["benign_topics"], "is \(benignTopics); must be at least 1")
+            }
         }
     }
 
@@ -95,9 +107,13 @@ public struct ServiceConfig: Decodable, @unchecked Sendable {
             windowMilliseconds = try c.decodeIfPresent(Double.self, forKey: .windowMilliseconds) ?? windowMilliseconds
             maxBatch = try c.decodeIfPresent(Int.self, forKey: .maxBatch) ?? maxBatch
             guard windowMilliseconds >= 0, windowMilliseconds <= 1000 else {
-                throw SpecIssue(path + ["window_ms"], "is \(windowMilliseconds); must be in 0...1000 milliseconds", fix: "5 is a good start; 0 turns waiting off")
+                throw SpecIssue(
+                    path + ["window_ms"], "is \(windowMilliseconds); must be in 0...1000 milliseconds",
+                    fix: "5 is a good start; 0 turns waiting off")
             }
-            guard maxBatch >= 1, maxBatch <= 4096 else { throw SpecIssue(path + ["max_batch"], "is \(maxBatch); must be in 1...4096", fix: "64") }
+            guard maxBatch >= 1, maxBatch <= 4096 else {
+                throw SpecIssue(path + ["max_batch"], "is \(maxBatch); must be in 1...4096", fix: "64")
+            }
         }
     }
 
@@ -110,23 +126,32 @@ public struct ServiceConfig: Decodable, @unchecked Sendable {
         /// Seconds an idle (or stalled) connection is kept open.
         public var idleTimeoutSeconds = 30.0
         public init() {}
-        enum CodingKeys: String, CodingKey { case maxBodyBytes = "max_body_bytes", maxChoices = "max_choices", idleTimeoutSeconds = "idle_timeout_seconds" }
+        enum CodingKeys: String, CodingKey {
+            case maxBodyBytes = "max_body_bytes", maxChoices = "max_choices", idleTimeoutSeconds =
+                "idle_timeout_seconds"
+        }
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             let path = decoder.codingPath.map(\.stringValue)
             maxBodyBytes = try c.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? maxBodyBytes
             maxChoices = try c.decodeIfPresent(Int.self, forKey: .maxChoices) ?? maxChoices
             idleTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .idleTimeoutSeconds) ?? idleTimeoutSeconds
-            guard maxBodyBytes >= 1024 else { throw SpecIssue(path + ["max_body_bytes"], "is \(maxBodyBytes); must be at least 1024 bytes") }
-            guard maxChoices >= 1 else { throw SpecIssue(path + ["max_choices"], "is \(maxChoices); must be at least 1") }
+            guard maxBodyBytes >= 1024 else {
+                throw SpecIssue(path + ["max_body_bytes"], "is \(maxBodyBytes); must be at least 1024 bytes")
+            }
+            guard maxChoices >= 1 else {
+                throw SpecIssue(path + ["max_choices"], "is \(maxChoices); must be at least 1")
+            }
             guard idleTimeoutSeconds > 0, idleTimeoutSeconds.isFinite else {
-                throw SpecIssue(path + ["idle_timeout_seconds"], "is \(idleTimeoutSeconds); must be a positive number of seconds")
+                throw SpecIssue(
+                    path + ["idle_timeout_seconds"], "is \(idleTimeoutSeconds); must be a positive number of seconds")
             }
         }
     }
 
     enum CodingKeys: String, CodingKey {
-        case teacher, modelName = "model_name", listen, database, api, defences, gateway, detectors, batching, limits, seed
+        case teacher, modelName = "model_name", listen, database, api, defences, gateway, detectors, batching, limits,
+            seed
     }
 
     public init(teacher: String) { self.teacher = teacher }
@@ -145,16 +170,21 @@ public struct ServiceConfig: Decodable, @unchecked Sendable {
         limits = try c.decodeIfPresent(Limits.self, forKey: .limits) ?? limits
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
         if let name = modelName, name.isEmpty || name.contains(where: { $0 == "/" || $0.isWhitespace }) {
-            throw SpecIssue(["model_name"], "is '\(name)'; a model id is one word without '/' or spaces", fix: "e.g. distill-teacher")
+            throw SpecIssue(
+                ["model_name"], "is '\(name)'; a model id is one word without '/' or spaces",
+                fix: "e.g. distill-teacher")
         }
     }
 
     /// Reads `path`; every error is an `ExperimentError` located in the file.
     public static func load(path: String) throws -> ServiceConfig {
         let source = try YAMLSource.load(path: path)
-        var config = try NodeDecoder.decode(ServiceConfig.self, from: source.root, path: [], root: source.root, file: path)
+        var config = try NodeDecoder.decode(
+            ServiceConfig.self, from: source.root, path: [], root: source.root, file: path)
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
-        func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : base.appendingPathComponent(p).standardizedFileURL.path }
+        func resolve(_ p: String) -> String {
+            p.hasPrefix("/") ? p : base.appendingPathComponent(p).standardizedFileURL.path
+        }
         config.teacher = resolve(config.teacher)
         config.database = resolve(config.database)
         config.detectors.benignPrompts = config.detectors.benignPrompts.map(resolve)
@@ -171,7 +201,9 @@ public struct ServiceConfig: Decodable, @unchecked Sendable {
     /// ancestor) when the config was read from one.
     func issue(_ path: [String], _ message: String, fix: String? = nil) -> Error {
         let key = path.joined(separator: ".")
-        guard let file, let root = source?.root else { return LabError.invalidConfig(key: key, message: message + (fix.map { "; \($0)" } ?? "")) }
+        guard let file, let root = source?.root else {
+            return LabError.invalidConfig(key: key, message: message + (fix.map { "; \($0)" } ?? ""))
+        }
         var node = root, mark = root.mark
         for component in path {
             if let mapping = node.mapping, let child = mapping[component] {
@@ -183,6 +215,7 @@ public struct ServiceConfig: Decodable, @unchecked Sendable {
             }
             mark = node.mark ?? mark
         }
-        return ExperimentError(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, key: key, message: message, fix: fix)
+        return ExperimentError(
+            file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, key: key, message: message, fix: fix)
     }
 }

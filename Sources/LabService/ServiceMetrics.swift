@@ -11,7 +11,9 @@ final class ServiceMetrics: Sendable {
         self.registry = registry
     }
 
-    static let latencyBuckets: [Duration] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10].map { .milliseconds(Int64($0 * 1000)) }
+    static let latencyBuckets: [Duration] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10].map {
+        .milliseconds(Int64($0 * 1000))
+    }
 
     /// "distill_<name>_<unit>", as Prometheus names series.
     static func name(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
@@ -29,9 +31,12 @@ final class ServiceMetrics: Sendable {
     static let batchDuration = name("batch_duration", "seconds", "Teacher time per batch, ledger commit included")
 
     func request(endpoint: String, status: Int, seconds: Double) {
-        registry.makeCounter(descriptor: Self.requests, labels: [("endpoint", endpoint), ("status", String(status))]).increment()
-        registry.makeDurationHistogram(descriptor: Self.duration, labels: [("endpoint", endpoint)], buckets: Self.latencyBuckets)
-            .recordNanoseconds(Int64(seconds * 1e9))
+        registry.makeCounter(descriptor: Self.requests, labels: [("endpoint", endpoint), ("status", String(status))])
+            .increment()
+        registry.makeDurationHistogram(
+            descriptor: Self.duration, labels: [("endpoint", endpoint)], buckets: Self.latencyBuckets
+        )
+        .recordNanoseconds(Int64(seconds * 1e9))
     }
 
     func refusal(_ reason: String) {
@@ -39,8 +44,10 @@ final class ServiceMetrics: Sendable {
     }
 
     func served(inputTokens: Int, outputTokens: Int, picodollars: Int64) {
-        registry.makeCounter(descriptor: Self.tokens, labels: [("direction", "input")]).increment(by: Int64(inputTokens))
-        registry.makeCounter(descriptor: Self.tokens, labels: [("direction", "output")]).increment(by: Int64(outputTokens))
+        registry.makeCounter(descriptor: Self.tokens, labels: [("direction", "input")]).increment(
+            by: Int64(inputTokens))
+        registry.makeCounter(descriptor: Self.tokens, labels: [("direction", "output")]).increment(
+            by: Int64(outputTokens))
         registry.makeCounter(descriptor: Self.spend).increment(by: picodollars)
     }
 
@@ -54,8 +61,10 @@ final class ServiceMetrics: Sendable {
     }
 
     func batch(queries: Int, seconds: Double) {
-        registry.makeValueHistogram(descriptor: Self.batchQueries, buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256]).record(Double(queries))
-        registry.makeDurationHistogram(descriptor: Self.batchDuration, buckets: Self.latencyBuckets).recordNanoseconds(Int64(seconds * 1e9))
+        registry.makeValueHistogram(descriptor: Self.batchQueries, buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256]).record(
+            Double(queries))
+        registry.makeDurationHistogram(descriptor: Self.batchDuration, buckets: Self.latencyBuckets).recordNanoseconds(
+            Int64(seconds * 1e9))
     }
 
     var exposition: String { registry.emitToString() }

@@ -5,7 +5,8 @@ import LabCore
 import LabModel
 
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Measure the engine's throughput against the machine's sgemm peak.")
+    static let configuration = CommandConfiguration(
+        abstract: "Measure the engine's throughput against the machine's sgemm peak.")
 
     @OptionGroup var threads: ThreadOptions
     @Option(help: "Configs to run: tiny, small or all.")
@@ -20,11 +21,18 @@ struct Bench: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard ["tiny", "small", "all"].contains(config) else { throw ValidationError("--config must be tiny, small or all (got '\(config)')") }
-        guard AttentionKernel(rawValue: attention) != nil else { throw ValidationError("--attention must be gemm or fused") }
-        guard seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds must be in (0, 3600] (got \(seconds))") }
+        guard ["tiny", "small", "all"].contains(config) else {
+            throw ValidationError("--config must be tiny, small or all (got '\(config)')")
+        }
+        guard AttentionKernel(rawValue: attention) != nil else {
+            throw ValidationError("--attention must be gemm or fused")
+        }
+        guard seconds > 0, seconds <= 3600 else {
+            throw ValidationError("--seconds must be in (0, 3600] (got \(seconds))")
+        }
         let modes = mode.split(separator: ",").map(String.init)
-        guard mode == "all" || (!modes.isEmpty && modes.allSatisfy({ ["train", "infer", "decode"].contains($0) })) else {
+        guard mode == "all" || (!modes.isEmpty && modes.allSatisfy({ ["train", "infer", "decode"].contains($0) }))
+        else {
             throw ValidationError("--mode must be train, infer, decode (comma-separated) or all (got '\(mode)')")
         }
     }
@@ -32,19 +40,27 @@ struct Bench: ParsableCommand {
     func run() throws {
         threads.apply()
         let configs: [BenchmarkConfig] = config == "all" ? [.tiny, .small] : (config == "tiny" ? [.tiny] : [.small])
-        let modes: Set<String> = mode == "all" ? ["train", "infer", "decode"] : Set(mode.split(separator: ",").map(String.init))
+        let modes: Set<String> =
+            mode == "all" ? ["train", "infer", "decode"] : Set(mode.split(separator: ",").map(String.init))
         let peak = try EngineBenchmark.sgemmPeak(seconds: min(2, seconds))
         if !json {
             print(BLASKernel.summary + "; attention kernel \(attention)")
             print(String(format: "sgemm peak (1024³): %.1f GFLOP/s", peak))
         }
-        var report = BenchmarkReport(kernel: BLAS.coreName, blasThreads: BLAS.threads, workers: Parallel.workers, sgemmPeakGflops: peak, configs: [])
+        var report = BenchmarkReport(
+            kernel: BLAS.coreName, blasThreads: BLAS.threads, workers: Parallel.workers, sgemmPeakGflops: peak,
+            configs: [])
         for c in configs {
-            let r = try EngineBenchmark.run(c, peak: peak, seconds: seconds, modes: modes, attention: AttentionKernel(rawValue: attention) ?? .gemm)
+            let r = try EngineBenchmark.run(
+                c, peak: peak, seconds: seconds, modes: modes, attention: AttentionKernel(rawValue: attention) ?? .gemm)
             report.configs.append(r)
             if !json {
                 for m in r.results {
-                    print(String(format: "%-6@ %-7@ %10.0f tok/s  %8.2f ms/step  %6.1f GFLOP/s  %5.1f%% of peak", c.name as NSString, m.mode as NSString, m.tokensPerSecond, m.stepMilliseconds, m.gflops, m.fractionOfPeak * 100))
+                    print(
+                        String(
+                            format: "%-6@ %-7@ %10.0f tok/s  %8.2f ms/step  %6.1f GFLOP/s  %5.1f%% of peak",
+                            c.name as NSString, m.mode as NSString, m.tokensPerSecond, m.stepMilliseconds, m.gflops,
+                            m.fractionOfPeak * 100))
                 }
                 print(String(format: "%-6@ peak RSS so far %.0f MiB", c.name as NSString, r.peakRSSMebibytes))
             }

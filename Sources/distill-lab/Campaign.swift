@@ -11,15 +11,23 @@ import LabExperiments
 struct CampaignCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "campaign",
-        abstract: "Run a proxy-account campaign experiment (kind: campaign) through the experiment runner, or time the detection-only benchmark.")
+        abstract:
+            "Run a proxy-account campaign experiment (kind: campaign) through the experiment runner, or time the detection-only benchmark."
+    )
 
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var output: OutputOptions
     @Argument(help: "Experiment file (YAML, kind: campaign); the same as `distill-lab run FILE`.") var file: String?
-    @Option(help: "Run only shard i of n (1-based), e.g. --shard 2/3; then `distill-lab merge` the shards' --out directories.") var shard: String?
+    @Option(
+        help:
+            "Run only shard i of n (1-based), e.g. --shard 2/3; then `distill-lab merge` the shards' --out directories."
+    ) var shard: String?
     @Flag(help: "Discard finished cells in the output directory and compute every cell again.") var fresh = false
     @Flag(help: "No progress bars.") var quiet = false
-    @Flag(help: "Time the detection-only scale run (16,000 users, ~1.1M requests, a 1,000-account campaign, all detectors) instead of a file.")
+    @Flag(
+        help:
+            "Time the detection-only scale run (16,000 users, ~1.1M requests, a 1,000-account campaign, all detectors) instead of a file."
+    )
     var benchmark = false
 
     func validate() throws {
@@ -37,22 +45,32 @@ struct CampaignCommand: ParsableCommand {
         guard let file else { return }
         let experiment = try Experiment.load(path: file)
         guard experiment.kindName == CampaignKind.name else {
-            throw ValidationError("\(file) is of kind '\(experiment.kindName)'; `distill-lab campaign` runs kind campaign (use `distill-lab run` for the others)")
+            throw ValidationError(
+                "\(file) is of kind '\(experiment.kindName)'; `distill-lab campaign` runs kind campaign (use `distill-lab run` for the others)"
+            )
         }
         try Run.execute(experiment, output: output, shard: shard, fresh: fresh, quiet: quiet)
     }
 
     func runBenchmark() throws {
-        let report = try CampaignBenchmark.run { FileHandle.standardError.write(Data("campaign benchmark: \($0)\n".utf8)) }
+        let report = try CampaignBenchmark.run {
+            FileHandle.standardError.write(Data("campaign benchmark: \($0)\n".utf8))
+        }
         let o = report.outcome
-        print("requests handled      \(report.requests) (\(o.benign.requests) honest, \(o.requests - o.benign.requests) attack)")
+        print(
+            "requests handled      \(report.requests) (\(o.benign.requests) honest, \(o.requests - o.benign.requests) attack)"
+        )
         print("wall seconds          \(String(format: "%.2f", report.wallSeconds))")
         print("CPU seconds           \(String(format: "%.2f", report.cpuSeconds)) (user + system, all threads)")
         print("requests per second   \(String(format: "%.0f", report.requestsPerSecond))")
         print("peak RSS              \(String(format: "%.0f", report.peakResidentMebibytes)) MiB")
         for d in o.detectors {
-            print("\(d.detector.padding(toLength: 12, withPad: " ", startingAt: 0)) TPR \(String(format: "%.3f", d.truePositiveRate))  FPR \(String(format: "%.4f", d.falsePositiveRate))")
+            print(
+                "\(d.detector.padding(toLength: 12, withPad: " ", startingAt: 0)) TPR \(String(format: "%.3f", d.truePositiveRate))  FPR \(String(format: "%.4f", d.falsePositiveRate))"
+            )
         }
-        print("attack budget share   \(String(format: "%.3f", o.attack.budgetShare)), accounts opened \(o.attack.accountsOpened)")
+        print(
+            "attack budget share   \(String(format: "%.3f", o.attack.budgetShare)), accounts opened \(o.attack.accountsOpened)"
+        )
     }
 }

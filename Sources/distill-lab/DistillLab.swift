@@ -9,8 +9,11 @@ struct DistillLabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "distill-lab",
         abstract: "A lab for model extraction by distillation, and the defences against it.",
-        subcommands: [Train.self, Tokenize.self, Sample.self, Eval.self, Logprobs.self, Bench.self, Defences.self, Validate.self, Run.self, Merge.self, Demo.self,
-                      Steal.self, AttackCommand.self, CampaignCommand.self, ServeCommand.self]
+        subcommands: [
+            Train.self, Tokenize.self, Sample.self, Eval.self, Logprobs.self, Bench.self, Defences.self, Validate.self,
+            Run.self, Merge.self, Demo.self,
+            Steal.self, AttackCommand.self, CampaignCommand.self, ServeCommand.self,
+        ]
     )
 
     static func main() {
@@ -29,7 +32,10 @@ struct DistillLabCommand: ParsableCommand {
         var i = 0
         while i < arguments.count {
             let a = arguments[i]
-            if a == "--" { out += arguments[i...]; break }
+            if a == "--" {
+                out += arguments[i...]
+                break
+            }
             if a.hasPrefix("--"), !a.contains("="), i + 1 < arguments.count, isNegativeNumber(arguments[i + 1]) {
                 out.append(a + "=" + arguments[i + 1])
                 i += 2
@@ -49,7 +55,10 @@ struct DistillLabCommand: ParsableCommand {
 
 /// Threads for BLAS and for the lab's own loops.
 struct ThreadOptions: ParsableArguments {
-    @Option(help: "Worker threads for products and kernels (default: all cores; at most \(ThreadOptions.multipleOfCores)× the cores). Results do not depend on it.")
+    @Option(
+        help:
+            "Worker threads for products and kernels (default: all cores; at most \(ThreadOptions.multipleOfCores)× the cores). Results do not depend on it."
+    )
     var threads: Int?
 
     /// More workers than this many per core only make them wait on each other.
@@ -65,7 +74,10 @@ struct ThreadOptions: ParsableArguments {
         guard let t = threads else { return cores }
         let cap = Self.multipleOfCores * cores
         if t > cap {
-            FileHandle.standardError.write(Data("note: --threads \(t) capped at \(cap) (\(Self.multipleOfCores) × the \(cores) cores); more workers than that only wait on each other\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "note: --threads \(t) capped at \(cap) (\(Self.multipleOfCores) × the \(cores) cores); more workers than that only wait on each other\n"
+                        .utf8))
             return cap
         }
         return t

@@ -9,22 +9,33 @@ import LabExperiments
 struct OutputOptions: ParsableArguments {
     @Option(help: "Output directory (default: results/<experiment>).") var out: String?
     @Option(help: "Teacher cache directory (default: $DISTILL_LAB_CACHE, else .distill-lab-cache).") var cache: String?
-    @Flag(help: "Run even when the output directory holds another experiment's results, deleting its cells.") var overwriteForeign = false
-    @Flag(help: "When another distill-lab process is using the output directory, wait for it instead of refusing.") var wait = false
-    @Flag(help: "Compute into the repository's results/ even with uncommitted code changes (the manifest records a dirty tree).")
+    @Flag(help: "Run even when the output directory holds another experiment's results, deleting its cells.")
+    var overwriteForeign = false
+    @Flag(help: "When another distill-lab process is using the output directory, wait for it instead of refusing.")
+    var wait = false
+    @Flag(
+        help:
+            "Compute into the repository's results/ even with uncommitted code changes (the manifest records a dirty tree)."
+    )
     var allowDirty = false
 
     func output(for experiment: Experiment) -> URL { URL(fileURLWithPath: out ?? "results/\(experiment.name)") }
-    var teacherCache: TeacherCache { TeacherCache(directory: cache.map { URL(fileURLWithPath: $0) } ?? TeacherCache.defaultDirectory) }
+    var teacherCache: TeacherCache {
+        TeacherCache(directory: cache.map { URL(fileURLWithPath: $0) } ?? TeacherCache.defaultDirectory)
+    }
 }
 
 struct Run: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run an experiment file: resumable, shardable; writes results/<experiment>/ when every cell is done.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run an experiment file: resumable, shardable; writes results/<experiment>/ when every cell is done.")
 
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var output: OutputOptions
     @Argument(help: "Experiment file (YAML).") var file: String
-    @Option(help: "Run only shard i of n (1-based), e.g. --shard 2/3; then `distill-lab merge` the shards' --out directories.") var shard: String?
+    @Option(
+        help:
+            "Run only shard i of n (1-based), e.g. --shard 2/3; then `distill-lab merge` the shards' --out directories."
+    ) var shard: String?
     @Flag(help: "Discard finished cells in the output directory and compute every cell again.") var fresh = false
     @Flag(help: "No progress bars.") var quiet = false
 
@@ -39,8 +50,11 @@ struct Run: ParsableCommand {
 
     /// Runs a loaded experiment and reports it: what `run` does after reading the file (shared with
     /// `distill-lab campaign FILE`).
-    static func execute(_ experiment: Experiment, output: OutputOptions, shard: String?, fresh: Bool, quiet: Bool) throws {
-        var options = RunOptions(output: output.output(for: experiment), cache: output.teacherCache, threads: Parallel.workers)
+    static func execute(_ experiment: Experiment, output: OutputOptions, shard: String?, fresh: Bool, quiet: Bool)
+        throws
+    {
+        var options = RunOptions(
+            output: output.output(for: experiment), cache: output.teacherCache, threads: Parallel.workers)
         options.shard = try shard.map(Shard.init(parsing:)) ?? .whole
         options.fresh = fresh
         options.overwriteForeign = output.overwriteForeign

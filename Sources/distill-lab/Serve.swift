@@ -12,7 +12,8 @@ import Prometheus
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the teacher over HTTP (OpenAI-compatible /v1/completions), with keys, a durable ledger, detectors and a dashboard.",
+        abstract:
+            "Serve the teacher over HTTP (OpenAI-compatible /v1/completions), with keys, a durable ledger, detectors and a dashboard.",
         subcommands: [ServeRun.self, ServeKeys.self],
         defaultSubcommand: ServeRun.self)
 }
@@ -30,7 +31,8 @@ func blocking(_ body: @escaping @Sendable () async throws -> Void) throws {
 }
 
 struct ServeRun: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "run", abstract: "Serve CONFIG until SIGINT or SIGTERM (the default of `serve`).")
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Serve CONFIG until SIGINT or SIGTERM (the default of `serve`).")
 
     @Argument(help: "Serve configuration (YAML); docs/service.md describes its keys.") var config: String
     @Flag(help: "Validate the configuration (and load the checkpoint) without listening.") var check = false
@@ -41,7 +43,9 @@ struct ServeRun: ParsableCommand {
 
     func validate() throws {
         if let p = port, !(0...65535).contains(p) { throw ValidationError("--port must be in 0...65535 (got \(p))") }
-        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
+        if Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
     }
 
     func run() throws {
@@ -65,7 +69,9 @@ struct ServeRun: ParsableCommand {
         let host = cfg.listen.host, database = cfg.database
         try blocking {
             try await service.run { port in
-                print("distill-lab serve: listening on http://\(host):\(port) (model \(service.modelName), database \(database))")
+                print(
+                    "distill-lab serve: listening on http://\(host):\(port) (model \(service.modelName), database \(database))"
+                )
                 fflush(stdout)
             }
         }
@@ -74,14 +80,17 @@ struct ServeRun: ParsableCommand {
 }
 
 struct ServeKeys: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "keys", abstract: "Create or list API keys in the service's database.",
-                                                    subcommands: [Create.self, List.self])
+    static let configuration = CommandConfiguration(
+        commandName: "keys", abstract: "Create or list API keys in the service's database.",
+        subcommands: [Create.self, List.self])
 
     struct Create: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create accounts and print their keys (shown once; only SHA-256 hashes are stored).")
+        static let configuration = CommandConfiguration(
+            abstract: "Create accounts and print their keys (shown once; only SHA-256 hashes are stored).")
         @Argument(help: "Serve configuration (YAML): names the database.") var config: String
         @Option(help: "Account name; with --count, the prefix of names NAME-0, NAME-1, ...") var name: String
-        @Flag(help: "An admin account: reads every account's usage, alarms, the dashboard; creates keys and bans.") var admin = false
+        @Flag(help: "An admin account: reads every account's usage, alarms, the dashboard; creates keys and bans.")
+        var admin = false
         @Option(help: "How many accounts to create.") var count = 1
         @Flag(help: "Print JSON lines {\"name\", \"key\"} instead of NAME<TAB>KEY.") var json = false
 
@@ -95,7 +104,8 @@ struct ServeKeys: ParsableCommand {
             for i in 0..<count {
                 let (account, key) = try store.createAccount(name: count == 1 ? name : "\(name)-\(i)", admin: admin)
                 if json {
-                    let line = try JSONSerialization.data(withJSONObject: ["name": account.name, "key": key, "admin": admin], options: [.sortedKeys])
+                    let line = try JSONSerialization.data(
+                        withJSONObject: ["name": account.name, "key": key, "admin": admin], options: [.sortedKeys])
                     print(String(decoding: line, as: UTF8.self))
                 } else {
                     print("\(account.name)\t\(key)")
@@ -105,7 +115,8 @@ struct ServeKeys: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List accounts with their usage and bans (never keys).")
+        static let configuration = CommandConfiguration(
+            abstract: "List accounts with their usage and bans (never keys).")
         @Argument(help: "Serve configuration (YAML): names the database.") var config: String
 
         func run() throws {
@@ -113,7 +124,9 @@ struct ServeKeys: ParsableCommand {
             let store = try LedgerStore(path: cfg.database)
             print("id\tname\tadmin\trequests\tprompt_tokens\tcompletion_tokens\tspend\tbanned_at")
             for u in try store.usage() {
-                print("\(u.account.id)\t\(u.account.name)\t\(u.account.admin)\t\(u.usage.queries)\t\(u.usage.inputTokens)\t\(u.usage.outputTokens)\t\(u.usage.cost)\t\(u.account.bannedAt.map { String($0) } ?? "-")")
+                print(
+                    "\(u.account.id)\t\(u.account.name)\t\(u.account.admin)\t\(u.usage.queries)\t\(u.usage.inputTokens)\t\(u.usage.outputTokens)\t\(u.usage.cost)\t\(u.account.bannedAt.map { String($0) } ?? "-")"
+                )
             }
         }
     }

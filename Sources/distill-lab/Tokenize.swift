@@ -13,14 +13,19 @@ struct Tokenize: ParsableCommand {
 
     @Option(help: "Built-in text corpus (fortunes).") var source: String?
     @Option(help: "UTF-8 text file, instead of --source.") var path: String?
-    @Option(help: "Vocabulary size, <unk> and the 256 bytes included (257...16384).") var vocab: Int = CorpusSpec.defaultBPEVocabulary
+    @Option(help: "Vocabulary size, <unk> and the 256 bytes included (257...16384).") var vocab: Int = CorpusSpec
+        .defaultBPEVocabulary
     @Option(help: "Output file (tokenizer.json).") var out: String
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
-        guard (path == nil) != (source == nil) else { throw ValidationError("give one of --source NAME or --path FILE") }
+        guard (path == nil) != (source == nil) else {
+            throw ValidationError("give one of --source NAME or --path FILE")
+        }
         guard CorpusSpec.bpeVocabulary.contains(vocab) else {
-            throw ValidationError("--vocab is \(vocab); allowed range \(CorpusSpec.bpeVocabulary.lowerBound)...\(CorpusSpec.bpeVocabulary.upperBound)")
+            throw ValidationError(
+                "--vocab is \(vocab); allowed range \(CorpusSpec.bpeVocabulary.lowerBound)...\(CorpusSpec.bpeVocabulary.upperBound)"
+            )
         }
     }
 
@@ -41,13 +46,18 @@ struct Tokenize: ParsableCommand {
         try tokenizer.save(to: URL(fileURLWithPath: out))
         let bytes = text.utf8.count
         let report: [(String, String)] = [
-            ("corpus", source ?? path ?? ""), ("bytes", String(bytes)), ("vocabulary", String(tokenizer.vocabularySize)),
-            ("merges", String(tokenizer.bytePairEncoding?.merges.count ?? 0)), ("train_seconds", String(format: "%.2f", trainSeconds)),
+            ("corpus", source ?? path ?? ""), ("bytes", String(bytes)),
+            ("vocabulary", String(tokenizer.vocabularySize)),
+            ("merges", String(tokenizer.bytePairEncoding?.merges.count ?? 0)),
+            ("train_seconds", String(format: "%.2f", trainSeconds)),
             ("encode_seconds", String(format: "%.2f", encodeSeconds)), ("tokens", String(ids.count)),
             ("bytes_per_token", String(format: "%.3f", Double(bytes) / Double(max(1, ids.count)))), ("out", out),
         ]
         if json {
-            print("{" + report.map { "\"\($0.0)\": \(Double($0.1) != nil ? $0.1 : "\"\($0.1)\"")" }.joined(separator: ", ") + "}")
+            print(
+                "{"
+                    + report.map { "\"\($0.0)\": \(Double($0.1) != nil ? $0.1 : "\"\($0.1)\"")" }.joined(
+                        separator: ", ") + "}")
         } else {
             for (key, value) in report { print("\(key.padding(toLength: 16, withPad: " ", startingAt: 0)) \(value)") }
         }

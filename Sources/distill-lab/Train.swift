@@ -29,17 +29,23 @@ struct CorpusOptions: ParsableArguments {
 
     func spec() throws -> CorpusSpec {
         guard let kind = CorpusSpec.Kind(rawValue: corpus) else {
-            throw ValidationError("--corpus must be one of \(CorpusSpec.Kind.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(corpus)')")
+            throw ValidationError(
+                "--corpus must be one of \(CorpusSpec.Kind.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(corpus)')"
+            )
         }
         var spec: CorpusSpec
         switch kind {
         case .text:
-            guard (path == nil) != (source == nil) else { throw ValidationError("--corpus text needs one of --path FILE or --source NAME") }
+            guard (path == nil) != (source == nil) else {
+                throw ValidationError("--corpus text needs one of --path FILE or --source NAME")
+            }
             spec = CorpusSpec(kind: .text)
             (spec.path, spec.source, spec.maxVocabulary) = (path, source, vocab)
             if let tokenizer {
                 guard let kind = Tokenizer.Kind(rawValue: tokenizer) else {
-                    throw ValidationError("--tokenizer must be one of \(Tokenizer.Kind.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(tokenizer)')")
+                    throw ValidationError(
+                        "--tokenizer must be one of \(Tokenizer.Kind.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(tokenizer)')"
+                    )
                 }
                 spec.tokenizer = kind
             }
@@ -55,7 +61,8 @@ struct CorpusOptions: ParsableArguments {
 }
 
 struct Train: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Train a GPT on a corpus and save a checkpoint directory.")
+    static let configuration = CommandConfiguration(
+        abstract: "Train a GPT on a corpus and save a checkpoint directory.")
 
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var corpus: CorpusOptions
@@ -72,15 +79,25 @@ struct Train: ParsableCommand {
     @Option(help: "Seed of initialisation and batch order.") var seed: UInt64 = 0
 
     func validate() throws {
-        for (flag, value) in [("--context", context), ("--width", width), ("--layers", layers), ("--heads", heads), ("--steps", steps), ("--batch-size", batchSize)] {
+        for (flag, value) in [
+            ("--context", context), ("--width", width), ("--layers", layers), ("--heads", heads), ("--steps", steps),
+            ("--batch-size", batchSize),
+        ] {
             guard value >= 1 else { throw ValidationError("\(flag) must be at least 1 (got \(value))") }
-            guard value <= GPTConfig.maximumDimension else { throw ValidationError("\(flag) must be at most \(GPTConfig.maximumDimension) (got \(value))") }
+            guard value <= GPTConfig.maximumDimension else {
+                throw ValidationError("\(flag) must be at most \(GPTConfig.maximumDimension) (got \(value))")
+            }
         }
-        guard (0...GPTConfig.maximumDimension).contains(warmup) else { throw ValidationError("--warmup must be in 0...\(GPTConfig.maximumDimension) (got \(warmup))") }
+        guard (0...GPTConfig.maximumDimension).contains(warmup) else {
+            throw ValidationError("--warmup must be in 0...\(GPTConfig.maximumDimension) (got \(warmup))")
+        }
         guard (0...GPTConfig.maximumDimension).contains(evalInterval) else {
-            throw ValidationError("--eval-interval must be 0 (never) or up to \(GPTConfig.maximumDimension) (got \(evalInterval))")
+            throw ValidationError(
+                "--eval-interval must be 0 (never) or up to \(GPTConfig.maximumDimension) (got \(evalInterval))")
         }
-        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive learning rate, e.g. --lr 3e-3 (got \(lr))") }
+        guard lr > 0, lr.isFinite else {
+            throw ValidationError("--lr must be a positive learning rate, e.g. --lr 3e-3 (got \(lr))")
+        }
     }
 
     func run() throws {
@@ -103,14 +120,23 @@ struct Train: ParsableCommand {
         training.seed = seed
         let config = arch.config(vocabularySize: data.tokenizer.vocabularySize)
         try config.validate()
-        print("corpus \(data.name): \(data.train.count) train tokens, vocabulary \(data.tokenizer.vocabularySize)" + (data.entropyRate.map { String(format: ", entropy rate %.4f nats/token", $0) } ?? ""))
-        print("model: \(config.parameterCount) parameters (context \(context), width \(width), \(layers) layers, \(heads) heads); \(BLASKernel.summary)")
+        print(
+            "corpus \(data.name): \(data.train.count) train tokens, vocabulary \(data.tokenizer.vocabularySize)"
+                + (data.entropyRate.map { String(format: ", entropy rate %.4f nats/token", $0) } ?? ""))
+        print(
+            "model: \(config.parameterCount) parameters (context \(context), width \(width), \(layers) layers, \(heads) heads); \(BLASKernel.summary)"
+        )
         let progress = ProgressReporter(total: steps, label: "train")
-        let (lm, history) = try LanguageModel.train(corpus: data, spec: spec, architecture: arch, training: training, progress: progress)
+        let (lm, history) = try LanguageModel.train(
+            corpus: data, spec: spec, architecture: arch, training: training, progress: progress)
         try lm.save(to: URL(fileURLWithPath: out), corpusFile: spec.kind == .text ? spec.path : nil)
         let val = history.finalValidationLoss.map { Double($0) } ?? .nan
-        var line = String(format: "done in %.1f s (%.0f tokens/s); validation loss %.4f nats/token", history.seconds, history.tokensPerSecond, val)
-        if let h = data.entropyRate { line += String(format: " (entropy rate %.4f, gap %+.2f%%)", h, (val - h) / h * 100) }
+        var line = String(
+            format: "done in %.1f s (%.0f tokens/s); validation loss %.4f nats/token", history.seconds,
+            history.tokensPerSecond, val)
+        if let h = data.entropyRate {
+            line += String(format: " (entropy rate %.4f, gap %+.2f%%)", h, (val - h) / h * 100)
+        }
         print(line)
         print("checkpoint written to \(out)")
     }
@@ -130,13 +156,18 @@ func rebuildCorpus(_ lm: LanguageModel, checkpoint: String) throws -> Corpus {
     try lm.verifyCorpusFile(checkpoint: checkpoint)
     let corpus = try spec.build()
     guard corpus.tokenizer.vocabularySize == lm.tokenizer.vocabularySize else {
-        throw LabError.file(path: checkpoint, message: "the model's vocabulary has \(lm.tokenizer.vocabularySize) tokens but its corpus (\(spec.path ?? corpus.name)) now gives \(corpus.tokenizer.vocabularySize); the corpus changed since training: restore it or retrain")
+        throw LabError.file(
+            path: checkpoint,
+            message:
+                "the model's vocabulary has \(lm.tokenizer.vocabularySize) tokens but its corpus (\(spec.path ?? corpus.name)) now gives \(corpus.tokenizer.vocabularySize); the corpus changed since training: restore it or retrain"
+        )
     }
     return corpus
 }
 
 struct Eval: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Loss and perplexity of a checkpoint on its corpus (and the gap to the entropy rate for markov).")
+    static let configuration = CommandConfiguration(
+        abstract: "Loss and perplexity of a checkpoint on its corpus (and the gap to the entropy rate for markov).")
     @OptionGroup var threads: ThreadOptions
     @Option(help: "Checkpoint directory.") var checkpoint: String
     @Option(help: "Split: train, validation or test.") var split: String = "test"
@@ -144,15 +175,22 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         threads.apply()
-        guard let sp = Split(rawValue: split) else { throw ValidationError("--split must be train, validation or test") }
+        guard let sp = Split(rawValue: split) else {
+            throw ValidationError("--split must be train, validation or test")
+        }
         let lm = try loadModel(checkpoint)
         guard lm.corpusSpec != nil else {
-            throw LabError.message("\(checkpoint) does not record the corpus it was trained on, so eval cannot rebuild it")
+            throw LabError.message(
+                "\(checkpoint) does not record the corpus it was trained on, so eval cannot rebuild it")
         }
         let corpus = try rebuildCorpus(lm, checkpoint: checkpoint)
         let r = try lm.evaluate(on: corpus, split: sp)
         guard r.loss.isFinite else {
-            throw LabError.file(path: checkpoint, message: "gives a non-finite loss (\(r.loss)) on the \(sp.rawValue) split; the weights are corrupt or the model diverged")
+            throw LabError.file(
+                path: checkpoint,
+                message:
+                    "gives a non-finite loss (\(r.loss)) on the \(sp.rawValue) split; the weights are corrupt or the model diverged"
+            )
         }
         if json {
             let enc = JSONEncoder()
@@ -182,9 +220,13 @@ struct Sample: ParsableCommand {
 
     func validate() throws {
         if let tokens, tokens < 1 { throw ValidationError("--tokens must be at least 1 (got \(tokens))") }
-        guard count <= GPTConfig.maximumDimension else { throw ValidationError("--count must be at most \(GPTConfig.maximumDimension) (got \(count))") }
+        guard count <= GPTConfig.maximumDimension else {
+            throw ValidationError("--count must be at most \(GPTConfig.maximumDimension) (got \(count))")
+        }
         guard count >= 1 else { throw ValidationError("--count must be at least 1 (got \(count))") }
-        guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be 0 (greedy) or positive (got \(temperature))") }
+        guard temperature >= 0, temperature.isFinite else {
+            throw ValidationError("--temperature must be 0 (greedy) or positive (got \(temperature))")
+        }
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1 (got \(topK))") }
         if let topP, !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1] (got \(topP))") }
     }
@@ -196,16 +238,28 @@ struct Sample: ParsableCommand {
         if ids.isEmpty { ids = [Int32(min(1, lm.tokenizer.vocabularySize - 1))] }
         let c = lm.model.config
         let room = c.contextLength - ids.count
-        guard room > 0 else { throw LabError.invalidConfig(key: "--prompt", message: "has \(ids.count) tokens; the model's context is \(c.contextLength): shorten it") }
+        guard room > 0 else {
+            throw LabError.invalidConfig(
+                key: "--prompt",
+                message: "has \(ids.count) tokens; the model's context is \(c.contextLength): shorten it")
+        }
         let tokens = self.tokens ?? min(100, room)
         guard tokens <= room else {
-            throw LabError.invalidConfig(key: "--tokens", message: "\(tokens) does not fit: the model's context is \(c.contextLength) and the prompt takes \(ids.count), so at most \(room) new tokens")
+            throw LabError.invalidConfig(
+                key: "--tokens",
+                message:
+                    "\(tokens) does not fit: the model's context is \(c.contextLength) and the prompt takes \(ids.count), so at most \(room) new tokens"
+            )
         }
         // KV cache (2·L·T·C per sequence), logits and scratch, per sample.
-        try MemoryLimit.check(Double(count) * 4 * (2 * Double(c.layers) * Double(c.contextLength) * Double(c.width) + 4 * Double(c.vocabSize) + 8 * Double(c.width) + Double(c.contextLength)),
-                              for: "\(count) samples at once", key: "--count", fix: "Lower --count.")
+        try MemoryLimit.check(
+            Double(count) * 4
+                * (2 * Double(c.layers) * Double(c.contextLength) * Double(c.width) + 4 * Double(c.vocabSize) + 8
+                    * Double(c.width) + Double(c.contextLength)),
+            for: "\(count) samples at once", key: "--count", fix: "Lower --count.")
         let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP)
-        let outs = try Sampler(model: lm.model).generate(prompts: Array(repeating: ids, count: count), maxNewTokens: tokens, options: options, seed: seed)
+        let outs = try Sampler(model: lm.model).generate(
+            prompts: Array(repeating: ids, count: count), maxNewTokens: tokens, options: options, seed: seed)
         let promptIds = prompt == nil ? [] : ids.map(Int.init)
         for out in outs {
             // Decode prompt and continuation together, so word-level text keeps its spaces.
@@ -216,7 +270,8 @@ struct Sample: ParsableCommand {
 }
 
 struct Logprobs: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Token ids and the log-probability of each next token, for checking against other implementations.")
+    static let configuration = CommandConfiguration(
+        abstract: "Token ids and the log-probability of each next token, for checking against other implementations.")
     @OptionGroup var threads: ThreadOptions
     @Option(help: "Checkpoint directory.") var checkpoint: String
     @Option(help: "Text to score.") var text: String
@@ -227,26 +282,38 @@ struct Logprobs: ParsableCommand {
         threads.apply()
         let lm = try loadModel(checkpoint)
         let ids = lm.tokenizer.encode(text)
-        guard ids.count >= 2 else { throw ValidationError("--text must encode to at least 2 tokens (got \(ids.count))") }
-        guard ids.count <= lm.model.config.contextLength else { throw ValidationError("--text encodes to \(ids.count) tokens; the model's context is \(lm.model.config.contextLength)") }
+        guard ids.count >= 2 else {
+            throw ValidationError("--text must encode to at least 2 tokens (got \(ids.count))")
+        }
+        guard ids.count <= lm.model.config.contextLength else {
+            throw ValidationError(
+                "--text encodes to \(ids.count) tokens; the model's context is \(lm.model.config.contextLength)")
+        }
         let V = lm.model.config.vocabSize, T = ids.count
         let logits = try lm.model.forward(tokens: ids.map(Int32.init), batch: 1, length: T)
         var rows: [[Float]] = []
         var next: [Float] = []
         var row = [Float](repeating: 0, count: V)
         for t in 0..<T {
-            row.withUnsafeMutableBufferPointer { Sampling.logSoftmax(out: $0.baseAddress!, logits: logits.baseAddress! + t * V, V: V, temperature: 1) }
+            row.withUnsafeMutableBufferPointer {
+                Sampling.logSoftmax(out: $0.baseAddress!, logits: logits.baseAddress! + t * V, V: V, temperature: 1)
+            }
             if full { rows.append(row) }
             if t + 1 < T { next.append(row[ids[t + 1]]) }
         }
         if json {
-            var obj: [String: Any] = ["tokens": ids, "next_token_logprobs": next.map(Double.init), "blas_kernel": BLAS.coreName]
+            var obj: [String: Any] = [
+                "tokens": ids, "next_token_logprobs": next.map(Double.init), "blas_kernel": BLAS.coreName,
+            ]
             if full { obj["logprobs"] = rows.map { $0.map(Double.init) } }
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             print(String(data: data, encoding: .utf8)!)
         } else {
             for t in 0..<(T - 1) {
-                print(String(format: "%4d %-12@ %9.4f", t + 1, lm.tokenizer.symbol(for: ids[t + 1])?.debugDescription as NSString? ?? "?", next[t]))
+                print(
+                    String(
+                        format: "%4d %-12@ %9.4f", t + 1,
+                        lm.tokenizer.symbol(for: ids[t + 1])?.debugDescription as NSString? ?? "?", next[t]))
             }
             print(String(format: "mean %.4f nats/token", -next.reduce(0, +) / Float(next.count)))
         }

@@ -5,14 +5,20 @@ import Foundation
 import LabExperiments
 
 struct Validate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Check an experiment file without running it; print its cells, or the first error with file:line:column.")
+    static let configuration = CommandConfiguration(
+        abstract:
+            "Check an experiment file without running it; print its cells, or the first error with file:line:column.")
 
     @Argument(help: "Experiment file (YAML).") var file: String?
     @Flag(help: "List every cell with its labels and hash.") var cells = false
-    @Flag(help: "List the experiment kinds, the sections they read and their metrics and costs, then exit.") var kinds = false
+    @Flag(help: "List the experiment kinds, the sections they read and their metrics and costs, then exit.") var kinds =
+        false
 
     func validate() throws {
-        if !kinds && file == nil { throw ValidationError("give an experiment file, e.g. distill-lab validate Experiments/quickstart.yaml (or --kinds)") }
+        if !kinds && file == nil {
+            throw ValidationError(
+                "give an experiment file, e.g. distill-lab validate Experiments/quickstart.yaml (or --kinds)")
+        }
     }
 
     func run() throws {
@@ -25,7 +31,9 @@ struct Validate: ParsableCommand {
         print(ExperimentSummary.text(experiment))
         if cells {
             for cell in experiment.cells {
-                print("  \(cell.index)\t\(cell.hash.prefix(12))\t" + zip(experiment.axes, cell.labels).map { "\($0.0.name)=\($0.1)" }.joined(separator: " "))
+                print(
+                    "  \(cell.index)\t\(cell.hash.prefix(12))\t"
+                        + zip(experiment.axes, cell.labels).map { "\($0.0.name)=\($0.1)" }.joined(separator: " "))
             }
         }
     }

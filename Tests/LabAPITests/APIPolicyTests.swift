@@ -27,9 +27,12 @@ final class APIPolicyTests: XCTestCase {
         let (open, _) = try api(APIPolicy())
         XCTAssertNoThrow(try open.call(.completion([1], maxNewTokens: 1, logprobs: 16), account: "a"))
         XCTAssertEqual(APIPolicy().maxLogprobs, 20)
-        XCTAssertEqual(Fixture.refusal { try open.call(.completion([1], maxNewTokens: 1, logprobs: 21)) }, .logprobsAboveCap(requested: 21, cap: 20))
+        XCTAssertEqual(
+            Fixture.refusal { try open.call(.completion([1], maxNewTokens: 1, logprobs: 21)) },
+            .logprobsAboveCap(requested: 21, cap: 20))
         let (tight, _) = try api(APIPolicy(maxLogprobs: 5))
-        XCTAssertEqual(Fixture.refusal { try tight.call(.echo([1, 2, 3], logprobs: 6)) }, .logprobsAboveCap(requested: 6, cap: 5))
+        XCTAssertEqual(
+            Fixture.refusal { try tight.call(.echo([1, 2, 3], logprobs: 6)) }, .logprobsAboveCap(requested: 6, cap: 5))
         let r = try tight.call(.echo([1, 2, 3], logprobs: 5), account: "a")
         XCTAssertEqual(r.topLogprobs.map(\.count), [5, 5])
     }
@@ -41,13 +44,20 @@ final class APIPolicyTests: XCTestCase {
 
         let (capped, _) = try api(APIPolicy(logitBias: .capped(magnitude: 100)))
         XCTAssertNoThrow(try capped.call(.distribution([1], logitBias: [3: -100]), account: "a"))
-        XCTAssertEqual(Fixture.refusal { try capped.call(.distribution([1], logitBias: [2: 5, 3: -100.5])) }, .logitBiasAboveCap(token: 3, bias: -100.5, cap: 100))
+        XCTAssertEqual(
+            Fixture.refusal { try capped.call(.distribution([1], logitBias: [2: 5, 3: -100.5])) },
+            .logitBiasAboveCap(token: 3, bias: -100.5, cap: 100))
 
         // Carlini et al. 2024: bias is refused exactly when the query asks for logprobs.
         let (carlini, _) = try api(APIPolicy(logitBias: .refusedWithLogprobs))
-        XCTAssertEqual(Fixture.refusal { try carlini.call(.completion([1], maxNewTokens: 2, logprobs: 0, logitBias: bias)) }, .logitBiasWithLogprobs(.completion))
-        XCTAssertEqual(Fixture.refusal { try carlini.call(.echo([1, 2], logitBias: bias)) }, .logitBiasWithLogprobs(.echo))
-        XCTAssertEqual(Fixture.refusal { try carlini.call(.distribution([1], logitBias: bias)) }, .logitBiasWithLogprobs(.distribution))
+        XCTAssertEqual(
+            Fixture.refusal { try carlini.call(.completion([1], maxNewTokens: 2, logprobs: 0, logitBias: bias)) },
+            .logitBiasWithLogprobs(.completion))
+        XCTAssertEqual(
+            Fixture.refusal { try carlini.call(.echo([1, 2], logitBias: bias)) }, .logitBiasWithLogprobs(.echo))
+        XCTAssertEqual(
+            Fixture.refusal { try carlini.call(.distribution([1], logitBias: bias)) },
+            .logitBiasWithLogprobs(.distribution))
         XCTAssertNoThrow(try carlini.call(.completion([1], maxNewTokens: 2, logitBias: bias), account: "a"))
         XCTAssertNoThrow(try carlini.call(.label([1], logitBias: bias), account: "a"))
         XCTAssertNoThrow(try carlini.call(.completion([1], maxNewTokens: 2, logprobs: 5), account: "a"))
@@ -74,7 +84,9 @@ final class APIPolicyTests: XCTestCase {
     func testMalformedQueriesAreRefusedNamingTheField() throws {
         let (api, _) = try api(APIPolicy())
         func message(_ q: Query) -> String? {
-            if case let .invalidQuery(m)? = Fixture.refusal({ try api.call([.label([1]), q], account: "a") }) { return m }
+            if case let .invalidQuery(m)? = Fixture.refusal({ try api.call([.label([1]), q], account: "a") }) {
+                return m
+            }
             return nil
         }
         XCTAssertTrue(message(.label([]))?.contains("empty") ?? false)
@@ -104,14 +116,19 @@ final class APIPolicyTests: XCTestCase {
     func testRefusalMessagesSayWhy() {
         XCTAssertTrue(APIRefusal(reason: .logitBiasWithLogprobs(.echo)).description.contains("Carlini et al. 2024"))
         XCTAssertTrue(APIRefusal(reason: .kindDisabled(.distribution)).description.contains("'distribution'"))
-        let budget = APIRefusal(reason: .budgetExceeded(account: "x", limit: .dollars, budget: 1_000_000, used: 900_000, requested: 200_000))
+        let budget = APIRefusal(
+            reason: .budgetExceeded(account: "x", limit: .dollars, budget: 1_000_000, used: 900_000, requested: 200_000)
+        )
         XCTAssertTrue(budget.description.contains("$0.000001"), budget.description)
         XCTAssertTrue(budget.description.contains("nothing was served"))
     }
 
     func testPolicyDecodesWithClosedKeys() throws {
-        func decode(_ json: String) throws -> APIPolicy { try JSONDecoder().decode(APIPolicy.self, from: Data(json.utf8)) }
-        let p = try decode(#"{"enabled_kinds": ["completion"], "max_logprobs": 5, "logit_bias": "capped", "logit_bias_cap": 100}"#)
+        func decode(_ json: String) throws -> APIPolicy {
+            try JSONDecoder().decode(APIPolicy.self, from: Data(json.utf8))
+        }
+        let p = try decode(
+            #"{"enabled_kinds": ["completion"], "max_logprobs": 5, "logit_bias": "capped", "logit_bias_cap": 100}"#)
         XCTAssertEqual(p, APIPolicy(enabledKinds: [.completion], maxLogprobs: 5, logitBias: .capped(magnitude: 100)))
         XCTAssertEqual(try decode(#"{"logit_bias": "refused_with_logprobs"}"#).logitBias, .refusedWithLogprobs)
         XCTAssertEqual(try decode(String(decoding: try JSONEncoder().encode(p), as: UTF8.self)), p)

@@ -39,7 +39,9 @@ final class TeacherAPITests: XCTestCase {
         XCTAssertEqual(rs[1].tokenLogprobs.count, prompt.count - 1)
         for t in 1..<prompt.count {
             XCTAssertEqual(rs[1].tokenLogprobs[t - 1]!, rows[t - 1][Int(prompt[t])], accuracy: 1e-5)
-            XCTAssertEqual(rs[1].topLogprobs[t - 1].map { Int($0.token) }, Array(rows[t - 1].indices.sorted { rows[t - 1][$0] > rows[t - 1][$1] }.prefix(3)))
+            XCTAssertEqual(
+                rs[1].topLogprobs[t - 1].map { Int($0.token) },
+                Array(rows[t - 1].indices.sorted { rows[t - 1][$0] > rows[t - 1][$1] }.prefix(3)))
         }
         // label: the argmax of the last position.
         XCTAssertEqual(rs[2].tokens, [Int32(Fixture.argmax(rows.last!))])
@@ -63,8 +65,12 @@ final class TeacherAPITests: XCTestCase {
             let alone = try single.call(q, account: "a")
             XCTAssertEqual(r.tokens, alone.tokens, "\(q.kind)")
             XCTAssertEqual(r.distribution.map(\.token), alone.distribution.map(\.token))
-            XCTAssertLessThan(maxToleranceRatio(r.distribution.map(\.logprob), alone.distribution.map(\.logprob), atol: 1e-5, rtol: 1e-5), 1)
-            XCTAssertLessThan(maxToleranceRatio(r.tokenLogprobs.map { $0! }, alone.tokenLogprobs.map { $0! }, atol: 1e-5, rtol: 1e-5), 1)
+            XCTAssertLessThan(
+                maxToleranceRatio(
+                    r.distribution.map(\.logprob), alone.distribution.map(\.logprob), atol: 1e-5, rtol: 1e-5), 1)
+            XCTAssertLessThan(
+                maxToleranceRatio(r.tokenLogprobs.map { $0! }, alone.tokenLogprobs.map { $0! }, atol: 1e-5, rtol: 1e-5),
+                1)
             XCTAssertEqual(r.topLogprobs.map { $0.map(\.token) }, alone.topLogprobs.map { $0.map(\.token) })
             XCTAssertEqual(r.usage, alone.usage)
         }
@@ -82,7 +88,8 @@ final class TeacherAPITests: XCTestCase {
         let api = try makeAPI(GPTTeacher(model: gpt))
         let prompts: [[Int32]] = [[1], [2, 3, 4], [5, 6]]
         let ours = try api.call(prompts.map { .completion($0, maxNewTokens: 8, temperature: 0) }, account: "a")
-        let theirs = try Sampler(model: gpt).generate(prompts: prompts, maxNewTokens: 8, options: SamplingOptions(temperature: 0), seed: 0)
+        let theirs = try Sampler(model: gpt).generate(
+            prompts: prompts, maxNewTokens: 8, options: SamplingOptions(temperature: 0), seed: 0)
         XCTAssertEqual(ours.map(\.tokens), theirs)
     }
 
@@ -102,7 +109,8 @@ final class TeacherAPITests: XCTestCase {
         let teacher = try BigramTeacher.random(vocabularySize: 10, scale: 1, seed: 5)
         let defended = try makeAPI(teacher, defences: DefencePipeline([LabelOnly()]))
         let open = try makeAPI(teacher)
-        let hot = try defended.call(.completion([2], maxNewTokens: 15, temperature: 1.5, logprobs: 1, seed: 3), account: "a")
+        let hot = try defended.call(
+            .completion([2], maxNewTokens: 15, temperature: 1.5, logprobs: 1, seed: 3), account: "a")
         let greedy = try open.call(.completion([2], maxNewTokens: 15, temperature: 0), account: "a")
         XCTAssertEqual(hot.tokens, greedy.tokens)
         XCTAssertTrue(hot.tokenLogprobs.allSatisfy { $0 == 0 })

@@ -16,15 +16,19 @@ final class AttackBudgetTests: XCTestCase {
 
     func testNoStrategyOrHarvestModeEverExceedsTheBudget() throws {
         let teacher = try ExtractionFixture.teacher()
-        let pipelines: [DefencePipeline] = [.none, DefencePipeline([TopK(k: 2)]), DefencePipeline([Rounding(decimals: 1)])]
+        let pipelines: [DefencePipeline] = [
+            .none, DefencePipeline([TopK(k: 2)]), DefencePipeline([Rounding(decimals: 1)]),
+        ]
         var runs = 0
         for strategy in ExtractionFixture.strategies {
             for harvest in ExtractionFixture.harvests {
                 for budget in try budgets() {
                     // Defences change what records hold, not what queries cost: one unit suffices for them.
                     for defences in budget.unit == .tokens ? pipelines : [.none] {
-                        let config = ExtractionFixture.config(strategy: strategy, harvest: harvest, budget: budget, seed: UInt64(runs))
-                        let attack = Attack(config: config, target: ExtractionFixture.target(teacher, defences: defences))
+                        let config = ExtractionFixture.config(
+                            strategy: strategy, harvest: harvest, budget: budget, seed: UInt64(runs))
+                        let attack = Attack(
+                            config: config, target: ExtractionFixture.target(teacher, defences: defences))
                         let curve = try attack.run()
                         let what = "\(strategy.summary) × \(harvest.summary) × \(budget.unit) × \(defences.summary)"
                         let ledger = try XCTUnwrap(attack.api?.ledger)
@@ -52,7 +56,8 @@ final class AttackBudgetTests: XCTestCase {
     func testAttackerStopsJustShortOfEachMilestone() throws {
         let teacher = try ExtractionFixture.teacher()
         // Logit-bias groups cost ⌈7/2⌉ = 4 queries each, so a milestone of 50 stops at 48.
-        let config = ExtractionFixture.config(strategy: .randomTokens, harvest: .logitBias(k: 3), budget: .queries([50, 90]))
+        let config = ExtractionFixture.config(
+            strategy: .randomTokens, harvest: .logitBias(k: 3), budget: .queries([50, 90]))
         let curve = try Attack(config: config, target: ExtractionFixture.target(teacher)).run()
         XCTAssertEqual(curve.points.map(\.spent), [48, 88])
         XCTAssertEqual(curve.points.map(\.records), [12, 22])

@@ -63,10 +63,12 @@ struct TwoLabels: RegisteredHarvestMode {
         var targets: [PositionTarget] = []
         for (i, response) in responses.enumerated() {
             guard let token = response.tokens.first else { continue }
-            targets.append(PositionTarget(position: prompt.count - 1 - i, tokens: [token], probabilities: [1], isComplete: false))
+            targets.append(
+                PositionTarget(position: prompt.count - 1 - i, tokens: [token], probabilities: [1], isComplete: false))
         }
-        return HarvestRecord(text: prompt, promptLength: prompt.count, targets: targets.reversed(),
-                             usage: responses.reduce(.zero) { $0 + $1.usage })
+        return HarvestRecord(
+            text: prompt, promptLength: prompt.count, targets: targets.reversed(),
+            usage: responses.reduce(.zero) { $0 + $1.usage })
     }
 }
 
@@ -75,8 +77,9 @@ final class AttackPartRecipeTests: XCTestCase {
     let harvests: [any RegisteredHarvestMode.Type] = HarvestRegistry.kinds + [TwoLabels.self]
 
     func testTheNewPartsAreBuiltFromConfigSpecsAndValidated() throws {
-        let strategy = try StrategyRegistry.make(try JSONDecoder().decode(StrategySpec.self, from: Data(#"{"repeated_token": {"avoid": 3}}"#.utf8)),
-                                                 kinds: strategies)
+        let strategy = try StrategyRegistry.make(
+            try JSONDecoder().decode(StrategySpec.self, from: Data(#"{"repeated_token": {"avoid": 3}}"#.utf8)),
+            kinds: strategies)
         XCTAssertEqual(strategy.summary, "repeated_token(avoid=3)")
         let harvest = try HarvestRegistry.make(HarvestSpec("two_labels"), environment: nil, kinds: harvests)
         XCTAssertEqual(harvest.name, "two_labels")
@@ -84,13 +87,26 @@ final class AttackPartRecipeTests: XCTestCase {
             guard case let LabError.invalidConfig(k, _)? = Fixture.error(body) as? LabError else { return nil }
             return k
         }
-        XCTAssertEqual(key { try StrategyRegistry.make(StrategySpec("repeated_token", ["avoid": .number(-1)]), kinds: self.strategies) },
-                       "strategy.repeated_token.avoid")
-        XCTAssertEqual(key { try StrategyRegistry.make(StrategySpec("repeated_token", ["void": .number(1)]), kinds: self.strategies) },
-                       "strategy.repeated_token.void")
-        XCTAssertEqual(key { try HarvestRegistry.make(HarvestSpec("two_labels", ["k": .number(1)]), environment: nil, kinds: self.harvests) },
-                       "harvest.two_labels.k")
-        XCTAssertNotNil(Fixture.error { try StrategyRegistry.make(StrategySpec("repeated_token")) }, "unknown without the registry line")
+        XCTAssertEqual(
+            key {
+                try StrategyRegistry.make(
+                    StrategySpec("repeated_token", ["avoid": .number(-1)]), kinds: self.strategies)
+            },
+            "strategy.repeated_token.avoid")
+        XCTAssertEqual(
+            key {
+                try StrategyRegistry.make(StrategySpec("repeated_token", ["void": .number(1)]), kinds: self.strategies)
+            },
+            "strategy.repeated_token.void")
+        XCTAssertEqual(
+            key {
+                try HarvestRegistry.make(
+                    HarvestSpec("two_labels", ["k": .number(1)]), environment: nil, kinds: self.harvests)
+            },
+            "harvest.two_labels.k")
+        XCTAssertNotNil(
+            Fixture.error { try StrategyRegistry.make(StrategySpec("repeated_token")) },
+            "unknown without the registry line")
         XCTAssertTrue(StrategyRegistry.documentation(of: strategies).contains("| `repeated_token` |"))
         XCTAssertTrue(HarvestRegistry.documentation(of: harvests).contains("| `two_labels` |"))
     }
@@ -101,18 +117,26 @@ final class AttackPartRecipeTests: XCTestCase {
         let environment = AttackEnvironment(vocabularySize: V, contextLength: 32)
         var rng = LabRNG(seed: 5)
         for kind in harvests {
-            let mode = try HarvestRegistry.make(HarvestSpec(kind.registryName), environment: environment, kinds: harvests)
+            let mode = try HarvestRegistry.make(
+                HarvestSpec(kind.registryName), environment: environment, kinds: harvests)
             let ledger = Ledger()
             try ledger.open("a")
             let api = DefendedAPI(teacher: teacher, ledger: ledger)
             for _ in 0..<5 {
-                let prompt = (0..<(1 + rng.int(below: min(8, mode.maxPromptLength(contextLength: 32))))).map { _ in Int32(rng.int(below: V)) }
+                let prompt = (0..<(1 + rng.int(below: min(8, mode.maxPromptLength(contextLength: 32))))).map { _ in
+                    Int32(rng.int(below: V))
+                }
                 let queries = mode.queries(for: prompt, vocabularySize: V)
-                let record = mode.record(prompt: prompt, responses: try api.call(queries, account: "a"), vocabularySize: V)
+                let record = mode.record(
+                    prompt: prompt, responses: try api.call(queries, account: "a"), vocabularySize: V)
                 XCTAssertEqual(Array(record.text.prefix(prompt.count)), prompt, kind.registryName)
                 for target in record.targets {
-                    XCTAssertTrue((0..<record.text.count).contains(target.position), "\(kind.registryName): target outside the text")
-                    XCTAssertTrue(target.tokens.allSatisfy { (0..<Int32(V)).contains($0) }, "\(kind.registryName): token outside the vocabulary")
+                    XCTAssertTrue(
+                        (0..<record.text.count).contains(target.position),
+                        "\(kind.registryName): target outside the text")
+                    XCTAssertTrue(
+                        target.tokens.allSatisfy { (0..<Int32(V)).contains($0) },
+                        "\(kind.registryName): token outside the vocabulary")
                 }
             }
             let charged = try XCTUnwrap(ledger.usage("a"))
@@ -125,16 +149,21 @@ final class AttackPartRecipeTests: XCTestCase {
         let teacher = try BigramTeacher.random(vocabularySize: V, contextLength: 16, seed: 4)
         let ledger = Ledger()
         try ledger.open("a")
-        let client = AttackerClient(api: DefendedAPI(teacher: teacher, ledger: ledger), account: "a", unit: .queries, cap: 1_000_000)
-        let student = try GPT(config: GPTConfig(vocabSize: V, contextLength: 16, width: 8, layers: 1, heads: 2), seed: 1)
+        let client = AttackerClient(
+            api: DefendedAPI(teacher: teacher, ledger: ledger), account: "a", unit: .queries, cap: 1_000_000)
+        let student = try GPT(
+            config: GPTConfig(vocabSize: V, contextLength: 16, width: 8, layers: 1, heads: 2), seed: 1)
         for kind in strategies {
             let strategy = try StrategyRegistry.make(StrategySpec(kind.registryName), kinds: strategies)
             let text = (0..<400).map { Int32(($0 * 7) % V) }
             try strategy.prepare(StrategySetup(vocabularySize: V, lengths: 2...6, seed: 3, text: { _ in text }))
-            let prompts = try strategy.prompts(count: 10, round: StrategyRound(client: client, student: student, coverage: .last))
+            let prompts = try strategy.prompts(
+                count: 10, round: StrategyRound(client: client, student: student, coverage: .last))
             XCTAssertFalse(prompts.isEmpty, kind.registryName)
             for prompt in prompts {
-                XCTAssertTrue(prompt.allSatisfy { (0..<Int32(V)).contains($0) }, "\(kind.registryName): token outside the vocabulary")
+                XCTAssertTrue(
+                    prompt.allSatisfy { (0..<Int32(V)).contains($0) },
+                    "\(kind.registryName): token outside the vocabulary")
                 XCTAssertLessThanOrEqual(prompt.count, 6, kind.registryName)
             }
         }

@@ -2,21 +2,26 @@
 // α·τ·(p_τ − q_τ) + (1 − α)·(p − y) per target, over the target count), sparse bucket targets missing one
 // token equal dense ones, tempering rules, and a small end-to-end distillation that learns.
 import Foundation
-@testable import LabAPI
-@testable import LabAttacks
 import LabCore
-@testable import LabDefences
 import LabModel
 import XCTest
+
+@testable import LabAPI
+@testable import LabAttacks
+@testable import LabDefences
 
 final class DistillerTests: XCTestCase {
     let V = 6
 
     func records() -> [HarvestRecord] {
-        let full = PositionTarget(position: 2, tokens: [0, 1, 2, 3, 4, 5], probabilities: [0.5, 0.2, 0.1, 0.1, 0.06, 0.04], isComplete: true)
-        let other = PositionTarget(position: 0, tokens: [5, 4, 3, 2, 1, 0], probabilities: [0.3, 0.3, 0.2, 0.1, 0.05, 0.05], isComplete: true)
-        return [HarvestRecord(text: [1, 2, 3], promptLength: 3, targets: [full], usage: .zero),
-                HarvestRecord(text: [4, 0], promptLength: 2, targets: [other], usage: .zero)]
+        let full = PositionTarget(
+            position: 2, tokens: [0, 1, 2, 3, 4, 5], probabilities: [0.5, 0.2, 0.1, 0.1, 0.06, 0.04], isComplete: true)
+        let other = PositionTarget(
+            position: 0, tokens: [5, 4, 3, 2, 1, 0], probabilities: [0.3, 0.3, 0.2, 0.1, 0.05, 0.05], isComplete: true)
+        return [
+            HarvestRecord(text: [1, 2, 3], promptLength: 3, targets: [full], usage: .zero),
+            HarvestRecord(text: [4, 0], promptLength: 2, targets: [other], usage: .zero),
+        ]
     }
 
     func student() throws -> GPT {
@@ -50,15 +55,20 @@ final class DistillerTests: XCTestCase {
                 let pt = softmax(z, tau), p1 = softmax(z, 1)
                 let y = Int(t.top!)
                 // Mean over the 2 targets.
-                return (0..<V).map { v in (alpha * tau * (pt[v] - q[v]) + (1 - alpha) * (p1[v] - (v == y ? 1 : 0))) / 2 }
+                return (0..<V).map { v in (alpha * tau * (pt[v] - q[v]) + (1 - alpha) * (p1[v] - (v == y ? 1 : 0))) / 2
+                }
             }
-            let distiller = Distiller(student: gpt, loss: .soft(temperature: tau, alpha: alpha, tail: .bucket), batchSize: 2, learningRate: 1e-3, weightDecay: 0, seed: 0)
+            let distiller = Distiller(
+                student: gpt, loss: .soft(temperature: tau, alpha: alpha, tail: .bucket), batchSize: 2,
+                learningRate: 1e-3, weightDecay: 0, seed: 0)
             _ = try distiller.lossAndLogitGradients(rs)
             let g = try XCTUnwrap(gpt.logitGradients)
             let T = 3  // texts of 3 and 2 tokens pad to the longer
             for (b, r) in rs.enumerated() {
                 let row = (b * T + r.targets[0].position) * V
-                XCTAssertLessThan(maxToleranceRatio(g[row..<(row + V)], expected[b], atol: 1e-6, rtol: 1e-4), 1, "τ = \(tau), α = \(alpha)")
+                XCTAssertLessThan(
+                    maxToleranceRatio(g[row..<(row + V)], expected[b], atol: 1e-6, rtol: 1e-4), 1,
+                    "τ = \(tau), α = \(alpha)")
             }
             // Every other position carries no gradient.
             let targetRows: Set<Int> = [rs[0].targets[0].position, T + rs[1].targets[0].position]
@@ -87,16 +97,26 @@ final class DistillerTests: XCTestCase {
         let sparse = rs.map { r -> HarvestRecord in
             var r = r
             let t = r.targets[0]
-            r.targets = [PositionTarget(position: t.position, tokens: Array(t.tokens.prefix(5)), probabilities: Array(t.probabilities.prefix(5)), isComplete: false)]
+            r.targets = [
+                PositionTarget(
+                    position: t.position, tokens: Array(t.tokens.prefix(5)),
+                    probabilities: Array(t.probabilities.prefix(5)), isComplete: false)
+            ]
             return r
         }
         for tau in [1.0, 2.5] {
             let a = try student(), b = try student()
-            let dense = Distiller(student: a, loss: .soft(temperature: tau, alpha: 1, tail: .bucket), batchSize: 2, learningRate: 1e-3, weightDecay: 0, seed: 0)
-            let bucket = Distiller(student: b, loss: .soft(temperature: tau, alpha: 1, tail: .bucket), batchSize: 2, learningRate: 1e-3, weightDecay: 0, seed: 0)
+            let dense = Distiller(
+                student: a, loss: .soft(temperature: tau, alpha: 1, tail: .bucket), batchSize: 2, learningRate: 1e-3,
+                weightDecay: 0, seed: 0)
+            let bucket = Distiller(
+                student: b, loss: .soft(temperature: tau, alpha: 1, tail: .bucket), batchSize: 2, learningRate: 1e-3,
+                weightDecay: 0, seed: 0)
             let la = try dense.lossAndLogitGradients(rs), lb = try bucket.lossAndLogitGradients(sparse)
             XCTAssertEqual(Double(la), Double(lb), accuracy: 1e-5)
-            XCTAssertLessThan(maxToleranceRatio(Array(a.logitGradients!), Array(b.logitGradients!), atol: 1e-6, rtol: 1e-4), 1, "τ = \(tau)")
+            XCTAssertLessThan(
+                maxToleranceRatio(Array(a.logitGradients!), Array(b.logitGradients!), atol: 1e-6, rtol: 1e-4), 1,
+                "τ = \(tau)")
         }
     }
 
@@ -117,8 +137,9 @@ final class DistillerTests: XCTestCase {
         let teacher = try ExtractionFixture.teacher(V: 8, seed: 11)
         var student = StudentSpec(width: 16, layers: 1, heads: 2, batchSize: 16, learningRate: 1e-2, epochs: 8)
         student.minSteps = 40
-        var config = AttackConfig(strategy: .ownCorpus(.fresh), harvest: .distribution, student: student, budget: .queries([48, 160]),
-                                  promptLength: 1...8, roundSize: 64, seed: 3)
+        var config = AttackConfig(
+            strategy: .ownCorpus(.fresh), harvest: .distribution, student: student, budget: .queries([48, 160]),
+            promptLength: 1...8, roundSize: 64, seed: 3)
         config.evaluation = EvaluationSpec(prompts: 8, length: 8, perplexityTokens: 128, taskExamples: 0)
         let curve = try config.run(against: ExtractionFixture.target(teacher))
         let agreement = curve.points.map(\.fidelity.agreement), kl = curve.points.map(\.fidelity.klTeacherStudent)

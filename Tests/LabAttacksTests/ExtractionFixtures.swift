@@ -38,31 +38,45 @@ enum ExtractionFixture {
                 case .train: return chain(teacher, count: 2_000, seed: 1)
                 case .fresh: return chain(teacher, count: 2_000, seed: seed)
                 case .related: return (0..<2_000).map { Int32($0 % teacher.vocabularySize) }
-                case .split, .file: throw LabError.invalidConfig(key: "strategy.source", message: "the bigram fixture has no text corpus")
+                case .split, .file:
+                    throw LabError.invalidConfig(
+                        key: "strategy.source", message: "the bigram fixture has no text corpus")
                 }
             })
     }
 
-    static func target(_ teacher: BigramTeacher, defences: DefencePipeline = .none, policy: APIPolicy = APIPolicy(),
-                       prices: PriceTable = .standard) -> ExtractionTarget {
-        ExtractionTarget(teacher: teacher, policy: policy, defences: defences, prices: prices, data: .prepared(data(teacher)), teacherTrainingFlops: 1e9)
+    static func target(
+        _ teacher: BigramTeacher, defences: DefencePipeline = .none, policy: APIPolicy = APIPolicy(),
+        prices: PriceTable = .standard
+    ) -> ExtractionTarget {
+        ExtractionTarget(
+            teacher: teacher, policy: policy, defences: defences, prices: prices, data: .prepared(data(teacher)),
+            teacherTrainingFlops: 1e9)
     }
 
     /// An attack that trains a 1-layer width-8 student for a handful of steps: fast, not faithful.
-    static func config(strategy: StrategySpec, harvest: HarvestSpec, budget: AttackBudget, loss: LossSpec = .soft(), seed: UInt64 = 1) -> AttackConfig {
+    static func config(
+        strategy: StrategySpec, harvest: HarvestSpec, budget: AttackBudget, loss: LossSpec = .soft(), seed: UInt64 = 1
+    ) -> AttackConfig {
         var student = StudentSpec(width: 8, layers: 1, heads: 2, loss: loss, batchSize: 8)
         student.minSteps = 1
         student.maxSteps = 2
         student.epochs = 0.01
-        var c = AttackConfig(strategy: strategy, harvest: harvest, student: student, budget: budget, promptLength: 2...6, roundSize: 8, seed: seed)
+        var c = AttackConfig(
+            strategy: strategy, harvest: harvest, student: student, budget: budget, promptLength: 2...6, roundSize: 8,
+            seed: seed)
         c.evaluation = EvaluationSpec(prompts: 2, length: 8, perplexityTokens: 0, taskExamples: 0)
         return c
     }
 
     /// Every strategy, spelled for Swift.
-    static let strategies: [StrategySpec] = [.randomTokens, .ownCorpus(.fresh), .teacherBootstrap(seedLength: 1, reuse: 2), .active(poolFactor: 3)]
+    static let strategies: [StrategySpec] = [
+        .randomTokens, .ownCorpus(.fresh), .teacherBootstrap(seedLength: 1, reuse: 2), .active(poolFactor: 3),
+    ]
     /// Every harvest mode, with parameters that fit V = 8 and the default policy.
-    static let harvests: [HarvestSpec] = [.distribution, .logitBias(k: 3), .echo(3), .topK(3), .completion(maxNewTokens: 4), .label]
+    static let harvests: [HarvestSpec] = [
+        .distribution, .logitBias(k: 3), .echo(3), .topK(3), .completion(maxNewTokens: 4), .label,
+    ]
 
     /// The error a throwing expression raised, or nil.
     static func error<T>(_ body: () throws -> T) -> Error? {

@@ -2,13 +2,14 @@
 // a student whose zeroed parameters give exactly uniform logits), the evaluator's batching against a
 // naive one-window-at-a-time oracle, perplexity against LabModel's Evaluation, and exact match.
 import Foundation
-@testable import LabAPI
-@testable import LabAttacks
 import LabCore
 import LabData
-@testable import LabDefences
 import LabModel
 import XCTest
+
+@testable import LabAPI
+@testable import LabAttacks
+@testable import LabDefences
 
 final class FidelityTests: XCTestCase {
     func testComparisonOfTwoDistributionsByHand() {
@@ -25,7 +26,9 @@ final class FidelityTests: XCTestCase {
 
     /// Rows of a V = 4 bigram teacher: after token 0 → (0.7, 0.1, 0.1, 0.1); after 1 → (0.1, 0.6, 0.2, 0.1).
     func handTeacher() throws -> BigramTeacher {
-        let rows: [[Double]] = [[0.7, 0.1, 0.1, 0.1], [0.1, 0.6, 0.2, 0.1], [0.25, 0.25, 0.25, 0.25], [0.25, 0.25, 0.25, 0.25]]
+        let rows: [[Double]] = [
+            [0.7, 0.1, 0.1, 0.1], [0.1, 0.6, 0.2, 0.1], [0.25, 0.25, 0.25, 0.25], [0.25, 0.25, 0.25, 0.25],
+        ]
         return try BigramTeacher(table: rows.flatMap { $0.map { Float(log($0)) } }, vocabularySize: 4, contextLength: 8)
     }
 
@@ -54,14 +57,17 @@ final class FidelityTests: XCTestCase {
 
     func testEvaluatorMatchesANaiveOracle() throws {
         let V = 9, T = 12
-        let teacherModel = try GPT(config: GPTConfig(vocabSize: V, contextLength: T, width: 16, layers: 1, heads: 2), seed: 7)
+        let teacherModel = try GPT(
+            config: GPTConfig(vocabSize: V, contextLength: T, width: 16, layers: 1, heads: 2), seed: 7)
         if let wte = teacherModel.parameter("transformer.wte.weight") { for i in 0..<(V * 16) { wte[i] *= 30 } }
         let student = try GPT(config: GPTConfig(vocabSize: V, contextLength: T, width: 8, layers: 2, heads: 2), seed: 8)
         if let wte = student.parameter("transformer.wte.weight") { for i in 0..<(V * 8) { wte[i] *= 30 } }
         var rng = LabRNG(seed: 3)
         let windows = (0..<11).map { _ in (0..<T).map { _ in Int32(rng.int(below: V)) } }
         let test = (0..<200).map { _ in rng.int(below: V) }
-        let evaluator = try FidelityEvaluator(teacher: GPTTeacher(model: teacherModel), data: AttackData(heldOut: windows, testTokens: test, attackerText: { _, _ in [] }))
+        let evaluator = try FidelityEvaluator(
+            teacher: GPTTeacher(model: teacherModel),
+            data: AttackData(heldOut: windows, testTokens: test, attackerText: { _, _ in [] }))
         let r = try evaluator.evaluate(student: student)
 
         // Oracle: one window at a time, softmax and the sums written out here.
@@ -91,7 +97,8 @@ final class FidelityTests: XCTestCase {
         XCTAssertEqual(r.totalVariation, tv / n, accuracy: 1e-6)
         // Perplexity against LabModel's own evaluation over the same windows.
         let evalWindows = BatchSampler.sequentialWindows(over: test, sequenceLength: T)
-        let reference = try Evaluation.meanLoss(model: student, inputs: evalWindows.map(\.inputs), targets: evalWindows.map(\.targets), batchSize: 4)
+        let reference = try Evaluation.meanLoss(
+            model: student, inputs: evalWindows.map(\.inputs), targets: evalWindows.map(\.targets), batchSize: 4)
         XCTAssertEqual(try XCTUnwrap(r.studentTestLoss), reference, accuracy: 1e-4)
     }
 
@@ -103,7 +110,8 @@ final class FidelityTests: XCTestCase {
         table[2 * 5 + 1] = 20
         let teacher = try BigramTeacher(table: table, vocabularySize: 5, contextLength: 16)
         let examples = [TaskExample(prompt: "1+1=", answer: "1"), TaskExample(prompt: "1=", answer: "11")]
-        let data = AttackData(heldOut: [[2, 3, 2, 4]], tokenizer: tokenizer, examples: examples, attackerText: { _, _ in [] })
+        let data = AttackData(
+            heldOut: [[2, 3, 2, 4]], tokenizer: tokenizer, examples: examples, attackerText: { _, _ in [] })
         let evaluator = try FidelityEvaluator(teacher: teacher, data: data, perplexityTokens: 0, taskExamples: 10)
         XCTAssertEqual(evaluator.reference.exactMatch, 0.5)
     }

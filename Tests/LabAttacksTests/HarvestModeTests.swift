@@ -3,11 +3,12 @@
 // distribution to double precision at ⌈(V−1)/(k−1)⌉ queries per position, and a policy that forbids
 // what a mode needs is an error before anything is spent.
 import Foundation
+import LabCore
+import XCTest
+
 @testable import LabAPI
 @testable import LabAttacks
-import LabCore
 @testable import LabDefences
-import XCTest
 
 final class HarvestModeTests: XCTestCase {
     let V = 8
@@ -21,7 +22,9 @@ final class HarvestModeTests: XCTestCase {
     }
 
     /// Serves `prompt` through `mode` on an open API and returns the record and the ledger's usage.
-    func harvest(_ mode: any HarvestMode, _ prompt: [Int32], teacher: BigramTeacher, defences: DefencePipeline = .none) throws -> (HarvestRecord, Usage) {
+    func harvest(_ mode: any HarvestMode, _ prompt: [Int32], teacher: BigramTeacher, defences: DefencePipeline = .none)
+        throws -> (HarvestRecord, Usage)
+    {
         let ledger = Ledger()
         try ledger.open("a")
         let api = DefendedAPI(teacher: teacher, defences: defences, ledger: ledger)
@@ -40,7 +43,9 @@ final class HarvestModeTests: XCTestCase {
         XCTAssertEqual(full.targets.count, 1)
         XCTAssertTrue(full.targets[0].isComplete)
         XCTAssertEqual(full.targets[0].position, 2)
-        for (t, q) in zip(full.targets[0].tokens, full.targets[0].probabilities) { XCTAssertEqual(q, p[Int(t)], accuracy: 1e-12) }
+        for (t, q) in zip(full.targets[0].tokens, full.targets[0].probabilities) {
+            XCTAssertEqual(q, p[Int(t)], accuracy: 1e-12)
+        }
         XCTAssertEqual(full.usage, fullUsage)
 
         let (top, _) = try harvest(TopKHarvest(k: 3), prompt, teacher: teacher)
@@ -94,7 +99,8 @@ final class HarvestModeTests: XCTestCase {
     func testLogitBiasUnderTopKDefenceRecoversWhatItCan() throws {
         // The API reports only 2 of the k = 4 biased tokens: the reference and one block token at best.
         let teacher = try ExtractionFixture.teacher(V: V)
-        let (record, _) = try harvest(LogitBiasHarvest(k: 4), [1, 2], teacher: teacher, defences: DefencePipeline([TopK(k: 2)]))
+        let (record, _) = try harvest(
+            LogitBiasHarvest(k: 4), [1, 2], teacher: teacher, defences: DefencePipeline([TopK(k: 2)]))
         if let target = record.targets.first {
             XCTAssertFalse(target.isComplete)
             XCTAssertEqual(target.probabilities.reduce(0, +), 1, accuracy: 1e-9)
@@ -103,12 +109,26 @@ final class HarvestModeTests: XCTestCase {
 
     func testPoliciesThatForbidTheModeAreConfigErrors() throws {
         let env = { (policy: APIPolicy) in AttackEnvironment(vocabularySize: 8, contextLength: 16, policy: policy) }
-        XCTAssertEqual(ExtractionFixture.invalidKey { try HarvestRegistry.make(.logitBias(k: 3, bias: 200), environment: env(APIPolicy(logitBias: .capped(magnitude: 100)))) },
-                       "harvest.logit_bias.bias")
-        XCTAssertEqual(ExtractionFixture.invalidKey { try HarvestRegistry.make(.logitBias(k: 3), environment: env(APIPolicy(logitBias: .refusedWithLogprobs))) },
-                       "harvest")
-        XCTAssertEqual(ExtractionFixture.invalidKey { try HarvestRegistry.make(.topK(6), environment: env(APIPolicy(maxLogprobs: 5))) },
-                       "harvest.top_k.k")
-        XCTAssertNil(ExtractionFixture.error { try HarvestRegistry.make(.logitBias(k: 3, bias: 100), environment: env(APIPolicy(logitBias: .capped(magnitude: 100)))) })
+        XCTAssertEqual(
+            ExtractionFixture.invalidKey {
+                try HarvestRegistry.make(
+                    .logitBias(k: 3, bias: 200), environment: env(APIPolicy(logitBias: .capped(magnitude: 100))))
+            },
+            "harvest.logit_bias.bias")
+        XCTAssertEqual(
+            ExtractionFixture.invalidKey {
+                try HarvestRegistry.make(.logitBias(k: 3), environment: env(APIPolicy(logitBias: .refusedWithLogprobs)))
+            },
+            "harvest")
+        XCTAssertEqual(
+            ExtractionFixture.invalidKey {
+                try HarvestRegistry.make(.topK(6), environment: env(APIPolicy(maxLogprobs: 5)))
+            },
+            "harvest.top_k.k")
+        XCTAssertNil(
+            ExtractionFixture.error {
+                try HarvestRegistry.make(
+                    .logitBias(k: 3, bias: 100), environment: env(APIPolicy(logitBias: .capped(magnitude: 100))))
+            })
     }
 }

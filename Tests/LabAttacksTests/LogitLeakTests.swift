@@ -2,23 +2,31 @@
 // top-k + logit-bias modes, the query count the ledger charges, the recovered projection, what noise and
 // a refusing policy do, and the width rule and alignment against hand-built spectra and matrices.
 import Foundation
-@testable import LabAPI
-@testable import LabAttacks
 import LabCore
-@testable import LabDefences
 import LabModel
 import XCTest
 
+@testable import LabAPI
+@testable import LabAttacks
+@testable import LabDefences
+
 final class LogitLeakTests: XCTestCase {
     /// An API around `teacher` with one open, unlimited account "attacker".
-    private func api(_ teacher: any TeacherAPI, policy: APIPolicy = APIPolicy(), defences: [any Defence] = [], seed: UInt64 = 5) throws -> DefendedAPI {
+    private func api(
+        _ teacher: any TeacherAPI, policy: APIPolicy = APIPolicy(), defences: [any Defence] = [], seed: UInt64 = 5
+    ) throws -> DefendedAPI {
         let ledger = Ledger()
         try ledger.open("attacker")
-        return DefendedAPI(teacher: teacher, policy: policy, defences: DefencePipeline(defences), ledger: ledger, seed: seed)
+        return DefendedAPI(
+            teacher: teacher, policy: policy, defences: DefencePipeline(defences), ledger: ledger, seed: seed)
     }
 
-    private func teacher(width: Int, vocabularySize: Int, seed: UInt64 = 1, lnfBiasStd: Double = 0.1) throws -> GPTTeacher {
-        try LogitLeak.randomTeacher(width: width, vocabularySize: vocabularySize, layers: 1, contextLength: 12, finalLayerNormBiasStd: lnfBiasStd, seed: seed)
+    private func teacher(width: Int, vocabularySize: Int, seed: UInt64 = 1, lnfBiasStd: Double = 0.1) throws
+        -> GPTTeacher
+    {
+        try LogitLeak.randomTeacher(
+            width: width, vocabularySize: vocabularySize, layers: 1, contextLength: 12,
+            finalLayerNormBiasStd: lnfBiasStd, seed: seed)
     }
 
     func testFullDistributionsGiveTheExactWidthAndTheProjection() throws {
@@ -27,7 +35,8 @@ final class LogitLeakTests: XCTestCase {
             let a = try api(t)
             var options = LogitLeakOptions(mode: .full, vectors: C + 24, seed: 2)
             options.promptLength = 6
-            let r = try LogitLeakAttack(options).run(against: a, account: "attacker", truth: OutputProjection(model: t.model))
+            let r = try LogitLeakAttack(options).run(
+                against: a, account: "attacker", truth: OutputProjection(model: t.model))
             XCTAssertEqual(r.estimate.width, C, "C=\(C) V=\(V): spectrum \(r.singularValues.prefix(C + 2))")
             XCTAssertEqual(r.widthFound, true)
             // Float32 logits: the tail sits ~7 decades under the signal.
@@ -52,7 +61,8 @@ final class LogitLeakTests: XCTestCase {
         var options = LogitLeakOptions(mode: .topKBias, vectors: 40, seed: 3)
         options.topK = k
         options.promptLength = 5
-        let r = try LogitLeakAttack(options).run(against: a, account: "attacker", truth: OutputProjection(model: t.model))
+        let r = try LogitLeakAttack(options).run(
+            against: a, account: "attacker", truth: OutputProjection(model: t.model))
         XCTAssertEqual(r.estimate.width, C)
         XCTAssertEqual(r.unrecoveredEntries, 0)
         XCTAssertLessThan(try XCTUnwrap(r.alignment).rmsError, 1e-4)
@@ -85,8 +95,9 @@ final class LogitLeakTests: XCTestCase {
         let options = LogitLeakOptions(mode: .full, vectors: 64, seed: 4)
         let clean = try LogitLeakAttack(options).run(against: try api(t), account: "attacker")
         // Logits of a random-init GPT spread ~0.1; noise of σ = 1 on each drowns every direction.
-        let noisy = try LogitLeakAttack(options).run(against: try api(t, defences: [GaussianNoise(scale: 1, domain: .logits)]),
-                                                       account: "attacker")
+        let noisy = try LogitLeakAttack(options).run(
+            against: try api(t, defences: [GaussianNoise(scale: 1, domain: .logits)]),
+            account: "attacker")
         XCTAssertEqual(clean.estimate.width, C)
         XCTAssertNotEqual(noisy.estimate.width, C)
         XCTAssertLessThan(noisy.estimate.logGap, 2, "the largest gap left is of noise-bulk size")
@@ -102,7 +113,9 @@ final class LogitLeakTests: XCTestCase {
         }
         XCTAssertEqual(a.ledger.usage("attacker"), .zero)
         // The same policy leaves the full-distribution surface (no bias) open.
-        XCTAssertEqual(try LogitLeakAttack(LogitLeakOptions(mode: .full, vectors: 12)).run(against: a, account: "attacker").estimate.width, 8)
+        XCTAssertEqual(
+            try LogitLeakAttack(LogitLeakOptions(mode: .full, vectors: 12)).run(against: a, account: "attacker")
+                .estimate.width, 8)
     }
 
     func testTopKWithoutBiasLeavesMostEntriesUnrecovered() throws {
@@ -117,7 +130,8 @@ final class LogitLeakTests: XCTestCase {
     func testGPT2InitialisationHasLogitRankCMinusOne() throws {
         // LayerNorm centres h; with ln_f's bias at GPT-2's zero init, W·h spans C − 1 dimensions only.
         let t = try teacher(width: 16, vocabularySize: 64, lnfBiasStd: 0)
-        let r = try LogitLeakAttack(LogitLeakOptions(mode: .full, vectors: 48)).run(against: try api(t), account: "attacker")
+        let r = try LogitLeakAttack(LogitLeakOptions(mode: .full, vectors: 48)).run(
+            against: try api(t), account: "attacker")
         XCTAssertEqual(r.estimate.width, 15)
         XCTAssertGreaterThan(r.estimate.logGap, 8)
     }
@@ -196,7 +210,8 @@ final class LogitLeakTests: XCTestCase {
         let r = LogitLeak.projectionResidual(of: m, rows: 4, columns: 2, onto: basis)
         XCTAssertEqual(r, (25.0 + 36 + 49 + 64).squareRoot(), accuracy: 1e-12)
         // A dependent vector adds nothing.
-        XCTAssertEqual(LogitLeak.projectionResidual(of: m, rows: 4, columns: 2, onto: basis + [[2, 1, 0, 0]]), r, accuracy: 1e-12)
+        XCTAssertEqual(
+            LogitLeak.projectionResidual(of: m, rows: 4, columns: 2, onto: basis + [[2, 1, 0, 0]]), r, accuracy: 1e-12)
     }
 
     func testRowsAreCentredAndGapsFilledWithTheRowMinimum() {

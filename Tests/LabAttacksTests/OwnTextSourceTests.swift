@@ -2,12 +2,13 @@
 // from what the teacher trains and is evaluated on), `source: file:PATH` encodes the attacker's file with the
 // teacher's tokenizer, and both are read from an experiment's strategy parameters with located errors.
 import Foundation
-@testable import LabAPI
-@testable import LabAttacks
 import LabCore
 import LabData
 import LabModel
 import XCTest
+
+@testable import LabAPI
+@testable import LabAttacks
 
 final class OwnTextSourceTests: XCTestCase {
     private func splitCorpus() throws -> (Corpus, CorpusSpec, URL) {
@@ -44,18 +45,24 @@ final class OwnTextSourceTests: XCTestCase {
         try Data("the attacker's own words, 123 — and some more.\n".utf8).write(to: own)
         let text = try AttackData.text(.file(path: own.path), seed: 0, corpus: corpus, spec: spec)
         XCTAssertEqual(corpus.tokenizer.decode(text.map(Int.init)), "the attacker's own words, 123 — and some more.\n")
-        XCTAssertThrowsError(try AttackData.text(.file(path: own.path + ".missing"), seed: 0, corpus: corpus, spec: spec)) { error in
+        XCTAssertThrowsError(
+            try AttackData.text(.file(path: own.path + ".missing"), seed: 0, corpus: corpus, spec: spec)
+        ) { error in
             XCTAssertTrue("\(error)".contains(".missing"), "\(error)")
         }
     }
 
     func testStrategyParametersReadSplitAndFile() throws {
         XCTAssertEqual((try StrategyRegistry.make(.ownCorpus(.split)) as? OwnCorpus)?.source, .split)
-        XCTAssertEqual((try StrategyRegistry.make(.ownCorpus(.file(path: "/tmp/x.txt"))) as? OwnCorpus)?.source, .file(path: "/tmp/x.txt"))
-        XCTAssertThrowsError(try StrategyRegistry.make(StrategySpec("own_corpus", ["source": .string("file:")]))) { error in
+        XCTAssertEqual(
+            (try StrategyRegistry.make(.ownCorpus(.file(path: "/tmp/x.txt"))) as? OwnCorpus)?.source,
+            .file(path: "/tmp/x.txt"))
+        XCTAssertThrowsError(try StrategyRegistry.make(StrategySpec("own_corpus", ["source": .string("file:")]))) {
+            error in
             XCTAssertTrue("\(error)".contains("file:PATH"), "\(error)")
         }
-        XCTAssertThrowsError(try StrategyRegistry.make(StrategySpec("own_corpus", ["source": .string("held-out")]))) { error in
+        XCTAssertThrowsError(try StrategyRegistry.make(StrategySpec("own_corpus", ["source": .string("held-out")]))) {
+            error in
             XCTAssertTrue("\(error)".contains("split"), "\(error)")
         }
     }

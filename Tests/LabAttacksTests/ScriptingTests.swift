@@ -3,13 +3,14 @@
 // attacker's own text is what its source says: never the held-out test split, fresh samples of the same
 // chain, and a related chain that differs from it.
 import Foundation
-@testable import LabAPI
-@testable import LabAttacks
 import LabCore
 import LabData
-@testable import LabDefences
 import LabModel
 import XCTest
+
+@testable import LabAPI
+@testable import LabAttacks
+@testable import LabDefences
 
 final class ScriptingTests: XCTestCase {
     func tinyTeacher() throws -> (LanguageModel, Corpus, CorpusSpec) {
@@ -18,7 +19,9 @@ final class ScriptingTests: XCTestCase {
         spec.validationTokens = 200
         spec.testTokens = 400
         let corpus = try spec.build()
-        let gpt = try GPT(config: GPTConfig(vocabSize: corpus.tokenizer.vocabularySize, contextLength: 16, width: 8, layers: 1, heads: 2), seed: 1)
+        let gpt = try GPT(
+            config: GPTConfig(
+                vocabSize: corpus.tokenizer.vocabularySize, contextLength: 16, width: 8, layers: 1, heads: 2), seed: 1)
         return (LanguageModel(model: gpt, tokenizer: corpus.tokenizer, corpusSpec: spec), corpus, spec)
     }
 
@@ -26,7 +29,8 @@ final class ScriptingTests: XCTestCase {
         let (teacher, corpus, spec) = try tinyTeacher()
 
         // — as in the README —
-        let target = try ExtractionTarget(teacher: teacher, corpus: corpus, spec: spec, defences: [DefenceSpec("top_k", ["k": .number(2)])])
+        let target = try ExtractionTarget(
+            teacher: teacher, corpus: corpus, spec: spec, defences: [DefenceSpec("top_k", ["k": .number(2)])])
         let attack = AttackConfig(
             strategy: .ownCorpus(.fresh),
             harvest: .distribution,
@@ -49,9 +53,12 @@ final class ScriptingTests: XCTestCase {
     /// keeps the example in step with the API.
     func readmeExample() throws {
         let teacher = try LanguageModel.load(from: URL(fileURLWithPath: "checkpoints/markov-teacher"))
-        guard let spec = teacher.corpusSpec else { throw LabError.message("this checkpoint does not record its corpus") }
-        let target = try ExtractionTarget(teacher: teacher, corpus: try spec.build(), spec: spec,
-                                          defences: [DefenceSpec("top_k", ["k": .number(5)])])
+        guard let spec = teacher.corpusSpec else {
+            throw LabError.message("this checkpoint does not record its corpus")
+        }
+        let target = try ExtractionTarget(
+            teacher: teacher, corpus: try spec.build(), spec: spec,
+            defences: [DefenceSpec("top_k", ["k": .number(5)])])
         let attack = AttackConfig(
             strategy: .ownCorpus(.fresh),
             harvest: .distribution,
@@ -70,7 +77,8 @@ final class ScriptingTests: XCTestCase {
         let data = try AttackData(corpus: corpus, spec: spec, windows: 4, length: 8)
         XCTAssertEqual(data.heldOut.flatMap { $0 }.map(Int.init), Array(corpus.test.prefix(32)))
         XCTAssertEqual(try data.attackerText(.train, 0).map(Int.init), corpus.train)
-        let fresh = try data.attackerText(.fresh, 5), again = try data.attackerText(.fresh, 5), other = try data.attackerText(.fresh, 6)
+        let fresh = try data.attackerText(.fresh, 5), again = try data.attackerText(.fresh, 5),
+            other = try data.attackerText(.fresh, 6)
         XCTAssertEqual(fresh, again)
         XCTAssertNotEqual(fresh, other)
         XCTAssertNotEqual(fresh.map(Int.init), corpus.train)
@@ -88,7 +96,8 @@ final class ScriptingTests: XCTestCase {
         var grammar = CorpusSpec.grammar()
         (grammar.trainTokens, grammar.validationTokens, grammar.testTokens) = (300, 50, 50)
         let words = try AttackData(corpus: try grammar.build(), spec: grammar, windows: 1, length: 4)
-        XCTAssertEqual(ExtractionFixture.invalidKey { try words.attackerText(.related(mix: 0.5), 0) }, "strategy.source")
+        XCTAssertEqual(
+            ExtractionFixture.invalidKey { try words.attackerText(.related(mix: 0.5), 0) }, "strategy.source")
         XCTAssertGreaterThan(try words.attackerText(.fresh, 1).count, 0)
     }
 }

@@ -2,12 +2,13 @@
 // bigram model; users' rates are log-normal (heavy-tailed) and their arrivals Poisson; the same seed gives
 // the same users and prompts; resends happen at the configured rate.
 import Foundation
+import LabCore
+import XCTest
+
 @testable import LabAPI
 @testable import LabAttacks
 @testable import LabCampaigns
-import LabCore
 @testable import LabDefences
-import XCTest
 
 final class BenignPopulationTests: XCTestCase {
     let mixture = CampaignFixture.world.mixture
@@ -60,6 +61,12 @@ final class BenignPopulationTests: XCTestCase {
         var seen = Set<[Int32]>()
         for p in pa where !seen.insert(p).inserted { resent += 1 }
         XCTAssertEqual(Double(resent) / 500, 0.3, accuracy: 0.06)
-        XCTAssertThrowsError(try BenignPopulation(config: { var c = config; c.topicFocus = 2; return c }(), mixture: mixture, seed: 0))
+        XCTAssertThrowsError(
+            try BenignPopulation(
+                config: {
+                    var c = config
+                    c.topicFocus = 2
+                    return c
+                }(), mixture: mixture, seed: 0))
     }
 }

@@ -15,7 +15,8 @@ enum CampaignFixture {
         spec.tokensPerSplit = 2000
         do {
             let mixture = try BenignMixture(spec: spec)
-            return CampaignWorld(mixture: mixture, teacher: try mixture.bigramTeacher(contextLength: CampaignConfig.contextLength))
+            return CampaignWorld(
+                mixture: mixture, teacher: try mixture.bigramTeacher(contextLength: CampaignConfig.contextLength))
         } catch {
             preconditionFailure("CampaignFixture.world: \(error)")
         }

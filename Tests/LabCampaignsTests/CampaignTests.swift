@@ -2,13 +2,14 @@
 // served past its rate limit or after its ban, banned proxies rotate to fresh accounts, the budget is split
 // and never overspent, and config mistakes are typed errors naming the key.
 import Foundation
+import LabCore
+import TestSupport
+import XCTest
+
 @testable import LabAPI
 @testable import LabAttacks
 @testable import LabCampaigns
-import LabCore
 @testable import LabDefences
-import TestSupport
-import XCTest
 
 final class CampaignTests: XCTestCase {
     func testSameSeedSameOutcomeAndAnotherSeedDiffers() throws {
@@ -36,11 +37,14 @@ final class CampaignTests: XCTestCase {
         let limit = try XCTUnwrap(c.gateway.rateLimit)
         let byAccount = Dictionary(grouping: run.servedLog, by: \.account).mapValues { $0.map(\.time) }
         XCTAssertGreaterThan(run.outcome.attack.accountsBanned, 0, "the test needs bans to check")
-        XCTAssertGreaterThan(run.gateway.accounts.map(\.refusedRateLimit).reduce(0, +), 0, "the test needs the limits to bind")
+        XCTAssertGreaterThan(
+            run.gateway.accounts.map(\.refusedRateLimit).reduce(0, +), 0, "the test needs the limits to bind")
         for (account, times) in byAccount {
             for i in times.indices {
                 for j in i..<min(times.count, i + 50) {
-                    XCTAssertLessThanOrEqual(Double(j - i + 1), Double(limit.burst) + limit.requestsPerMinute / 60 * (times[j] - times[i]) + 1e-9)
+                    XCTAssertLessThanOrEqual(
+                        Double(j - i + 1),
+                        Double(limit.burst) + limit.requestsPerMinute / 60 * (times[j] - times[i]) + 1e-9)
                 }
             }
             if let ban = run.gateway.accounts[account].banAt {
@@ -63,10 +67,15 @@ final class CampaignTests: XCTestCase {
         XCTAssertLessThanOrEqual(o.delivered, 300)
         XCTAssertEqual(o.delivered, run.attackerAccounts.map { run.gateway.accounts[$0].served }.reduce(0, +))
         XCTAssertEqual(run.records.count, o.delivered)
-        XCTAssertEqual(o.accountDollars, Double(o.accountsOpened) * NSDecimalNumber(decimal: c.gateway.accountCost.dollars).doubleValue, accuracy: 1e-12)
+        XCTAssertEqual(
+            o.accountDollars,
+            Double(o.accountsOpened) * NSDecimalNumber(decimal: c.gateway.accountCost.dollars).doubleValue,
+            accuracy: 1e-12)
         XCTAssertGreaterThan(o.costMultiplier, 1)
         let fingerprint = try XCTUnwrap(run.outcome.detectors.first)
-        XCTAssertEqual(fingerprint.attackerAccountsAlarmed, o.accountsOpened - run.attackerAccounts.filter { run.gateway.accounts[$0].banAt == nil }.count)
+        XCTAssertEqual(
+            fingerprint.attackerAccountsAlarmed,
+            o.accountsOpened - run.attackerAccounts.filter { run.gateway.accounts[$0].banAt == nil }.count)
     }
 
     func testFullModeEndsInAFidelityNumberThatGrowsWithTheHarvest() throws {
@@ -90,9 +99,16 @@ final class CampaignTests: XCTestCase {
     }
 
     func testConfigErrorsNameTheKey() throws {
-        func decode(_ json: String) -> Error? { Fixture.error { try JSONDecoder().decode(CampaignConfig.self, from: Data(json.utf8)) } }
-        XCTAssertEqual(decode(#"{"attack": {"acounts": 3}}"#) as? LabError,
-                       .invalidConfig(key: "attack.acounts", message: "unknown key; did you mean 'accounts'? attack takes accounts, budget_queries, strategy, prompt_tokens, cover_fraction, rotate, max_accounts, pace, rate_fraction, unlimited_requests_per_minute, duration_hours, max_new_tokens, top_logprobs"))
+        func decode(_ json: String) -> Error? {
+            Fixture.error { try JSONDecoder().decode(CampaignConfig.self, from: Data(json.utf8)) }
+        }
+        XCTAssertEqual(
+            decode(#"{"attack": {"acounts": 3}}"#) as? LabError,
+            .invalidConfig(
+                key: "attack.acounts",
+                message:
+                    "unknown key; did you mean 'accounts'? attack takes accounts, budget_queries, strategy, prompt_tokens, cover_fraction, rotate, max_accounts, pace, rate_fraction, unlimited_requests_per_minute, duration_hours, max_new_tokens, top_logprobs"
+            ))
         let cases = [
             (#"{"attack": {"accounts": 0}}"#, "attack.accounts"),
             (#"{"defence": {"detectors": ["prado"]}}"#, "defence.detectors"),
@@ -102,10 +118,17 @@ final class CampaignTests: XCTestCase {
             (#"{"defence": {"detectors": ["prada"], "monitors": ["prada"]}}"#, "defence.monitors"),
         ]
         for (json, expected) in cases {
-            guard case let .invalidConfig(key, _)? = decode(json) as? LabError else { XCTFail("\(json): no invalidConfig"); continue }
+            guard case let .invalidConfig(key, _)? = decode(json) as? LabError else {
+                XCTFail("\(json): no invalidConfig")
+                continue
+            }
             XCTAssertEqual(key, expected, json)
         }
-        let ok = try JSONDecoder().decode(CampaignConfig.self, from: Data(#"{"gateway": {"rate_limit": null}, "defence": {"detectors": ["prada"], "monitors": ["clustering"]}}"#.utf8))
+        let ok = try JSONDecoder().decode(
+            CampaignConfig.self,
+            from: Data(
+                #"{"gateway": {"rate_limit": null}, "defence": {"detectors": ["prada"], "monitors": ["clustering"]}}"#
+                    .utf8))
         XCTAssertNil(ok.gateway.rateLimit)
         XCTAssertEqual(ok.defence.detectors, ["prada"])
     }
@@ -123,11 +146,13 @@ final class CampaignExtractionSeamTests: XCTestCase {
         for r in run.records {
             XCTAssert((8...32).contains(r.prompt.count))
             // own_corpus sends windows of the attacker's text: every prompt occurs in it.
-            XCTAssertNotNil((0...(text.count - r.prompt.count)).first { text[$0..<($0 + r.prompt.count)].elementsEqual(r.prompt) })
+            XCTAssertNotNil(
+                (0...(text.count - r.prompt.count)).first { text[$0..<($0 + r.prompt.count)].elementsEqual(r.prompt) })
         }
         for name in ["active", "teacher_bootstrap"] {
             c.attack.strategy = name
-            XCTAssertThrowsError(try CampaignSimulation.run(config: c, seed: 4, world: CampaignFixture.world)) { error in
+            XCTAssertThrowsError(try CampaignSimulation.run(config: c, seed: 4, world: CampaignFixture.world)) {
+                error in
                 guard case let .invalidConfig(key, _)? = error as? LabError else { return XCTFail("\(error)") }
                 XCTAssertEqual(key, "attack.strategy")
             }
@@ -143,7 +168,8 @@ final class CampaignExtractionSeamTests: XCTestCase {
         c.defence = CampaignDefenceConfig(rateLimits: false)
         // Short prompts keep debug-build steps cheap, and give targets at every position the windows score.
         c.attack.promptTokens = 1...8
-        let counted = try XCTUnwrap(CampaignSimulation.run(config: c, seed: 2, world: CampaignFixture.world).outcome.fidelity)
+        let counted = try XCTUnwrap(
+            CampaignSimulation.run(config: c, seed: 2, world: CampaignFixture.world).outcome.fidelity)
         c.student.kind = .gpt
         c.student.width = 16
         c.student.layers = 1
@@ -162,10 +188,13 @@ final class CampaignExtractionSeamTests: XCTestCase {
         let a = try XCTUnwrap(trained.outcome.fidelity), b = try XCTUnwrap(untrained.outcome.fidelity)
         XCTAssertEqual(trained.outcome.distiller, "gpt")
         XCTAssertEqual(a.positions, c.evaluationPrompts * c.evaluationLength)
-        XCTAssertGreaterThan(a.agreement, b.agreement + 0.5 * (counted.agreement - b.agreement),
-                             "trained \(a.agreement), untrained \(b.agreement), bigram counter \(counted.agreement)")
+        XCTAssertGreaterThan(
+            a.agreement, b.agreement + 0.5 * (counted.agreement - b.agreement),
+            "trained \(a.agreement), untrained \(b.agreement), bigram counter \(counted.agreement)")
         XCTAssertLessThan(a.klTeacherStudent, b.klTeacherStudent)
-        print("GPT student agreement: trained \(a.agreement), untrained \(b.agreement), bigram counter \(counted.agreement)")
+        print(
+            "GPT student agreement: trained \(a.agreement), untrained \(b.agreement), bigram counter \(counted.agreement)"
+        )
     }
 
     /// Steps follow the harvest between the floor and the cap; the bigram counter's identity omits GPT settings.

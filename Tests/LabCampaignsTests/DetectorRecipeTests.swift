@@ -22,7 +22,9 @@ final class LifetimeVolume: RegisteredDetector {
         init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: AnyKey.self)
             for key in c.allKeys where key.stringValue != "limit" {
-                throw LabError.invalidConfig(key: "detectors.lifetime_volume.\(key.stringValue)", message: "unknown; lifetime_volume takes limit")
+                throw LabError.invalidConfig(
+                    key: "detectors.lifetime_volume.\(key.stringValue)", message: "unknown; lifetime_volume takes limit"
+                )
             }
             limit = try c.decodeIfPresent(Int.self, forKey: AnyKey(stringValue: "limit")) ?? limit
             try validate()
@@ -34,7 +36,10 @@ final class LifetimeVolume: RegisteredDetector {
         }
 
         func validate() throws {
-            guard limit >= 1 else { throw LabError.invalidConfig(key: "detectors.lifetime_volume.limit", message: "is \(limit); must be at least 1") }
+            guard limit >= 1 else {
+                throw LabError.invalidConfig(
+                    key: "detectors.lifetime_volume.limit", message: "is \(limit); must be at least 1")
+            }
         }
     }
 
@@ -63,10 +68,13 @@ final class DetectorRecipeTests: XCTestCase {
         settings[LifetimeVolume.self].limit = 3
         let detector = try DetectorRegistry.make("lifetime_volume", settings: settings, context: context, kinds: kinds)
         XCTAssertEqual(detector.summary, "lifetime_volume(limit=3)")
-        XCTAssertThrowsError(try DetectorRegistry.make("lifetime_volume", settings: settings, context: context), "unknown without the registry line")
+        XCTAssertThrowsError(
+            try DetectorRegistry.make("lifetime_volume", settings: settings, context: context),
+            "unknown without the registry line")
         // Its section reads like any config section, unknown keys named.
         XCTAssertEqual(try JSONDecoder().decode(LifetimeVolume.Config.self, from: Data(#"{"limit": 7}"#.utf8)).limit, 7)
-        XCTAssertThrowsError(try JSONDecoder().decode(LifetimeVolume.Config.self, from: Data(#"{"limt": 7}"#.utf8))) { error in
+        XCTAssertThrowsError(try JSONDecoder().decode(LifetimeVolume.Config.self, from: Data(#"{"limt": 7}"#.utf8))) {
+            error in
             guard case let LabError.invalidConfig(key, _)? = error as? LabError else { return XCTFail("\(error)") }
             XCTAssertEqual(key, "detectors.lifetime_volume.limt")
         }
@@ -77,13 +85,19 @@ final class DetectorRecipeTests: XCTestCase {
         settings[LifetimeVolume.self].limit = 3
         settings[VolumeDetector.self] = VolumeDetector.Config(windowSeconds: 60, maxRequests: 3)
         for kind in kinds {
-            let detector = try DetectorRegistry.make(kind.registryName, settings: settings, context: context, kinds: kinds)
+            let detector = try DetectorRegistry.make(
+                kind.registryName, settings: settings, context: context, kinds: kinds)
             XCTAssertEqual(detector.name, kind.registryName)
-            XCTAssertNil(detector.statistic(account: 5), "\(kind.registryName): a statistic for an account it never saw")
+            XCTAssertNil(
+                detector.statistic(account: 5), "\(kind.registryName): a statistic for an account it never saw")
             var alarms = 0
             for i in 0..<200 {
                 let prompt = [Int32](repeating: 1, count: 8)
-                if detector.observe(DetectorObservation(account: 0, time: Double(i), features: PromptFeatures(prompt: prompt))) { alarms += 1 }
+                if detector.observe(
+                    DetectorObservation(account: 0, time: Double(i), features: PromptFeatures(prompt: prompt)))
+                {
+                    alarms += 1
+                }
                 let s = detector.suspicion(account: 0)
                 XCTAssertTrue((0...1).contains(s), "\(kind.registryName): suspicion \(s)")
             }

@@ -2,19 +2,21 @@
 // al.'s Algorithm 1 (same distances, same test points, same W) and on streams built to be non-normal or
 // not; the fingerprint on random, natural and single-topic streams; clustering on a crowd of look-alikes.
 import Foundation
+import LabCore
+import XCTest
+
 @testable import LabAPI
 @testable import LabAttacks
 @testable import LabCampaigns
-import LabCore
 @testable import LabDefences
-import XCTest
 
 final class DetectorTests: XCTestCase {
     let mixture = CampaignFixture.world.mixture
 
     func observe(_ d: any Detector, _ prompts: [[Int32]], account: Int = 0) -> Int? {
         var alarmAt: Int?
-        for (i, p) in prompts.enumerated() where d.observe(DetectorObservation(account: account, time: Double(i), features: PromptFeatures(prompt: p))) {
+        for (i, p) in prompts.enumerated()
+        where d.observe(DetectorObservation(account: account, time: Double(i), features: PromptFeatures(prompt: p))) {
             alarmAt = alarmAt ?? i + 1
         }
         return alarmAt
@@ -23,7 +25,9 @@ final class DetectorTests: XCTestCase {
     func natural(_ count: Int, seed: UInt64, source: Int? = nil) -> [[Int32]] {
         var rng = LabRNG(seed: seed)
         return (0..<count).map { _ in
-            mixture.window(source: source ?? rng.categorical(mixture.weights), split: .validation, length: 8 + rng.int(below: 25), rng: &rng)
+            mixture.window(
+                source: source ?? rng.categorical(mixture.weights), split: .validation, length: 8 + rng.int(below: 25),
+                rng: &rng)
         }
     }
 
@@ -35,7 +39,9 @@ final class DetectorTests: XCTestCase {
 
     func testVolumeAlarmsOnTheFirstWindowOverTheLimit() {
         let d = VolumeDetector(config: .init(windowSeconds: 100, maxRequests: 3))
-        func at(_ t: Double, _ a: Int = 0) -> Bool { d.observe(DetectorObservation(account: a, time: t, features: PromptFeatures(prompt: [1]))) }
+        func at(_ t: Double, _ a: Int = 0) -> Bool {
+            d.observe(DetectorObservation(account: a, time: t, features: PromptFeatures(prompt: [1])))
+        }
         // Never 4 within 100 s.
         XCTAssertEqual([0, 40, 80, 120, 160].map { at($0) }, [false, false, false, false, false])
         XCTAssertTrue(at(170))  // 80, 120, 160, 170: four within 100 s
@@ -58,8 +64,14 @@ final class DetectorTests: XCTestCase {
         for p in prompts {
             let c = PromptFeatures(prompt: p).counts
             let x = c / (c * c).sum().squareRoot()
-            guard !growing.isEmpty else { growing.append(x); continue }
-            let dmin = growing.map { y -> Double in let v = x - y; return Double((v * v).sum()) }.min()!.squareRoot()
+            guard !growing.isEmpty else {
+                growing.append(x)
+                continue
+            }
+            let dmin = growing.map { y -> Double in
+                let v = x - y
+                return Double((v * v).sum())
+            }.min()!.squareRoot()
             distances.append(dmin)
             if dmin > threshold {
                 growing.append(x)
@@ -68,11 +80,15 @@ final class DetectorTests: XCTestCase {
                 let std = (added.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(added.count)).squareRoot()
                 threshold = max(threshold, mean - std)
             }
-            if distances.count > 100, (distances.count - 100) % 10 == 0 { expected.append((distances.count, try ShapiroWilk.test(distances).w)) }
+            if distances.count > 100, (distances.count - 100) % 10 == 0 {
+                expected.append((distances.count, try ShapiroWilk.test(distances).w))
+            }
         }
         XCTAssertEqual(d.tests.map(\.distances), expected.map(\.0))
         XCTAssertEqual(d.tests.map(\.distances).first, 110)
-        for (got, want) in zip(d.tests, expected) { XCTAssertEqual(got.w, want.1, accuracy: 1e-4, "at \(want.0) distances") }
+        for (got, want) in zip(d.tests, expected) {
+            XCTAssertEqual(got.w, want.1, accuracy: 1e-4, "at \(want.0) distances")
+        }
     }
 
     /// A stream that resends earlier prompts half of the time has a spike of zero distances: far from
@@ -95,7 +111,9 @@ final class DetectorTests: XCTestCase {
         XCTAssertNotNil(alarm)
         XCTAssertLessThanOrEqual(alarm ?? .max, 100)
         XCTAssertNil(observe(detector(), natural(300, seed: 3)))
-        for s in mixture.sources.indices { XCTAssertNil(observe(detector(), natural(300, seed: 4, source: s)), mixture.sources[s].name) }
+        for s in mixture.sources.indices {
+            XCTAssertNil(observe(detector(), natural(300, seed: 4, source: s)), mixture.sources[s].name)
+        }
     }
 
     /// Twelve random-token proxies of 15 queries each — too few for the per-account fingerprint — among 30
@@ -104,9 +122,16 @@ final class DetectorTests: XCTestCase {
         let topics = DetectorTopics(profiles: mixture.topicProfiles(prompts: 300, lengths: PromptLengths(), seed: 1))
         for (strategy, flagged) in [("random", 12), ("natural", 0)] {
             let d = ClusteringDetector(config: .init(), topics: topics)
-            for u in 0..<30 { _ = observe(d, natural(10 + 5 * (u % 4), seed: 100 + UInt64(u), source: u % 3 == 0 ? u % mixture.sources.count : nil), account: u) }
+            for u in 0..<30 {
+                _ = observe(
+                    d,
+                    natural(
+                        10 + 5 * (u % 4), seed: 100 + UInt64(u), source: u % 3 == 0 ? u % mixture.sources.count : nil),
+                    account: u)
+            }
             for p in 0..<12 {
-                let prompts = strategy == "random" ? randomTokens(15, seed: 200 + UInt64(p)) : natural(15, seed: 300 + UInt64(p))
+                let prompts =
+                    strategy == "random" ? randomTokens(15, seed: 200 + UInt64(p)) : natural(15, seed: 300 + UInt64(p))
                 _ = observe(d, prompts, account: 30 + p)
             }
             let alarms = Set(d.sweep(time: 3600))

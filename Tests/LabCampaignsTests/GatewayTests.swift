@@ -2,12 +2,13 @@
 // over random traffic, checked on every window between two served requests), a banned account is never
 // served after its ban lands, bans wait their delay, proof-of-work follows suspicion, and misuse is typed.
 import Foundation
+import LabCore
+import XCTest
+
 @testable import LabAPI
 @testable import LabAttacks
 @testable import LabCampaigns
-import LabCore
 @testable import LabDefences
-import XCTest
 
 final class GatewayTests: XCTestCase {
     func testTokenBucketArithmetic() {
@@ -50,8 +51,9 @@ final class GatewayTests: XCTestCase {
         for (a, times) in served {
             for i in times.indices {
                 for j in i..<min(times.count, i + 200) {
-                    XCTAssertLessThanOrEqual(Double(j - i + 1), Double(limit.burst) + rate * (times[j] - times[i]) + 1e-9,
-                                             "account \(a): \(j - i + 1) requests in \(times[j] - times[i]) s")
+                    XCTAssertLessThanOrEqual(
+                        Double(j - i + 1), Double(limit.burst) + rate * (times[j] - times[i]) + 1e-9,
+                        "account \(a): \(j - i + 1) requests in \(times[j] - times[i]) s")
                 }
             }
             let perDay = Dictionary(grouping: times) { Int($0 / 86_400) }.mapValues(\.count)
@@ -61,7 +63,8 @@ final class GatewayTests: XCTestCase {
 
     func testBanLandsAfterItsDelayAndABannedAccountIsNeverServed() throws {
         let stub = StubDetector(alarmAt: 3)
-        let gateway = try Gateway(config: GatewayConfig(rateLimit: nil, banDelaySeconds: 100), api: nil, detectors: [(stub, true)])
+        let gateway = try Gateway(
+            config: GatewayConfig(rateLimit: nil, banDelaySeconds: 100), api: nil, detectors: [(stub, true)])
         let a = try gateway.openAccount(at: 0)
         var servedAfterBan = 0
         var outcomes: [String] = []
@@ -79,7 +82,8 @@ final class GatewayTests: XCTestCase {
     }
 
     func testMonitorsLogAlarmsWithoutBanning() throws {
-        let gateway = try Gateway(config: GatewayConfig(rateLimit: nil), api: nil, detectors: [(StubDetector(alarmAt: 1), false)])
+        let gateway = try Gateway(
+            config: GatewayConfig(rateLimit: nil), api: nil, detectors: [(StubDetector(alarmAt: 1), false)])
         let a = try gateway.openAccount(at: 0)
         for t in 0..<5 { _ = try gateway.submit(.label([1]), account: a, at: Double(t)) }
         XCTAssertEqual(gateway.alarms.count, 1)
@@ -95,11 +99,15 @@ final class GatewayTests: XCTestCase {
         pow.maxBits = 20
         pow.hashesPerSecond = 1024
         let stub = StubDetector(alarmAt: .max, scores: [1: 0.5, 2: 1])
-        let gateway = try Gateway(config: GatewayConfig(rateLimit: nil), api: nil, detectors: [(stub, false)], proofOfWork: ProofOfWork(config: pow))
+        let gateway = try Gateway(
+            config: GatewayConfig(rateLimit: nil), api: nil, detectors: [(stub, false)],
+            proofOfWork: ProofOfWork(config: pow))
         let accounts = try (0..<3).map { _ in try gateway.openAccount(at: 0) }
         var seconds: [Double] = []
         for a in accounts {
-            guard case let .served(receipt) = try gateway.submit(.label([1]), account: a, at: 0) else { return XCTFail("refused") }
+            guard case let .served(receipt) = try gateway.submit(.label([1]), account: a, at: 0) else {
+                return XCTFail("refused")
+            }
             seconds.append(receipt.proofOfWork?.seconds ?? -1)
         }
         XCTAssertEqual(accounts.map { gateway.accounts[$0].proofOfWorkHashes }, [1 << 4, 1 << 12, 1 << 20])
@@ -112,8 +120,13 @@ final class GatewayTests: XCTestCase {
         let a = try gateway.openAccount(at: 10)
         XCTAssertThrowsError(try gateway.submit(.label([1]), account: a, at: 5)) { XCTAssert($0 is LabError) }
         XCTAssertThrowsError(try gateway.submit(.label([1]), account: 99, at: 10)) { XCTAssert($0 is APIRefusal) }
-        XCTAssertThrowsError(try Gateway(config: GatewayConfig(rateLimit: RateLimitConfig(requestsPerMinute: 0)), api: nil)) { error in
-            XCTAssertEqual(error as? LabError, .invalidConfig(key: "gateway.rate_limit.requests_per_minute", message: "is 0.0; must be a positive rate"))
+        XCTAssertThrowsError(
+            try Gateway(config: GatewayConfig(rateLimit: RateLimitConfig(requestsPerMinute: 0)), api: nil)
+        ) { error in
+            XCTAssertEqual(
+                error as? LabError,
+                .invalidConfig(
+                    key: "gateway.rate_limit.requests_per_minute", message: "is 0.0; must be a positive rate"))
         }
         var pow = ProofOfWorkConfig()
         pow.scoreFrom = "prada"

@@ -1,7 +1,8 @@
+import LabCore
 // BatchSampler tests: targets are inputs shifted by one, windows are contiguous and in range, the
 // sampler is deterministic by seed, and evaluation windows cover every target exactly once.
 import XCTest
-import LabCore
+
 @testable import LabData
 
 final class BatchSamplerTests: XCTestCase {
@@ -14,7 +15,7 @@ final class BatchSamplerTests: XCTestCase {
         for _ in 0..<200 {
             sampler.next(inputs: &inputs, targets: &targets)
             for row in 0..<4 {
-                let window = row * 16 ..< (row + 1) * 16
+                let window = row * 16..<(row + 1) * 16
                 for i in window {
                     XCTAssertEqual(targets[i], inputs[i] + 1)
                     if i > window.lowerBound { XCTAssertEqual(inputs[i], inputs[i - 1] + 1) }
@@ -33,14 +34,18 @@ final class BatchSamplerTests: XCTestCase {
         func batches(_ seed: UInt64) throws -> [[Int32]] {
             var sampler = try BatchSampler(tokens: tokens, batchSize: 2, sequenceLength: 8, seed: seed)
             var inputs = [Int32](repeating: 0, count: 16), targets = inputs
-            return (0..<5).map { _ in sampler.next(inputs: &inputs, targets: &targets); return inputs + targets }
+            return (0..<5).map { _ in
+                sampler.next(inputs: &inputs, targets: &targets)
+                return inputs + targets
+            }
         }
         XCTAssertEqual(try batches(3), try batches(3))
         XCTAssertNotEqual(try batches(3), try batches(4))
     }
 
     func testShortSplitIsAConfigError() {
-        XCTAssertThrowsError(try BatchSampler(tokens: Array(0..<16), batchSize: 1, sequenceLength: 16, seed: 0)) { error in
+        XCTAssertThrowsError(try BatchSampler(tokens: Array(0..<16), batchSize: 1, sequenceLength: 16, seed: 0)) {
+            error in
             guard case LabError.invalidConfig(key: "sequence_length", _) = error else { return XCTFail("\(error)") }
         }
         XCTAssertNoThrow(try BatchSampler(tokens: Array(0..<17), batchSize: 1, sequenceLength: 16, seed: 0))

@@ -2,8 +2,9 @@
 // training with the stated tie-break, the tokenizer.json format (stable bytes, refusals), and — when
 // DISTILL_LAB_PYTHON is set — ids equal to Hugging Face tokenizers' and transformers' on thousands of strings.
 import Foundation
-import XCTest
 import LabCore
+import XCTest
+
 @testable import LabModel
 
 final class BytePairEncodingTests: XCTestCase {
@@ -124,10 +125,12 @@ final class BytePairEncodingTests: XCTestCase {
     /// the pre-tokenizer distinguishes, contractions, digits, emoji; skipped without DISTILL_LAB_PYTHON.
     func testIdsEqualHuggingFaceTokenizersAndTransformers() throws {
         guard let python = ProcessInfo.processInfo.environment["DISTILL_LAB_PYTHON"], !python.isEmpty else {
-            throw XCTSkip("DISTILL_LAB_PYTHON is not set (bash scripts/pyenv.sh prints an interpreter with tokenizers installed)")
+            throw XCTSkip(
+                "DISTILL_LAB_PYTHON is not set (bash scripts/pyenv.sh prints an interpreter with tokenizers installed)")
         }
         let strings = Self.sampleStrings(count: 3000, seed: 11)
-        let tokenizer = try Tokenizer.bytePairEncoding(trainedOn: Self.sampleStrings(count: 3000, seed: 12).joined(separator: "\n"), vocabularySize: 2000)
+        let tokenizer = try Tokenizer.bytePairEncoding(
+            trainedOn: Self.sampleStrings(count: 3000, seed: 12).joined(separator: "\n"), vocabularySize: 2000)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bpe-parity-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         addTeardownBlock { try? FileManager.default.removeItem(at: directory) }
@@ -137,15 +140,21 @@ final class BytePairEncodingTests: XCTestCase {
         try tokenizer.save(to: tokenizerURL)
         try JSONSerialization.data(withJSONObject: strings).write(to: stringsURL)
 
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("scripts/check_tokenizer_parity.py")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script.path, "--tokenizer", tokenizerURL.path, "--strings", stringsURL.path, "--out", outURL.path]
+        process.arguments = [
+            script.path, "--tokenizer", tokenizerURL.path, "--strings", stringsURL.path, "--out", outURL.path,
+        ]
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            if process.terminationStatus == 1 { throw XCTSkip("the Python environment lacks tokenizers (pip install -r scripts/python/requirements-text.txt)") }
+            if process.terminationStatus == 1 {
+                throw XCTSkip(
+                    "the Python environment lacks tokenizers (pip install -r scripts/python/requirements-text.txt)")
+            }
             return XCTFail("check_tokenizer_parity.py exited with \(process.terminationStatus)")
         }
         let result = try JSONSerialization.jsonObject(with: Data(contentsOf: outURL)) as? [String: Any]
@@ -169,7 +178,9 @@ final class BytePairEncodingTests: XCTestCase {
         XCTAssertEqual(fastMismatches, 0)
         XCTAssertEqual(decodeMismatches, 0)
         let versions = result?["versions"] as? [String: Any]
-        print("BPE parity: \(strings.count) strings, \(strings.reduce(0) { $0 + tokenizer.encode($1).count }) tokens; mismatches tokenizers \(mismatches), transformers \(fast == nil ? "not installed" : String(fastMismatches)), decode \(decodeMismatches); versions \(versions ?? [:])")
+        print(
+            "BPE parity: \(strings.count) strings, \(strings.reduce(0) { $0 + tokenizer.encode($1).count }) tokens; mismatches tokenizers \(mismatches), transformers \(fast == nil ? "not installed" : String(fastMismatches)), decode \(decodeMismatches); versions \(versions ?? [:])"
+        )
     }
 
     // MARK: Test strings
@@ -185,7 +196,10 @@ final class BytePairEncodingTests: XCTestCase {
             "{y}", "<tag>", "a@b.com", "http://x.org/a?b=c", "#hash", "100%", "C++", "x_y", "snake_case", "CamelCase",
             "\u{200B}", "\u{FEFF}", "\u{00AD}", "©", "™", "°C", "µs", "∑", "√2", "≠", "→", "♥", "\u{1F600}",
         ]
-        let spaces = [" ", " ", " ", " ", "  ", "   ", "\n", "\n\n", "\t", " \n", "\r\n", "\u{00A0}", "\u{3000}", "\u{2028}", "\u{2003}", ""]
+        let spaces = [
+            " ", " ", " ", " ", "  ", "   ", "\n", "\n\n", "\t", " \n", "\r\n", "\u{00A0}", "\u{3000}", "\u{2028}",
+            "\u{2003}", "",
+        ]
         var rng = LabRNG(seed: seed, stream: "bpe-test-strings")
         return (0..<count).map { _ in
             var s = rng.int(below: 8) == 0 ? spaces[rng.int(below: spaces.count)] : ""

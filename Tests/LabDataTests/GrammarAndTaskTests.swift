@@ -1,8 +1,9 @@
+import LabCore
+import LabModel
 // Grammar and task corpus tests: readable deterministic sentences; task lines whose answers are right,
 // held-out test prompts, and exact-match scoring of completions.
 import XCTest
-import LabCore
-import LabModel
+
 @testable import LabData
 
 final class GrammarTests: XCTestCase {

@@ -2,6 +2,7 @@
 // tokenizer and corpus spec), and evaluates splits whose length is not a multiple of T.
 import Foundation
 import XCTest
+
 @testable import LabCore
 @testable import LabData
 @testable import LabModel
@@ -20,11 +21,14 @@ final class LanguageModelTests: XCTestCase {
         training.learningRate = 1e-2
         training.warmupSteps = 5
         training.evalInterval = 20
-        let (lm, history) = try LanguageModel.train(corpus: corpus, spec: spec, architecture: ModelArchitecture(contextLength: 16, width: 16, layers: 1, heads: 2), training: training)
+        let (lm, history) = try LanguageModel.train(
+            corpus: corpus, spec: spec,
+            architecture: ModelArchitecture(contextLength: 16, width: 16, layers: 1, heads: 2), training: training)
         XCTAssertEqual(history.records.filter { $0.validationLoss != nil }.count, 2)
         let report = try lm.evaluate(on: corpus, split: .test)
         XCTAssertLessThan(report.loss, log(6.0), "a trained model beats the uniform guess")
-        XCTAssertGreaterThan(report.loss, corpus.entropyRate! - 0.05, "no model beats the entropy rate by more than noise")
+        XCTAssertGreaterThan(
+            report.loss, corpus.entropyRate! - 0.05, "no model beats the entropy rate by more than noise")
 
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lm-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }

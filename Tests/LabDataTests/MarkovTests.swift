@@ -1,8 +1,9 @@
 // Markov corpus tests: determinism by seed, the exact entropy rate against hand-computed chains, and
 // the generator and the formula checked against each other through the empirical log-loss of the truth.
 import Foundation
-import XCTest
 import LabCore
+import XCTest
+
 @testable import LabData
 
 final class MarkovTests: XCTestCase {
@@ -43,7 +44,8 @@ final class MarkovTests: XCTestCase {
         let source = try MarkovSource(symbolCount: 2, order: 1, transitions: [0.9, 0.1, 0.4, 0.6])
         XCTAssertLessThanOrEqual(maxToleranceRatio(source.stationary, [0.8, 0.2], atol: 1e-12, rtol: 0), 1)
         let expected = 0.8 * h([0.9, 0.1]) + 0.2 * h([0.4, 0.6])
-        XCTAssertTrue(isClose(source.entropyRate, expected, atol: 1e-12, rtol: 0), "\(source.entropyRate) vs \(expected)")
+        XCTAssertTrue(
+            isClose(source.entropyRate, expected, atol: 1e-12, rtol: 0), "\(source.entropyRate) vs \(expected)")
     }
 
     func testPeriodicChainAndIIDSource() throws {
@@ -63,9 +65,11 @@ final class MarkovTests: XCTestCase {
         var rng = LabRNG(seed: 11)
         let first = try MarkovSource.random(symbolCount: 4, order: 1, concentration: 0.5, rng: &rng)
         var rows: [Double] = []
-        for context in 0..<16 { rows += first.transitions[(context % 4) * 4 ..< (context % 4) * 4 + 4] }
+        for context in 0..<16 { rows += first.transitions[(context % 4) * 4..<(context % 4) * 4 + 4] }
         let second = try MarkovSource(symbolCount: 4, order: 2, transitions: rows)
-        XCTAssertTrue(isClose(second.entropyRate, first.entropyRate, atol: 1e-10, rtol: 0), "\(second.entropyRate) vs \(first.entropyRate)")
+        XCTAssertTrue(
+            isClose(second.entropyRate, first.entropyRate, atol: 1e-10, rtol: 0),
+            "\(second.entropyRate) vs \(first.entropyRate)")
         let newest = (0..<4).map { s in (0..<4).reduce(0.0) { $0 + second.stationary[$1 * 4 + s] } }
         XCTAssertLessThanOrEqual(maxToleranceRatio(newest, first.stationary, atol: 1e-10, rtol: 0), 1)
     }
@@ -93,7 +97,9 @@ final class MarkovTests: XCTestCase {
         let variance = means.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(blocks - 1)
         let standardError = (variance / Double(blocks)).squareRoot()
         let z = (mean - rate) / standardError
-        print("markov default (V=16, k=2, concentration 0.3, seed 0): entropy rate \(rate) nats/token; empirical true-model loss on \(losses.count) test tokens \(mean) ± \(standardError) (z = \(z))")
+        print(
+            "markov default (V=16, k=2, concentration 0.3, seed 0): entropy rate \(rate) nats/token; empirical true-model loss on \(losses.count) test tokens \(mean) ± \(standardError) (z = \(z))"
+        )
         XCTAssertLessThan(abs(z), 4)
         XCTAssertLessThan(standardError, 0.01)
     }
@@ -116,7 +122,10 @@ final class MarkovTests: XCTestCase {
 
     func testInvalidSpecsNameTheKey() {
         func key(_ spec: CorpusSpec) -> String? {
-            do { _ = try spec.build(); return nil } catch let LabError.invalidConfig(key, _) { return key } catch { return "\(error)" }
+            do {
+                _ = try spec.build()
+                return nil
+            } catch let LabError.invalidConfig(key, _) { return key } catch { return "\(error)" }
         }
         XCTAssertEqual(key(.markov(symbols: 1)), "symbols")
         XCTAssertEqual(key(.markov(symbols: 63)), "symbols")

@@ -2,19 +2,22 @@
 // command; parts never overlap and cover the text; a BPE vocabulary sees only the train part; the corpus's
 // origin (name, hash, size) reaches the checkpoint. Tests on `fortunes` itself skip when it is not installed.
 import Foundation
-import XCTest
 import LabCore
 import LabModel
+import XCTest
+
 @testable import LabData
 
 final class NamedCorpusTests: XCTestCase {
     func testAMissingPackageNamesThePackageAndTheInstallCommand() throws {
-        let absent = NamedCorpus(name: "nowhere", package: "no-such-package", directory: "/nonexistent/\(UUID().uuidString)",
-                                 summary: "", separatorLine: nil, includes: { _ in true })
+        let absent = NamedCorpus(
+            name: "nowhere", package: "no-such-package", directory: "/nonexistent/\(UUID().uuidString)",
+            summary: "", separatorLine: nil, includes: { _ in true })
         XCTAssertThrowsError(try absent.documents()) { error in
             guard case let LabError.file(path, message) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(path, absent.directory)
-            XCTAssertTrue(message.contains("'no-such-package'") && message.contains("apt-get install no-such-package"), message)
+            XCTAssertTrue(
+                message.contains("'no-such-package'") && message.contains("apt-get install no-such-package"), message)
         }
         XCTAssertThrowsError(try NamedCorpus.named("shakespeare")) { error in
             XCTAssertTrue("\(error)".contains("fortunes"), "\(error)")
@@ -42,7 +45,11 @@ final class NamedCorpusTests: XCTestCase {
         XCTAssertEqual(parts.joined(), text)
         for part in parts.dropLast() { XCTAssertTrue(part.hasSuffix("\n")) }
         let partLines = parts.map { Set($0.split(separator: "\n")) }
-        for i in 0..<4 { for j in (i + 1)..<4 { XCTAssertTrue(partLines[i].isDisjoint(with: partLines[j]), "parts \(i) and \(j) share a line") } }
+        for i in 0..<4 {
+            for j in (i + 1)..<4 {
+                XCTAssertTrue(partLines[i].isDisjoint(with: partLines[j]), "parts \(i) and \(j) share a line")
+            }
+        }
         let sizes = parts.map { Double($0.utf8.count) / Double(text.utf8.count) }
         XCTAssertEqual(sizes[0], 0.45, accuracy: 0.01)
         XCTAssertEqual(sizes[1], 0.45, accuracy: 0.01)
@@ -62,8 +69,9 @@ final class NamedCorpusTests: XCTestCase {
             try Data(documents.joined(separator: "%\n").utf8).write(to: directory.appendingPathComponent("part\(file)"))
         }
         try Data("skipped".utf8).write(to: directory.appendingPathComponent("part0.dat"))
-        let named = NamedCorpus(name: "test", package: "test-package", directory: directory.path, summary: "",
-                                separatorLine: "%", includes: { !$0.hasSuffix(".dat") })
+        let named = NamedCorpus(
+            name: "test", package: "test-package", directory: directory.path, summary: "",
+            separatorLine: "%", includes: { !$0.hasSuffix(".dat") })
         var spec = CorpusSpec(kind: .text)
         (spec.attackerFraction, spec.validationFraction, spec.testFraction) = (0.45, 0.05, 0.05)
         let corpus = try TextCorpus.build(spec, named: named)
@@ -75,7 +83,8 @@ final class NamedCorpusTests: XCTestCase {
             for k in stride(from: 0, to: lines.count, by: 2) {
                 // Both lines of a document, together, in one part.
                 let name: String = lines[k].replacingOccurrences(of: " begins", with: "")
-                let closing: String = lines[k + 1].replacingOccurrences(of: " ends", with: "").replacingOccurrences(of: "and ", with: "")
+                let closing: String = lines[k + 1].replacingOccurrences(of: " ends", with: "").replacingOccurrences(
+                    of: "and ", with: "")
                 XCTAssertEqual(closing, name)
                 XCTAssertNil(owner[name], "\(name) is in two parts")
                 owner[name] = index

@@ -1,9 +1,10 @@
 // Text corpus and CorpusSpec tests: contiguous splits of a temp file, clear file errors, and the closed
 // snake_case config schema (defaults, unknown keys, keys of another kind, encode/decode round trip).
 import Foundation
-import XCTest
 import LabCore
 import LabModel
+import XCTest
+
 @testable import LabData
 
 final class TextCorpusTests: XCTestCase {
@@ -36,7 +37,9 @@ final class TextCorpusTests: XCTestCase {
     }
 
     func testFileErrorsNameThePathAndTheProblem() throws {
-        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("no-such-corpus-\(UUID().uuidString).txt").path
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "no-such-corpus-\(UUID().uuidString).txt"
+        ).path
         let cases: [(path: String, expected: String)] = [
             (missing, "no such file"),
             (try temporaryFile(Data()), "empty"),
@@ -47,7 +50,9 @@ final class TextCorpusTests: XCTestCase {
         ]
         for (path, expected) in cases {
             XCTAssertThrowsError(try CorpusSpec.text(path: path).build(), expected) { error in
-                guard case let LabError.file(errorPath, message) = error else { return XCTFail("\(expected): \(error)") }
+                guard case let LabError.file(errorPath, message) = error else {
+                    return XCTFail("\(expected): \(error)")
+                }
                 XCTAssertEqual(errorPath, path)
                 XCTAssertTrue(message.contains(expected), "'\(message)' should mention \(expected)")
             }
@@ -67,23 +72,30 @@ final class CorpusSpecTests: XCTestCase {
     }
 
     private func errorKey(_ json: String) -> String? {
-        do { _ = try decode(json); return nil } catch let LabError.invalidConfig(key, _) { return key } catch { return "\(error)" }
+        do {
+            _ = try decode(json)
+            return nil
+        } catch let LabError.invalidConfig(key, _) { return key } catch { return "\(error)" }
     }
 
     func testDefaultsAndSnakeCaseKeys() throws {
         let markov = try decode(#"{"kind": "markov"}"#)
         XCTAssertEqual(markov, .markov())
-        XCTAssertEqual([markov.symbols, markov.order, markov.trainTokens, markov.validationTokens, markov.testTokens], [16, 2, 200_000, 20_000, 20_000])
+        XCTAssertEqual(
+            [markov.symbols, markov.order, markov.trainTokens, markov.validationTokens, markov.testTokens],
+            [16, 2, 200_000, 20_000, 20_000])
         XCTAssertEqual(markov.concentration, 0.3)
 
-        let tasks = try decode(#"{"kind": "tasks", "seed": 7, "task": "addition", "digits": [2, 5], "length": 4, "train_tokens": 1000}"#)
+        let tasks = try decode(
+            #"{"kind": "tasks", "seed": 7, "task": "addition", "digits": [2, 5], "length": 4, "train_tokens": 1000}"#)
         XCTAssertEqual(tasks.seed, 7)
         XCTAssertEqual(tasks.task, .addition)
         XCTAssertEqual(tasks.digits, 2...5)
         XCTAssertEqual(tasks.length, 4...4)
         XCTAssertEqual(tasks.trainTokens, 1000)
 
-        let text = try decode(#"{"kind": "text", "path": "a.txt", "tokenizer": "word", "max_vocabulary": 500, "test_fraction": 0.1}"#)
+        let text = try decode(
+            #"{"kind": "text", "path": "a.txt", "tokenizer": "word", "max_vocabulary": 500, "test_fraction": 0.1}"#)
         XCTAssertEqual(text.path, "a.txt")
         XCTAssertEqual(text.tokenizer, .word)
         XCTAssertEqual(text.maxVocabulary, 500)
@@ -111,11 +123,15 @@ final class CorpusSpecTests: XCTestCase {
     func testEncodeWritesTheResolvedKeysOfItsKindAndRoundTrips() throws {
         var tasks = CorpusSpec.tasks(.sorting, length: 3...9, seed: 2)
         tasks.testTokens = 123
-        for spec in [CorpusSpec.markov(symbols: 8, order: 3, concentration: 1.5, seed: 9), .grammar(seed: 4), tasks, .text(path: "x.txt", tokenizer: .word)] {
+        for spec in [
+            CorpusSpec.markov(symbols: 8, order: 3, concentration: 1.5, seed: 9), .grammar(seed: 4), tasks,
+            .text(path: "x.txt", tokenizer: .word),
+        ] {
             let data = try JSONEncoder().encode(spec)
             let keys = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any]).keys
             // Optional keys left unset are not written: max_vocabulary, and source beside a path.
-            XCTAssertEqual(Set(keys), Set(CorpusSpec.keys(for: spec.kind).filter { $0 != "max_vocabulary" && $0 != "source" }))
+            XCTAssertEqual(
+                Set(keys), Set(CorpusSpec.keys(for: spec.kind).filter { $0 != "max_vocabulary" && $0 != "source" }))
             XCTAssertEqual(try JSONDecoder().decode(CorpusSpec.self, from: data), spec)
         }
     }

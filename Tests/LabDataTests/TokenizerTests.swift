@@ -1,8 +1,9 @@
 // Tokenizer tests: round trips (characters, words, Unicode), <unk> handling, vocabulary order, and the
 // tokenizer.json format, including refusal of corrupted files with a message naming the problem.
 import Foundation
-import XCTest
 import LabCore
+import XCTest
+
 @testable import LabModel
 
 final class TokenizerTests: XCTestCase {
@@ -53,7 +54,9 @@ final class TokenizerTests: XCTestCase {
         let text = "The dog, the cat.\n  And   the dog!"
         let tokenizer = try Tokenizer.wordLevel(from: text)
         let ids = tokenizer.encode(text)
-        XCTAssertEqual(ids.map { tokenizer.symbol(for: $0) ?? "?" }, ["The", "dog", ",", "the", "cat", ".", "And", "the", "dog", "!"])
+        XCTAssertEqual(
+            ids.map { tokenizer.symbol(for: $0) ?? "?" },
+            ["The", "dog", ",", "the", "cat", ".", "And", "the", "dog", "!"])
         XCTAssertEqual(tokenizer.decode(ids), "The dog , the cat . And the dog !")
         // "the" ×2 and "dog" ×2 come first, tied and ordered by scalar.
         XCTAssertEqual(Array(tokenizer.vocabulary.prefix(3)), ["<unk>", "dog", "the"])
@@ -67,7 +70,10 @@ final class TokenizerTests: XCTestCase {
         let tokenizer = try Tokenizer(kind: .character, symbols: ["x", "y", "\n"])
         XCTAssertEqual(tokenizer.encode("yx\n"), [2, 1, 3])
         func key(_ body: @autoclosure () throws -> Tokenizer) -> String? {
-            do { _ = try body(); return nil } catch let LabError.invalidConfig(key, _) { return key } catch { return "\(error)" }
+            do {
+                _ = try body()
+                return nil
+            } catch let LabError.invalidConfig(key, _) { return key } catch { return "\(error)" }
         }
         XCTAssertEqual(key(try Tokenizer(kind: .character, symbols: ["a", "a"])), "symbols")
         XCTAssertEqual(key(try Tokenizer(kind: .character, symbols: ["ab"])), "symbols")
@@ -100,7 +106,8 @@ final class TokenizerTests: XCTestCase {
     func testLoadRefusesCorruptedFiles() throws {
         let directory = try temporaryDirectory()
         let valid = #"{"type":"char","unk_token":"<unk>","vocab":["<unk>","a","b"]}"#
-        XCTAssertEqual(try Tokenizer.load(from: write(valid, to: directory, as: "valid.json")).vocabulary, ["<unk>", "a", "b"])
+        XCTAssertEqual(
+            try Tokenizer.load(from: write(valid, to: directory, as: "valid.json")).vocabulary, ["<unk>", "a", "b"])
         let cases: [(content: String, expected: String)] = [
             (String(valid.prefix(30)), "JSON"),
             (#"{"type":"bpe","unk_token":"<unk>","vocab":["<unk>","a"]}"#, "\"type\""),

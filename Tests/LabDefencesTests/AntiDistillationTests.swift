@@ -24,7 +24,9 @@ final class AntiDistillationTests: XCTestCase {
         var rng = LabRNG(seed: seed)
         return (0..<count).map { i in
             let context = (0..<(1 + i % 6)).map { _ in Int32(rng.int(below: Self.V)) }
-            return DistributionRow(probabilities: Fixture.distribution(Self.V, spread: 1.5, rng: &rng), context: context[...], seed: UInt64(i))
+            return DistributionRow(
+                probabilities: Fixture.distribution(Self.V, spread: 1.5, rng: &rng), context: context[...],
+                seed: UInt64(i))
         }
     }
 
@@ -32,29 +34,43 @@ final class AntiDistillationTests: XCTestCase {
         let (p, _) = try proxy()
         var rows = rows(count: 12, seed: 1)
         try AntidistillationSampling(proxy: p, lambda: 0).apply(to: &rows)
-        for row in rows { XCTAssertLessThanOrEqual(maxToleranceRatio(row.values, row.original, atol: 1e-15, rtol: 1e-12), 1) }
+        for row in rows {
+            XCTAssertLessThanOrEqual(maxToleranceRatio(row.values, row.original, atol: 1e-15, rtol: 1e-12), 1)
+        }
 
         // Through the API: the same completions, token for token, as no defence at all.
         // A freshly initialised GPT: near-uniform rows, so a tilt of the distribution changes the draws.
-        let teacher = GPTTeacher(model: try GPT(config: GPTConfig(vocabSize: Self.V, contextLength: 32, width: 16, layers: 1, heads: 2), seed: 9), maxBatch: 8)
+        let teacher = GPTTeacher(
+            model: try GPT(
+                config: GPTConfig(vocabSize: Self.V, contextLength: 32, width: 16, layers: 1, heads: 2), seed: 9),
+            maxBatch: 8)
         func complete(_ pipeline: DefencePipeline) throws -> [[Int32]] {
             let ledger = Ledger()
             try ledger.open("u")
             let api = DefendedAPI(teacher: teacher, defences: pipeline, ledger: ledger, seed: 2)
-            return try api.call((0..<6).map { .completion([Int32($0), 3], maxNewTokens: 12, seed: UInt64(40 + $0)) }, account: "u").map(\.tokens)
+            return try api.call(
+                (0..<6).map { .completion([Int32($0), 3], maxNewTokens: 12, seed: UInt64(40 + $0)) }, account: "u"
+            ).map(\.tokens)
         }
-        XCTAssertEqual(try complete(DefencePipeline([AntidistillationSampling(proxy: p, lambda: 0)])), try complete(.none))
+        XCTAssertEqual(
+            try complete(DefencePipeline([AntidistillationSampling(proxy: p, lambda: 0)])), try complete(.none))
         // λ ≠ 0 changes some of them (the defence is not a no-op through the serving path).
-        XCTAssertNotEqual(try complete(DefencePipeline([AntidistillationSampling(proxy: p, lambda: 5)])), try complete(.none))
+        XCTAssertNotEqual(
+            try complete(DefencePipeline([AntidistillationSampling(proxy: p, lambda: 5)])), try complete(.none))
     }
 
     func testServedDistributionMovesMonotonicallyWithLambda() throws {
         let (p, _) = try proxy()
         let base = rows(count: 10, seed: 3)
         let b = try p.penalties(contexts: base.map(\.context))
-        print(String(format: "antidistillation proxy: ℓ = %.4f nats, ‖g‖ = %.4f, max |b| = %.4f", p.targetLoss, p.gradientNorm,
-                     b.flatMap { $0 }.map(abs).max() ?? 0))
-        var previous = (penalty: [Double](repeating: -.infinity, count: base.count), kl: [Double](repeating: -1, count: base.count))
+        print(
+            String(
+                format: "antidistillation proxy: ℓ = %.4f nats, ‖g‖ = %.4f, max |b| = %.4f", p.targetLoss,
+                p.gradientNorm,
+                b.flatMap { $0 }.map(abs).max() ?? 0))
+        var previous = (
+            penalty: [Double](repeating: -.infinity, count: base.count), kl: [Double](repeating: -1, count: base.count)
+        )
         for lambda in [0.0, 5, 20, 50, 100, 200] {
             var rows = base
             try AntidistillationSampling(proxy: p, lambda: lambda).apply(to: &rows)
@@ -92,7 +108,10 @@ final class AntiDistillationTests: XCTestCase {
             worst = max(worst, abs(dot - b[x]))
             scale = max(scale, abs(dot))
         }
-        print(String(format: "antidistillation penalty vs ⟨g, ∇log p⟩ over %d tokens: max |error| %.2e at max |value| %.2e", Self.V, worst, scale))
+        print(
+            String(
+                format: "antidistillation penalty vs ⟨g, ∇log p⟩ over %d tokens: max |error| %.2e at max |value| %.2e",
+                Self.V, worst, scale))
         XCTAssertGreaterThan(scale, 1e-3)
         XCTAssertLessThan(worst, 1e-3 + 2e-2 * scale)
         // Halving ε changes b by O(ε²) only.
@@ -104,7 +123,11 @@ final class AntiDistillationTests: XCTestCase {
     func testRegistryRejectsBadParametersWithTheirKeys() throws {
         let env = DefenceEnvironment(vocabularySize: 30, contextLength: 32)
         func key(_ parameters: [String: ParameterValue]) -> String? {
-            if case let LabError.invalidConfig(k, _)? = Fixture.error({ try DefenceRegistry.make(DefenceSpec("antidistillation", parameters), environment: env) }) as? LabError { return k }
+            if case let LabError.invalidConfig(k, _)? = Fixture.error({
+                try DefenceRegistry.make(DefenceSpec("antidistillation", parameters), environment: env)
+            }) as? LabError {
+                return k
+            }
             return nil
         }
         XCTAssertEqual(key(["epsilon": .number(0)]), "defences.antidistillation.epsilon")

@@ -13,9 +13,13 @@ final class BenignCostTests: XCTestCase {
         var rng = LabRNG(seed: 1)
         let tokens = (0..<500).map { _ in rng.int(below: 10) }
         let options = BenignCostOptions(prompts: 20, promptLength: 6, completionTokens: 10, seed: 2)
-        let rows = try BenignCost.table(teacher: teacher, pipelines: [("label_only", DefencePipeline([LabelOnly()])),
-                                                                      ("temperature", DefencePipeline([TemperatureScaling(temperature: 1)]))],
-                                        benignTokens: tokens, options: options)
+        let rows = try BenignCost.table(
+            teacher: teacher,
+            pipelines: [
+                ("label_only", DefencePipeline([LabelOnly()])),
+                ("temperature", DefencePipeline([TemperatureScaling(temperature: 1)])),
+            ],
+            benignTokens: tokens, options: options)
         XCTAssertEqual(rows.map(\.defence), ["none", "label_only", "temperature"])
         let none = rows[0]
         XCTAssertEqual(none.positions, 120)

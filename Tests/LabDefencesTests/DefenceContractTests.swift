@@ -24,14 +24,18 @@ final class DefenceContractTests: XCTestCase {
                         // The grid value itself (a probability, or a logprob); a zero has no logprob.
                         guard domain == .probabilities || v > 0 else { continue }
                         let x = (domain == .probabilities ? v : log(v)) * scale
-                        XCTAssertLessThanOrEqual(abs(x - x.rounded()), 1e-9 * max(1, abs(x)), "d=\(decimals) \(domain): \(v) is off the grid")
+                        XCTAssertLessThanOrEqual(
+                            abs(x - x.rounded()), 1e-9 * max(1, abs(x)), "d=\(decimals) \(domain): \(v) is off the grid"
+                        )
                         worst = max(worst, abs(x - x.rounded()) / max(1, abs(x)))
                         checked += 1
                     }
                 }
             }
         }
-        print("rounding: \(checked) values on the grid of d = 0...4 decimals (probabilities and logprobs); worst relative offset \(worst)")
+        print(
+            "rounding: \(checked) values on the grid of d = 0...4 decimals (probabilities and logprobs); worst relative offset \(worst)"
+        )
     }
 
     func testRoundingThroughTheAPIReportsGridValues() throws {
@@ -58,7 +62,9 @@ final class DefenceContractTests: XCTestCase {
             for row in rows {
                 XCTAssertEqual(row.reportedTokens.count, k)
                 // The kept entries are the k largest of the teacher's, unchanged (not renormalised).
-                let expected = row.original.indices.sorted { row.original[$0] > row.original[$1] || (row.original[$0] == row.original[$1] && $0 < $1) }.prefix(k)
+                let expected = row.original.indices.sorted {
+                    row.original[$0] > row.original[$1] || (row.original[$0] == row.original[$1] && $0 < $1)
+                }.prefix(k)
                 XCTAssertEqual(Set(row.reportedTokens), Set(expected))
                 for i in row.reportedTokens { XCTAssertEqual(row.values[i], row.original[i]) }
                 for i in 0..<V where !row.isReported(i) { XCTAssertEqual(row.values[i], 0) }
@@ -74,12 +80,18 @@ final class DefenceContractTests: XCTestCase {
         let ledger = Ledger()
         try ledger.open("a")
         let api = DefendedAPI(teacher: teacher, defences: DefencePipeline([TopK(k: 3)]), ledger: ledger)
-        let rs = try api.call([.distribution([4]), .echo([1, 2, 3, 4], logprobs: 10), .completion([7], maxNewTokens: 6, logprobs: 20, seed: 1)], account: "a")
+        let rs = try api.call(
+            [
+                .distribution([4]), .echo([1, 2, 3, 4], logprobs: 10),
+                .completion([7], maxNewTokens: 6, logprobs: 20, seed: 1),
+            ], account: "a")
         XCTAssertEqual(rs[0].distribution.count, 3)
         XCTAssertEqual(rs[1].topLogprobs.map(\.count), [3, 3, 3])
         XCTAssertEqual(rs[2].topLogprobs.map(\.count), [3, 3, 3, 3, 3, 3])
         // Completions are drawn from what is served: every token is one of the three reported.
-        for (t, token) in rs[2].tokens.enumerated() { XCTAssertTrue(rs[2].topLogprobs[t].contains { $0.token == token }) }
+        for (t, token) in rs[2].tokens.enumerated() {
+            XCTAssertTrue(rs[2].topLogprobs[t].contains { $0.token == token })
+        }
     }
 
     // MARK: Label-only
@@ -127,7 +139,9 @@ final class DefenceContractTests: XCTestCase {
 
     /// σ̂² = Σ_rows Σ_i (d_i − d̄_row)² / (rows·(V − 1)) is unbiased for σ² when d_i = n_i + c_row with
     /// i.i.d. n_i: the per-row constant c (the renormalisation) drops out with the row mean.
-    func estimatedStandardDeviation(_ rows: [DistributionRow], difference: (Double, Double) -> Double) -> (sigma: Double, samples: Int) {
+    func estimatedStandardDeviation(_ rows: [DistributionRow], difference: (Double, Double) -> Double) -> (
+        sigma: Double, samples: Int
+    ) {
         var ss = 0.0, n = 0
         for row in rows {
             let d = zip(row.values, row.original).map { difference($0, $1) }
@@ -152,14 +166,19 @@ final class DefenceContractTests: XCTestCase {
             // Probabilities: a uniform 0.1 over 10 tokens is 17σ above 0, so nothing clips, and the
             // renormalisation divides by 1 + Σn ≈ 1 ± 0.015, a bias of under 0.1% on σ̂.
             let V = c.domain == .probabilities ? 10 : 20
-            var rows = c.domain == .probabilities
+            var rows =
+                c.domain == .probabilities
                 ? Fixture.rows([[Double]](repeating: [Double](repeating: 0.1, count: 10), count: 1500), seed: 11)
                 : Fixture.randomRows(count: 800, V: V, seed: 12)
             try c.defence.apply(to: &rows)
             let (sigma, n) = estimatedStandardDeviation(rows) { q, p in c.domain == .logits ? log(q) - log(p) : q - p }
             let se = c.sigma * ((2 + c.kurtosis) / (4 * Double(n))).squareRoot()
-            XCTAssertEqual(sigma, c.sigma, accuracy: 4 * se, "\(c.defence.summary): σ̂ = \(sigma) from \(n) draws, SE \(se)")
-            print(String(format: "noise %@: stated σ %.5f, measured σ̂ %.5f from %d draws (SE %.5f, %+.2f SE)", c.defence.summary, c.sigma, sigma, n, se, (sigma - c.sigma) / se))
+            XCTAssertEqual(
+                sigma, c.sigma, accuracy: 4 * se, "\(c.defence.summary): σ̂ = \(sigma) from \(n) draws, SE \(se)")
+            print(
+                String(
+                    format: "noise %@: stated σ %.5f, measured σ̂ %.5f from %d draws (SE %.5f, %+.2f SE)",
+                    c.defence.summary, c.sigma, sigma, n, se, (sigma - c.sigma) / se))
             for row in rows { XCTAssertEqual(row.values.reduce(0, +), 1, accuracy: 1e-12) }
         }
         // Zero noise leaves the distribution as it was.
@@ -203,8 +222,12 @@ final class DefenceContractTests: XCTestCase {
             var rows = Fixture.rows([c.y])
             let defence = ReverseSigmoid(beta: c.beta, gamma: c.gamma)
             try defence.apply(to: &rows)
-            XCTAssertLessThan(maxToleranceRatio(rows[0].values, c.expected, atol: 2e-7, rtol: 0), 1, "β=\(c.beta) γ=\(c.gamma): \(rows[0].values) vs \(c.expected)")
-            print("reverse sigmoid β=\(c.beta) γ=\(c.gamma) y=\(c.y): \(rows[0].values.map { String(format: "%.7f", $0) }) (hand: \(c.expected.map { String(format: "%.7f", $0) }))")
+            XCTAssertLessThan(
+                maxToleranceRatio(rows[0].values, c.expected, atol: 2e-7, rtol: 0), 1,
+                "β=\(c.beta) γ=\(c.gamma): \(rows[0].values) vs \(c.expected)")
+            print(
+                "reverse sigmoid β=\(c.beta) γ=\(c.gamma) y=\(c.y): \(rows[0].values.map { String(format: "%.7f", $0) }) (hand: \(c.expected.map { String(format: "%.7f", $0) }))"
+            )
         }
         XCTAssertEqual(ReverseSigmoid(beta: 1, gamma: 0.1).perturbation(0.7), 0.0211698, accuracy: 1e-7)
     }
@@ -258,11 +281,16 @@ final class DefenceContractTests: XCTestCase {
                     let c = cosine(yt, y, uniform)
                     cosines += c
                     XCTAssertLessThan(c, 1 - 1e-9)
-                    XCTAssertLessThanOrEqual(c, cosine(paperMAD(y, epsilon: epsilon, proxy: uniform), y, uniform) + 1e-9)
+                    XCTAssertLessThanOrEqual(
+                        c, cosine(paperMAD(y, epsilon: epsilon, proxy: uniform), y, uniform) + 1e-9)
                 }
             }
         }
-        print(String(format: "mad: %d rows, ε in {0.05 … 2}: max ‖ỹ − y‖₁/ε = %.6f, top-1 kept in all, mean cos(proxy gradients) %.3f", rowsChecked, worstRatio, cosines / Double(rowsChecked)))
+        print(
+            String(
+                format:
+                    "mad: %d rows, ε in {0.05 … 2}: max ‖ỹ − y‖₁/ε = %.6f, top-1 kept in all, mean cos(proxy gradients) %.3f",
+                rowsChecked, worstRatio, cosines / Double(rowsChecked)))
         // A softened-teacher proxy obeys the same two constraints.
         var rows = Fixture.randomRows(count: 50, V: 25, spread: 2, seed: 99)
         try PredictionPoisoning(epsilon: 0.3, proxyTemperature: 3).apply(to: &rows)
@@ -315,7 +343,9 @@ final class DefenceContractTests: XCTestCase {
                 XCTAssertTrue(row.values.allSatisfy { abs($0 - 1.0 / 12) < 1e-12 })
             }
         }
-        print("misinformation: threshold 0.4, \(triggered) of 300 rows under it were changed, the other \(300 - triggered) left bit-identical")
+        print(
+            "misinformation: threshold 0.4, \(triggered) of 300 rows under it were changed, the other \(300 - triggered) left bit-identical"
+        )
         XCTAssertGreaterThan(triggered, 20)
         XCTAssertLessThan(triggered, 280)
         // The paper's soft switch: α = 1 / (1 + e^{ν(S − τ)}).
@@ -327,7 +357,9 @@ final class DefenceContractTests: XCTestCase {
     func testMisinformationFromAModelUsesThatModelsDistribution() throws {
         let teacher = try BigramTeacher.random(vocabularySize: 6, scale: 0.3, seed: 1)  // flat: always triggers
         let liar = try BigramTeacher.random(vocabularySize: 6, scale: 3, seed: 2)
-        var rows = [DistributionRow(probabilities: softmax(try teacher.logits(prompts: [[3]])[0]), context: [3], seed: 1)]
+        var rows = [
+            DistributionRow(probabilities: softmax(try teacher.logits(prompts: [[3]])[0]), context: [3], seed: 1)
+        ]
         try AdaptiveMisinformation(threshold: 0.9, source: .model(liar)).apply(to: &rows)
         let expected = softmax(try liar.logits(prompts: [[3]])[0])
         XCTAssertLessThan(maxToleranceRatio(rows[0].values, expected, atol: 1e-7, rtol: 1e-6), 1)
@@ -353,7 +385,8 @@ final class DefenceContractTests: XCTestCase {
             XCTAssertLessThan(y.values.reduce(0, +), 1)
             XCTAssertEqual(x.reportedTokens, y.reportedTokens)
         }
-        XCTAssertEqual(DefencePipeline([TopK(k: 3), LabelOnly()]).summary, "top_k(k=3, renormalise=false) → label_only")
+        XCTAssertEqual(
+            DefencePipeline([TopK(k: 3), LabelOnly()]).summary, "top_k(k=3, renormalise=false) → label_only")
     }
 
     func testRegistryBuildsEveryDefenceAtItsDefaultsAndRejectsBadParameters() throws {
@@ -363,12 +396,18 @@ final class DefenceContractTests: XCTestCase {
             let d = try DefenceRegistry.make(DefenceSpec(name), environment: env)
             XCTAssertEqual(d.name, name)
             let type = DefenceRegistry.kind(named: name)!
-            XCTAssertEqual(d.parameters.map(\.key), type.parameterDocs.map(\.key), "\(name): documented parameters differ from the ones it reports")
+            XCTAssertEqual(
+                d.parameters.map(\.key), type.parameterDocs.map(\.key),
+                "\(name): documented parameters differ from the ones it reports")
             var rows = Fixture.randomRows(count: 4, V: 50, seed: 4)
             try d.apply(to: &rows)
         }
         func key(_ spec: DefenceSpec) -> String? {
-            if case let LabError.invalidConfig(k, _)? = Fixture.error({ try DefenceRegistry.make(spec, environment: env) }) as? LabError { return k }
+            if case let LabError.invalidConfig(k, _)? = Fixture.error({
+                try DefenceRegistry.make(spec, environment: env)
+            }) as? LabError {
+                return k
+            }
             return nil
         }
         XCTAssertEqual(key(DefenceSpec("top_k", ["kk": .number(3)])), "defences.top_k.kk")
@@ -376,7 +415,8 @@ final class DefenceContractTests: XCTestCase {
         XCTAssertEqual(key(DefenceSpec("top_k", ["k": .number(2.5)])), "defences.top_k.k")
         XCTAssertEqual(key(DefenceSpec("gaussian_noise", ["on": .string("logprobs")])), "defences.gaussian_noise.on")
         XCTAssertEqual(key(DefenceSpec("mad", ["epsilon": .number(3)])), "defences.mad.epsilon")
-        XCTAssertEqual(key(DefenceSpec("misinformation", ["source": .string("checkpoint")])), "defences.misinformation.checkpoint")
+        XCTAssertEqual(
+            key(DefenceSpec("misinformation", ["source": .string("checkpoint")])), "defences.misinformation.checkpoint")
         XCTAssertEqual(key(DefenceSpec("label_only", ["k": .number(1)])), "defences.label_only.k")
         XCTAssertEqual(key(DefenceSpec("no_such_defence")), "defences.no_such_defence")
         XCTAssertEqual(key(DefenceSpec("kgw", ["gamma": .number(1.5)])), "defences.kgw.gamma")
@@ -386,9 +426,16 @@ final class DefenceContractTests: XCTestCase {
     func testDefenceSpecsDecodeFromConfigShapes() throws {
         let json = #"["label_only", {"top_k": {"k": 3, "renormalise": true}}, {"rounding": null}]"#
         let specs = try JSONDecoder().decode([DefenceSpec].self, from: Data(json.utf8))
-        XCTAssertEqual(specs, [DefenceSpec("label_only"), DefenceSpec("top_k", ["k": .number(3), "renormalise": .bool(true)]), DefenceSpec("rounding")])
-        let pipeline = try DefenceRegistry.pipeline(specs, environment: DefenceEnvironment(vocabularySize: 10, contextLength: 8))
+        XCTAssertEqual(
+            specs,
+            [
+                DefenceSpec("label_only"), DefenceSpec("top_k", ["k": .number(3), "renormalise": .bool(true)]),
+                DefenceSpec("rounding"),
+            ])
+        let pipeline = try DefenceRegistry.pipeline(
+            specs, environment: DefenceEnvironment(vocabularySize: 10, contextLength: 8))
         XCTAssertEqual(pipeline.defences.map(\.name), ["label_only", "top_k", "rounding"])
-        XCTAssertNotNil(Fixture.error { try JSONDecoder().decode(DefenceSpec.self, from: Data(#"{"a": {}, "b": {}}"#.utf8)) })
+        XCTAssertNotNil(
+            Fixture.error { try JSONDecoder().decode(DefenceSpec.self, from: Data(#"{"a": {}, "b": {}}"#.utf8)) })
     }
 }

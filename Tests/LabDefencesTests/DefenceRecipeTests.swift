@@ -41,42 +41,55 @@ final class DefenceRecipeTests: XCTestCase {
     let environment = DefenceEnvironment(vocabularySize: 20, contextLength: 16)
 
     func testTheNewDefenceIsBuiltFromAConfigSpecAndValidated() throws {
-        let specs = try JSONDecoder().decode([DefenceSpec].self, from: Data(#"[{"probability_cap": {"cap": 0.2}}, "label_only"]"#.utf8))
+        let specs = try JSONDecoder().decode(
+            [DefenceSpec].self, from: Data(#"[{"probability_cap": {"cap": 0.2}}, "label_only"]"#.utf8))
         let pipeline = try DefenceRegistry.pipeline(specs, environment: environment, kinds: kinds)
         XCTAssertEqual(pipeline.defences.map(\.name), ["probability_cap", "label_only"])
         XCTAssertEqual(pipeline.defences.first?.summary, "probability_cap(cap=0.2)")
         func key(_ spec: DefenceSpec) -> String? {
-            guard case let LabError.invalidConfig(k, _)? = Fixture.error({ try DefenceRegistry.make(spec, environment: environment, kinds: kinds) }) as? LabError
+            guard
+                case let LabError.invalidConfig(k, _)? = Fixture.error({
+                    try DefenceRegistry.make(spec, environment: environment, kinds: kinds)
+                }) as? LabError
             else { return nil }
             return k
         }
         XCTAssertEqual(key(DefenceSpec("probability_cap", ["cap": .number(1.5)])), "defences.probability_cap.cap")
         XCTAssertEqual(key(DefenceSpec("probability_cap", ["kap": .number(0.5)])), "defences.probability_cap.kap")
         // Without the registry line the name is unknown.
-        XCTAssertNotNil(Fixture.error { try DefenceRegistry.make(DefenceSpec("probability_cap"), environment: self.environment) })
+        XCTAssertNotNil(
+            Fixture.error { try DefenceRegistry.make(DefenceSpec("probability_cap"), environment: self.environment) })
         XCTAssertTrue(DefenceRegistry.documentation(of: kinds).contains("| `probability_cap` |"))
     }
 
     func testTheNewDefenceMeetsTheContractOfEveryRegisteredDefence() throws {
         for kind in kinds {
-            let defence = try DefenceRegistry.make(DefenceSpec(kind.registryName), environment: environment, kinds: kinds)
+            let defence = try DefenceRegistry.make(
+                DefenceSpec(kind.registryName), environment: environment, kinds: kinds)
             XCTAssertEqual(defence.name, kind.registryName)
-            XCTAssertEqual(defence.parameters.map(\.key), kind.parameterDocs.map(\.key), "\(kind.registryName): documented parameters")
+            XCTAssertEqual(
+                defence.parameters.map(\.key), kind.parameterDocs.map(\.key),
+                "\(kind.registryName): documented parameters")
             var rows = Fixture.randomRows(count: 8, V: 20, seed: 9)
             try defence.apply(to: &rows)
             for row in rows {
                 XCTAssertEqual(row.values.count, 20)
-                XCTAssertTrue(row.values.allSatisfy { $0 >= 0 && $0.isFinite }, "\(kind.registryName): a value outside [0, ∞)")
+                XCTAssertTrue(
+                    row.values.allSatisfy { $0 >= 0 && $0.isFinite }, "\(kind.registryName): a value outside [0, ∞)")
             }
         }
         // And the new one does what it says, behind the API: min(p, cap) renormalised, token by token.
         let teacher = try BigramTeacher.random(vocabularySize: 20, seed: 3)
         let ledger = Ledger()
         try ledger.open("a")
-        let cap = try DefenceRegistry.make(DefenceSpec("probability_cap", ["cap": .number(0.1)]), environment: environment, kinds: kinds)
+        let cap = try DefenceRegistry.make(
+            DefenceSpec("probability_cap", ["cap": .number(0.1)]), environment: environment, kinds: kinds)
         func distribution(_ defences: DefencePipeline) throws -> [Int32: Double] {
             let api = DefendedAPI(teacher: teacher, defences: defences, ledger: ledger)
-            return Dictionary(uniqueKeysWithValues: try api.call(.distribution([1, 2]), account: "a").distribution.map { ($0.token, exp($0.logprob)) })
+            return Dictionary(
+                uniqueKeysWithValues: try api.call(.distribution([1, 2]), account: "a").distribution.map {
+                    ($0.token, exp($0.logprob))
+                })
         }
         let plain = try distribution(.none), capped = try distribution(DefencePipeline([cap]))
         let total = plain.values.reduce(0) { $0 + min($1, 0.1) }

@@ -25,18 +25,25 @@ final class KGWDefenceTests: XCTestCase {
     }
 
     /// Mean z and the fraction of texts with z ≥ 4, over `count` completions of `length` tokens.
-    func detection(_ teacher: any TeacherAPI, delta: Double?, count: Int, length: Int, key: UInt64 = 99, detectorKey: UInt64? = nil) throws -> (meanZ: Double, rate: Double) {
+    func detection(
+        _ teacher: any TeacherAPI, delta: Double?, count: Int, length: Int, key: UInt64 = 99, detectorKey: UInt64? = nil
+    ) throws -> (meanZ: Double, rate: Double) {
         let V = teacher.vocabularySize
         let env = DefenceEnvironment(vocabularySize: V, contextLength: teacher.contextLength)
-        let spec = DefenceSpec("kgw", ["gamma": .number(0.25), "delta": .number(delta ?? 0), "key": .number(Double(key))])
+        let spec = DefenceSpec(
+            "kgw", ["gamma": .number(0.25), "delta": .number(delta ?? 0), "key": .number(Double(key))])
         let pipeline = delta == nil ? DefencePipeline.none : try DefenceRegistry.pipeline([spec], environment: env)
         let ledger = Ledger()
         try ledger.open("user")
         let api = DefendedAPI(teacher: teacher, defences: pipeline, ledger: ledger, seed: 5)
         var rng = LabRNG(seed: 3)
         let prompts = (0..<count).map { _ in [Int32(rng.int(below: V))] }
-        let texts = try api.call(prompts.map { .completion($0, maxNewTokens: length, seed: rng.next()) }, account: "user").map(\.tokens)
-        let detector = KGWDetector(watermark: try KGWWatermark(gamma: 0.25, delta: 2, key: detectorKey ?? key, contextWidth: 1, vocabularySize: V))
+        let texts = try api.call(
+            prompts.map { .completion($0, maxNewTokens: length, seed: rng.next()) }, account: "user"
+        ).map(\.tokens)
+        let detector = KGWDetector(
+            watermark: try KGWWatermark(
+                gamma: 0.25, delta: 2, key: detectorKey ?? key, contextWidth: 1, vocabularySize: V))
         let scores = try detector.scores(texts: texts, prompts: prompts, deduplicate: false)
         return (scores.map(\.z).reduce(0, +) / Double(count), Double(scores.filter { $0.z >= 4 }.count) / Double(count))
     }
@@ -50,7 +57,10 @@ final class KGWDefenceTests: XCTestCase {
         var means: [Double] = []
         for delta in [0.5, 1.0, 2.0] {
             let d = try detection(teacher, delta: delta, count: 30, length: 200)
-            print(String(format: "kgw through the API, bigram teacher, δ = %.1f: mean z %.2f, detected at z ≥ 4: %.0f%%", delta, d.meanZ, 100 * d.rate))
+            print(
+                String(
+                    format: "kgw through the API, bigram teacher, δ = %.1f: mean z %.2f, detected at z ≥ 4: %.0f%%",
+                    delta, d.meanZ, 100 * d.rate))
             means.append(d.meanZ)
             if delta == 2 { XCTAssertGreaterThanOrEqual(d.rate, 0.95) }
         }

@@ -24,14 +24,21 @@ final class NastyTeacherTests: XCTestCase {
             let numeric = try z.withUnsafeMutableBufferPointer { zp in
                 try a.withUnsafeBufferPointer { ap in
                     _ = try analytic.withUnsafeMutableBufferPointer {
-                        try objective.evaluate(logits: UnsafePointer(zp.baseAddress!), adversary: ap.baseAddress!, targets: y, positions: N, vocabularySize: V, gradient: $0.baseAddress!)
+                        try objective.evaluate(
+                            logits: UnsafePointer(zp.baseAddress!), adversary: ap.baseAddress!, targets: y,
+                            positions: N, vocabularySize: V, gradient: $0.baseAddress!)
                     }
                     return try FiniteDifference.gradient(at: zp.baseAddress!, indices: indices, step: 1e-2) {
-                        try objective.evaluate(logits: UnsafePointer(zp.baseAddress!), adversary: ap.baseAddress!, targets: y, positions: N, vocabularySize: V).loss
+                        try objective.evaluate(
+                            logits: UnsafePointer(zp.baseAddress!), adversary: ap.baseAddress!, targets: y,
+                            positions: N, vocabularySize: V
+                        ).loss
                     }
                 }
             }
-            let check = GradientCheck(name: "nasty teacher τ=\(tau) ω=\(omega)", analytic: analytic.map(Double.init), numeric: numeric, indices: indices, atol: 1e-5, rtol: 1e-3)
+            let check = GradientCheck(
+                name: "nasty teacher τ=\(tau) ω=\(omega)", analytic: analytic.map(Double.init), numeric: numeric,
+                indices: indices, atol: 1e-5, rtol: 1e-3)
             print(check)
             XCTAssertTrue(check.passed, check.description)
         }
@@ -52,17 +59,25 @@ final class NastyTeacherTests: XCTestCase {
         training.learningRate = 1e-2
         training.warmupSteps = 5
         training.evalInterval = 0
-        let (normal, _) = try LanguageModel.train(corpus: corpus, spec: spec, architecture: architecture, training: training)
-        let plain = try NastyTeacher.train(corpus: corpus, spec: spec, adversary: normal.model, architecture: architecture, training: training,
-                                           objective: try NastyTeacherObjective(temperature: 4, weight: 0))
-        let nasty = try NastyTeacher.train(corpus: corpus, spec: spec, adversary: normal.model, architecture: architecture, training: training,
-                                           objective: try NastyTeacherObjective(temperature: 4, weight: 0.5))
+        let (normal, _) = try LanguageModel.train(
+            corpus: corpus, spec: spec, architecture: architecture, training: training)
+        let plain = try NastyTeacher.train(
+            corpus: corpus, spec: spec, adversary: normal.model, architecture: architecture, training: training,
+            objective: try NastyTeacherObjective(temperature: 4, weight: 0))
+        let nasty = try NastyTeacher.train(
+            corpus: corpus, spec: spec, adversary: normal.model, architecture: architecture, training: training,
+            objective: try NastyTeacherObjective(temperature: 4, weight: 0.5))
         func tail(_ r: [NastyTeacherRecord], _ key: KeyPath<NastyTeacherRecord, Double>) -> Double {
             r.suffix(10).map { $0[keyPath: key] }.reduce(0, +) / 10
         }
-        let lossPlain = try plain.0.meanLoss(tokens: corpus.validation), lossNasty = try nasty.0.meanLoss(tokens: corpus.validation)
-        print(String(format: "nasty teacher (25 steps): KL at τ=4 to the normal net %.4f (ω=0: %.4f); validation CE %.4f (ω=0: %.4f, normal %.4f)",
-                     tail(nasty.1, \.kl), tail(plain.1, \.kl), lossNasty, lossPlain, try normal.meanLoss(tokens: corpus.validation)))
+        let lossPlain = try plain.0.meanLoss(tokens: corpus.validation),
+            lossNasty = try nasty.0.meanLoss(tokens: corpus.validation)
+        print(
+            String(
+                format:
+                    "nasty teacher (25 steps): KL at τ=4 to the normal net %.4f (ω=0: %.4f); validation CE %.4f (ω=0: %.4f, normal %.4f)",
+                tail(nasty.1, \.kl), tail(plain.1, \.kl), lossNasty, lossPlain,
+                try normal.meanLoss(tokens: corpus.validation)))
         XCTAssertGreaterThan(tail(nasty.1, \.kl), 2 * tail(plain.1, \.kl))
         XCTAssertLessThan(lossNasty, lossPlain * 1.15)
     }

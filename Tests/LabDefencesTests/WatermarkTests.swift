@@ -15,7 +15,10 @@ final class WatermarkTests: XCTestCase {
 
     func testInvalidParametersThrowNamingTheKey() {
         func key(_ make: () throws -> KGWWatermark) -> String? {
-            do { _ = try make(); return nil } catch let LabError.invalidConfig(key, _) { return key } catch { return "unexpected \(error)" }
+            do {
+                _ = try make()
+                return nil
+            } catch let LabError.invalidConfig(key, _) { return key } catch { return "unexpected \(error)" }
         }
         XCTAssertEqual(key { try KGWWatermark(gamma: 0, key: 1, vocabularySize: 100) }, "gamma")
         XCTAssertEqual(key { try KGWWatermark(gamma: 1, key: 1, vocabularySize: 100) }, "gamma")
@@ -81,7 +84,8 @@ final class WatermarkTests: XCTestCase {
         // Each count is Binomial(4000, 0.24) if lists are uniform: sd ≈ 27; allow 5 sd.
         let p = wm.effectiveGamma, sd = (Double(contexts) * p * (1 - p)).squareRoot()
         for (t, n) in counts.enumerated() {
-            XCTAssertLessThan(abs(Double(n) - Double(contexts) * p), 5 * sd, "token \(t) green in \(n) of \(contexts) contexts")
+            XCTAssertLessThan(
+                abs(Double(n) - Double(contexts) * p), 5 * sd, "token \(t) green in \(n) of \(contexts) contexts")
         }
         // Pearson χ² over the V counts (V − 1 = 49 dof; mean 49, sd ≈ 10, the totals are fixed).
         let chi2 = counts.reduce(0.0) { $0 + pow(Double($1) - Double(contexts) * p, 2) / (Double(contexts) * p) }
@@ -96,8 +100,10 @@ final class WatermarkTests: XCTestCase {
 
     func testNormalTailMatchesKnownValuesFarIntoTheTail() {
         // Reference values of 1 − Φ(z) (Abramowitz & Stegun 26.2; high-precision tables).
-        let reference: [(Double, Double)] = [(0, 0.5), (1, 0.15865525393145705), (2, 0.022750131948179195),
-                                             (4, 3.1671241833119857e-05), (10, 7.619853024160527e-24), (30, 4.906713927148187e-198)]
+        let reference: [(Double, Double)] = [
+            (0, 0.5), (1, 0.15865525393145705), (2, 0.022750131948179195),
+            (4, 3.1671241833119857e-05), (10, 7.619853024160527e-24), (30, 4.906713927148187e-198),
+        ]
         for (z, q) in reference {
             XCTAssertTrue(isClose(WatermarkStatistics.normalTail(z), q, atol: 0, rtol: 1e-12), "Q(\(z))")
         }
@@ -120,7 +126,10 @@ final class WatermarkTests: XCTestCase {
             }
         }
         // Far tail: all 200 green at γ = 0.25 is 0.25^200.
-        XCTAssertTrue(isClose(WatermarkStatistics.binomialTail(atLeast: 200, trials: 200, probability: 0.25), pow(0.25, 200), atol: 0, rtol: 1e-9))
+        XCTAssertTrue(
+            isClose(
+                WatermarkStatistics.binomialTail(atLeast: 200, trials: 200, probability: 0.25), pow(0.25, 200), atol: 0,
+                rtol: 1e-9))
         // Large n (a pooled radioactivity test): no overflow, and near the normal tail at z = 4.
         let n = 1_000_000, k = 250_000 + Int((4 * (Double(n) * 0.1875).squareRoot()).rounded(.up))
         let tail = WatermarkStatistics.binomialTail(atLeast: k, trials: n, probability: 0.25)
@@ -143,7 +152,9 @@ final class WatermarkTests: XCTestCase {
         // A prompt supplies context: with two prompt tokens every text token is scored.
         let prompted = try detector.score(tokens: text, prompt: [11, 12], deduplicate: false)
         XCTAssertEqual(prompted.scored, 300)
-        XCTAssertEqual(prompted.green, green + [0, 1].filter { wm.isGreen(token: text[$0], context: ([11, 12] + text)[..<($0 + 2)]) }.count)
+        XCTAssertEqual(
+            prompted.green,
+            green + [0, 1].filter { wm.isGreen(token: text[$0], context: ([11, 12] + text)[..<($0 + 2)]) }.count)
         XCTAssertEqual(try detector.score(tokens: text, prompt: [11], deduplicate: false).scored, 299)
         // Nothing to score: z = 0, p = 1.
         let empty = try detector.score(tokens: [1, 2], deduplicate: true)
@@ -191,10 +202,13 @@ final class WatermarkTests: XCTestCase {
         let texts = (0..<100).map { i in (0..<(20 + i)).map { _ in Int32(rng.int(below: 1000)) } }
         let prompts = (0..<100).map { _ in [Int32(rng.int(below: 1000))] }
         let batch = try detector.scores(texts: texts, prompts: prompts, deduplicate: true)
-        XCTAssertEqual(batch, try zip(texts, prompts).map { try detector.score(tokens: $0, prompt: $1, deduplicate: true) })
+        XCTAssertEqual(
+            batch, try zip(texts, prompts).map { try detector.score(tokens: $0, prompt: $1, deduplicate: true) })
         var bad = texts
         bad[57][3] = -4
-        XCTAssertThrowsError(try detector.scores(texts: bad, deduplicate: false)) { XCTAssertTrue("\($0)".hasPrefix("text 57:"), "\($0)") }
+        XCTAssertThrowsError(try detector.scores(texts: bad, deduplicate: false)) {
+            XCTAssertTrue("\($0)".hasPrefix("text 57:"), "\($0)")
+        }
         XCTAssertThrowsError(try detector.scores(texts: texts, prompts: [[1]], deduplicate: false))
     }
 
@@ -244,10 +258,13 @@ final class WatermarkTests: XCTestCase {
         let (corpus, markovTexts) = try texts(.markov(symbols: 62, order: 2, concentration: 0.5, seed: 4))
         let V = corpus.tokenizer.vocabularySize
         let perKey = try markovTexts.enumerated().map { i, text in
-            try KGWDetector(watermark: KGWWatermark(key: 1_000 + UInt64(i), vocabularySize: V)).score(tokens: text, deduplicate: true)
+            try KGWDetector(watermark: KGWWatermark(key: 1_000 + UInt64(i), vocabularySize: V)).score(
+                tokens: text, deduplicate: true)
         }
         let a = ZStatistics(perKey), predictedSD = hypergeometricNullSD(markovTexts, vocabularySize: V)
-        print("markov v62 k2 c0.5, key per text, dedup: \(a.summary); predicted sd \(String(format: "%.3f", predictedSD))")
+        print(
+            "markov v62 k2 c0.5, key per text, dedup: \(a.summary); predicted sd \(String(format: "%.3f", predictedSD))"
+        )
         XCTAssertLessThan(abs(a.mean), 4 * a.meanStandardError)
         XCTAssertLessThan(abs(a.sd - predictedSD), 4 * a.sdStandardError)
         a.assertTailsMatchExactNull(thresholds: [2, 2.5, 3])
@@ -267,7 +284,9 @@ final class WatermarkTests: XCTestCase {
             }
             let g = wm.effectiveGamma
             let predicted = 199.0.squareRoot() * (gBar - g) / (g * (1 - g)).squareRoot()
-            print("markov v62 k1 c0.1 (entropy \(String(format: "%.2f", source.entropyRate)) nats), fixed key \(key), no dedup: \(fixed.summary); predicted mean \(String(format: "%+.3f", predicted))")
+            print(
+                "markov v62 k1 c0.1 (entropy \(String(format: "%.2f", source.entropyRate)) nats), fixed key \(key), no dedup: \(fixed.summary); predicted mean \(String(format: "%+.3f", predicted))"
+            )
             XCTAssertLessThan(abs(fixed.mean - predicted), 4 * fixed.sd * fixed.meanStandardError)
         }
     }
@@ -302,14 +321,18 @@ final class WatermarkTests: XCTestCase {
         let V = corpus.tokenizer.vocabularySize
         let grammarTexts = (0..<2_000).map { i in corpus.test[(i * 200)..<((i + 1) * 200)].map(Int32.init) }
         func perKey(_ deduplicate: Bool) throws -> ZStatistics {
-            ZStatistics(try grammarTexts.enumerated().map { i, text in
-                try KGWDetector(watermark: KGWWatermark(key: 5_000 + UInt64(i), vocabularySize: V)).score(tokens: text, deduplicate: deduplicate)
-            })
+            ZStatistics(
+                try grammarTexts.enumerated().map { i, text in
+                    try KGWDetector(watermark: KGWWatermark(key: 5_000 + UInt64(i), vocabularySize: V)).score(
+                        tokens: text, deduplicate: deduplicate)
+                })
         }
         let grammarRaw = try perKey(false), grammarDedup = try perKey(true)
         let predictedSD = hypergeometricNullSD(grammarTexts, vocabularySize: V)
         print("grammar (V=\(V)), key per text, no dedup: \(grammarRaw.summary)")
-        print("grammar (V=\(V)), key per text, dedup:    \(grammarDedup.summary); predicted sd \(String(format: "%.3f", predictedSD))")
+        print(
+            "grammar (V=\(V)), key per text, dedup:    \(grammarDedup.summary); predicted sd \(String(format: "%.3f", predictedSD))"
+        )
         XCTAssertGreaterThan(grammarRaw.sd, 1.3)
         XCTAssertGreaterThan(grammarRaw.rate(atLeast: 3), 3 * WatermarkStatistics.normalTail(3))
         XCTAssertLessThan(abs(grammarDedup.mean), 4 * grammarDedup.meanStandardError)
@@ -342,7 +365,10 @@ final class WatermarkTests: XCTestCase {
             let wm = try KGWWatermark(gamma: 0.25, delta: delta, key: 2023, vocabularySize: 500)
             let texts = teacher.sample(count: 200, length: 200, watermark: wm, seed: 77)
             let stats = ZStatistics(try KGWDetector(watermark: wm).scores(texts: texts, deduplicate: false))
-            print(String(format: "synthetic teacher (entropy %.2f nats), δ = %.1f: detected at z ≥ 4: %.1f%%; %@", teacher.meanEntropy, delta, 100 * stats.rate(atLeast: 4), stats.summary))
+            print(
+                String(
+                    format: "synthetic teacher (entropy %.2f nats), δ = %.1f: detected at z ≥ 4: %.1f%%; %@",
+                    teacher.meanEntropy, delta, 100 * stats.rate(atLeast: 4), stats.summary))
             rates.append(stats.rate(atLeast: 4))
             means.append(stats.mean)
         }
@@ -405,16 +431,19 @@ private struct ZStatistics {
     }
 
     var summary: String {
-        String(format: "N = %d, z mean %+.3f (se %.3f), sd %.3f (se %.3f); z≥2: %d, z≥2.5: %d, z≥3: %d, z≥4: %d",
-               scores.count, mean, meanStandardError, sd, sdStandardError, count(atLeast: 2), count(atLeast: 2.5), count(atLeast: 3), count(atLeast: 4))
+        String(
+            format: "N = %d, z mean %+.3f (se %.3f), sd %.3f (se %.3f); z≥2: %d, z≥2.5: %d, z≥3: %d, z≥4: %d",
+            scores.count, mean, meanStandardError, sd, sdStandardError, count(atLeast: 2), count(atLeast: 2.5),
+            count(atLeast: 3), count(atLeast: 4))
     }
 
     /// Each tail count within 4 Poisson sd (+2 for discreteness) of N × the exact null rate.
     func assertTailsMatchExactNull(thresholds: [Double], file: StaticString = #filePath, line: UInt = #line) {
         for th in thresholds {
             let expected = Double(scores.count) * exactNullRate(atLeast: th)
-            XCTAssertLessThan(abs(Double(count(atLeast: th)) - expected), 4 * expected.squareRoot() + 2,
-                              "z ≥ \(th): \(count(atLeast: th)) texts, expected \(expected)", file: file, line: line)
+            XCTAssertLessThan(
+                abs(Double(count(atLeast: th)) - expected), 4 * expected.squareRoot() + 2,
+                "z ≥ \(th): \(count(atLeast: th)) texts, expected \(expected)", file: file, line: line)
         }
     }
 }

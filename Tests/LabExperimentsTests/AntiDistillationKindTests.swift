@@ -9,26 +9,26 @@ import XCTest
 
 final class AntiDistillationKindTests: XCTestCase {
     static let file = """
-    experiment: tiny-anti-distillation
-    kind: anti_distillation
-    seeds: [0]
-    teacher:
-      corpus: {kind: markov, symbols: 8, order: 1, concentration: 0.3, train_tokens: 3000, validation_tokens: 300, test_tokens: 300}
-      model: {context_length: 24, width: 16, layers: 1, heads: 2}
-      training: {steps: 40, batch_size: 8, learning_rate: 0.01, eval_interval: 0}
-    anti_distillation:
-      texts: {prompts: 16, prompt_length: 2, completion_tokens: 22}
-      proxy: {context_length: 8, width: 8, layers: 1, heads: 1, steps: 20}
-      target_tokens: 128
-      student: {context_length: 8, width: 8, layers: 1, heads: 1, steps: 40}
-    grid:
-      anti_distillation.defence:
-        none: none
-        sampling: {antidistillation: {lambda: 64}}
-    tables:
-      - rows: anti_distillation.defence
-        values: [teacher_test_loss, text_source_nll, soft_student_loss, text_student_loss]
-    """
+        experiment: tiny-anti-distillation
+        kind: anti_distillation
+        seeds: [0]
+        teacher:
+          corpus: {kind: markov, symbols: 8, order: 1, concentration: 0.3, train_tokens: 3000, validation_tokens: 300, test_tokens: 300}
+          model: {context_length: 24, width: 16, layers: 1, heads: 2}
+          training: {steps: 40, batch_size: 8, learning_rate: 0.01, eval_interval: 0}
+        anti_distillation:
+          texts: {prompts: 16, prompt_length: 2, completion_tokens: 22}
+          proxy: {context_length: 8, width: 8, layers: 1, heads: 1, steps: 20}
+          target_tokens: 128
+          student: {context_length: 8, width: 8, layers: 1, heads: 1, steps: 40}
+        grid:
+          anti_distillation.defence:
+            none: none
+            sampling: {antidistillation: {lambda: 64}}
+        tables:
+          - rows: anti_distillation.defence
+            values: [teacher_test_loss, text_source_nll, soft_student_loss, text_student_loss]
+        """
 
     func testSectionIsValidatedBeforeAnyWork() throws {
         func error(_ replace: String, with text: String) -> ExperimentError? {
@@ -38,7 +38,10 @@ final class AntiDistillationKindTests: XCTestCase {
         XCTAssertEqual(typo.key, "anti_distillation.studnet")
         XCTAssertEqual(typo.line, 12)
         XCTAssertTrue(typo.fix?.contains("student") ?? false, typo.description)
-        let heads = try XCTUnwrap(error("student: {context_length: 8, width: 8, layers: 1, heads: 1,", with: "student: {context_length: 8, width: 8, layers: 1, heads: 3,"))
+        let heads = try XCTUnwrap(
+            error(
+                "student: {context_length: 8, width: 8, layers: 1, heads: 1,",
+                with: "student: {context_length: 8, width: 8, layers: 1, heads: 3,"))
         XCTAssertEqual(heads.key, "anti_distillation.student.heads")
         XCTAssertEqual(heads.line, 12)
         let room = try XCTUnwrap(error("completion_tokens: 22", with: "completion_tokens: 23"))
@@ -51,7 +54,8 @@ final class AntiDistillationKindTests: XCTestCase {
         let weight = try XCTUnwrap(error("none: none", with: "none: {nasty_teacher: {weight: -1}}"))
         XCTAssertTrue(weight.key.hasPrefix("anti_distillation.defence"), weight.description)
         XCTAssertTrue(weight.message.contains("ω must be ≥ 0"), weight.message)
-        let parameter = try XCTUnwrap(error("{antidistillation: {lambda: 64}}", with: "{antidistillation: {lamda: 64}}"))
+        let parameter = try XCTUnwrap(
+            error("{antidistillation: {lambda: 64}}", with: "{antidistillation: {lamda: 64}}"))
         XCTAssertTrue(parameter.key.hasSuffix("lamda"), parameter.description)
     }
 
@@ -61,9 +65,11 @@ final class AntiDistillationKindTests: XCTestCase {
         let scratch = Scratch("anti-distillation")
         try e.runQuietly(out: scratch.dir("out"), cache: scratch.dir("cache"))
         let data = try Data(contentsOf: scratch.dir("out").appendingPathComponent("results.json"))
-        let cells = try XCTUnwrap((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["cells"] as? [[String: Any]])
+        let cells = try XCTUnwrap(
+            (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["cells"] as? [[String: Any]])
         func metrics(_ defence: String) throws -> [String: Any] {
-            let cell = try XCTUnwrap(cells.first { ($0["labels"] as? [String: String])?["anti_distillation.defence"] == defence })
+            let cell = try XCTUnwrap(
+                cells.first { ($0["labels"] as? [String: String])?["anti_distillation.defence"] == defence })
             return try XCTUnwrap(cell["metrics"] as? [String: Any])
         }
         let none = try metrics("none"), sampling = try metrics("sampling")

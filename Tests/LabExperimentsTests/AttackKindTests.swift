@@ -8,30 +8,30 @@ import XCTest
 
 final class AttackKindTests: XCTestCase {
     static let file = """
-    experiment: tiny-attack
-    kind: attack
-    seeds: [0]
-    \(Tiny.teacher)
-    attack:
-      harvest: distribution
-      student: {width: 8, layers: 1, heads: 1, batch_size: 8, min_steps: 5, max_steps: 20}
-      budget: {unit: queries, milestones: [8, 16]}
-      prompt_length: [1, 4]
-      round_size: 8
-      evaluation: {prompts: 8, perplexity_tokens: 64}
-    grid:
-      defences:
-        none: []
-        top-2: [{top_k: {k: 2}}]
-    tables:
-      - rows: budget
-        columns: defences
-        values: agreement
-    plots:
-      - x: queries
-        y: kl_teacher_student
-        series: defences
-    """
+        experiment: tiny-attack
+        kind: attack
+        seeds: [0]
+        \(Tiny.teacher)
+        attack:
+          harvest: distribution
+          student: {width: 8, layers: 1, heads: 1, batch_size: 8, min_steps: 5, max_steps: 20}
+          budget: {unit: queries, milestones: [8, 16]}
+          prompt_length: [1, 4]
+          round_size: 8
+          evaluation: {prompts: 8, perplexity_tokens: 64}
+        grid:
+          defences:
+            none: []
+            top-2: [{top_k: {k: 2}}]
+        tables:
+          - rows: budget
+            columns: defences
+            values: agreement
+        plots:
+          - x: queries
+            y: kl_teacher_student
+            series: defences
+        """
 
     func testAttackCellsBecomeCurvesAndRepeatExactly() throws {
         let e = try Experiment.parse(Self.file)
@@ -41,14 +41,18 @@ final class AttackKindTests: XCTestCase {
         try e.runQuietly(out: scratch.dir("a"), cache: scratch.dir("cache"))
         try e.runQuietly(out: scratch.dir("b"), cache: scratch.dir("cache"))
         let a = try Data(contentsOf: scratch.dir("a").appendingPathComponent("results.json"))
-        XCTAssertEqual(a, try Data(contentsOf: scratch.dir("b").appendingPathComponent("results.json")), "an attack cell repeats bit for bit")
+        XCTAssertEqual(
+            a, try Data(contentsOf: scratch.dir("b").appendingPathComponent("results.json")),
+            "an attack cell repeats bit for bit")
         let json = try JSONSerialization.jsonObject(with: a) as? [String: Any]
         for cell in try XCTUnwrap(json?["cells"] as? [[String: Any]]) {
             let curve = try XCTUnwrap(cell["curve"] as? [[String: Any]])
             XCTAssertEqual(curve.map { $0["label"] as? String }, ["8", "16"])
             for point in curve {
                 let costs = try XCTUnwrap(point["costs"] as? [String: Double])
-                XCTAssertEqual(costs["queries"], Double(point["label"] as? String ?? ""), "the ledger charges exactly the milestone")
+                XCTAssertEqual(
+                    costs["queries"], Double(point["label"] as? String ?? ""),
+                    "the ledger charges exactly the milestone")
                 let agreement = try XCTUnwrap((point["metrics"] as? [String: Any])?["agreement"] as? Double)
                 XCTAssertTrue((0...1).contains(agreement))
             }
@@ -61,7 +65,10 @@ final class AttackKindTests: XCTestCase {
         func error(_ replace: String, with text: String) -> ExperimentError? {
             validationError(Self.file.replacingOccurrences(of: replace, with: text))
         }
-        let cheap = try XCTUnwrap(error("budget: {unit: queries, milestones: [8, 16]}", with: "budget: {unit: dollars, milestones: [0.0000000001, 1]}"))
+        let cheap = try XCTUnwrap(
+            error(
+                "budget: {unit: queries, milestones: [8, 16]}",
+                with: "budget: {unit: dollars, milestones: [0.0000000001, 1]}"))
         XCTAssertEqual(cheap.key, "attack.budget.milestones.0")
         XCTAssertTrue(cheap.message.contains("below one query"), cheap.message)
         XCTAssertEqual(cheap.line, 11)
@@ -71,7 +78,8 @@ final class AttackKindTests: XCTestCase {
         let typo = try XCTUnwrap(error("student: {width: 8,", with: "student: {widht: 8,"))
         XCTAssertEqual(typo.key, "attack.student.widht")
         XCTAssertEqual(typo.line, 10)
-        let heads = try XCTUnwrap(error("student: {width: 8, layers: 1, heads: 1,", with: "student: {width: 8, layers: 1, heads: 3,"))
+        let heads = try XCTUnwrap(
+            error("student: {width: 8, layers: 1, heads: 1,", with: "student: {width: 8, layers: 1, heads: 3,"))
         XCTAssertTrue(heads.key.hasPrefix("attack.student.heads"), heads.description)
         let seed = try XCTUnwrap(error("harvest: distribution", with: "harvest: distribution\n  seed: 4"))
         XCTAssertTrue(seed.message.contains("from `seeds`"), seed.message)

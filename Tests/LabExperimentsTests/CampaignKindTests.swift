@@ -10,30 +10,30 @@ import XCTest
 final class CampaignKindTests: XCTestCase {
     /// A debug-sized campaign: 40 users over 6 simulated hours, 4 fast proxies under tight limits.
     static let file = """
-    experiment: tiny-campaign
-    kind: campaign
-    seeds: [3]
-    campaign:
-      horizon_hours: 6
-      world: {tokens_per_split: 2000}
-      population: {users: 40, requests_per_day_median: 40}
-      attack: {accounts: 4, budget_queries: 200, pace: fast, duration_hours: 5, max_new_tokens: 4}
-      profile_prompts: 200
-      evaluation_prompts: 20
-      evaluation_length: 16
-    gateway:
-      rate_limit: {requests_per_minute: 2, burst: 3, queries_per_day: 400}
-      ban_delay_minutes: 10
-    detectors:
-      volume: {window_minutes: 60, max_requests: 20}
-    grid:
-      campaign.defence:
-        none: {rate_limits: false, monitors: [fingerprint]}
-        volume: {detectors: [volume], monitors: [fingerprint]}
-    tables:
-      - rows: campaign.defence
-        values: [fidelity, budget_share, accounts_opened, volume.tpr]
-    """
+        experiment: tiny-campaign
+        kind: campaign
+        seeds: [3]
+        campaign:
+          horizon_hours: 6
+          world: {tokens_per_split: 2000}
+          population: {users: 40, requests_per_day_median: 40}
+          attack: {accounts: 4, budget_queries: 200, pace: fast, duration_hours: 5, max_new_tokens: 4}
+          profile_prompts: 200
+          evaluation_prompts: 20
+          evaluation_length: 16
+        gateway:
+          rate_limit: {requests_per_minute: 2, burst: 3, queries_per_day: 400}
+          ban_delay_minutes: 10
+        detectors:
+          volume: {window_minutes: 60, max_requests: 20}
+        grid:
+          campaign.defence:
+            none: {rate_limits: false, monitors: [fingerprint]}
+            volume: {detectors: [volume], monitors: [fingerprint]}
+        tables:
+          - rows: campaign.defence
+            values: [fidelity, budget_share, accounts_opened, volume.tpr]
+        """
 
     /// The same cells written in Swift.
     static func config(volume: Bool) -> CampaignConfig {
@@ -54,8 +54,10 @@ final class CampaignKindTests: XCTestCase {
         c.gateway.banDelaySeconds = 600
         c.detectors[VolumeDetector.self].windowSeconds = 3600
         c.detectors[VolumeDetector.self].maxRequests = 20
-        c.defence = volume ? CampaignDefenceConfig(detectors: ["volume"], monitors: ["fingerprint"])
-                           : CampaignDefenceConfig(rateLimits: false, monitors: ["fingerprint"])
+        c.defence =
+            volume
+            ? CampaignDefenceConfig(detectors: ["volume"], monitors: ["fingerprint"])
+            : CampaignDefenceConfig(rateLimits: false, monitors: ["fingerprint"])
         return c
     }
 
@@ -64,7 +66,9 @@ final class CampaignKindTests: XCTestCase {
         XCTAssertEqual(e.cells.map(\.labels), [["none", "3"], ["volume", "3"]])
         let scratch = Scratch("campaign")
         try e.runQuietly(out: scratch.dir("out"), cache: scratch.dir("cache"))
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: scratch.dir("out").appendingPathComponent("results.json"))) as? [String: Any]
+        let json =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: scratch.dir("out").appendingPathComponent("results.json"))) as? [String: Any]
         let cells = try XCTUnwrap(json?["cells"] as? [[String: Any]])
         XCTAssertEqual(cells.count, 2)
 
@@ -84,7 +88,8 @@ final class CampaignKindTests: XCTestCase {
             }
         }
         let table = try String(contentsOf: scratch.dir("out").appendingPathComponent("table.md"), encoding: .utf8)
-        XCTAssertTrue(table.contains("| campaign.defence | fidelity | budget_share | accounts_opened | volume.tpr |"), table)
+        XCTAssertTrue(
+            table.contains("| campaign.defence | fidelity | budget_share | accounts_opened | volume.tpr |"), table)
     }
 
     /// The 1-based line of the file holding `text`.
@@ -105,22 +110,26 @@ final class CampaignKindTests: XCTestCase {
         XCTAssertEqual(top.key, "campaign.horizon_hour")
         XCTAssertEqual(top.line, Self.line(of: "horizon_hours: 6"))
         XCTAssertTrue(top.message.contains("did you mean 'horizon_hours'?"), top.message)
-        let student = try XCTUnwrap(error("  profile_prompts: 200", with: "  profile_prompts: 200\n  student: {kind: gpt, min_step: 10}"))
+        let student = try XCTUnwrap(
+            error("  profile_prompts: 200", with: "  profile_prompts: 200\n  student: {kind: gpt, min_step: 10}"))
         XCTAssertEqual(student.key, "campaign.student.min_step")
         XCTAssertTrue(student.message.contains("did you mean 'min_steps'?"), student.message)
-        let range = try XCTUnwrap(error("  profile_prompts: 200", with: "  profile_prompts: 200\n  student: {kind: gpt, batch_size: 0}"))
+        let range = try XCTUnwrap(
+            error("  profile_prompts: 200", with: "  profile_prompts: 200\n  student: {kind: gpt, batch_size: 0}"))
         XCTAssertEqual(range.key, "campaign.student.batch_size")
         XCTAssertTrue(range.message.contains("allowed range 1...1024"), range.message)
         let room = try XCTUnwrap(error("max_new_tokens: 4}", with: "max_new_tokens: 4, prompt_tokens: [8, 62]}"))
         XCTAssertEqual(room.key, "campaign.attack.prompt_tokens")
         XCTAssertTrue(room.message.contains("context of 64"), room.message)
-        let detector = try XCTUnwrap(error("volume: {window_minutes: 60,", with: "prada: {delta: 1.5}\n  volume: {window_minutes: 60,"))
+        let detector = try XCTUnwrap(
+            error("volume: {window_minutes: 60,", with: "prada: {delta: 1.5}\n  volume: {window_minutes: 60,"))
         XCTAssertEqual(detector.key, "detectors.prada.delta")
         XCTAssertEqual(detector.line, Self.line(of: "volume: {window_minutes: 60,"))
         let gate = try XCTUnwrap(error("  ban_delay_minutes: 10", with: "  ban_delay_minute: 10"))
         XCTAssertEqual(gate.key, "gateway.ban_delay_minute")
         XCTAssertTrue(gate.message.contains("did you mean 'ban_delay_minutes'?"), gate.message)
-        let twice = try XCTUnwrap(error("  evaluation_length: 16", with: "  evaluation_length: 16\n  gateway: {ban_delay_minutes: 5}"))
+        let twice = try XCTUnwrap(
+            error("  evaluation_length: 16", with: "  evaluation_length: 16\n  gateway: {ban_delay_minutes: 5}"))
         XCTAssertEqual(twice.key, "gateway")
         XCTAssertTrue(twice.message.contains("both"), twice.message)
         // A swept value is checked in its cell and pointed at in the grid.

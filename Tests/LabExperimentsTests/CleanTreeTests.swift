@@ -14,13 +14,16 @@ final class CleanTreeTests: XCTestCase {
         p.standardError = FileHandle.nullDevice
         try p.run()
         p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw XCTSkip("git \(args.joined(separator: " ")) failed (is git installed?)") }
+        guard p.terminationStatus == 0 else {
+            throw XCTSkip("git \(args.joined(separator: " ")) failed (is git installed?)")
+        }
     }
 
     func testResultsAreRefusedFromADirtyTreeUnlessAllowed() throws {
         let repo = FileManager.default.temporaryDirectory.appendingPathComponent("clean-tree-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: repo) }
-        try FileManager.default.createDirectory(at: repo.appendingPathComponent("results/old"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: repo.appendingPathComponent("results/old"), withIntermediateDirectories: true)
         try "let x = 1\n".write(to: repo.appendingPathComponent("code.swift"), atomically: true, encoding: .utf8)
         try "1\n".write(to: repo.appendingPathComponent("results/old/results.csv"), atomically: true, encoding: .utf8)
         try git(["init", "-q"], in: repo)
@@ -39,6 +42,8 @@ final class CleanTreeTests: XCTestCase {
             XCTAssertTrue(text.contains("--allow-dirty"), text)
         }
         XCTAssertNoThrow(try CleanTree.check(output: output, allowDirty: true), "allowed")
-        XCTAssertNoThrow(try CleanTree.check(output: repo.appendingPathComponent("scratch/out"), allowDirty: false), "outside results/")
+        XCTAssertNoThrow(
+            try CleanTree.check(output: repo.appendingPathComponent("scratch/out"), allowDirty: false),
+            "outside results/")
     }
 }

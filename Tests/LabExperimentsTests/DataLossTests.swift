@@ -4,9 +4,10 @@
 // it once.
 import Foundation
 import LabCore
-@testable import LabExperiments
 import Synchronization
 import XCTest
+
+@testable import LabExperiments
 
 final class DataLossTests: XCTestCase {
     func options(_ out: URL, _ cache: URL) -> RunOptions {
@@ -21,7 +22,9 @@ final class DataLossTests: XCTestCase {
         for name in try FileManager.default.contentsOfDirectory(atPath: cells.path) where name.hasSuffix(".json") {
             files[name] = try Data(contentsOf: cells.appendingPathComponent(name))
         }
-        for name in ["results.json", "manifest.json"] { files[name] = try Data(contentsOf: out.appendingPathComponent(name)) }
+        for name in ["results.json", "manifest.json"] {
+            files[name] = try Data(contentsOf: out.appendingPathComponent(name))
+        }
         return files
     }
 
@@ -46,7 +49,8 @@ final class DataLossTests: XCTestCase {
         }
 
         // Same experiment name from another file with other content is foreign too.
-        let twin = try Experiment.parse(Tiny.defenceSweep.replacingOccurrences(of: "prompts: 6", with: "prompts: 5"), file: "/elsewhere/twin.yaml")
+        let twin = try Experiment.parse(
+            Tiny.defenceSweep.replacingOccurrences(of: "prompts: 6", with: "prompts: 5"), file: "/elsewhere/twin.yaml")
         XCTAssertThrowsError(try Runner.run(twin, options: options(out, cache)))
         XCTAssertEqual(try snapshot(out), before)
 
@@ -59,7 +63,8 @@ final class DataLossTests: XCTestCase {
         forced.overwriteForeign = true
         let replaced = try Runner.run(intruder, options: forced)
         XCTAssertEqual(replaced.computed, intruder.cells.count)
-        XCTAssertEqual(CellStore(directory: out.appendingPathComponent("cells")).hashes(), Set(intruder.cells.map(\.hash)))
+        XCTAssertEqual(
+            CellStore(directory: out.appendingPathComponent("cells")).hashes(), Set(intruder.cells.map(\.hash)))
     }
 
     func testAPartialRunOwnsItsDirectoryBeforeAnyManifest() throws {
@@ -84,11 +89,14 @@ final class DataLossTests: XCTestCase {
         let scratch = Scratch("dataloss-lock")
         let out = scratch.dir("out"), cache = scratch.dir("cache")
         let holder = try OutputOwner.lock(out, wait: false, log: { _ in })
-        XCTAssertThrowsError(try Runner.run(try Experiment.parse(Tiny.teacherSweep), options: options(out, cache))) { error in
+        XCTAssertThrowsError(try Runner.run(try Experiment.parse(Tiny.teacherSweep), options: options(out, cache))) {
+            error in
             XCTAssertTrue("\(error)".contains("process \(getpid())"), "names the holder: \(error)")
             XCTAssertTrue("\(error)".contains("--wait"), "\(error)")
         }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("cells").path), "refused before touching anything")
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: out.appendingPathComponent("cells").path),
+            "refused before touching anything")
         withExtendedLifetime(holder) {}
     }
 
@@ -97,7 +105,8 @@ final class DataLossTests: XCTestCase {
         let out = scratch.dir("out"), cache = scratch.dir("cache")
         let e = try Experiment.parse(Tiny.teacherSweep)
         // Shard 1 holds the directory (shared) and its own shard: shard 2 may run, shard 1 and a whole run may not.
-        var shardOne: [FileLock]? = try OutputOwner.lock(out, shard: Shard(index: 1, count: 2), wait: false, log: { _ in })
+        var shardOne: [FileLock]? = try OutputOwner.lock(
+            out, shard: Shard(index: 1, count: 2), wait: false, log: { _ in })
         var two = options(out, cache)
         two.shard = Shard(index: 2, count: 2)
         XCTAssertNoThrow(try Runner.run(e, options: two))
@@ -117,7 +126,8 @@ final class DataLossTests: XCTestCase {
         two.fresh = true
         let again = try Runner.run(e, options: two)
         XCTAssertEqual(again.computed, e.cells.count - firstHalf.count)
-        XCTAssertEqual(try firstHalf.map { try Data(contentsOf: out.appendingPathComponent("cells/\($0).json")) }, before)
+        XCTAssertEqual(
+            try firstHalf.map { try Data(contentsOf: out.appendingPathComponent("cells/\($0).json")) }, before)
     }
 
     func testWaitingRunProceedsOnceTheHolderReleases() throws {
@@ -132,7 +142,10 @@ final class DataLossTests: XCTestCase {
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var summary: RunSummary?
         let waitingOptions = o
-        let thread = Thread { summary = try? Runner.run(e, options: waitingOptions); done.signal() }
+        let thread = Thread {
+            summary = try? Runner.run(e, options: waitingOptions)
+            done.signal()
+        }
         thread.start()
         waiting.wait()
         holder = nil

@@ -10,21 +10,21 @@ final class LogitLeakKindTests: XCTestCase {
     /// Random teachers of width 8 and 16 over V = 64 (1 layer), 40 noise-free vectors each, bought as full
     /// distributions or as top-8 logprobs with a logit bias; bias allowed or refused with logprobs.
     static let file = """
-    experiment: tiny-logit-leak
-    kind: logit_leak
-    seeds: [0, 1]
-    logit_leak:
-      teacher: {width: 8, vocab_size: 64, layers: 1, context_length: 12}
-      harvest: {mode: full, vectors: 40, prompt_length: 5, top_k: 8}
-    grid:
-      logit_leak.teacher.width: [8, 16]
-      logit_leak.harvest.mode: [full, topk-bias]
-      api.policy.logit_bias: [allowed, refused_with_logprobs]
-    tables:
-      - rows: [logit_leak.teacher.width, logit_leak.harvest.mode]
-        columns: api.policy.logit_bias
-        values: recovered_width
-    """
+        experiment: tiny-logit-leak
+        kind: logit_leak
+        seeds: [0, 1]
+        logit_leak:
+          teacher: {width: 8, vocab_size: 64, layers: 1, context_length: 12}
+          harvest: {mode: full, vectors: 40, prompt_length: 5, top_k: 8}
+        grid:
+          logit_leak.teacher.width: [8, 16]
+          logit_leak.harvest.mode: [full, topk-bias]
+          api.policy.logit_bias: [allowed, refused_with_logprobs]
+        tables:
+          - rows: [logit_leak.teacher.width, logit_leak.harvest.mode]
+            columns: api.policy.logit_bias
+            values: recovered_width
+        """
 
     func testTheKindRecoversTheExactWidthAtTheLedgersPriceAndRefusalBlocksTopKBias() throws {
         let e = try Experiment.parse(Self.file)

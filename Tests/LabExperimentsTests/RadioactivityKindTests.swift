@@ -8,27 +8,27 @@ import XCTest
 
 final class RadioactivityKindTests: XCTestCase {
     static let file = """
-    experiment: tiny-radioactivity
-    kind: radioactivity
-    seeds: [0]
-    teacher:
-      corpus: {kind: markov, symbols: 24, order: 1, concentration: 1, train_tokens: 4000, validation_tokens: 400, test_tokens: 400}
-      model: {context_length: 32, width: 16, layers: 1, heads: 2}
-      training: {steps: 20, batch_size: 8, eval_interval: 0}
-    radioactivity:
-      watermark: {gamma: 0.25, delta: 4, context_width: 1}
-      training_tokens: 1500
-      text_tokens: 31
-      scored_texts: 8
-      null_keys: 20
-      student: {context_length: 16, width: 16, layers: 1, heads: 2, steps: 50, batch_size: 8, learning_rate: 0.02}
-    grid:
-      radioactivity.dose: [0, 1]
-    tables:
-      - rows: radioactivity.dose
-        columns: test
-        values: log10_p
-    """
+        experiment: tiny-radioactivity
+        kind: radioactivity
+        seeds: [0]
+        teacher:
+          corpus: {kind: markov, symbols: 24, order: 1, concentration: 1, train_tokens: 4000, validation_tokens: 400, test_tokens: 400}
+          model: {context_length: 32, width: 16, layers: 1, heads: 2}
+          training: {steps: 20, batch_size: 8, eval_interval: 0}
+        radioactivity:
+          watermark: {gamma: 0.25, delta: 4, context_width: 1}
+          training_tokens: 1500
+          text_tokens: 31
+          scored_texts: 8
+          null_keys: 20
+          student: {context_length: 16, width: 16, layers: 1, heads: 2, steps: 50, batch_size: 8, learning_rate: 0.02}
+        grid:
+          radioactivity.dose: [0, 1]
+        tables:
+          - rows: radioactivity.dose
+            columns: test
+            values: log10_p
+        """
 
     func testSectionIsValidatedBeforeAnyWork() throws {
         func error(_ replace: String, with text: String) -> ExperimentError? {
@@ -47,7 +47,8 @@ final class RadioactivityKindTests: XCTestCase {
         let room = try XCTUnwrap(error("text_tokens: 31", with: "text_tokens: 32"))
         XCTAssertEqual(room.key, "radioactivity.text_tokens")
         XCTAssertTrue(room.message.contains("allowed range 1...31"), room.message)
-        let width = try XCTUnwrap(error("student: {context_length: 16, width: 16,", with: "student: {context_length: 16, width: 0,"))
+        let width = try XCTUnwrap(
+            error("student: {context_length: 16, width: 16,", with: "student: {context_length: 16, width: 0,"))
         XCTAssertEqual(width.key, "radioactivity.student.width")
     }
 
@@ -58,11 +59,14 @@ final class RadioactivityKindTests: XCTestCase {
         let scratch = Scratch("radioactivity")
         try e.runQuietly(out: scratch.dir("out"), cache: scratch.dir("cache"))
         let data = try Data(contentsOf: scratch.dir("out").appendingPathComponent("results.json"))
-        let cells = try XCTUnwrap((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["cells"] as? [[String: Any]])
+        let cells = try XCTUnwrap(
+            (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["cells"] as? [[String: Any]])
         func point(dose: String, _ test: String) throws -> [String: Any] {
             let cell = try XCTUnwrap(cells.first { ($0["labels"] as? [String: String])?["radioactivity.dose"] == dose })
             let curve = try XCTUnwrap(cell["curve"] as? [[String: Any]])
-            XCTAssertEqual(curve.map { $0["label"] as? String }, ["reading-dedup", "reading-all", "generation-dedup", "generation-all"])
+            XCTAssertEqual(
+                curve.map { $0["label"] as? String },
+                ["reading-dedup", "reading-all", "generation-dedup", "generation-all"])
             return try XCTUnwrap(curve.first { $0["label"] as? String == test }?["metrics"] as? [String: Any])
         }
         func value(_ m: [String: Any], _ key: String) throws -> Double { try XCTUnwrap(m[key] as? Double, key) }

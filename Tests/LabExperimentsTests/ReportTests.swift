@@ -14,9 +14,11 @@ final class ReportTests: XCTestCase {
     func testReportWritesMarkdownCSVAndJSON() throws {
         let teacher = try BigramTeacher.random(vocabularySize: 8, contextLength: 16, seed: 1)
         let options = BenignCostOptions(prompts: 4, promptLength: 3, completionTokens: 4)
-        let rows = try BenignCost.defaultsTable(teacher: teacher, benignTokens: Array(0..<8) + Array(0..<8), options: options)
+        let rows = try BenignCost.defaultsTable(
+            teacher: teacher, benignTokens: Array(0..<8) + Array(0..<8), options: options)
         XCTAssertEqual(rows.map(\.defence), ["none"] + DefenceRegistry.names)
-        let report = BenignCostReport(teacher: "bigram", vocabularySize: 8, contextLength: 16, options: options, rows: rows)
+        let report = BenignCostReport(
+            teacher: "bigram", vocabularySize: 8, contextLength: 16, options: options, rows: rows)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("benign-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let files = try report.write(to: dir)
@@ -26,7 +28,8 @@ final class ReportTests: XCTestCase {
         let back = try JSONDecoder().decode(BenignCostReport.self, from: Data(contentsOf: files[2]))
         XCTAssertEqual(back.rows, rows)
         XCTAssertTrue(report.markdown.contains("| none |"))
-        XCTAssertNotNil(Fixture.error { try BenignCostOptions(promptLength: 10, completionTokens: 10).validate(contextLength: 16) })
+        XCTAssertNotNil(
+            Fixture.error { try BenignCostOptions(promptLength: 10, completionTokens: 10).validate(contextLength: 16) })
     }
 
     func testACurveRendersOneRowPerMilestone() throws {
@@ -35,10 +38,16 @@ final class ReportTests: XCTestCase {
         spec.validationTokens = 200
         spec.testTokens = 400
         let corpus = try spec.build()
-        let gpt = try GPT(config: GPTConfig(vocabSize: corpus.tokenizer.vocabularySize, contextLength: 16, width: 8, layers: 1, heads: 2), seed: 1)
-        let target = try ExtractionTarget(teacher: LanguageModel(model: gpt, tokenizer: corpus.tokenizer, corpusSpec: spec), corpus: corpus, spec: spec)
-        let attack = AttackConfig(strategy: .ownCorpus(.fresh), harvest: .distribution,
-                                  student: StudentSpec(width: 8, layers: 1, heads: 2, batchSize: 8), budget: .queries([20, 40]), promptLength: 1...8)
+        let gpt = try GPT(
+            config: GPTConfig(
+                vocabSize: corpus.tokenizer.vocabularySize, contextLength: 16, width: 8, layers: 1, heads: 2), seed: 1)
+        let target = try ExtractionTarget(
+            teacher: LanguageModel(model: gpt, tokenizer: corpus.tokenizer, corpusSpec: spec), corpus: corpus,
+            spec: spec)
+        let attack = AttackConfig(
+            strategy: .ownCorpus(.fresh), harvest: .distribution,
+            student: StudentSpec(width: 8, layers: 1, heads: 2, batchSize: 8), budget: .queries([20, 40]),
+            promptLength: 1...8)
         let curve = try attack.run(against: target)
         XCTAssertTrue(curve.markdownTable.contains("| 40 |"))
         XCTAssertEqual(curve.csv.split(separator: "\n").count, 3)

@@ -7,7 +7,8 @@ import LabExperiments
 import XCTest
 
 final class ReproductionFilesTests: XCTestCase {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     /// The reproductions: kind and the fewest seeds their verdicts rest on.
     static let reproductions: [String: (kind: String, seeds: Int)] = [
@@ -42,8 +43,11 @@ final class ReproductionFilesTests: XCTestCase {
             let header = lines.removeFirst().split(separator: ",").map(String.init)
             let hashColumn = try XCTUnwrap(header.firstIndex(of: "hash"), name)
             // One line per cell, or per curve point of each cell: the distinct hashes are the cells that ran.
-            let ran = Set(lines.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)[hashColumn] })
-            XCTAssertEqual(ran, Set(plan.cells.map(\.hash)), "\(name): results.csv holds a run of a different version of the file; run it again")
+            let ran = Set(
+                lines.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)[hashColumn] })
+            XCTAssertEqual(
+                ran, Set(plan.cells.map(\.hash)),
+                "\(name): results.csv holds a run of a different version of the file; run it again")
         }
     }
 }

@@ -3,8 +3,9 @@
 // that finds finished cells computes only the rest; teachers are trained once and reused from the cache.
 import Foundation
 import LabCore
-@testable import LabExperiments
 import XCTest
+
+@testable import LabExperiments
 
 final class RunnerTests: XCTestCase {
     func read(_ url: URL, _ name: String) throws -> Data { try Data(contentsOf: url.appendingPathComponent(name)) }
@@ -21,7 +22,9 @@ final class RunnerTests: XCTestCase {
         for name in ["results.csv", "table.md", "plot-1.svg", "plot-2.svg", "report.html", "config.resolved.yaml"] {
             XCTAssertEqual(try read(scratch.dir("a"), name), try read(scratch.dir("b"), name), "\(name) differs")
         }
-        XCTAssertNotEqual(try read(scratch.dir("a"), "manifest.json"), try read(scratch.dir("b"), "manifest.json"), "timings belong in the manifest")
+        XCTAssertNotEqual(
+            try read(scratch.dir("a"), "manifest.json"), try read(scratch.dir("b"), "manifest.json"),
+            "timings belong in the manifest")
         // A third run that loads every teacher from the first run's cache still gives the same bytes.
         let c = try e.runQuietly(out: scratch.dir("c"), cache: scratch.dir("cache-a"))
         XCTAssertEqual(c.computed, 8)
@@ -35,16 +38,22 @@ final class RunnerTests: XCTestCase {
         try e.runQuietly(out: scratch.dir("whole"), cache: scratch.dir("cache"))
         var computed: [Int] = []
         for i in 1...3 {
-            let s = try e.runQuietly(out: scratch.dir("shard\(i)"), cache: scratch.dir("cache-shards"), shard: Shard(index: i, count: 3))
+            let s = try e.runQuietly(
+                out: scratch.dir("shard\(i)"), cache: scratch.dir("cache-shards"), shard: Shard(index: i, count: 3))
             computed.append(s.computed)
             XCTAssertGreaterThan(s.missing, 0, "a shard alone does not complete the grid")
-            XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.dir("shard\(i)").appendingPathComponent("results.json").path))
+            XCTAssertFalse(
+                FileManager.default.fileExists(
+                    atPath: scratch.dir("shard\(i)").appendingPathComponent("results.json").path))
         }
         XCTAssertEqual(computed, [2, 3, 3], "contiguous blocks of 8 cells")
-        let merged = try Runner.merge(e, from: (1...3).map { scratch.dir("shard\($0)") }, into: scratch.dir("merged"), threads: 1)
+        let merged = try Runner.merge(
+            e, from: (1...3).map { scratch.dir("shard\($0)") }, into: scratch.dir("merged"), threads: 1)
         XCTAssertEqual(merged.missing, 0)
         for name in ["results.json", "results.csv", "table.md", "report.html"] {
-            XCTAssertEqual(try read(scratch.dir("merged"), name), try read(scratch.dir("whole"), name), "\(name): merged shards differ from one run")
+            XCTAssertEqual(
+                try read(scratch.dir("merged"), name), try read(scratch.dir("whole"), name),
+                "\(name): merged shards differ from one run")
         }
     }
 
@@ -69,12 +78,17 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual([again.computed, again.reused], [0, 8])
         // Remove two cells and leave a half-written temporary file behind, as a kill -9 would.
         let cells = scratch.dir("out").appendingPathComponent("cells")
-        for cell in e.cells.prefix(2) { try FileManager.default.removeItem(at: cells.appendingPathComponent("\(cell.hash).json")) }
-        try Data("{\"hash\": \"trunc".utf8).write(to: cells.appendingPathComponent(".\(e.cells[0].hash).json.tmp-999-1"))
+        for cell in e.cells.prefix(2) {
+            try FileManager.default.removeItem(at: cells.appendingPathComponent("\(cell.hash).json"))
+        }
+        try Data("{\"hash\": \"trunc".utf8).write(
+            to: cells.appendingPathComponent(".\(e.cells[0].hash).json.tmp-999-1"))
         let resumed = try e.runQuietly(out: scratch.dir("out"), cache: scratch.dir("cache"))
         XCTAssertEqual([resumed.computed, resumed.reused], [2, 6])
         // Editing one grid value recomputes only the cells it changes.
-        let edited = try Experiment.parse(Tiny.teacherSweep.replacingOccurrences(of: "teacher.model.width: [16, 24]", with: "teacher.model.width: [16, 20]"))
+        let edited = try Experiment.parse(
+            Tiny.teacherSweep.replacingOccurrences(
+                of: "teacher.model.width: [16, 24]", with: "teacher.model.width: [16, 20]"))
         let partial = try edited.runQuietly(out: scratch.dir("out"), cache: scratch.dir("cache"))
         XCTAssertEqual([partial.computed, partial.reused], [4, 4])
     }
@@ -87,9 +101,12 @@ final class RunnerTests: XCTestCase {
         var options = RunOptions(output: scratch.dir("out"), cache: cache, threads: 1, log: { _ in })
         options.showProgress = false
         _ = try Runner.run(e, options: options)
-        let entries = try FileManager.default.contentsOfDirectory(atPath: cache.teachersDirectory.path).filter { !$0.hasPrefix(".") }
+        let entries = try FileManager.default.contentsOfDirectory(atPath: cache.teachersDirectory.path).filter {
+            !$0.hasPrefix(".")
+        }
         XCTAssertEqual(entries.count, 1, "six cells share one teacher")
-        let manifest = try JSONSerialization.jsonObject(with: read(scratch.dir("out"), "manifest.json")) as? [String: Any]
+        let manifest =
+            try JSONSerialization.jsonObject(with: read(scratch.dir("out"), "manifest.json")) as? [String: Any]
         let durations = manifest?["durations"] as? [String: Any]
         XCTAssertEqual((durations?["teachers_trained_by_this_invocation"] as? [Any])?.count, 1)
     }
@@ -101,8 +118,12 @@ final class RunnerTests: XCTestCase {
         let json = try JSONSerialization.jsonObject(with: read(scratch.dir("out"), "results.json")) as? [String: Any]
         let cells = try XCTUnwrap(json?["cells"] as? [[String: Any]])
         func loss(_ width: String, _ steps: String) -> [Double] {
-            cells.filter { ($0["labels"] as? [String: String]).map { $0["teacher.model.width"] == width && $0["teacher.training.steps"] == steps } ?? false }
-                .compactMap { ($0["metrics"] as? [String: Any])?["validation_loss"] as? Double }
+            cells.filter {
+                ($0["labels"] as? [String: String]).map {
+                    $0["teacher.model.width"] == width && $0["teacher.training.steps"] == steps
+                } ?? false
+            }
+            .compactMap { ($0["metrics"] as? [String: Any])?["validation_loss"] as? Double }
         }
         let values = loss("24", "12")
         XCTAssertEqual(values.count, 2)

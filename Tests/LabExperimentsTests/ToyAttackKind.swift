@@ -56,29 +56,45 @@ enum ToyAttackKind: ExperimentKind {
         let api = try (cell.api ?? APISpec()).resolved(vocabularySize: probe.vocabularySize, in: cell)
         let T = teacher.model.contextLength
         let p = cell.settings.promptLength
-        guard (1...T).contains(p) else { throw SpecIssue(["attack", "prompt_length"], "is \(p); allowed range 1...\(T)") }
-        if let issue = cell.settings.budget.issues(at: ["attack", "budget"], inputTokens: p, outputTokens: 1, prices: api.prices).first { throw issue }
+        guard (1...T).contains(p) else {
+            throw SpecIssue(["attack", "prompt_length"], "is \(p); allowed range 1...\(T)")
+        }
+        if let issue = cell.settings.budget.issues(
+            at: ["attack", "budget"], inputTokens: p, outputTokens: 1, prices: api.prices
+        ).first {
+            throw issue
+        }
         let specs = cell.defences ?? []
         let defences = try context.resolve(specs, vocabularySize: probe.vocabularySize, contextLength: T)
-        return Resolved(teacher: teacher, api: api, defences: defences, budget: cell.settings.budget, promptLength: p, seed: cell.seed, specs: specs)
+        return Resolved(
+            teacher: teacher, api: api, defences: defences, budget: cell.settings.budget, promptLength: p,
+            seed: cell.seed, specs: specs)
     }
 
     static func run(_ cell: Resolved, in context: RunContext) throws -> CellResult {
         let trained = try context.teacher(cell.teacher)
         let teacher = GPTTeacher(trained.model)
-        let pipeline = try DefenceRegistry.pipeline(cell.specs, environment: DefenceEnvironment(vocabularySize: teacher.vocabularySize, contextLength: teacher.contextLength))
+        let pipeline = try DefenceRegistry.pipeline(
+            cell.specs,
+            environment: DefenceEnvironment(
+                vocabularySize: teacher.vocabularySize, contextLength: teacher.contextLength))
         let ledger = Ledger(prices: cell.api.prices)
         let maxCost = try cell.budget.dollars.map { try Money(dollars: $0) }
-        try ledger.open("attacker", budget: Budget(maxQueries: cell.budget.queries, maxTokens: cell.budget.tokens, maxCost: maxCost))
-        let api = DefendedAPI(teacher: teacher, policy: cell.api.policy, defences: pipeline, ledger: ledger, seed: cell.seed)
+        try ledger.open(
+            "attacker", budget: Budget(maxQueries: cell.budget.queries, maxTokens: cell.budget.tokens, maxCost: maxCost)
+        )
+        let api = DefendedAPI(
+            teacher: teacher, policy: cell.api.policy, defences: pipeline, ledger: ledger, seed: cell.seed)
         var rng = LabRNG(seed: cell.seed, stream: "toy-attack-prompts")
         let tokens = trained.corpus.train
         var agree = 0, bought = 0
         var curve: [CellResult.Point] = []
         func costs() -> [CellResult.Entry] {
             let usage = ledger.usage("attacker") ?? .zero
-            return [.init("queries", Double(usage.queries)), .init("tokens", Double(usage.tokens)),
-                    .init("dollars", NSDecimalNumber(decimal: usage.cost.dollars).doubleValue)]
+            return [
+                .init("queries", Double(usage.queries)), .init("tokens", Double(usage.tokens)),
+                .init("dollars", NSDecimalNumber(decimal: usage.cost.dollars).doubleValue),
+            ]
         }
         for _ in 0..<maxQueries {
             let start = rng.int(below: tokens.count - cell.promptLength)
@@ -89,9 +105,14 @@ enum ToyAttackKind: ExperimentKind {
             bought += 1
             if answer.tokens == truth.tokens { agree += 1 }
             if bought.nonzeroBitCount == 1, bought >= 2 {
-                curve.append(CellResult.Point(label: String(bought), metrics: [.init("label_agreement", Double(agree) / Double(bought))], costs: costs()))
+                curve.append(
+                    CellResult.Point(
+                        label: String(bought), metrics: [.init("label_agreement", Double(agree) / Double(bought))],
+                        costs: costs()))
             }
         }
-        return CellResult(metrics: [.init("label_agreement", bought > 0 ? Double(agree) / Double(bought) : nil)], costs: costs(), curve: curve)
+        return CellResult(
+            metrics: [.init("label_agreement", bought > 0 ? Double(agree) / Double(bought) : nil)], costs: costs(),
+            curve: curve)
     }
 }

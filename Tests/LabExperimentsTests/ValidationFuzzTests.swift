@@ -11,9 +11,14 @@ final class ValidationFuzzTests: XCTestCase {
     static let base = Tiny.defenceSweep
 
     /// Values a mutation may put where a value was: every YAML type, extremes, and near-misses.
-    static let replacements = ["0", "-1", "3.5", "1e300", "-1e300", "99999999999999999999999", "0x10", ".inf", ".nan", "true", "null", "~", "\"\"",
-                               "\"12\"", "abc", "[]", "{}", "[1, 2]", "{a: 1}", "[[[]]]", "&a 3", "*a", "!!str 5", "|\n  text", "'q'", "- x", "2e5",
-                               "markov", "top_k", "seed", "teacher.model.width", "{top_k: {k: 999}}", "[{noise: {}}]", "9223372036854775807", "-0"]
+    static let replacements = [
+        "0", "-1", "3.5", "1e300", "-1e300", "99999999999999999999999", "0x10", ".inf", ".nan", "true", "null", "~",
+        "\"\"",
+        "\"12\"", "abc", "[]", "{}", "[1, 2]", "{a: 1}", "[[[]]]", "&a 3", "*a", "!!str 5", "|\n  text", "'q'", "- x",
+        "2e5",
+        "markov", "top_k", "seed", "teacher.model.width", "{top_k: {k: 999}}", "[{noise: {}}]", "9223372036854775807",
+        "-0",
+    ]
 
     func mutate(_ lines: [String], rng: inout LabRNG) -> Data {
         var lines = lines
@@ -34,11 +39,17 @@ final class ValidationFuzzTests: XCTestCase {
             }
         case 4:  // indentation off by one or two
             let i = pick(&rng, lines.count)
-            if rng.int(below: 2) == 0 { lines[i] = String(repeating: " ", count: 1 + rng.int(below: 2)) + lines[i] } else if lines[i].hasPrefix(" ") { lines[i].removeFirst() }
+            if rng.int(below: 2) == 0 {
+                lines[i] = String(repeating: " ", count: 1 + rng.int(below: 2)) + lines[i]
+            } else if lines[i].hasPrefix(" ") {
+                lines[i].removeFirst()
+            }
         case 5:  // a YAML-significant character
             let i = pick(&rng, lines.count)
             var chars = Array(lines[i])
-            let specials: [Character] = [":", "-", "[", "]", "{", "}", "&", "*", "!", "|", ">", "#", "%", "@", "`", "\t", ",", "?", "'", "\""]
+            let specials: [Character] = [
+                ":", "-", "[", "]", "{", "}", "&", "*", "!", "|", ">", "#", "%", "@", "`", "\t", ",", "?", "'", "\"",
+            ]
             chars.insert(specials[pick(&rng, specials.count)], at: pick(&rng, chars.count + 1))
             lines[i] = String(chars)
         case 6:  // truncate the file
@@ -71,7 +82,10 @@ final class ValidationFuzzTests: XCTestCase {
             outcome["valid", default: 0] += 1
         } catch let e as ExperimentError {
             outcome["located error", default: 0] += 1
-            XCTAssertTrue((1...max(1, lineCount)).contains(e.line), "line \(e.line) outside the file's \(lineCount) lines: \(e)\n---\n\(String(decoding: data, as: UTF8.self))")
+            XCTAssertTrue(
+                (1...max(1, lineCount)).contains(e.line),
+                "line \(e.line) outside the file's \(lineCount) lines: \(e)\n---\n\(String(decoding: data, as: UTF8.self))"
+            )
             XCTAssertGreaterThanOrEqual(e.column, 1)
             XCTAssertFalse(e.message.isEmpty)
             XCTAssertTrue(e.description.hasPrefix("fuzz.yaml:\(e.line):\(e.column): error: "), e.description)
@@ -89,7 +103,9 @@ final class ValidationFuzzTests: XCTestCase {
             var data = mutate(lines, rng: &rng)
             // Half the time, a second mutation on top of the first.
             if rng.int(below: 2) == 0 {
-                let again = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                let again = String(decoding: data, as: UTF8.self).split(
+                    separator: "\n", omittingEmptySubsequences: false
+                ).map(String.init)
                 data = mutate(again, rng: &rng)
             }
             check(data, outcome: &outcome)
@@ -99,8 +115,12 @@ final class ValidationFuzzTests: XCTestCase {
     }
 
     func testRandomTokenSoupAlwaysGetsALocatedError() {
-        let tokens = ["experiment", "kind", "teacher", "defences", "grid", "seeds", "tables", "plots", ":", ": ", "\n", "\n  ", "\n    ", "- ", "[", "]", "{", "}",
-                      ", ", "1", "-3", "0.5", "x", "markov", "corpus", "model", "width", "heads", "defence_cost", "teacher.model.width", "\"", "'", "#", "&a", "*a", "!!int", "|", "\t"]
+        let tokens = [
+            "experiment", "kind", "teacher", "defences", "grid", "seeds", "tables", "plots", ":", ": ", "\n", "\n  ",
+            "\n    ", "- ", "[", "]", "{", "}",
+            ", ", "1", "-3", "0.5", "x", "markov", "corpus", "model", "width", "heads", "defence_cost",
+            "teacher.model.width", "\"", "'", "#", "&a", "*a", "!!int", "|", "\t",
+        ]
         var rng = LabRNG(seed: 7, stream: "soup")
         var outcome: [String: Int] = [:]
         for _ in 0..<1000 {

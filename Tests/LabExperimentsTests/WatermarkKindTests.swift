@@ -3,33 +3,34 @@
 // sits beside the normal tail, while watermarked text is detected.
 import Foundation
 import LabCore
-@testable import LabExperiments
 import XCTest
+
+@testable import LabExperiments
 
 final class WatermarkKindTests: XCTestCase {
     /// A barely trained teacher over V = 63 (62 Markov symbols; near-uniform, so high entropy), 600 clean
     /// and 50 watermarked texts of 23 tokens after a 1-token prompt, a fresh key per text, tuples scored once.
     static let file = """
-    experiment: tiny-watermark
-    kind: watermark
-    seeds: [0]
-    teacher:
-      corpus: {kind: markov, symbols: 62, order: 1, train_tokens: 3000, validation_tokens: 400, test_tokens: 400}
-      model: {context_length: 24, width: 16, layers: 1, heads: 2}
-      training: {steps: 8, batch_size: 4, eval_interval: 0}
-    watermark:
-      gamma: 0.25
-      length: 23
-      prompt_length: 1
-      clean_texts: 600
-      watermarked_texts: 50
-      keys: per_text
-      deduplicate: true
-      deltas: [4]
-    tables:
-      - rows: delta
-        values: [rate_z2, binomial_null_z2, normal_tail_z2]
-    """
+        experiment: tiny-watermark
+        kind: watermark
+        seeds: [0]
+        teacher:
+          corpus: {kind: markov, symbols: 62, order: 1, train_tokens: 3000, validation_tokens: 400, test_tokens: 400}
+          model: {context_length: 24, width: 16, layers: 1, heads: 2}
+          training: {steps: 8, batch_size: 4, eval_interval: 0}
+        watermark:
+          gamma: 0.25
+          length: 23
+          prompt_length: 1
+          clean_texts: 600
+          watermarked_texts: 50
+          keys: per_text
+          deduplicate: true
+          deltas: [4]
+        tables:
+          - rows: delta
+            values: [rate_z2, binomial_null_z2, normal_tail_z2]
+        """
 
     /// Under a fresh key per text, with each tuple scored once, a clean text's green count is at most as
     /// spread as Binomial(T, γ) (green lists have exactly ⌊γV⌋ members: hypergeometric within a context), so
@@ -49,7 +50,8 @@ final class WatermarkKindTests: XCTestCase {
         let cell = try XCTUnwrap((json?["cells"] as? [[String: Any]])?.first)
         let curve = try XCTUnwrap(cell["curve"] as? [[String: Any]])
         XCTAssertEqual(curve.map { $0["label"] as? String }, ["0", "4"])
-        let clean = try XCTUnwrap(curve[0]["metrics"] as? [String: Any]), marked = try XCTUnwrap(curve[1]["metrics"] as? [String: Any])
+        let clean = try XCTUnwrap(curve[0]["metrics"] as? [String: Any]),
+            marked = try XCTUnwrap(curve[1]["metrics"] as? [String: Any])
         // A near-uniform teacher over 63 tokens: entropy near ln 63 = 4.14 nats.
         XCTAssertGreaterThan(try XCTUnwrap(clean["mean_entropy"] as? Double), 3.5)
         let fpr = try XCTUnwrap(clean["rate_z2"] as? Double), p = try XCTUnwrap(clean["binomial_null_z2"] as? Double)
@@ -61,7 +63,8 @@ final class WatermarkKindTests: XCTestCase {
         XCTAssertLessThanOrEqual(try XCTUnwrap(clean["rate_z2_low"] as? Double), fpr)
         XCTAssertGreaterThanOrEqual(try XCTUnwrap(clean["rate_z2_high"] as? Double), fpr)
         XCTAssertEqual(try XCTUnwrap(marked["rate_z2"] as? Double), 1)
-        XCTAssertGreaterThan(try XCTUnwrap(marked["green_fraction"] as? Double), try XCTUnwrap(clean["green_fraction"] as? Double))
+        XCTAssertGreaterThan(
+            try XCTUnwrap(marked["green_fraction"] as? Double), try XCTUnwrap(clean["green_fraction"] as? Double))
     }
 
     func testTheWatermarkSectionIsValidatedBeforeAnyWork() throws {
@@ -85,7 +88,8 @@ final class WatermarkKindTests: XCTestCase {
         XCTAssertEqual(twice.key, "watermark.deltas.1")
         let zero = try XCTUnwrap(error("deltas: [4]", with: "deltas: [0]"))
         XCTAssertEqual(zero.key, "watermark.deltas.0")
-        let none = try XCTUnwrap(error("clean_texts: 600\n  watermarked_texts: 50", with: "clean_texts: 0\n  watermarked_texts: 0"))
+        let none = try XCTUnwrap(
+            error("clean_texts: 600\n  watermarked_texts: 50", with: "clean_texts: 0\n  watermarked_texts: 0"))
         XCTAssertEqual(none.key, "watermark.clean_texts")
         let order = try XCTUnwrap(error("keys: per_text", with: "keys: per_text\n  bias_order: before"))
         XCTAssertEqual(order.key, "watermark.bias_order")

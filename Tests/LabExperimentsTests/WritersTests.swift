@@ -2,12 +2,14 @@
 // per series; the HTML report inlines them with the tables and needs no network or server; the CSV has a row
 // per cell; config.resolved.yaml reads back as YAML with every cell resolved.
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
-@testable import LabExperiments
 import XCTest
 import Yams
+
+@testable import LabExperiments
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 final class WritersTests: XCTestCase {
     static let scratch = Scratch("writers")
@@ -27,12 +29,17 @@ final class WritersTests: XCTestCase {
         return Self.scratch.dir("out")
     }
 
-    func text(_ name: String) throws -> String { try String(contentsOf: output().appendingPathComponent(name), encoding: .utf8) }
+    func text(_ name: String) throws -> String {
+        try String(contentsOf: output().appendingPathComponent(name), encoding: .utf8)
+    }
 
     final class Elements: NSObject, XMLParserDelegate {
         var names: [String] = []
         var texts: [String] = []
-        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) { names.append(name) }
+        func parser(
+            _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+            attributes: [String: String] = [:]
+        ) { names.append(name) }
         func parser(_ parser: XMLParser, foundCharacters string: String) { texts.append(string) }
     }
 
@@ -50,7 +57,8 @@ final class WritersTests: XCTestCase {
         let words = elements.texts.joined()
         XCTAssertTrue(words.contains("training flops (cost) — log scale"), words)
         XCTAssertTrue(words.contains("validation loss"), words)
-        XCTAssertTrue(words.contains("width = 16") && words.contains("width = 24"), "one legend entry per series: \(words)")
+        XCTAssertTrue(
+            words.contains("width = 16") && words.contains("width = 24"), "one legend entry per series: \(words)")
         XCTAssertTrue(words.contains("validation loss versus training flops"), words)
         XCTAssertEqual(elements.names.filter { $0 == "polyline" }.count, 2, "one line per series")
         XCTAssertTrue(svg.contains("10<tspan dy=\"-7\""), "log ticks written with a superscript exponent")
@@ -58,12 +66,17 @@ final class WritersTests: XCTestCase {
 
     func testBarPlotAndTicks() throws {
         let elements = try parse(try text("plot-2.svg"))
-        XCTAssertGreaterThanOrEqual(elements.names.filter { $0 == "rect" }.count, 2 + 2, "background, frame and one bar per width")
+        XCTAssertGreaterThanOrEqual(
+            elements.names.filter { $0 == "rect" }.count, 2 + 2, "background, frame and one bar per width")
         XCTAssertEqual(SVGPlot.ticks(min: 3, max: 3000, log: true).map(\.0), [10, 100, 1000], accuracy: 1e-9)
         XCTAssertEqual(SVGPlot.ticks(min: 3, max: 300, log: true).map(\.0), [5, 10, 20, 50, 100, 200], accuracy: 1e-9)
-        XCTAssertEqual(SVGPlot.ticks(min: 3, max: 3e6, log: true).map(\.0), [10, 100, 1000, 1e4, 1e5, 1e6], accuracy: 1e-6)
-        XCTAssertGreaterThanOrEqual(SVGPlot.ticks(min: 1.2e7, max: 3.1e7, log: true).count, 2, "a range inside one decade still gets ticks")
-        XCTAssertEqual(SVGPlot.ticks(min: 0, max: 1, log: false).map(\.0), [0, 0.2, 0.4, 0.6, 0.8, 1.0].map { $0 }, accuracy: 1e-12)
+        XCTAssertEqual(
+            SVGPlot.ticks(min: 3, max: 3e6, log: true).map(\.0), [10, 100, 1000, 1e4, 1e5, 1e6], accuracy: 1e-6)
+        XCTAssertGreaterThanOrEqual(
+            SVGPlot.ticks(min: 1.2e7, max: 3.1e7, log: true).count, 2, "a range inside one decade still gets ticks")
+        XCTAssertEqual(
+            SVGPlot.ticks(min: 0, max: 1, log: false).map(\.0), [0, 0.2, 0.4, 0.6, 0.8, 1.0].map { $0 }, accuracy: 1e-12
+        )
     }
 
     func testReportIsSelfContained() throws {
@@ -72,7 +85,9 @@ final class WritersTests: XCTestCase {
         XCTAssertEqual(html.components(separatedBy: "<svg ").count - 1, 2, "both plots inline")
         XCTAssertTrue(html.contains("<table>"))
         XCTAssertFalse(html.contains("<script"), "no scripts")
-        XCTAssertFalse(html.replacingOccurrences(of: "http://www.w3.org/2000/svg", with: "").contains("http"), "no network references")
+        XCTAssertFalse(
+            html.replacingOccurrences(of: "http://www.w3.org/2000/svg", with: "").contains("http"),
+            "no network references")
         XCTAssertTrue(html.contains("Loss by width and steps"))
     }
 
@@ -116,7 +131,8 @@ final class WritersTests: XCTestCase {
     }
 }
 
-func XCTAssertEqual(_ a: [Double], _ b: [Double], accuracy: Double, file: StaticString = #filePath, line: UInt = #line) {
+func XCTAssertEqual(_ a: [Double], _ b: [Double], accuracy: Double, file: StaticString = #filePath, line: UInt = #line)
+{
     XCTAssertEqual(a.count, b.count, file: file, line: line)
     for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: accuracy, file: file, line: line) }
 }

@@ -21,7 +21,9 @@ final class ProvenanceTests: XCTestCase {
         /// Softmax of row `prev`, after the watermark's bias in that context when one is given.
         func distribution(prev: Int32, watermark: KGWWatermark?) -> [Double] {
             var row = Array(logits[(Int(prev) * V)..<(Int(prev) * V + V)])
-            if let watermark { row.withUnsafeMutableBufferPointer { watermark.bias(logits: $0.baseAddress!, context: [prev][...]) } }
+            if let watermark {
+                row.withUnsafeMutableBufferPointer { watermark.bias(logits: $0.baseAddress!, context: [prev][...]) }
+            }
             let m = row.max() ?? 0
             let e = row.map { exp(Double($0 - m)) }
             let s = e.reduce(0, +)
@@ -31,7 +33,9 @@ final class ProvenanceTests: XCTestCase {
         func sample(length: Int, watermark: KGWWatermark?, seed: UInt64) -> [Int32] {
             var rng = LabRNG(seed: seed, stream: "sample")
             var text: [Int32] = [Int32(rng.int(below: V))]
-            while text.count < length { text.append(Int32(rng.categorical(distribution(prev: text.last!, watermark: watermark)))) }
+            while text.count < length {
+                text.append(Int32(rng.categorical(distribution(prev: text.last!, watermark: watermark))))
+            }
             return text
         }
     }
@@ -44,7 +48,8 @@ final class ProvenanceTests: XCTestCase {
         XCTAssertEqual(a, try AccountKeys.key(secret: Self.secret, account: "alice"))
         XCTAssertNotEqual(a, try AccountKeys.key(secret: Self.secret, account: "bob"))
         XCTAssertNotEqual(a, try AccountKeys.key(secret: "other-secret", account: "alice"))
-        XCTAssertNotEqual(try AccountKeys.key(secret: "ab", account: "c"), try AccountKeys.key(secret: "a", account: "bc"))
+        XCTAssertNotEqual(
+            try AccountKeys.key(secret: "ab", account: "c"), try AccountKeys.key(secret: "a", account: "bc"))
         let keys = Set(try Self.accounts(2000).map { try AccountKeys.key(secret: Self.secret, account: $0) })
         XCTAssertEqual(keys.count, 2000)
         XCTAssertThrowsError(try AccountKeys.key(secret: "", account: "alice"))
@@ -67,7 +72,8 @@ final class ProvenanceTests: XCTestCase {
             let w = try KGWWatermark(gamma: 0.25, delta: 2, key: key, vocabularySize: V)
             var kl = 0.0, tv = 0.0
             for prev in 0..<V {
-                let p = teacher.distribution(prev: Int32(prev), watermark: nil), q = teacher.distribution(prev: Int32(prev), watermark: w)
+                let p = teacher.distribution(prev: Int32(prev), watermark: nil),
+                    q = teacher.distribution(prev: Int32(prev), watermark: w)
                 kl += zip(q, p).reduce(0) { $0 + ($1.0 > 0 ? $1.0 * log($1.0 / $1.1) : 0) }
                 tv += 0.5 * zip(q, p).reduce(0) { $0 + abs($1.0 - $1.1) }
             }
@@ -78,7 +84,9 @@ final class ProvenanceTests: XCTestCase {
         let kl = perAccount.map(\.kl), tv = perAccount.map(\.tv)
         let meanKL = kl.reduce(0, +) / 50, meanTV = tv.reduce(0, +) / 50
         let sdKL = (kl.map { ($0 - meanKL) * ($0 - meanKL) }.reduce(0, +) / 49).squareRoot()
-        print("honest cost: global key KL \(global.kl) TV \(global.tv); 50 account keys KL \(meanKL) ± \(sdKL) TV \(meanTV), range KL \(kl.min()!)…\(kl.max()!)")
+        print(
+            "honest cost: global key KL \(global.kl) TV \(global.tv); 50 account keys KL \(meanKL) ± \(sdKL) TV \(meanTV), range KL \(kl.min()!)…\(kl.max()!)"
+        )
         // The cost is a property of (γ, δ, teacher), not of the key: within noise of the 50-key spread.
         XCTAssertLessThan(abs(global.kl - meanKL), 3 * sdKL + 1e-9)
         XCTAssertEqual(global.tv, meanTV, accuracy: 0.1 * meanTV)
@@ -93,8 +101,10 @@ final class ProvenanceTests: XCTestCase {
         let template = try KGWWatermark(gamma: 0.25, delta: 2, key: 0, vocabularySize: V)
         var bonferroniEvents = 0, bhEvents = 0, rawRejections = 0, tests = 0
         for s in 0..<20 {
-            let text = Bigram(V: V, scale: 2, seed: 1000 + UInt64(s)).sample(length: 300, watermark: nil, seed: 77 + UInt64(s))
-            let report = try Provenance.trace(texts: [text], accounts: accounts, secret: Self.secret, watermark: template)
+            let text = Bigram(V: V, scale: 2, seed: 1000 + UInt64(s)).sample(
+                length: 300, watermark: nil, seed: 77 + UInt64(s))
+            let report = try Provenance.trace(
+                texts: [text], accounts: accounts, secret: Self.secret, watermark: template)
             XCTAssertEqual(report.correction, .bonferroni)
             XCTAssertEqual(report.rows.count, 1000)
             if report.rows.contains(where: { $0.bonferroni <= 0.05 }) { bonferroniEvents += 1 }
@@ -102,11 +112,14 @@ final class ProvenanceTests: XCTestCase {
             rawRejections += report.rows.filter { $0.pValue <= 0.05 }.count
             tests += report.rows.count
         }
-        print("clean suspects: FWER Bonferroni \(bonferroniEvents)/20, BH \(bhEvents)/20, per-key raw rejections at 0.05: \(rawRejections)/\(tests)")
+        print(
+            "clean suspects: FWER Bonferroni \(bonferroniEvents)/20, BH \(bhEvents)/20, per-key raw rejections at 0.05: \(rawRejections)/\(tests)"
+        )
         XCTAssertLessThanOrEqual(bonferroniEvents, 3)
         XCTAssertLessThanOrEqual(bhEvents, 3)
         // The per-key test is exact-binomial and conservative: raw rejections at most ≈ 5% (+ 4 sd of 20,000 draws).
-        XCTAssertLessThanOrEqual(Double(rawRejections) / Double(tests), 0.05 + 4 * (0.05 * 0.95 / Double(tests)).squareRoot())
+        XCTAssertLessThanOrEqual(
+            Double(rawRejections) / Double(tests), 0.05 + 4 * (0.05 * 0.95 / Double(tests)).squareRoot())
     }
 
     /// A student distilled from one account's watermarked text (a bigram model counted on 30,000 served
@@ -115,7 +128,9 @@ final class ProvenanceTests: XCTestCase {
         let V = 128, teacher = Bigram(V: V, scale: 2, seed: 5), accounts = Self.accounts(1000)
         let template = try KGWWatermark(gamma: 0.25, delta: 2, key: 0, vocabularySize: V)
         let proxy = accounts[417]
-        let served = teacher.sample(length: 30_000, watermark: try AccountKeys.watermark(template, secret: Self.secret, account: proxy), seed: 9)
+        let served = teacher.sample(
+            length: 30_000, watermark: try AccountKeys.watermark(template, secret: Self.secret, account: proxy), seed: 9
+        )
         var student = Bigram(V: V, scale: 0, seed: 0)
         var counts = [Double](repeating: 0.01, count: V * V)
         for i in 1..<served.count { counts[Int(served[i - 1]) * V + Int(served[i])] += 1 }
@@ -124,13 +139,21 @@ final class ProvenanceTests: XCTestCase {
             for v in 0..<V { student.logits[prev * V + v] = Float(log(row[prev * V + v] / total)) }
         }
         let suspect = student.sample(length: 400, watermark: nil, seed: 11)
-        let report = try Provenance.trace(texts: [suspect], accounts: accounts, secret: Self.secret, watermark: template)
-        print("distilled student: top \(report.rows[0].account) p \(report.rows[0].pValue) bonferroni \(report.rows[0].bonferroni); next p \(report.rows[1].pValue)")
+        let report = try Provenance.trace(
+            texts: [suspect], accounts: accounts, secret: Self.secret, watermark: template)
+        print(
+            "distilled student: top \(report.rows[0].account) p \(report.rows[0].pValue) bonferroni \(report.rows[0].bonferroni); next p \(report.rows[1].pValue)"
+        )
         XCTAssertEqual(report.rows[0].account, proxy)
         XCTAssertEqual(report.accused, [proxy])
-        let bh = try Provenance.trace(texts: [suspect], accounts: accounts, secret: Self.secret, watermark: template, correction: .benjaminiHochberg)
+        let bh = try Provenance.trace(
+            texts: [suspect], accounts: accounts, secret: Self.secret, watermark: template,
+            correction: .benjaminiHochberg)
         XCTAssertEqual(bh.accused, [proxy])
-        XCTAssertThrowsError(try Provenance.trace(texts: [suspect], accounts: [proxy, proxy], secret: Self.secret, watermark: template))
-        XCTAssertThrowsError(try Provenance.trace(texts: [suspect], accounts: [proxy], secret: Self.secret, watermark: template, alpha: 0))
+        XCTAssertThrowsError(
+            try Provenance.trace(texts: [suspect], accounts: [proxy, proxy], secret: Self.secret, watermark: template))
+        XCTAssertThrowsError(
+            try Provenance.trace(
+                texts: [suspect], accounts: [proxy], secret: Self.secret, watermark: template, alpha: 0))
     }
 }

@@ -14,10 +14,16 @@ import XCTest
 
 final class RadioactivityTests: XCTestCase {
     /// `count` completions of `length` tokens from `teacher` through the API with the kgw stage at δ (none: clean).
-    static func texts(_ teacher: any TeacherAPI, key: UInt64, delta: Double?, count: Int, length: Int, seed: UInt64) throws -> [[Int32]] {
+    static func texts(_ teacher: any TeacherAPI, key: UInt64, delta: Double?, count: Int, length: Int, seed: UInt64)
+        throws -> [[Int32]]
+    {
         let V = teacher.vocabularySize
         let env = DefenceEnvironment(vocabularySize: V, contextLength: teacher.contextLength)
-        let pipeline = try delta.map { try DefenceRegistry.pipeline([DefenceSpec("kgw", ["delta": .number($0), "key": .number(Double(key))])], environment: env) } ?? .none
+        let pipeline =
+            try delta.map {
+                try DefenceRegistry.pipeline(
+                    [DefenceSpec("kgw", ["delta": .number($0), "key": .number(Double(key))])], environment: env)
+            } ?? .none
         let ledger = Ledger()
         try ledger.open("u")
         let api = DefendedAPI(teacher: teacher, defences: pipeline, ledger: ledger, seed: seed)
@@ -28,16 +34,20 @@ final class RadioactivityTests: XCTestCase {
     }
 
     func testDoseMixMeetsItsShareWithWholeTexts() throws {
-        let marked = (0..<20).map { i in [Int32](repeating: 1, count: 10 + i) }, clean = (0..<40).map { _ in [Int32](repeating: 0, count: 25) }
+        let marked = (0..<20).map { i in [Int32](repeating: 1, count: 10 + i) },
+            clean = (0..<40).map { _ in [Int32](repeating: 0, count: 25) }
         for share in [0.0, 0.1, 0.5] {
-            let stream = try RadioactivityDose.mix(watermarked: marked, clean: clean, share: share, tokens: 400, seed: 1)
+            let stream = try RadioactivityDose.mix(
+                watermarked: marked, clean: clean, share: share, tokens: 400, seed: 1)
             let ones = stream.filter { $0 == 1 }.count
             XCTAssertGreaterThanOrEqual(ones, Int(share * 400))
             XCTAssertLessThan(ones, Int(share * 400) + 30)
             XCTAssertGreaterThanOrEqual(stream.count - ones, 400 - Int(share * 400))
         }
-        XCTAssertThrowsError(try RadioactivityDose.mix(watermarked: marked, clean: clean, share: 1.5, tokens: 400, seed: 1))
-        XCTAssertThrowsError(try RadioactivityDose.mix(watermarked: marked, clean: clean, share: 1.0, tokens: 400, seed: 1))
+        XCTAssertThrowsError(
+            try RadioactivityDose.mix(watermarked: marked, clean: clean, share: 1.5, tokens: 400, seed: 1))
+        XCTAssertThrowsError(
+            try RadioactivityDose.mix(watermarked: marked, clean: clean, share: 1.0, tokens: 400, seed: 1))
     }
 
     func testCleanStudentIsUniformOnlyWithDeduplication() throws {
@@ -57,8 +67,11 @@ final class RadioactivityTests: XCTestCase {
             return (s.map { ($0.z - m) * ($0.z - m) }.reduce(0, +) / Double(s.count - 1)).squareRoot()
         }
         func small(_ s: [WatermarkScore]) -> Int { s.filter { $0.binomialPValue < 0.05 }.count }
-        print(String(format: "clean student, reading mode over 24 keys: sd of z %.2f without dedup (%d of 24 with p < 0.05, %d scored each), %.2f with dedup (%d of 24, ~%d scored)",
-                     sd(all), small(all), all[0].scored, sd(dedup), small(dedup), dedup[0].scored))
+        print(
+            String(
+                format:
+                    "clean student, reading mode over 24 keys: sd of z %.2f without dedup (%d of 24 with p < 0.05, %d scored each), %.2f with dedup (%d of 24, ~%d scored)",
+                sd(all), small(all), all[0].scored, sd(dedup), small(dedup), dedup[0].scored))
         XCTAssertGreaterThan(sd(all), 2)
         XCTAssertLessThan(sd(dedup), 1.6)
         XCTAssertLessThanOrEqual(small(dedup), 4)  // 24 × 0.05 = 1.2 expected
@@ -91,13 +104,17 @@ final class RadioactivityTests: XCTestCase {
         let probe = try Self.texts(teacher, key: key, delta: 3, count: 10, length: 100, seed: 2)
         let reading = try Radioactivity.reading(student: gpt, texts: probe, watermark: wm)
         let prompts = (0..<20).map { [Int32($0)] }
-        let generation = try Radioactivity.generation(student: gpt, prompts: prompts, maxNewTokens: 30, seed: 5, watermark: wm)
+        let generation = try Radioactivity.generation(
+            student: gpt, prompts: prompts, maxNewTokens: 30, seed: 5, watermark: wm)
         let wrongKey = try KGWWatermark(gamma: 0.25, delta: 3, key: key + 1, vocabularySize: V)
         let control = try Radioactivity.reading(student: gpt, texts: probe, watermark: wrongKey)
         lap("tests")
         for (label, r) in [("reading", reading), ("generation", generation), ("reading, wrong key", control)] {
-            print(String(format: "watermarked student, %@: dedup %d/%d green, p = %.2e; all %d/%d, p = %.2e", label,
-                         r.deduplicated.green, r.deduplicated.scored, r.deduplicated.binomialPValue, r.all.green, r.all.scored, r.all.binomialPValue))
+            print(
+                String(
+                    format: "watermarked student, %@: dedup %d/%d green, p = %.2e; all %d/%d, p = %.2e", label,
+                    r.deduplicated.green, r.deduplicated.scored, r.deduplicated.binomialPValue, r.all.green,
+                    r.all.scored, r.all.binomialPValue))
         }
         XCTAssertLessThan(reading.deduplicated.binomialPValue, 1e-4)
         XCTAssertLessThan(generation.deduplicated.binomialPValue, 1e-4)

@@ -3,8 +3,9 @@
 // (where the CPU has AVX-512 it must end up on an AVX-512 kernel), and once with a kernel the user
 // forced through OPENBLAS_CORETYPE, which it must respect.
 import Foundation
-import XCTest
 import TestSupport
+import XCTest
+
 @testable import LabCore
 @testable import LabModel
 
@@ -26,9 +27,11 @@ final class CLIKernelParityTests: XCTestCase {
         let f = try ParityTests.Fixture()
         let gpt = try f.model()
         let tokenizer = try Tokenizer(kind: .character, symbols: (0..<12).map { String(UnicodeScalar(UInt8(97 + $0))) })
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("distill-lab-cli-parity-\(UUID().uuidString)")
-        try Checkpoint.save(directory: dir, config: gpt.config, layout: gpt.layout, parameters: gpt.parameters,
-                            tokenizerJSON: try JSONEncoder().encode(tokenizer))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "distill-lab-cli-parity-\(UUID().uuidString)")
+        try Checkpoint.save(
+            directory: dir, config: gpt.config, layout: gpt.layout, parameters: gpt.parameters,
+            tokenizerJSON: try JSONEncoder().encode(tokenizer))
         // Batch row 0 of the fixture and the reference log-probabilities of each next token.
         let ids = Array(f.tokens[0..<f.T]).map(Int.init)
         let logits = f.doubles(f.json["logits"])
@@ -66,10 +69,12 @@ final class CLIKernelParityTests: XCTestCase {
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: BLASKernel.environmentKey)
         env.removeValue(forKey: BLASKernel.reexecGuardKey)
-        let asUsersRunIt = try run(bin, ["logprobs", "--checkpoint", dir.path, "--text", text, "--json"], environment: env)
+        let asUsersRunIt = try run(
+            bin, ["logprobs", "--checkpoint", dir.path, "--text", text, "--json"], environment: env)
         let kernel = asUsersRunIt["blas_kernel"] as! String
         if BLASKernel.cpuSupportsSkylakeX {
-            XCTAssertTrue(BLASKernel.avx512Cores.contains(kernel.lowercased()), "CPU has AVX-512 but the binary ran on \(kernel)")
+            XCTAssertTrue(
+                BLASKernel.avx512Cores.contains(kernel.lowercased()), "CPU has AVX-512 but the binary ran on \(kernel)")
         }
         let got = (asUsersRunIt["next_token_logprobs"] as! [NSNumber]).map(\.doubleValue)
         XCTAssertLessThanOrEqual(maxToleranceRatio(got, expected, atol: 1e-5, rtol: 1e-5), 1, "kernel \(kernel)")

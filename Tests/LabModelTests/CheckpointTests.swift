@@ -2,8 +2,9 @@
 // corruption answered by the typed error that names the file and tensor or key.
 // Python parity (transformers loading our files) lives in scripts/check_hf_parity.py, not here.
 import Foundation
-import XCTest
 import LabCore
+import XCTest
+
 @testable import LabModel
 
 final class CheckpointTests: XCTestCase {
@@ -26,21 +27,24 @@ final class CheckpointTests: XCTestCase {
     private func randomParameters(_ layout: ParameterLayout, seed: UInt64) -> FloatBuffer {
         var rng = LabRNG(seed: seed)
         let p = FloatBuffer(count: layout.count)
-        for i in 0 ..< p.count { p[i] = Float(rng.normal()) }
+        for i in 0..<p.count { p[i] = Float(rng.normal()) }
         p[0] = -0.0
         p[1] = Float.leastNonzeroMagnitude
         p[2] = -Float.greatestFiniteMagnitude
         return p
     }
 
-    private func saveTiny(_ name: String = "ckpt", config: GPTConfig? = nil, seed: UInt64 = 1) throws -> (URL, FloatBuffer) {
+    private func saveTiny(_ name: String = "ckpt", config: GPTConfig? = nil, seed: UInt64 = 1) throws -> (
+        URL, FloatBuffer
+    ) {
         let config = config ?? tiny
         let layout = ParameterLayout(config)
         let params = randomParameters(layout, seed: seed)
         let dir = root.appendingPathComponent(name)
-        try Checkpoint.save(directory: dir, config: config, layout: layout, parameters: params,
-                            tokenizerJSON: Data(#"{"opaque": "bytes \u00e9"}"#.utf8), step: 42,
-                            metadata: ["teacher": "tiny", "seed": "1"])
+        try Checkpoint.save(
+            directory: dir, config: config, layout: layout, parameters: params,
+            tokenizerJSON: Data(#"{"opaque": "bytes \u00e9"}"#.utf8), step: 42,
+            metadata: ["teacher": "tiny", "seed": "1"])
         return (dir, params)
     }
 
@@ -64,7 +68,9 @@ final class CheckpointTests: XCTestCase {
         try JSONSerialization.data(withJSONObject: object).write(to: url)
     }
 
-    private func rewriteTensors(_ dir: URL, _ edit: (inout [(name: String, shape: [Int], values: [Float])]) -> Void) throws {
+    private func rewriteTensors(_ dir: URL, _ edit: (inout [(name: String, shape: [Int], values: [Float])]) -> Void)
+        throws
+    {
         let url = dir.appendingPathComponent(Checkpoint.modelFile)
         let file = try SafeTensorsFile(contentsOf: url)
         var tensors: [(name: String, shape: [Int], values: [Float])] = try file.entries.map { e in
@@ -76,7 +82,10 @@ final class CheckpointTests: XCTestCase {
         try writeTensors(tensors, to: url)
     }
 
-    private func writeTensors(_ tensors: [(name: String, shape: [Int], values: [Float])], metadata: [String: String] = ["format": "pt"], to url: URL) throws {
+    private func writeTensors(
+        _ tensors: [(name: String, shape: [Int], values: [Float])], metadata: [String: String] = ["format": "pt"],
+        to url: URL
+    ) throws {
         // Keep every array alive while the buffers are in use.
         let storage = tensors.map { ContiguousArray($0.values) }
         var specs: [SafeTensors.Tensor] = []
@@ -98,7 +107,7 @@ final class CheckpointTests: XCTestCase {
         let loaded = try Checkpoint.load(directory: dir)
         XCTAssertEqual(loaded.config, tiny)
         XCTAssertEqual(loaded.parameters.count, params.count)
-        for i in 0 ..< params.count where loaded.parameters[i].bitPattern != params[i].bitPattern {
+        for i in 0..<params.count where loaded.parameters[i].bitPattern != params[i].bitPattern {
             XCTFail("parameter \(i): \(loaded.parameters[i]) != \(params[i])")
             break
         }
@@ -112,7 +121,9 @@ final class CheckpointTests: XCTestCase {
         let contents = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
         XCTAssertEqual(contents, ["config.json", "model.safetensors", "tokenizer.json"])
 
-        let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("config.json"))) as? [String: Any])
+        let config = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("config.json")))
+                as? [String: Any])
         XCTAssertEqual(config["model_type"] as? String, "gpt2")
         XCTAssertEqual(config["architectures"] as? [String], ["GPT2LMHeadModel"])
         XCTAssertEqual(config["n_embd"] as? Int, 8)
@@ -146,7 +157,9 @@ final class CheckpointTests: XCTestCase {
         try Data("keep me".utf8).write(to: dir.appendingPathComponent("notes.txt"))
         let layout = ParameterLayout(tiny)
         let error = labError {
-            try Checkpoint.save(directory: dir, config: tiny, layout: layout, parameters: FloatBuffer(count: layout.count), tokenizerJSON: nil)
+            try Checkpoint.save(
+                directory: dir, config: tiny, layout: layout, parameters: FloatBuffer(count: layout.count),
+                tokenizerJSON: nil)
         }
         guard case let .file(path, message)? = error else { return XCTFail("wrong error \(String(describing: error))") }
         XCTAssertEqual(path, dir.path)
@@ -170,7 +183,8 @@ final class CheckpointTests: XCTestCase {
         // 1.0, -2.0, 65504 (max half), smallest subnormal, +inf as F16; 1.0 and -3.0 as BF16.
         let f16: [UInt16] = [0x3C00, 0xC000, 0x7BFF, 0x0001, 0x7C00]
         let bf16: [UInt16] = [0x3F80, 0xC040]
-        var header = #"{"a":{"dtype":"F16","shape":[5],"data_offsets":[0,10]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[10,14]}}"#
+        var header =
+            #"{"a":{"dtype":"F16","shape":[5],"data_offsets":[0,10]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[10,14]}}"#
         while (header.utf8.count) % 8 != 0 { header += " " }
         var data = Data()
         withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { data.append(contentsOf: $0) }
@@ -192,7 +206,9 @@ final class CheckpointTests: XCTestCase {
         let data = try Data(contentsOf: url)
         try data.prefix(data.count - 100).write(to: url)
         let error = labError { _ = try Checkpoint.load(directory: dir) }
-        guard case let .checkpoint(path, tensor, message)? = error else { return XCTFail("wrong error \(String(describing: error))") }
+        guard case let .checkpoint(path, tensor, message)? = error else {
+            return XCTFail("wrong error \(String(describing: error))")
+        }
         XCTAssertEqual(path, url.path)
         // The last 100 bytes are h.1.mlp.c_proj.bias, ln_f.weight, ln_f.bias (32 bytes each) and the
         // tail of h.1.mlp.c_proj.weight: the first damaged tensor in file order is reported.
@@ -204,7 +220,7 @@ final class CheckpointTests: XCTestCase {
         let (dir, _) = try saveTiny()
         let url = dir.appendingPathComponent(Checkpoint.modelFile)
         var data = try Data(contentsOf: url)
-        data.replaceSubrange(0 ..< 8, with: [0xDE, 0xAD, 0xBE, 0xEF, 0xDE, 0xAD, 0xBE, 0xEF])
+        data.replaceSubrange(0..<8, with: [0xDE, 0xAD, 0xBE, 0xEF, 0xDE, 0xAD, 0xBE, 0xEF])
         try data.write(to: url)
         let error = labError { _ = try Checkpoint.load(directory: dir) }
         guard case let .file(path, message)? = error else { return XCTFail("wrong error \(String(describing: error))") }
@@ -214,19 +230,26 @@ final class CheckpointTests: XCTestCase {
 
     func testShortAndNonJSONAndTrailingBytes() throws {
         let url = root.appendingPathComponent("x.safetensors")
-        guard case .file(_, let short)? = labError({ _ = try SafeTensorsFile(data: Data([1, 2, 3]), path: url.path) }) else { return XCTFail() }
+        guard case .file(_, let short)? = labError({ _ = try SafeTensorsFile(data: Data([1, 2, 3]), path: url.path) })
+        else { return XCTFail() }
         XCTAssertTrue(short.contains("shorter than"), short)
 
         var notJSON = Data()
         withUnsafeBytes(of: UInt64(8).littleEndian) { notJSON.append(contentsOf: $0) }
         notJSON.append(contentsOf: "not json".utf8)
-        guard case .file(_, let json)? = labError({ _ = try SafeTensorsFile(data: notJSON, path: url.path) }) else { return XCTFail() }
+        guard case .file(_, let json)? = labError({ _ = try SafeTensorsFile(data: notJSON, path: url.path) }) else {
+            return XCTFail()
+        }
         XCTAssertTrue(json.contains("not valid JSON"), json)
 
         let values: [Float] = [1, 2, 3]
         let good = values.withUnsafeBufferPointer { SafeTensors.encode([.init(name: "w", shape: [3], values: $0)]) }
         XCTAssertNoThrow(try SafeTensorsFile(data: good, path: url.path))
-        guard case .file(_, let trailing)? = labError({ _ = try SafeTensorsFile(data: good + Data([0, 0, 0, 0]), path: url.path) }) else { return XCTFail() }
+        guard
+            case .file(_, let trailing)? = labError({
+                _ = try SafeTensorsFile(data: good + Data([0, 0, 0, 0]), path: url.path)
+            })
+        else { return XCTFail() }
         XCTAssertTrue(trailing.contains("trailing"), trailing)
     }
 
@@ -243,13 +266,24 @@ final class CheckpointTests: XCTestCase {
         let cases: [(String, Int, String, String)] = [
             (#"{"w":{"dtype":"F64","shape":[2],"data_offsets":[0,16]}}"#, 16, "w", "not supported"),
             (#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, 8, "w", "needs 12"),
-            (#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#, 12, "b", "overlap"),
-            (#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#, 12, "b", "unused"),
+            (
+                #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
+                12, "b", "overlap"
+            ),
+            (
+                #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#,
+                12, "b", "unused"
+            ),
             (#"{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, 4, "w", "non-negative"),
         ]
         for (header, bytes, tensor, fragment) in cases {
-            let error = labError { _ = try SafeTensorsFile(data: file(header, dataBytes: bytes), path: "f.safetensors") }
-            guard case let .checkpoint(path, name, message)? = error else { XCTFail("\(header): wrong error \(String(describing: error))"); continue }
+            let error = labError {
+                _ = try SafeTensorsFile(data: file(header, dataBytes: bytes), path: "f.safetensors")
+            }
+            guard case let .checkpoint(path, name, message)? = error else {
+                XCTFail("\(header): wrong error \(String(describing: error))")
+                continue
+            }
             XCTAssertEqual(path, "f.safetensors")
             XCTAssertEqual(name, tensor, header)
             XCTAssertTrue(message.contains(fragment), "\(header): \(message)")
@@ -260,7 +294,9 @@ final class CheckpointTests: XCTestCase {
         let (dir, _) = try saveTiny()
         try rewriteTensors(dir) { $0.removeAll { $0.name == "transformer.h.1.ln_2.weight" } }
         let error = labError { _ = try Checkpoint.load(directory: dir) }
-        guard case let .checkpoint(_, tensor, message)? = error else { return XCTFail("wrong error \(String(describing: error))") }
+        guard case let .checkpoint(_, tensor, message)? = error else {
+            return XCTFail("wrong error \(String(describing: error))")
+        }
         XCTAssertEqual(tensor, "transformer.h.1.ln_2.weight")
         XCTAssertTrue(message.contains("missing"), message)
     }
@@ -269,7 +305,9 @@ final class CheckpointTests: XCTestCase {
         let (dir, _) = try saveTiny()
         try rewriteTensors(dir) { $0.append(("transformer.h.2.ln_1.weight", [8], [Float](repeating: 1, count: 8))) }
         let error = labError { _ = try Checkpoint.load(directory: dir) }
-        guard case let .checkpoint(_, tensor, _)? = error else { return XCTFail("wrong error \(String(describing: error))") }
+        guard case let .checkpoint(_, tensor, _)? = error else {
+            return XCTFail("wrong error \(String(describing: error))")
+        }
         XCTAssertEqual(tensor, "transformer.h.2.ln_1.weight")
     }
 
@@ -277,10 +315,14 @@ final class CheckpointTests: XCTestCase {
         let (dir, _) = try saveTiny()
         // Same element count, transposed: only the shape check can catch it.
         try rewriteTensors(dir) { tensors in
-            if let i = tensors.firstIndex(where: { $0.name == "transformer.h.0.mlp.c_fc.weight" }) { tensors[i].shape = [32, 8] }
+            if let i = tensors.firstIndex(where: { $0.name == "transformer.h.0.mlp.c_fc.weight" }) {
+                tensors[i].shape = [32, 8]
+            }
         }
         let error = labError { _ = try Checkpoint.load(directory: dir) }
-        guard case let .checkpoint(_, tensor, message)? = error else { return XCTFail("wrong error \(String(describing: error))") }
+        guard case let .checkpoint(_, tensor, message)? = error else {
+            return XCTFail("wrong error \(String(describing: error))")
+        }
         XCTAssertEqual(tensor, "transformer.h.0.mlp.c_fc.weight")
         XCTAssertTrue(message.contains("[32, 8]") && message.contains("[8, 32]"), message)
     }
@@ -304,7 +346,10 @@ final class CheckpointTests: XCTestCase {
             let original = try Data(contentsOf: dir.appendingPathComponent("config.json"))
             try rewriteConfig(dir) { $0[key] = value }
             let error = labError { _ = try Checkpoint.load(directory: dir) }
-            guard case let .file(_, message)? = error else { XCTFail("\(key): wrong error \(String(describing: error))"); continue }
+            guard case let .file(_, message)? = error else {
+                XCTFail("\(key): wrong error \(String(describing: error))")
+                continue
+            }
             XCTAssertTrue(message.contains("'\(key)'"), "\(key): \(message)")
             try original.write(to: dir.appendingPathComponent("config.json"))
         }
@@ -314,17 +359,23 @@ final class CheckpointTests: XCTestCase {
 
     func testMissingDirectoryAndFiles() throws {
         let missing = root.appendingPathComponent("nope")
-        guard case let .file(path, message)? = labError({ _ = try Checkpoint.load(directory: missing) }) else { return XCTFail() }
+        guard case let .file(path, message)? = labError({ _ = try Checkpoint.load(directory: missing) }) else {
+            return XCTFail()
+        }
         XCTAssertEqual(path, missing.path)
         XCTAssertTrue(message.contains("does not exist"), message)
 
         let (dir, _) = try saveTiny()
         try FileManager.default.removeItem(at: dir.appendingPathComponent("model.safetensors"))
-        guard case let .file(modelPath, _)? = labError({ _ = try Checkpoint.load(directory: dir) }) else { return XCTFail() }
+        guard case let .file(modelPath, _)? = labError({ _ = try Checkpoint.load(directory: dir) }) else {
+            return XCTFail()
+        }
         XCTAssertEqual(modelPath, dir.appendingPathComponent("model.safetensors").path)
 
         try FileManager.default.removeItem(at: dir.appendingPathComponent("config.json"))
-        guard case let .file(configPath, _)? = labError({ _ = try Checkpoint.load(directory: dir) }) else { return XCTFail() }
+        guard case let .file(configPath, _)? = labError({ _ = try Checkpoint.load(directory: dir) }) else {
+            return XCTFail()
+        }
         XCTAssertEqual(configPath, dir.appendingPathComponent("config.json").path)
     }
 }

@@ -1,8 +1,9 @@
+import TestSupport
 // GradientCheckTests: every backward kernel of the GPT engine, and the whole model, against central
 // finite differences of a scalar objective evaluated in Double from the Float32 forward.
 // Not a parity test (ParityTests compares with the numpy reference) and not a speed test.
 import XCTest
-import TestSupport
+
 @testable import LabCore
 @testable import LabModel
 
@@ -41,12 +42,17 @@ final class GradientCheckTests: XCTestCase {
     /// Compares `analytic` (the first `count` floats) with central differences of `objective`
     /// over `x`, on `indices` (all entries when nil), and asserts the tolerances.
     @discardableResult
-    private func check(_ name: String, _ x: UnsafeMutablePointer<Float>, analytic: UnsafePointer<Float>, count: Int, indices: [Int]? = nil,
-                       atol: Double = kernelAtol, rtol: Double = kernelRtol, step: Float = step,
-                       file: StaticString = #filePath, line: UInt = #line, objective: () throws -> Double) rethrows -> GradientCheck {
+    private func check(
+        _ name: String, _ x: UnsafeMutablePointer<Float>, analytic: UnsafePointer<Float>, count: Int,
+        indices: [Int]? = nil,
+        atol: Double = kernelAtol, rtol: Double = kernelRtol, step: Float = step,
+        file: StaticString = #filePath, line: UInt = #line, objective: () throws -> Double
+    ) rethrows -> GradientCheck {
         let idx = indices ?? Array(0..<count)
         let numeric = try FiniteDifference.gradient(at: x, indices: idx, step: step, objective: objective)
-        let result = GradientCheck(name: name, analytic: idx.map { Double(analytic[$0]) }, numeric: numeric, indices: idx, atol: atol, rtol: rtol)
+        let result = GradientCheck(
+            name: name, analytic: idx.map { Double(analytic[$0]) }, numeric: numeric, indices: idx, atol: atol,
+            rtol: rtol)
         print("gradient check \(result)")
         XCTAssertTrue(result.passed, "\(result)", file: file, line: line)
         return result
@@ -64,28 +70,39 @@ final class GradientCheckTests: XCTestCase {
         Parallel.workers = 1
         var rng = LabRNG(seed: 7, stream: "self-test")
         let N = 4, IC = 5, OC = 3
-        let x = normals(N * IC, &rng), w = normals(IC * OC, &rng), b = normals(OC, &rng), out = FloatBuffer(count: N * OC)
+        let x = normals(N * IC, &rng), w = normals(IC * OC, &rng), b = normals(OC, &rng),
+            out = FloatBuffer(count: N * OC)
         let r = FiniteDifference.normals(N * OC, rng: &rng)
         let dx = FloatBuffer(count: N * IC), dw = FloatBuffer(count: IC * OC), db = FloatBuffer(count: OC)
         let dout = FloatBuffer(r)
-        linearBackward(dx: dx.pointer, dweight: dw.pointer, dbias: db.pointer, dout: dout.pointer, x: x.pointer, weight: w.pointer, N: N, IC: IC, OC: OC)
+        linearBackward(
+            dx: dx.pointer, dweight: dw.pointer, dbias: db.pointer, dout: dout.pointer, x: x.pointer, weight: w.pointer,
+            N: N, IC: IC, OC: OC)
         let objective = {
             linearForward(out: out.pointer, x: x.pointer, weight: w.pointer, bias: b.pointer, N: N, IC: IC, OC: OC)
             return FiniteDifference.weightedSum(out.pointer, r)
         }
         let all = Array(0..<(IC * OC))
         let numeric = FiniteDifference.gradient(at: w.pointer, indices: all, step: Self.step, objective: objective)
-        let right = GradientCheck(name: "W", analytic: all.map { Double(dw[$0]) }, numeric: numeric, indices: all, atol: Self.kernelAtol, rtol: Self.kernelRtol)
-        let scaled = GradientCheck(name: "1.1·W", analytic: all.map { 1.1 * Double(dw[$0]) }, numeric: numeric, indices: all, atol: Self.kernelAtol, rtol: Self.kernelRtol)
+        let right = GradientCheck(
+            name: "W", analytic: all.map { Double(dw[$0]) }, numeric: numeric, indices: all, atol: Self.kernelAtol,
+            rtol: Self.kernelRtol)
+        let scaled = GradientCheck(
+            name: "1.1·W", analytic: all.map { 1.1 * Double(dw[$0]) }, numeric: numeric, indices: all,
+            atol: Self.kernelAtol, rtol: Self.kernelRtol)
         var flippedValues = all.map { Double(dw[$0]) }
         flippedValues[6] = -flippedValues[6]
-        let flipped = GradientCheck(name: "W with one sign flipped", analytic: flippedValues, numeric: numeric, indices: all, atol: Self.kernelAtol, rtol: Self.kernelRtol)
+        let flipped = GradientCheck(
+            name: "W with one sign flipped", analytic: flippedValues, numeric: numeric, indices: all,
+            atol: Self.kernelAtol, rtol: Self.kernelRtol)
         XCTAssertTrue(right.passed, "\(right)")
         XCTAssertGreaterThan(scaled.worstRatio, 10, "\(scaled)")
         XCTAssertFalse(scaled.passed)
         XCTAssertGreaterThan(flipped.worstRatio, 10, "\(flipped)")
         XCTAssertEqual(flipped.worstIndex, 6)
-        print("self-test: correct \(right.worstRatio), scaled by 1.1 \(scaled.worstRatio), one sign flipped \(flipped.worstRatio)")
+        print(
+            "self-test: correct \(right.worstRatio), scaled by 1.1 \(scaled.worstRatio), one sign flipped \(flipped.worstRatio)"
+        )
     }
 
     // MARK: Layers
@@ -100,9 +117,11 @@ final class GradientCheckTests: XCTestCase {
         let r = FiniteDifference.normals(B * T * C, rng: &rng)
         let dwte = FloatBuffer(count: V * C), dwpe = FloatBuffer(count: T * C), dout = FloatBuffer(r)
         tokens.withUnsafeBufferPointer { tok in
-            encoderBackward(dwte: dwte.pointer, dwpe: dwpe.pointer, dout: dout.pointer, tokens: tok.baseAddress!, B: B, T: T, C: C)
+            encoderBackward(
+                dwte: dwte.pointer, dwpe: dwpe.pointer, dout: dout.pointer, tokens: tok.baseAddress!, B: B, T: T, C: C)
             let objective = {
-                encoderForward(out: out.pointer, tokens: tok.baseAddress!, wte: wte.pointer, wpe: wpe.pointer, B: B, T: T, C: C)
+                encoderForward(
+                    out: out.pointer, tokens: tok.baseAddress!, wte: wte.pointer, wpe: wpe.pointer, B: B, T: T, C: C)
                 return FiniteDifference.weightedSum(out.pointer, r)
             }
             check("encoder wte", wte.pointer, analytic: dwte.pointer, count: V * C, objective: objective)
@@ -122,16 +141,27 @@ final class GradientCheckTests: XCTestCase {
             let out = FloatBuffer(count: N * C), mean = FloatBuffer(count: N), rstd = FloatBuffer(count: N)
             let r = FiniteDifference.normals(N * C, rng: &rng)
             let objective = {
-                layerNormForward(out: out.pointer, mean: mean.pointer, rstd: rstd.pointer, x: x.pointer, weight: weight.pointer, bias: bias.pointer, N: N, C: C)
+                layerNormForward(
+                    out: out.pointer, mean: mean.pointer, rstd: rstd.pointer, x: x.pointer, weight: weight.pointer,
+                    bias: bias.pointer, N: N, C: C)
                 return FiniteDifference.weightedSum(out.pointer, r)
             }
             _ = objective()
-            let dx = FloatBuffer(count: N * C), dw = FloatBuffer(count: C), db = FloatBuffer(count: C), dout = FloatBuffer(r)
+            let dx = FloatBuffer(count: N * C), dw = FloatBuffer(count: C), db = FloatBuffer(count: C),
+                dout = FloatBuffer(r)
             let scratch = FloatBuffer(count: workers * 2 * C)
-            layerNormBackward(dx: dx.pointer, dweight: dw.pointer, dbias: db.pointer, dout: dout.pointer, x: x.pointer, weight: weight.pointer, mean: mean.pointer, rstd: rstd.pointer, N: N, C: C, scratch: scratch.pointer)
-            check("layernorm x (N \(N), workers \(workers))", x.pointer, analytic: dx.pointer, count: N * C, objective: objective)
-            check("layernorm weight (N \(N), workers \(workers))", weight.pointer, analytic: dw.pointer, count: C, objective: objective)
-            check("layernorm bias (N \(N), workers \(workers))", bias.pointer, analytic: db.pointer, count: C, objective: objective)
+            layerNormBackward(
+                dx: dx.pointer, dweight: dw.pointer, dbias: db.pointer, dout: dout.pointer, x: x.pointer,
+                weight: weight.pointer, mean: mean.pointer, rstd: rstd.pointer, N: N, C: C, scratch: scratch.pointer)
+            check(
+                "layernorm x (N \(N), workers \(workers))", x.pointer, analytic: dx.pointer, count: N * C,
+                objective: objective)
+            check(
+                "layernorm weight (N \(N), workers \(workers))", weight.pointer, analytic: dw.pointer, count: C,
+                objective: objective)
+            check(
+                "layernorm bias (N \(N), workers \(workers))", bias.pointer, analytic: db.pointer, count: C,
+                objective: objective)
         }
     }
 
@@ -140,13 +170,19 @@ final class GradientCheckTests: XCTestCase {
         Parallel.workers = 2
         var rng = LabRNG(seed: 303, stream: "linear")
         let N = 10, IC = 8, OC = 12
-        let x = normals(N * IC, &rng), w = normals(IC * OC, &rng, scale: 0.5), b = normals(OC, &rng), residual = normals(N * OC, &rng)
+        let x = normals(N * IC, &rng), w = normals(IC * OC, &rng, scale: 0.5), b = normals(OC, &rng),
+            residual = normals(N * OC, &rng)
         let out = FloatBuffer(count: N * OC)
         let r = FiniteDifference.normals(N * OC, rng: &rng)
-        let dx = FloatBuffer(count: N * IC), dw = FloatBuffer(count: IC * OC), db = FloatBuffer(count: OC), dout = FloatBuffer(r)
-        linearBackward(dx: dx.pointer, dweight: dw.pointer, dbias: db.pointer, dout: dout.pointer, x: x.pointer, weight: w.pointer, N: N, IC: IC, OC: OC)
+        let dx = FloatBuffer(count: N * IC), dw = FloatBuffer(count: IC * OC), db = FloatBuffer(count: OC),
+            dout = FloatBuffer(r)
+        linearBackward(
+            dx: dx.pointer, dweight: dw.pointer, dbias: db.pointer, dout: dout.pointer, x: x.pointer, weight: w.pointer,
+            N: N, IC: IC, OC: OC)
         let objective = {
-            linearForward(out: out.pointer, x: x.pointer, weight: w.pointer, bias: b.pointer, N: N, IC: IC, OC: OC, residual: residual.pointer)
+            linearForward(
+                out: out.pointer, x: x.pointer, weight: w.pointer, bias: b.pointer, N: N, IC: IC, OC: OC,
+                residual: residual.pointer)
             return FiniteDifference.weightedSum(out.pointer, r)
         }
         check("linear x", x.pointer, analytic: dx.pointer, count: N * IC, objective: objective)
@@ -161,7 +197,7 @@ final class GradientCheckTests: XCTestCase {
         var rng = LabRNG(seed: 404, stream: "gelu")
         let n = 37
         var values = (0..<n).map { i in i % 4 == 0 ? Float(0.1 * rng.normal()) : 8 * rng.uniformFloat() - 4 }
-        values[7] = 0 // the backward's s = y/x has a special case at exactly zero
+        values[7] = 0  // the backward's s = y/x has a special case at exactly zero
         let x = FloatBuffer(values)
         let out = FloatBuffer(count: n)
         let r = FiniteDifference.normals(n, rng: &rng)
@@ -185,15 +221,20 @@ final class GradientCheckTests: XCTestCase {
             let scratch = AttentionScratch(workers: workers, headSize: C / NH, T: T)
             let r = FiniteDifference.normals(B * T * C, rng: &rng)
             let objective = {
-                attentionForward(out: out.pointer, att: att.pointer, qkv: qkv.pointer, B: B, T: T, C: C, NH: NH, scratch: scratch)
+                attentionForward(
+                    out: out.pointer, att: att.pointer, qkv: qkv.pointer, B: B, T: T, C: C, NH: NH, scratch: scratch)
                 return FiniteDifference.weightedSum(out.pointer, r)
             }
             _ = objective()
             let dqkv = FloatBuffer(count: B * T * 3 * C), dout = FloatBuffer(r)
-            attentionBackward(dqkv: dqkv.pointer, dout: dout.pointer, att: att.pointer, qkv: qkv.pointer, B: B, T: T, C: C, NH: NH, scratch: scratch)
+            attentionBackward(
+                dqkv: dqkv.pointer, dout: dout.pointer, att: att.pointer, qkv: qkv.pointer, B: B, T: T, C: C, NH: NH,
+                scratch: scratch)
             for (part, name) in ["q", "k", "v"].enumerated() {
                 let idx = (0..<(B * T)).flatMap { row in (0..<C).map { row * 3 * C + part * C + $0 } }
-                check("attention \(name) (workers \(workers))", qkv.pointer, analytic: dqkv.pointer, count: B * T * 3 * C, indices: idx, objective: objective)
+                check(
+                    "attention \(name) (workers \(workers))", qkv.pointer, analytic: dqkv.pointer, count: B * T * 3 * C,
+                    indices: idx, objective: objective)
             }
         }
     }
@@ -227,30 +268,42 @@ final class GradientCheckTests: XCTestCase {
         }
         var targets: [(String, LossTargets)] = [("hard", .hard(hard)), ("dense", .dense(UnsafePointer(dense.pointer)))]
         for tail in SparseTail.allCases {
-            targets.append(("sparse \(tail.rawValue)", .sparse(tokens: sparseTokens, probabilities: sparseProbs, k: k, tail: tail)))
+            targets.append(
+                ("sparse \(tail.rawValue)", .sparse(tokens: sparseTokens, probabilities: sparseProbs, k: k, tail: tail))
+            )
         }
         let options: [(String, LossOptions)] = [
             ("τ 1", LossOptions()),
             ("τ 2.5, 0/1 mask", LossOptions(temperature: 2.5, mask: [1, 0, 1, 1, 0, 1, 1, 1, 0, 1])),
             ("τ 0.6, weighted mask", LossOptions(temperature: 0.6, mask: [0.5, 1, 0, 2, 1, 0, 1, 0.25, 1, 1])),
         ]
-        let dlogits = FloatBuffer(count: N * V), scratchGrad = FloatBuffer(count: N * V), rowLoss = FloatBuffer(count: N)
+        let dlogits = FloatBuffer(count: N * V), scratchGrad = FloatBuffer(count: N * V),
+            rowLoss = FloatBuffer(count: N)
         for (targetName, target) in targets {
             for (optionName, option) in options {
-                _ = try LossKernel.compute(dlogits: dlogits.pointer, logits: logits.pointer, targets: target, options: option, N: N, V: V, rowLoss: rowLoss.pointer)
+                _ = try LossKernel.compute(
+                    dlogits: dlogits.pointer, logits: logits.pointer, targets: target, options: option, N: N, V: V,
+                    rowLoss: rowLoss.pointer)
                 // The mean masked loss re-summed in Double from the per-row Float losses: a perturbed
                 // logit moves only its own row, so the other rows' roundings cancel exactly, which
                 // rounding the returned Float total would not allow.
                 let norm = option.mask.map { $0.reduce(0.0) { $0 + Double($1) } } ?? Double(N)
-                try check("loss \(targetName), \(optionName)", logits.pointer, analytic: dlogits.pointer, count: N * V, atol: Self.lossAtol, rtol: Self.lossRtol) {
-                    let mean = try LossKernel.compute(dlogits: scratchGrad.pointer, logits: logits.pointer, targets: target, options: option, N: N, V: V, rowLoss: rowLoss.pointer)
+                try check(
+                    "loss \(targetName), \(optionName)", logits.pointer, analytic: dlogits.pointer, count: N * V,
+                    atol: Self.lossAtol, rtol: Self.lossRtol
+                ) {
+                    let mean = try LossKernel.compute(
+                        dlogits: scratchGrad.pointer, logits: logits.pointer, targets: target, options: option, N: N,
+                        V: V, rowLoss: rowLoss.pointer)
                     let resummed = (0..<N).reduce(0.0) { $0 + Double(rowLoss[$1]) } / norm
                     XCTAssertTrue(isClose(resummed, Double(mean), atol: 0, rtol: 1e-6))
                     return resummed
                 }
                 if let mask = option.mask {
                     for row in 0..<N where mask[row] == 0 {
-                        XCTAssertTrue((0..<V).allSatisfy { dlogits[row * V + $0] == 0 }, "masked row \(row) of \(targetName) has a gradient")
+                        XCTAssertTrue(
+                            (0..<V).allSatisfy { dlogits[row * V + $0] == 0 },
+                            "masked row \(row) of \(targetName) has a gradient")
                     }
                 }
             }
@@ -264,7 +317,9 @@ final class GradientCheckTests: XCTestCase {
     /// A tiny GPT whose every parameter is GPT-2's init plus N(0, 0.1) noise, so LayerNorms are
     /// not the identity, biases are not zero, and the residual projections are not negligible.
     private func tinyGPT(contextLength: Int = 6) throws -> GPT {
-        let gpt = try GPT(config: GPTConfig(vocabSize: 7, contextLength: contextLength, width: 8, layers: 2, heads: 2), seed: 0x5EED_2024)
+        let gpt = try GPT(
+            config: GPTConfig(vocabSize: 7, contextLength: contextLength, width: 8, layers: 2, heads: 2),
+            seed: 0x5EED_2024)
         var rng = LabRNG(seed: 0x5EED_2024, stream: "gradient-check-noise")
         for i in 0..<gpt.layout.count { gpt.parameters[i] += Float(0.1 * rng.normal()) }
         return gpt
@@ -302,10 +357,12 @@ final class GradientCheckTests: XCTestCase {
         var worst: GradientCheck?
         for spec in gpt.layout.tensors {
             let g = analytic.pointer + spec.offset
-            let idx = FiniteDifference.sampleIndices(spec.count, count: 4, rng: &rng, including: [FiniteDifference.argmaxMagnitude(g, spec.count)])
+            let idx = FiniteDifference.sampleIndices(
+                spec.count, count: 4, rng: &rng, including: [FiniteDifference.argmaxMagnitude(g, spec.count)])
             XCTAssertGreaterThanOrEqual(idx.count, min(3, spec.count), spec.name)
-            let result = try check(spec.name, gpt.parameters.pointer + spec.offset, analytic: g, count: spec.count, indices: idx,
-                                   atol: Self.modelAtol, rtol: Self.modelRtol, objective: objective)
+            let result = try check(
+                spec.name, gpt.parameters.pointer + spec.offset, analytic: g, count: spec.count, indices: idx,
+                atol: Self.modelAtol, rtol: Self.modelRtol, objective: objective)
             if worst.map({ result.worstRatio > $0.worstRatio }) ?? true { worst = result }
         }
         print("whole model, worst tensor: \(worst.map(String.init(describing:)) ?? "none")")
@@ -325,7 +382,8 @@ final class GradientCheckTests: XCTestCase {
         // so their second pass starts from g instead of 0 and rounds differently.
         let scale = once.map { abs(Double($0)) }.max() ?? 0
         XCTAssertGreaterThan(scale, 0)
-        XCTAssertLessThanOrEqual(maxToleranceRatio(twice, once.map { 2 * Double($0) }, atol: 1e-6 * scale, rtol: 1e-6), 1)
+        XCTAssertLessThanOrEqual(
+            maxToleranceRatio(twice, once.map { 2 * Double($0) }, atol: 1e-6 * scale, rtol: 1e-6), 1)
         let inexact = zip(twice, once).filter { $0 != 2 * $1 }.count
         print("backward twice: \(inexact) of \(once.count) entries are not exactly doubled")
     }
@@ -337,9 +395,13 @@ final class GradientCheckTests: XCTestCase {
         var rng = LabRNG(seed: 808, stream: "adds")
         let N = 10, C = 8, OC = 12, V = 7, T = 5
         let x = normals(N * C, &rng), weight = normals(C, &rng, mean: 1), bias = normals(C, &rng)
-        let out = FloatBuffer(count: N * C), mean = FloatBuffer(count: N), rstd = FloatBuffer(count: N), dout = normals(N * C, &rng)
-        layerNormForward(out: out.pointer, mean: mean.pointer, rstd: rstd.pointer, x: x.pointer, weight: weight.pointer, bias: bias.pointer, N: N, C: C)
-        let dx = FloatBuffer(count: N * C), dw = FloatBuffer(count: C), db = FloatBuffer(count: C), scratch = FloatBuffer(count: 2 * C)
+        let out = FloatBuffer(count: N * C), mean = FloatBuffer(count: N), rstd = FloatBuffer(count: N),
+            dout = normals(N * C, &rng)
+        layerNormForward(
+            out: out.pointer, mean: mean.pointer, rstd: rstd.pointer, x: x.pointer, weight: weight.pointer,
+            bias: bias.pointer, N: N, C: C)
+        let dx = FloatBuffer(count: N * C), dw = FloatBuffer(count: C), db = FloatBuffer(count: C),
+            scratch = FloatBuffer(count: 2 * C)
         func twice(_ buffers: [FloatBuffer], _ body: () -> Void) -> [([Float], [Float])] {
             body()
             let once = buffers.map(\.array)
@@ -347,22 +409,34 @@ final class GradientCheckTests: XCTestCase {
             return zip(once, buffers.map(\.array)).map { ($0, $1) }
         }
         let ln = twice([dx, dw, db]) {
-            layerNormBackward(dx: dx.pointer, dweight: dw.pointer, dbias: db.pointer, dout: dout.pointer, x: x.pointer, weight: weight.pointer, mean: mean.pointer, rstd: rstd.pointer, N: N, C: C, scratch: scratch.pointer)
+            layerNormBackward(
+                dx: dx.pointer, dweight: dw.pointer, dbias: db.pointer, dout: dout.pointer, x: x.pointer,
+                weight: weight.pointer, mean: mean.pointer, rstd: rstd.pointer, N: N, C: C, scratch: scratch.pointer)
         }
         let w = normals(C * OC, &rng), doutLinear = normals(N * OC, &rng)
         let ldx = FloatBuffer(count: N * C), ldw = FloatBuffer(count: C * OC), ldb = FloatBuffer(count: OC)
         let linear = twice([ldx, ldw, ldb]) {
-            linearBackward(dx: ldx.pointer, dweight: ldw.pointer, dbias: ldb.pointer, dout: doutLinear.pointer, x: x.pointer, weight: w.pointer, N: N, IC: C, OC: OC, accumulate: true)
+            linearBackward(
+                dx: ldx.pointer, dweight: ldw.pointer, dbias: ldb.pointer, dout: doutLinear.pointer, x: x.pointer,
+                weight: w.pointer, N: N, IC: C, OC: OC, accumulate: true)
         }
         let tokens: [Int32] = [3, 1, 3, 0, 5, 1, 1, 6, 3, 0]
         let dwte = FloatBuffer(count: V * C), dwpe = FloatBuffer(count: T * C)
         let encoder = twice([dwte, dwpe]) {
-            tokens.withUnsafeBufferPointer { encoderBackward(dwte: dwte.pointer, dwpe: dwpe.pointer, dout: dout.pointer, tokens: $0.baseAddress!, B: 2, T: T, C: C) }
+            tokens.withUnsafeBufferPointer {
+                encoderBackward(
+                    dwte: dwte.pointer, dwpe: dwpe.pointer, dout: dout.pointer, tokens: $0.baseAddress!, B: 2, T: T,
+                    C: C)
+            }
         }
-        for (name, pairs) in [("layernorm dx, dweight, dbias", ln), ("linear dx (accumulate), dW, db", linear), ("encoder dwte, dwpe", encoder)] {
+        for (name, pairs) in [
+            ("layernorm dx, dweight, dbias", ln), ("linear dx (accumulate), dW, db", linear),
+            ("encoder dwte, dwpe", encoder),
+        ] {
             for (i, (once, doubled)) in pairs.enumerated() {
                 XCTAssertTrue(once.contains { $0 != 0 }, "\(name) #\(i) is all zero")
-                XCTAssertLessThanOrEqual(maxToleranceRatio(doubled, once.map { 2 * Double($0) }, atol: 1e-7, rtol: 1e-6), 1, "\(name) #\(i)")
+                XCTAssertLessThanOrEqual(
+                    maxToleranceRatio(doubled, once.map { 2 * Double($0) }, atol: 1e-7, rtol: 1e-6), 1, "\(name) #\(i)")
             }
         }
     }
@@ -388,12 +462,16 @@ final class GradientCheckTests: XCTestCase {
         let differing = zip(large1, large2).filter { $0.bitPattern != $1.bitPattern }.count
         let scale = large1.map { abs(Double($0)) }.max() ?? 0
         let ratio = maxToleranceRatio(large2, large1, atol: 1e-6 * scale, rtol: 1e-5)
-        print("B·T = 64: \(differing) of \(large1.count) gradient entries differ between one and two workers; tolerance ratio \(ratio)")
+        print(
+            "B·T = 64: \(differing) of \(large1.count) gradient entries differ between one and two workers; tolerance ratio \(ratio)"
+        )
         XCTAssertLessThanOrEqual(ratio, 1, "B·T = 64: one worker vs two")
         // Only the LayerNorm weights and biases, whose row sums are what the chunking reorders.
         let layout = ParameterLayout(GPTConfig(vocabSize: 7, contextLength: 16, width: 8, layers: 2, heads: 2))
         for spec in layout.tensors where !(spec.name.contains("ln_")) {
-            let same = (spec.offset..<(spec.offset + spec.count)).allSatisfy { large1[$0].bitPattern == large2[$0].bitPattern }
+            let same = (spec.offset..<(spec.offset + spec.count)).allSatisfy {
+                large1[$0].bitPattern == large2[$0].bitPattern
+            }
             XCTAssertTrue(same, "\(spec.name) differs between one and two workers")
         }
     }

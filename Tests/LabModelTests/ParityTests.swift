@@ -1,8 +1,9 @@
 // Parity with the independent numpy reference (scripts/reference_gpt2.py): logits, loss, every
 // parameter gradient, five AdamW steps with clipping, and the soft-target losses' logit gradients.
 import Foundation
-import XCTest
 import TestSupport
+import XCTest
+
 @testable import LabCore
 @testable import LabModel
 
@@ -18,7 +19,9 @@ final class ParityTests: XCTestCase {
             let data = try Data(contentsOf: Fixtures.url("parity_tiny.json"))
             json = try JSONSerialization.jsonObject(with: data) as! [String: Any]
             let c = json["config"] as! [String: Int]
-            config = GPTConfig(vocabSize: c["vocab_size"]!, contextLength: c["n_positions"]!, width: c["n_embd"]!, layers: c["n_layer"]!, heads: c["n_head"]!)
+            config = GPTConfig(
+                vocabSize: c["vocab_size"]!, contextLength: c["n_positions"]!, width: c["n_embd"]!,
+                layers: c["n_layer"]!, heads: c["n_head"]!)
             B = json["batch"] as! Int
             T = json["seq_len"] as! Int
             tokens = (json["tokens"] as! [Int]).map(Int32.init)
@@ -47,7 +50,8 @@ final class ParityTests: XCTestCase {
         let f = try Fixture()
         let gpt = try f.model()
         let logits = try gpt.forward(tokens: f.tokens, batch: f.B, length: f.T)
-        XCTAssertLessThanOrEqual(maxToleranceRatio(Array(logits), f.doubles(f.json["logits"]), atol: 1e-5, rtol: 1e-4), 1, "logits")
+        XCTAssertLessThanOrEqual(
+            maxToleranceRatio(Array(logits), f.doubles(f.json["logits"]), atol: 1e-5, rtol: 1e-4), 1, "logits")
         let loss = try gpt.loss(.hard(f.targets))
         XCTAssertTrue(isClose(Double(loss), f.json["loss"] as! Double, atol: 1e-6, rtol: 1e-5), "loss \(loss)")
         gpt.zeroGradients()
@@ -64,13 +68,18 @@ final class ParityTests: XCTestCase {
         let f = try Fixture()
         let gpt = try f.model()
         let a = f.json["adamw"] as! [String: Any]
-        let cfg = AdamWConfig(learningRate: Float(a["lr"] as! Double), beta1: Float(a["beta1"] as! Double), beta2: Float(a["beta2"] as! Double), epsilon: Float(a["eps"] as! Double), weightDecay: Float(a["weight_decay"] as! Double), gradientClip: Float(a["grad_clip"] as! Double))
+        let cfg = AdamWConfig(
+            learningRate: Float(a["lr"] as! Double), beta1: Float(a["beta1"] as! Double),
+            beta2: Float(a["beta2"] as! Double), epsilon: Float(a["eps"] as! Double),
+            weightDecay: Float(a["weight_decay"] as! Double), gradientClip: Float(a["grad_clip"] as! Double))
         let opt = AdamW(layout: gpt.layout, config: cfg)
         let expected = f.doubles(a["losses"]), norms = f.doubles(a["grad_norms"])
         for step in 0..<6 {
             try gpt.forward(tokens: f.tokens, batch: f.B, length: f.T)
             let loss = try gpt.loss(.hard(f.targets))
-            XCTAssertTrue(isClose(Double(loss), expected[step], atol: 1e-5, rtol: 1e-4), "loss before step \(step + 1): \(loss) vs \(expected[step])")
+            XCTAssertTrue(
+                isClose(Double(loss), expected[step], atol: 1e-5, rtol: 1e-4),
+                "loss before step \(step + 1): \(loss) vs \(expected[step])")
             guard step < 5 else { break }
             gpt.zeroGradients()
             gpt.backward()
@@ -89,7 +98,9 @@ final class ParityTests: XCTestCase {
         func check(_ name: String, _ targets: LossTargets, _ options: LossOptions, _ ref: Any?) throws {
             let r = ref as! [String: Any]
             let loss = try gpt.loss(targets, options: options)
-            XCTAssertTrue(isClose(Double(loss), r["loss"] as! Double, atol: 1e-6, rtol: 1e-5), "\(name) loss \(loss) vs \(r["loss"]!)")
+            XCTAssertTrue(
+                isClose(Double(loss), r["loss"] as! Double, atol: 1e-6, rtol: 1e-5),
+                "\(name) loss \(loss) vs \(r["loss"]!)")
             let ratio = maxToleranceRatio(Array(gpt.logitGradients!), f.doubles(r["dlogits"]), atol: 1e-7, rtol: 1e-4)
             XCTAssertLessThanOrEqual(ratio, 1, "\(name) dlogits")
         }
@@ -103,7 +114,9 @@ final class ParityTests: XCTestCase {
         let toks = (sparse["tokens"] as! [Int]).map(Int32.init)
         let probs = f.doubles(sparse["probs"]).map(Float.init)
         for tail in SparseTail.allCases {
-            try check("sparse/\(tail)", .sparse(tokens: toks, probabilities: probs, k: k, tail: tail), LossOptions(temperature: tau, mask: mask), sparse[tail.rawValue])
+            try check(
+                "sparse/\(tail)", .sparse(tokens: toks, probabilities: probs, k: k, tail: tail),
+                LossOptions(temperature: tau, mask: mask), sparse[tail.rawValue])
         }
     }
 }

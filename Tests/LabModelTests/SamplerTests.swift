@@ -1,12 +1,14 @@
 // The sampler against the full-sequence forward: KV-cached decode sees the same distributions,
 // greedy picks the argmax, filters keep only what they promise, and seeds fix the output.
 import XCTest
+
 @testable import LabCore
 @testable import LabModel
 
 final class SamplerTests: XCTestCase {
     func model(seed: UInt64 = 11) throws -> GPT {
-        let gpt = try GPT(config: GPTConfig(vocabSize: 23, contextLength: 16, width: 32, layers: 2, heads: 4), seed: seed)
+        let gpt = try GPT(
+            config: GPTConfig(vocabSize: 23, contextLength: 16, width: 32, layers: 2, heads: 4), seed: seed)
         // Sharpen the random init so that distributions are far from uniform.
         var rng = LabRNG(seed: seed, stream: "perturb")
         for i in 0..<gpt.parameters.count { gpt.parameters[i] += Float(rng.normal() * 0.3) }
@@ -19,7 +21,9 @@ final class SamplerTests: XCTestCase {
         let logits = try gpt.forward(tokens: tokens, batch: 1, length: tokens.count)
         return (0..<tokens.count).map { t in
             var row = [Float](repeating: 0, count: V)
-            row.withUnsafeMutableBufferPointer { Sampling.logSoftmax(out: $0.baseAddress!, logits: logits.baseAddress! + t * V, V: V, temperature: 1) }
+            row.withUnsafeMutableBufferPointer {
+                Sampling.logSoftmax(out: $0.baseAddress!, logits: logits.baseAddress! + t * V, V: V, temperature: 1)
+            }
             return row
         }
     }
@@ -29,7 +33,9 @@ final class SamplerTests: XCTestCase {
         let gpt = try model()
         let prompts: [[Int32]] = [[3, 7, 1], [5], [9, 9, 2, 4, 8, 1]]
         var seen: [[[Float]]] = Array(repeating: [], count: prompts.count)
-        let outs = try Sampler(model: gpt).generate(prompts: prompts, maxNewTokens: 8, options: SamplingOptions(temperature: 1), seed: 5) { i, step, lp in
+        let outs = try Sampler(model: gpt).generate(
+            prompts: prompts, maxNewTokens: 8, options: SamplingOptions(temperature: 1), seed: 5
+        ) { i, step, lp in
             XCTAssertEqual(step, seen[i].count)
             seen[i].append(Array(lp))
         }
@@ -46,7 +52,8 @@ final class SamplerTests: XCTestCase {
     func testGreedyIsArgmaxAndStopsAtContext() throws {
         let gpt = try model()
         let prompt: [Int32] = [1, 2, 3]
-        let out = try Sampler(model: gpt).generate(prompts: [prompt], maxNewTokens: 100, options: SamplingOptions(temperature: 0), seed: 0)[0]
+        let out = try Sampler(model: gpt).generate(
+            prompts: [prompt], maxNewTokens: 100, options: SamplingOptions(temperature: 0), seed: 0)[0]
         // The last context position still predicts one more token.
         XCTAssertEqual(out.count, gpt.config.contextLength - prompt.count + 1, "generation stops at the context length")
         let full = try fullLogprobs(gpt, prompt + out.dropLast())
@@ -59,9 +66,12 @@ final class SamplerTests: XCTestCase {
     func testSeedsFixOutputsAndSequencesAreIndependentOfTheBatch() throws {
         let gpt = try model()
         let s = Sampler(model: gpt)
-        let a = try s.generate(prompts: [[1], [2], [3]], maxNewTokens: 10, options: SamplingOptions(temperature: 1), seed: 42)
-        let b = try s.generate(prompts: [[1], [2], [3]], maxNewTokens: 10, options: SamplingOptions(temperature: 1), seed: 42)
-        let c = try s.generate(prompts: [[1], [2], [3]], maxNewTokens: 10, options: SamplingOptions(temperature: 1), seed: 43)
+        let a = try s.generate(
+            prompts: [[1], [2], [3]], maxNewTokens: 10, options: SamplingOptions(temperature: 1), seed: 42)
+        let b = try s.generate(
+            prompts: [[1], [2], [3]], maxNewTokens: 10, options: SamplingOptions(temperature: 1), seed: 42)
+        let c = try s.generate(
+            prompts: [[1], [2], [3]], maxNewTokens: 10, options: SamplingOptions(temperature: 1), seed: 43)
         XCTAssertEqual(a, b)
         XCTAssertNotEqual(a, c)
         let alone = try s.generate(prompts: [[1]], maxNewTokens: 10, options: SamplingOptions(temperature: 1), seed: 42)
@@ -77,31 +87,45 @@ final class SamplerTests: XCTestCase {
         // top-k = 3: every first token over many seeds is among the 3 most likely.
         var firsts = Set<Int32>()
         for seed in 0..<200 {
-            firsts.insert(try s.generate(prompts: [prompt], maxNewTokens: 1, options: SamplingOptions(temperature: 1, topK: 3), seed: UInt64(seed))[0][0])
+            firsts.insert(
+                try s.generate(
+                    prompts: [prompt], maxNewTokens: 1, options: SamplingOptions(temperature: 1, topK: 3),
+                    seed: UInt64(seed))[0][0])
         }
         XCTAssertTrue(firsts.isSubset(of: Set(ranked.prefix(3).map(Int32.init))), "\(firsts) vs \(ranked.prefix(3))")
         XCTAssertGreaterThan(firsts.count, 1)
         // top-p: the nucleus is the smallest prefix of the ranking reaching p.
         var cum: Float = 0
         var nucleus = 0
-        while cum < 0.5 { cum += exp(full[ranked[nucleus]]); nucleus += 1 }
+        while cum < 0.5 {
+            cum += exp(full[ranked[nucleus]])
+            nucleus += 1
+        }
         for seed in 0..<100 {
-            let t = try s.generate(prompts: [prompt], maxNewTokens: 1, options: SamplingOptions(temperature: 1, topP: 0.5), seed: UInt64(seed))[0][0]
+            let t = try s.generate(
+                prompts: [prompt], maxNewTokens: 1, options: SamplingOptions(temperature: 1, topP: 0.5),
+                seed: UInt64(seed))[0][0]
             XCTAssertTrue(ranked.prefix(nucleus).contains(Int(t)))
         }
         // A large bias on the least likely token makes it the greedy choice.
         let least = ranked.last!
-        let biased = try s.generate(prompts: [prompt], maxNewTokens: 1, options: SamplingOptions(temperature: 0, logitBias: [least: 100]), seed: 0)[0][0]
+        let biased = try s.generate(
+            prompts: [prompt], maxNewTokens: 1, options: SamplingOptions(temperature: 0, logitBias: [least: 100]),
+            seed: 0)[0][0]
         XCTAssertEqual(Int(biased), least)
     }
 
     func testBadOptionsAreRefusedWithTheKey() throws {
         let gpt = try model()
         let s = Sampler(model: gpt)
-        XCTAssertThrowsError(try s.generate(prompts: [[1]], maxNewTokens: 1, options: SamplingOptions(topK: 0), seed: 0)) {
+        XCTAssertThrowsError(
+            try s.generate(prompts: [[1]], maxNewTokens: 1, options: SamplingOptions(topK: 0), seed: 0)
+        ) {
             XCTAssertTrue("\($0)".contains("top_k"))
         }
-        XCTAssertThrowsError(try s.generate(prompts: [[1]], maxNewTokens: 1, options: SamplingOptions(topP: 1.5), seed: 0)) {
+        XCTAssertThrowsError(
+            try s.generate(prompts: [[1]], maxNewTokens: 1, options: SamplingOptions(topP: 1.5), seed: 0)
+        ) {
             XCTAssertTrue("\($0)".contains("top_p"))
         }
         XCTAssertThrowsError(try s.generate(prompts: [[99]], maxNewTokens: 1, options: SamplingOptions(), seed: 0))

@@ -1,6 +1,7 @@
 // The training loop: loss falls on a learnable source, the schedule has its shape, and a
 // divergence stops training with an error naming the step and the tensor.
 import XCTest
+
 @testable import LabCore
 @testable import LabModel
 
@@ -66,8 +67,12 @@ final class TrainerTests: XCTestCase {
         let gpt = try GPT(config: GPTConfig(vocabSize: 11, contextLength: 8, width: 16, layers: 1, heads: 2), seed: 1)
         var cfg = TrainingConfig()
         cfg.sequenceLength = 9
-        XCTAssertThrowsError(try Trainer(model: gpt, config: cfg)) { XCTAssertTrue("\($0)".contains("sequence_length")) }
-        XCTAssertThrowsError(try GPT(config: GPTConfig(vocabSize: 11, contextLength: 8, width: 30, layers: 1, heads: 4), seed: 0)) {
+        XCTAssertThrowsError(try Trainer(model: gpt, config: cfg)) {
+            XCTAssertTrue("\($0)".contains("sequence_length"))
+        }
+        XCTAssertThrowsError(
+            try GPT(config: GPTConfig(vocabSize: 11, contextLength: 8, width: 30, layers: 1, heads: 4), seed: 0)
+        ) {
             XCTAssertTrue("\($0)".contains("heads"))
         }
     }

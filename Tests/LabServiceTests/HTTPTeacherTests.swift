@@ -11,15 +11,19 @@ import XCTest
 final class HTTPTeacherTests: XCTestCase {
     func testServedDistributionsEqualTheCheckpointsAndRateLimitsAreWaitedOut() throws {
         // 10 requests per second after a burst of 2: the client must wait for most of them.
-        let server = try ServerHarness("wire", extra: "gateway: {rate_limit: {requests_per_minute: 600, burst: 2, queries_per_day: 100000}}")
+        let server = try ServerHarness(
+            "wire", extra: "gateway: {rate_limit: {requests_per_minute: 600, burst: 2, queries_per_day: 100000}}")
         let key = try server.key("wire")
         try server.start()
         defer { server.stop() }
         let local = GPTTeacher(try LanguageModel.load(from: server.scratch.url.appendingPathComponent("ck")))
-        let remote = try HTTPTeacher(endpoint: URL(string: server.base)!, apiKey: key, allPositions: true, maxPromptsPerRequest: 2)
+        let remote = try HTTPTeacher(
+            endpoint: URL(string: server.base)!, apiKey: key, allPositions: true, maxPromptsPerRequest: 2)
         XCTAssertEqual(remote.vocabularySize, local.vocabularySize)
         XCTAssertEqual(remote.contextLength, local.contextLength)
-        XCTAssertEqual(remote.inferenceFlops(positions: 7), local.inferenceFlops(positions: 7), accuracy: 1e-6 * local.inferenceFlops(positions: 7))
+        XCTAssertEqual(
+            remote.inferenceFlops(positions: 7), local.inferenceFlops(positions: 7),
+            accuracy: 1e-6 * local.inferenceFlops(positions: 7))
 
         let prompts: [[Int32]] = [[1, 2, 3], [4, 5], [6], [2, 2, 2, 2]]
         let V = local.vocabularySize
@@ -32,8 +36,11 @@ final class HTTPTeacherTests: XCTestCase {
                 for v in 0..<V { XCTAssertEqual(pa[v], pb[v], accuracy: 1e-5, "prompt \(p) position \(t) token \(v)") }
             }
         }
-        XCTAssertGreaterThan(remote.rateLimited, 0, "the burst of 2 was exceeded, so some requests were answered 429 and retried")
-        XCTAssertLessThanOrEqual(remote.rateLimited, remote.requests, "each 429 names a time at which the whole request fits: one wait per request at most")
+        XCTAssertGreaterThan(
+            remote.rateLimited, 0, "the burst of 2 was exceeded, so some requests were answered 429 and retried")
+        XCTAssertLessThanOrEqual(
+            remote.rateLimited, remote.requests,
+            "each 429 names a time at which the whole request fits: one wait per request at most")
 
         let generated = try remote.decode(prompts: [[1, 2], [3]], maxNewTokens: 3) { sequences, contexts, rows in
             XCTAssertEqual(sequences, [0, 1])

@@ -2,20 +2,22 @@
 // checkpoint in a scratch directory, with keys created directly in its database, and a small HTTP client.
 // Test support only: every request goes to 127.0.0.1, bounded in count and time.
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import LabCore
 import LabData
 import LabModel
 import LabService
 import XCTest
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
 /// A scratch directory under the system's temporary directory, removed when the harness is released.
 final class ServiceScratch {
     let url: URL
     init(_ name: String) {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("distill-serve-\(name)-\(UUID().uuidString.prefix(8))")
+        url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "distill-serve-\(name)-\(UUID().uuidString.prefix(8))")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
     deinit { try? FileManager.default.removeItem(at: url) }
@@ -37,8 +39,10 @@ enum TinyTeacher {
         training.steps = 5
         training.batchSize = 4
         training.evalInterval = 0
-        let (lm, _) = try LanguageModel.train(corpus: corpus, spec: nil, architecture: ModelArchitecture(contextLength: 48, width: 16, layers: 1, heads: 2),
-                                              training: training)
+        let (lm, _) = try LanguageModel.train(
+            corpus: corpus, spec: nil,
+            architecture: ModelArchitecture(contextLength: 48, width: 16, layers: 1, heads: 2),
+            training: training)
         try lm.save(to: directory)
     }
 }
@@ -64,13 +68,15 @@ final class ServerHarness {
     init(_ name: String, extra: String = "") throws {
         scratch = ServiceScratch(name)
         try TinyTeacher.write(to: scratch.url.appendingPathComponent("ck"))
-        configPath = scratch.file("serve.yaml", """
-        teacher: ck
-        model_name: tiny
-        listen: {host: 127.0.0.1, port: 0}
-        database: serve.sqlite
-        \(extra)
-        """)
+        configPath = scratch.file(
+            "serve.yaml",
+            """
+            teacher: ck
+            model_name: tiny
+            listen: {host: 127.0.0.1, port: 0}
+            database: serve.sqlite
+            \(extra)
+            """)
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = 30
         configuration.httpMaximumConnectionsPerHost = 128
@@ -92,11 +98,14 @@ final class ServerHarness {
     /// `distill-lab`, built beside the test bundle.
     static func binary() throws -> URL {
         let bundle = URL(fileURLWithPath: CommandLine.arguments[0])
-        let candidates = [bundle.deletingLastPathComponent(), bundle.deletingLastPathComponent().deletingLastPathComponent()]
+        let candidates =
+            [bundle.deletingLastPathComponent(), bundle.deletingLastPathComponent().deletingLastPathComponent()]
             .map { $0.appendingPathComponent("distill-lab") }
             + Bundle.allBundles.map { $0.bundleURL.deletingLastPathComponent().appendingPathComponent("distill-lab") }
         guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            XCTFail("distill-lab is not built next to the tests (looked in \(candidates.map(\.path))); run `swift build` first")
+            XCTFail(
+                "distill-lab is not built next to the tests (looked in \(candidates.map(\.path))); run `swift build` first"
+            )
             throw CocoaError(.fileNoSuchFile)
         }
         return found
@@ -120,7 +129,9 @@ final class ServerHarness {
             let chunk = out.fileHandleForReading.availableData
             if chunk.isEmpty { break }
             text += String(decoding: chunk, as: UTF8.self)
-            if let r = text.range(of: "127.0.0.1:"), let line = text[r.upperBound...].split(separator: " ").first, let n = Int(line) {
+            if let r = text.range(of: "127.0.0.1:"), let line = text[r.upperBound...].split(separator: " ").first,
+                let n = Int(line)
+            {
                 port = n
                 return
             }
@@ -138,7 +149,9 @@ final class ServerHarness {
 
     var base: String { "http://127.0.0.1:\(port)" }
 
-    func request(_ method: String, _ path: String, key: String?, body: Data? = nil, timeout: Double = 30) async throws -> HTTPReply {
+    func request(_ method: String, _ path: String, key: String?, body: Data? = nil, timeout: Double = 30) async throws
+        -> HTTPReply
+    {
         var r = URLRequest(url: URL(string: base + path)!)
         r.httpMethod = method
         r.timeoutInterval = timeout
@@ -150,7 +163,9 @@ final class ServerHarness {
         let (data, response) = try await session.data(for: r)
         let http = response as? HTTPURLResponse
         var headers: [String: String] = [:]
-        for (k, v) in http?.allHeaderFields ?? [:] { headers[String(describing: k).lowercased()] = String(describing: v) }
+        for (k, v) in http?.allHeaderFields ?? [:] {
+            headers[String(describing: k).lowercased()] = String(describing: v)
+        }
         return HTTPReply(status: http?.statusCode ?? 0, headers: headers, body: data)
     }
 
@@ -158,7 +173,9 @@ final class ServerHarness {
         try await request("POST", path, key: key, body: try JSONSerialization.data(withJSONObject: json))
     }
 
-    func complete(key: String, prompt: Any = "abc", maxTokens: Int = 4, extra: [String: Any] = [:]) async throws -> HTTPReply {
+    func complete(key: String, prompt: Any = "abc", maxTokens: Int = 4, extra: [String: Any] = [:]) async throws
+        -> HTTPReply
+    {
         var body: [String: Any] = ["model": "tiny", "prompt": prompt, "max_tokens": maxTokens]
         for (k, v) in extra { body[k] = v }
         return try await post("/v1/completions", key: key, json: body)

@@ -17,10 +17,12 @@ actor ClientLog {
 
 final class ServiceCrashTests: XCTestCase {
     func testKill9UnderLoadThenRestartLosesAndDoublesNoCharge() async throws {
-        let server = try ServerHarness("crash", extra: """
-        gateway: {rate_limit: null}
-        batching: {window_ms: 5, max_batch: 64}
-        """)
+        let server = try ServerHarness(
+            "crash",
+            extra: """
+                gateway: {rate_limit: null}
+                batching: {window_ms: 5, max_batch: 64}
+                """)
         let keys = try (0..<4).map { try server.key("client-\($0)") }
         try server.start()
         XCTAssertEqual(try server.store.journalMode(), "wal")
@@ -30,8 +32,13 @@ final class ServiceCrashTests: XCTestCase {
             Task {
                 while await !log.stopped {
                     do {
-                        let reply = try await server.complete(key: keys[c % keys.count], prompt: "abcab", maxTokens: 4, extra: ["seed": c])
-                        if reply.status == 200, let id = reply.json["id"] as? String { await log.record(id) } else { await log.fail() }
+                        let reply = try await server.complete(
+                            key: keys[c % keys.count], prompt: "abcab", maxTokens: 4, extra: ["seed": c])
+                        if reply.status == 200, let id = reply.json["id"] as? String {
+                            await log.record(id)
+                        } else {
+                            await log.fail()
+                        }
                     } catch {
                         await log.fail()
                         try? await Task.sleep(for: .milliseconds(20))
@@ -59,8 +66,9 @@ final class ServiceCrashTests: XCTestCase {
         XCTAssertTrue(doubled.isEmpty, "no request is charged twice: \(doubled)")
         XCTAssertEqual(Set(delivered).count, delivered.count, "request ids are unique")
         let undelivered = rows.count - delivered.count
-        print("kill -9 after \(delivered.count) delivered responses: \(rows.count) ledger rows, \(lost.count) lost, \(doubled.count) doubled, "
-              + "\(undelivered) charged but cut off by the kill before their response left")
+        print(
+            "kill -9 after \(delivered.count) delivered responses: \(rows.count) ledger rows, \(lost.count) lost, \(doubled.count) doubled, "
+                + "\(undelivered) charged but cut off by the kill before their response left")
         XCTAssertGreaterThanOrEqual(undelivered, 0)
         XCTAssertLessThanOrEqual(undelivered, 64, "at most one batch can be committed and not delivered")
 
@@ -84,24 +92,30 @@ final class ServiceCrashTests: XCTestCase {
 
     func testSIGTERMLetsInFlightRequestsFinishAndChargesThem() async throws {
         // A long batching window keeps the requests waiting inside the server when the signal lands.
-        let server = try ServerHarness("drain", extra: """
-        gateway: {rate_limit: null}
-        batching: {window_ms: 400, max_batch: 64}
-        """)
+        let server = try ServerHarness(
+            "drain",
+            extra: """
+                gateway: {rate_limit: null}
+                batching: {window_ms: 400, max_batch: 64}
+                """)
         let key = try server.key("drain")
         try server.start()
         // Prime: one request, so the batcher has seen concurrency and waits its window for the next batch.
         async let a = server.complete(key: key, maxTokens: 8)
         async let b = server.complete(key: key, maxTokens: 8)
         _ = try await (a, b)
-        let inFlight = (0..<8).map { i in Task { try await server.complete(key: key, prompt: "abcab", maxTokens: 8, extra: ["seed": i]) } }
+        let inFlight = (0..<8).map { i in
+            Task { try await server.complete(key: key, prompt: "abcab", maxTokens: 8, extra: ["seed": i]) }
+        }
         try await Task.sleep(for: .milliseconds(150))
         let pid = try XCTUnwrap(server.process?.processIdentifier)
         kill(pid, SIGTERM)
         var ids: [String] = []
         for t in inFlight {
             let reply = try await t.value
-            XCTAssertEqual(reply.status, 200, "an in-flight request is answered during shutdown: \(String(decoding: reply.body, as: UTF8.self))")
+            XCTAssertEqual(
+                reply.status, 200,
+                "an in-flight request is answered during shutdown: \(String(decoding: reply.body, as: UTF8.self))")
             if let id = reply.json["id"] as? String { ids.append(id) }
         }
         server.process?.waitUntilExit()

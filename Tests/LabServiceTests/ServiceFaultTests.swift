@@ -2,20 +2,23 @@
 // connection, negative or huge max_tokens, unknown fields — each answered with a 4xx OpenAI error object
 // while the server keeps serving; and the walls between accounts (usage, admin endpoints, bans).
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import LabService
 import XCTest
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 final class ServiceFaultTests: XCTestCase {
     static let extra = """
-    gateway: {rate_limit: null}
-    limits: {max_body_bytes: 4096, idle_timeout_seconds: 2}
-    """
+        gateway: {rate_limit: null}
+        limits: {max_body_bytes: 4096, idle_timeout_seconds: 2}
+        """
 
     /// After each fault, a valid request still gets 200.
-    func assertStillServing(_ server: ServerHarness, key: String, file: StaticString = #filePath, line: UInt = #line) async throws {
+    func assertStillServing(_ server: ServerHarness, key: String, file: StaticString = #filePath, line: UInt = #line)
+        async throws
+    {
         let reply = try await server.complete(key: key)
         XCTAssertEqual(reply.status, 200, String(decoding: reply.body, as: UTF8.self), file: file, line: line)
     }
@@ -31,19 +34,50 @@ final class ServiceFaultTests: XCTestCase {
             ("malformed JSON", Data("{\"model\": \"tiny\", \"prompt\": ".utf8), 400, nil, "invalid_json"),
             ("invalid UTF-8", Data([0x7B, 0x22, 0x6D, 0xFF, 0xFE, 0x22, 0x7D]), 400, nil, "invalid_encoding"),
             ("not an object", Data("[1, 2]".utf8), 400, nil, "invalid_json"),
-            ("negative max_tokens", Data(#"{"model": "tiny", "prompt": "abc", "max_tokens": -5}"#.utf8), 400, "max_tokens", nil),
-            ("huge max_tokens", Data(#"{"model": "tiny", "prompt": "abc", "max_tokens": 9223372036854775807}"#.utf8), 400, "max_tokens", nil),
-            ("fractional max_tokens", Data(#"{"model": "tiny", "prompt": "abc", "max_tokens": 1.5}"#.utf8), 400, "max_tokens", nil),
-            ("prompt plus max_tokens past the context", Data(#"{"model": "tiny", "prompt": "abc", "max_tokens": 47}"#.utf8), 400, "max_tokens", nil),
-            ("unknown field", Data(#"{"model": "tiny", "prompt": "abc", "max_tokens": 2, "temprature": 0.5}"#.utf8), 400, "temprature", "unknown_field"),
-            ("token id outside the vocabulary", Data(#"{"model": "tiny", "prompt": [1, 2, 99999], "max_tokens": 2}"#.utf8), 400, "prompt", nil),
-            ("temperature out of range", Data(#"{"model": "tiny", "prompt": "abc", "temperature": 7}"#.utf8), 400, "temperature", nil),
-            ("logprobs above the policy cap", Data(#"{"model": "tiny", "prompt": "abc", "logprobs": 500}"#.utf8), 400, "logprobs", nil),
-            ("logit bias out of range", Data(#"{"model": "tiny", "prompt": "abc", "logit_bias": {"1": 1000}}"#.utf8), 400, "logit_bias", nil),
+            (
+                "negative max_tokens", Data(#"{"model": "tiny", "prompt": "abc", "max_tokens": -5}"#.utf8), 400,
+                "max_tokens", nil
+            ),
+            (
+                "huge max_tokens", Data(#"{"model": "tiny", "prompt": "abc", "max_tokens": 9223372036854775807}"#.utf8),
+                400, "max_tokens", nil
+            ),
+            (
+                "fractional max_tokens", Data(#"{"model": "tiny", "prompt": "abc", "max_tokens": 1.5}"#.utf8), 400,
+                "max_tokens", nil
+            ),
+            (
+                "prompt plus max_tokens past the context",
+                Data(#"{"model": "tiny", "prompt": "abc", "max_tokens": 47}"#.utf8), 400, "max_tokens", nil
+            ),
+            (
+                "unknown field", Data(#"{"model": "tiny", "prompt": "abc", "max_tokens": 2, "temprature": 0.5}"#.utf8),
+                400, "temprature", "unknown_field"
+            ),
+            (
+                "token id outside the vocabulary",
+                Data(#"{"model": "tiny", "prompt": [1, 2, 99999], "max_tokens": 2}"#.utf8), 400, "prompt", nil
+            ),
+            (
+                "temperature out of range", Data(#"{"model": "tiny", "prompt": "abc", "temperature": 7}"#.utf8), 400,
+                "temperature", nil
+            ),
+            (
+                "logprobs above the policy cap", Data(#"{"model": "tiny", "prompt": "abc", "logprobs": 500}"#.utf8),
+                400, "logprobs", nil
+            ),
+            (
+                "logit bias out of range", Data(#"{"model": "tiny", "prompt": "abc", "logit_bias": {"1": 1000}}"#.utf8),
+                400, "logit_bias", nil
+            ),
             ("missing prompt", Data(#"{"model": "tiny"}"#.utf8), 400, "prompt", nil),
             ("streaming", Data(#"{"model": "tiny", "prompt": "abc", "stream": true}"#.utf8), 400, "stream", nil),
             ("unknown model", Data(#"{"model": "gpt-9", "prompt": "abc"}"#.utf8), 404, "model", "model_not_found"),
-            ("oversize body", Data(("{\"model\": \"tiny\", \"prompt\": \"" + String(repeating: "a", count: 20_000) + "\"}").utf8), 413, nil, "request_too_large"),
+            (
+                "oversize body",
+                Data(("{\"model\": \"tiny\", \"prompt\": \"" + String(repeating: "a", count: 20_000) + "\"}").utf8),
+                413, nil, "request_too_large"
+            ),
         ]
         for (name, body, status, param, code) in cases {
             let reply = try await server.request("POST", "/v1/completions", key: key, body: body)
@@ -71,15 +105,21 @@ final class ServiceFaultTests: XCTestCase {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(server.port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
         XCTAssertEqual(connected, 0)
         // Headers promise 200 bytes; one arrives, then nothing.
-        let partial = "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"
+        let partial =
+            "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"
         _ = partial.withCString { send(fd, $0, strlen($0), 0) }
 
         let start = Date()
         for _ in 0..<5 { try await assertStillServing(server, key: key) }
-        XCTAssertLessThan(Date().timeIntervalSince(start), 10, "others are served while the slow client holds its connection")
+        XCTAssertLessThan(
+            Date().timeIntervalSince(start), 10, "others are served while the slow client holds its connection")
 
         // The server closes the stalled connection after its idle timeout (2 s): recv sees the end (0) or a reply.
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
@@ -89,7 +129,10 @@ final class ServiceFaultTests: XCTestCase {
         let waitStart = Date()
         while Date().timeIntervalSince(waitStart) < 10 {
             let n = recv(fd, &buffer, buffer.count, 0)
-            if n == 0 { closed = true; break }
+            if n == 0 {
+                closed = true
+                break
+            }
             if n < 0 { break }
         }
         XCTAssertTrue(closed, "the stalled connection was closed by the server")

@@ -7,18 +7,23 @@ import XCTest
 
 final class ServiceLiveTests: XCTestCase {
     func testAVolumeAlarmBansTheAccountLiveAndTheBanSurvivesARestart() async throws {
-        let server = try ServerHarness("detect", extra: """
-        gateway: {rate_limit: null, ban_delay_minutes: 0}
-        detectors:
-          ban: [volume]
-          settings: {volume: {window_minutes: 10, max_requests: 5}}
-        """)
-        let greedy = try server.key("greedy"), modest = try server.key("modest"), admin = try server.key("ops", admin: true)
+        let server = try ServerHarness(
+            "detect",
+            extra: """
+                gateway: {rate_limit: null, ban_delay_minutes: 0}
+                detectors:
+                  ban: [volume]
+                  settings: {volume: {window_minutes: 10, max_requests: 5}}
+                """)
+        let greedy = try server.key("greedy"), modest = try server.key("modest"),
+            admin = try server.key("ops", admin: true)
         try server.start()
 
         var statuses: [Int] = []
         for _ in 0..<8 { statuses.append(try await server.complete(key: greedy).status) }
-        XCTAssertEqual(Array(statuses.prefix(6)), [200, 200, 200, 200, 200, 200], "the sixth request trips the alarm and is still served")
+        XCTAssertEqual(
+            Array(statuses.prefix(6)), [200, 200, 200, 200, 200, 200],
+            "the sixth request trips the alarm and is still served")
         XCTAssertEqual(Array(statuses.suffix(2)), [403, 403], "then the ban holds")
         for _ in 0..<3 {
             let reply = try await server.complete(key: modest)
@@ -45,15 +50,21 @@ final class ServiceLiveTests: XCTestCase {
     }
 
     func testConcurrentRequestsShareTeacherBatches() async throws {
-        let server = try ServerHarness("batch", extra: """
-        gateway: {rate_limit: null}
-        batching: {window_ms: 100, max_batch: 64}
-        """)
+        let server = try ServerHarness(
+            "batch",
+            extra: """
+                gateway: {rate_limit: null}
+                batching: {window_ms: 100, max_batch: 64}
+                """)
         let key = try server.key("many")
         try server.start()
         defer { server.stop() }
         let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
-            for i in 0..<16 { group.addTask { try await server.complete(key: key, prompt: "abc", maxTokens: 4, extra: ["seed": i]).status } }
+            for i in 0..<16 {
+                group.addTask {
+                    try await server.complete(key: key, prompt: "abc", maxTokens: 4, extra: ["seed": i]).status
+                }
+            }
             return try await group.reduce(into: [Int]()) { $0.append($1) }
         }
         XCTAssertEqual(statuses, [Int](repeating: 200, count: 16))
@@ -61,16 +72,19 @@ final class ServiceLiveTests: XCTestCase {
         let line = metrics.split(separator: "\n").first { $0.hasPrefix("distill_batch_queries_count") }
         let batches = line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
         XCTAssertGreaterThan(batches, 0)
-        XCTAssertLessThan(batches, 16, "16 concurrent requests were answered in fewer than 16 teacher batches (\(batches))")
+        XCTAssertLessThan(
+            batches, 16, "16 concurrent requests were answered in fewer than 16 teacher batches (\(batches))")
     }
 
     func testCheckReportsALocatedErrorForAnUnknownKey() throws {
         let scratch = ServiceScratch("check")
-        let path = scratch.file("bad.yaml", """
-        teacher: ck
-        listen: {host: 127.0.0.1, port: 8080}
-        batching: {window_ms: 5, max_bach: 64}
-        """)
+        let path = scratch.file(
+            "bad.yaml",
+            """
+            teacher: ck
+            listen: {host: 127.0.0.1, port: 8080}
+            batching: {window_ms: 5, max_bach: 64}
+            """)
         XCTAssertThrowsError(try ServiceConfig.load(path: path)) { error in
             let text = "\(error)"
             XCTAssertTrue(text.contains("bad.yaml:3:"), text)

@@ -14,18 +14,23 @@ final class ServiceOpenAIClientTests: XCTestCase {
         probe.arguments = ["-c", "import openai"]
         try probe.run()
         probe.waitUntilExit()
-        guard probe.terminationStatus == 0 else { throw XCTSkip("\(python) has no `openai` package (scripts/python/requirements-service.txt)") }
+        guard probe.terminationStatus == 0 else {
+            throw XCTSkip("\(python) has no `openai` package (scripts/python/requirements-service.txt)")
+        }
 
         // A burst of 20 per key: the main key stays under it, the limited key is spent to reach the limit.
-        let server = try ServerHarness("openai", extra: """
-        api: {policy: {max_logprobs: 5}}
-        gateway: {rate_limit: {requests_per_minute: 60, burst: 20, queries_per_day: 100000}}
-        """)
+        let server = try ServerHarness(
+            "openai",
+            extra: """
+                api: {policy: {max_logprobs: 5}}
+                gateway: {rate_limit: {requests_per_minute: 60, burst: 20, queries_per_day: 100000}}
+                """)
         let key = try server.key("python"), limited = try server.key("python-limited")
         try server.start()
         defer { server.stop() }
 
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("scripts/openai_client_check.py")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: python)

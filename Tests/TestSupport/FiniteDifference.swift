@@ -8,7 +8,9 @@ public enum FiniteDifference {
     /// ∂objective/∂x[i] for each i in `indices`, as (f(x⁺) − f(x⁻)) / (x⁺ − x⁻) with
     /// x± = x[i] ± step·max(1, |x[i]|). The quotient divides by the Float values actually stored,
     /// so rounding the perturbed input does not bias it; x[i] is restored bit for bit.
-    public static func gradient(at x: UnsafeMutablePointer<Float>, indices: [Int], step: Float, objective: () throws -> Double) rethrows -> [Double] {
+    public static func gradient(
+        at x: UnsafeMutablePointer<Float>, indices: [Int], step: Float, objective: () throws -> Double
+    ) rethrows -> [Double] {
         var result: [Double] = []
         result.reserveCapacity(indices.count)
         for i in indices {
@@ -75,7 +77,9 @@ public struct GradientCheck: CustomStringConvertible {
 
     /// `analytic[j]` and `numeric[j]` both belong to input entry `indices[j]`.
     public init(name: String, analytic: [Double], numeric: [Double], indices: [Int], atol: Double, rtol: Double) {
-        precondition(analytic.count == numeric.count && numeric.count == indices.count, "GradientCheck: \(analytic.count), \(numeric.count), \(indices.count) entries")
+        precondition(
+            analytic.count == numeric.count && numeric.count == indices.count,
+            "GradientCheck: \(analytic.count), \(numeric.count), \(indices.count) entries")
         self.name = name
         self.atol = atol
         self.rtol = rtol
@@ -104,6 +108,7 @@ public struct GradientCheck: CustomStringConvertible {
 
     public var description: String {
         func e(_ x: Double) -> String { String(format: "%.2e", x) }
-        return "\(name): \(checked) entries, max |FD| \(e(maxMagnitude)), max abs err \(e(maxAbsoluteError)), max rel err \(e(maxRelativeError)), worst ratio \(String(format: "%.3f", worstRatio)) at [\(worstIndex)] analytic \(e(worstAnalytic)) vs FD \(e(worstNumeric)) (atol \(atol), rtol \(rtol))"
+        return
+            "\(name): \(checked) entries, max |FD| \(e(maxMagnitude)), max abs err \(e(maxAbsoluteError)), max rel err \(e(maxRelativeError)), worst ratio \(String(format: "%.3f", worstRatio)) at [\(worstIndex)] analytic \(e(worstAnalytic)) vs FD \(e(worstNumeric)) (atol \(atol), rtol \(rtol))"
     }
 }

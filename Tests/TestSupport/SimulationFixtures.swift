@@ -1,9 +1,9 @@
 // Fixtures shared by the simulation rooms' tests (LabAPI, LabDefences, LabAttacks, LabForensics, LabCampaigns): random distributions, rows built from them, a tiny
 // random GPT, error catchers. Not assertions: each test file states its own contract.
 import Foundation
+import LabAPI
 import LabCore
 import LabModel
-import LabAPI
 
 public enum Fixture {
     /// A random distribution over V tokens: softmax of N(0, spread²) logits (spread 3 gives peaked rows).
@@ -16,7 +16,9 @@ public enum Fixture {
     }
 
     public static func rows(_ distributions: [[Double]], seed: UInt64 = 1) -> [DistributionRow] {
-        distributions.enumerated().map { i, p in DistributionRow(probabilities: p, context: [Int32(i % max(1, p.count))], seed: seed &+ UInt64(i)) }
+        distributions.enumerated().map { i, p in
+            DistributionRow(probabilities: p, context: [Int32(i % max(1, p.count))], seed: seed &+ UInt64(i))
+        }
     }
 
     public static func randomRows(count: Int, V: Int, spread: Double = 2, seed: UInt64) -> [DistributionRow] {

@@ -18,13 +18,15 @@ do {
     training.batchSize = 16
     training.learningRate = 0.005
     training.evalInterval = 0
-    let (teacher, _) = try LanguageModel.train(corpus: corpus, spec: spec,
-                                               architecture: ModelArchitecture(contextLength: 32, width: 64, layers: 2, heads: 4),
-                                               training: training)
+    let (teacher, _) = try LanguageModel.train(
+        corpus: corpus, spec: spec,
+        architecture: ModelArchitecture(contextLength: 32, width: 64, layers: 2, heads: 4),
+        training: training)
     let attack = AttackConfig(
         strategy: .ownCorpus(.fresh),  // or .randomTokens, .teacherBootstrap(), .active(poolFactor: 4)
         harvest: .distribution,  // or .topK(5), .echo(17), .completion(maxNewTokens: 16), .label, .logitBias(k: 5)
-        student: StudentSpec(width: 32, layers: 1, heads: 2, loss: LossSpec("soft"), batchSize: 64, learningRate: 0.006, epochs: 2),
+        student: StudentSpec(
+            width: 32, layers: 1, heads: 2, loss: LossSpec("soft"), batchSize: 64, learningRate: 0.006, epochs: 2),
         budget: .queries([300, 1_000]),  // or .tokens([...]), .dollars([0.01, 0.1])
         promptLength: 1...8,
         evaluation: EvaluationSpec(prompts: 32, perplexityTokens: 1024))
@@ -34,9 +36,11 @@ do {
         let curve = try attack.run(against: target)
         print("defences: \(curve.defences)")
         for point in curve.points {
-            print(String(format: "  %6.0f queries  $%.6f  agreement %.3f  KL(teacher‖student) %.3f",
-                         point.spent, Double(point.cost.dollars.picodollars) / 1e12,
-                         point.fidelity.agreement, point.fidelity.klTeacherStudent))
+            print(
+                String(
+                    format: "  %6.0f queries  $%.6f  agreement %.3f  KL(teacher‖student) %.3f",
+                    point.spent, Double(point.cost.dollars.picodollars) / 1e12,
+                    point.fidelity.agreement, point.fidelity.klTeacherStudent))
         }
     }
 } catch {

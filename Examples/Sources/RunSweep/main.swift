@@ -48,11 +48,14 @@ do {
         experiment = try Experiment.load(path: file.path)
     }
     print("\(experiment.name): \(experiment.kindName), \(experiment.seeds.count) seed(s)")
-    var options = RunOptions(output: output, cache: TeacherCache(directory: output.appendingPathComponent("teachers")),
-                             threads: Parallel.workers)
+    var options = RunOptions(
+        output: output, cache: TeacherCache(directory: output.appendingPathComponent("teachers")),
+        threads: Parallel.workers)
     options.showProgress = false
     let summary = try Runner.run(experiment, options: options)
-    print("\(summary.computed) cell(s) computed, \(summary.reused) reused, in \(String(format: "%.1f", summary.seconds)) s")
+    print(
+        "\(summary.computed) cell(s) computed, \(summary.reused) reused, in \(String(format: "%.1f", summary.seconds)) s"
+    )
 
     // results.json: one entry per cell — its grid labels, seed and hash, and its metrics at every curve point.
     let data = try Data(contentsOf: output.appendingPathComponent("results.json"))
@@ -60,7 +63,8 @@ do {
         let cells = json["cells"] as? [[String: Any]]
     else { throw LabError.message("\(output.path)/results.json has no cells") }
     for cell in cells {
-        let labels = (cell["labels"] as? [String: Any] ?? [:]).map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " ")
+        let labels = (cell["labels"] as? [String: Any] ?? [:]).map { "\($0.key)=\($0.value)" }.sorted().joined(
+            separator: " ")
         let curve = cell["curve"] as? [[String: Any]] ?? []
         let agreements = curve.compactMap { ($0["metrics"] as? [String: Any])?["agreement"] as? Double }
         print("  \(labels): agreement " + agreements.map { String(format: "%.3f", $0) }.joined(separator: " → "))

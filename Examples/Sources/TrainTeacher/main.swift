@@ -18,11 +18,14 @@ do {
     training.learningRate = 0.005
     training.evalInterval = 0
     let architecture = ModelArchitecture(contextLength: 32, width: 64, layers: 2, heads: 4)
-    let (teacher, history) = try LanguageModel.train(corpus: corpus, spec: spec, architecture: architecture, training: training)
+    let (teacher, history) = try LanguageModel.train(
+        corpus: corpus, spec: spec, architecture: architecture, training: training)
     let loss = history.finalValidationLoss.map { Double($0) } ?? .nan
     let floor = corpus.entropyRate ?? .nan
-    print(String(format: "teacher: %d steps, validation loss %.4f nats/token, source entropy rate %.4f (gap %.4f)",
-                 steps, loss, floor, loss - floor))
+    print(
+        String(
+            format: "teacher: %d steps, validation loss %.4f nats/token, source entropy rate %.4f (gap %.4f)",
+            steps, loss, floor, loss - floor))
     try teacher.save(to: output)
     print("saved to \(output.path) (model.safetensors, config.json, tokenizer.json)")
 } catch {

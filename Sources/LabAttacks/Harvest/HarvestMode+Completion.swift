@@ -6,11 +6,14 @@ import LabCore
 
 public struct CompletionHarvest: RegisteredHarvestMode {
     public static let registryName = "completion"
-    public static let reference = "sampled continuations (Kim & Rush 2016 sequence-level KD); optional top-k logprobs per generated token"
+    public static let reference =
+        "sampled continuations (Kim & Rush 2016 sequence-level KD); optional top-k logprobs per generated token"
     public static let parameterDocs = [
         ParameterDoc("max_new_tokens", "16", "tokens generated per prompt"),
         ParameterDoc("temperature", "1", "sampling temperature (0: greedy, Kim & Rush's beam-of-one)"),
-        ParameterDoc("logprobs", "0", "0 keeps the sampled tokens only; k > 0 keeps the top-k logprobs at each generated position"),
+        ParameterDoc(
+            "logprobs", "0",
+            "0 keeps the sampled tokens only; k > 0 keeps the top-k logprobs at each generated position"),
     ]
     public let maxNewTokens: Int
     public let temperature: Float
@@ -28,7 +31,11 @@ public struct CompletionHarvest: RegisteredHarvestMode {
         let k = try p.int("logprobs", 0, valid: { $0 >= 0 }, "must be 0 (samples only) or a positive k")
         if let env = environment {
             guard m < env.contextLength else {
-                throw LabError.invalidConfig(key: p.key("max_new_tokens"), message: "is \(m); with the teacher's context of \(env.contextLength) a prompt needs at least one position, so at most \(env.contextLength - 1)")
+                throw LabError.invalidConfig(
+                    key: p.key("max_new_tokens"),
+                    message:
+                        "is \(m); with the teacher's context of \(env.contextLength) a prompt needs at least one position, so at most \(env.contextLength - 1)"
+                )
             }
             if k > 0 { try checkLogprobs(k, key: p.key("logprobs"), environment: env) }
         }
@@ -36,17 +43,25 @@ public struct CompletionHarvest: RegisteredHarvestMode {
     }
 
     public var parameters: [(key: String, value: String)] {
-        [("max_new_tokens", String(maxNewTokens)), ("temperature", show(Double(temperature))), ("logprobs", String(logprobs))]
+        [
+            ("max_new_tokens", String(maxNewTokens)), ("temperature", show(Double(temperature))),
+            ("logprobs", String(logprobs)),
+        ]
     }
     public var coverage: TargetCoverage { .every }
     public func maxPromptLength(contextLength: Int) -> Int { contextLength - maxNewTokens }
 
     public func queries(for prompt: [Int32], vocabularySize: Int) -> [Query] {
-        [.completion(prompt, maxNewTokens: maxNewTokens, temperature: temperature, logprobs: logprobs > 0 ? logprobs : nil)]
+        [
+            .completion(
+                prompt, maxNewTokens: maxNewTokens, temperature: temperature, logprobs: logprobs > 0 ? logprobs : nil)
+        ]
     }
 
     public func record(prompt: [Int32], responses: [Response], vocabularySize V: Int) -> HarvestRecord {
-        guard let r = responses.first else { return HarvestRecord(text: prompt, promptLength: prompt.count, targets: [], usage: .zero) }
+        guard let r = responses.first else {
+            return HarvestRecord(text: prompt, promptLength: prompt.count, targets: [], usage: .zero)
+        }
         let n = prompt.count
         var targets: [PositionTarget] = []
         for (i, token) in r.tokens.enumerated() {

@@ -6,7 +6,10 @@ import LabAPI
 public struct EchoHarvest: RegisteredHarvestMode {
     public static let registryName = "echo"
     public static let reference = "top-k logprobs at every prompt position (legacy `echo=true`, `max_tokens=0`)"
-    public static let parameterDocs = [ParameterDoc("k", "5", "entries per position (at most the API's `max_logprobs`); k ≥ V gives full distributions")]
+    public static let parameterDocs = [
+        ParameterDoc(
+            "k", "5", "entries per position (at most the API's `max_logprobs`); k ≥ V gives full distributions")
+    ]
     public let k: Int
 
     public init(k: Int = 5) { self.k = k }
@@ -29,7 +32,9 @@ public struct EchoHarvest: RegisteredHarvestMode {
                 var entries = t < r.topLogprobs.count ? r.topLogprobs[t] : []
                 // The logprob of the token the prompt actually continues with is reported too.
                 let next = prompt[t + 1]
-                if t < r.tokenLogprobs.count, let lp = r.tokenLogprobs[t], !entries.contains(where: { $0.token == next }) {
+                if t < r.tokenLogprobs.count, let lp = r.tokenLogprobs[t],
+                    !entries.contains(where: { $0.token == next })
+                {
                     entries.append(TokenLogprob(token: next, logprob: lp))
                 }
                 if !entries.isEmpty { targets.append(target(position: t, entries: entries, vocabularySize: V)) }

@@ -18,7 +18,8 @@ public struct LabelHarvest: RegisteredHarvestMode {
     public func queries(for prompt: [Int32], vocabularySize: Int) -> [Query] { [.label(prompt)] }
 
     public func record(prompt: [Int32], responses: [Response], vocabularySize: Int) -> HarvestRecord {
-        let targets = (responses.first?.tokens.first).map { [PositionTarget.oneHot(position: prompt.count - 1, token: $0)] } ?? []
+        let targets =
+            (responses.first?.tokens.first).map { [PositionTarget.oneHot(position: prompt.count - 1, token: $0)] } ?? []
         return HarvestRecord(text: prompt, promptLength: prompt.count, targets: targets, usage: cost(responses))
     }
 }

@@ -9,10 +9,13 @@ import LabCore
 
 public struct LogitBiasHarvest: RegisteredHarvestMode {
     public static let registryName = "logit_bias"
-    public static let reference = "full distributions rebuilt from top-k answers with logit bias, ⌈(V−1)/(k−1)⌉ queries per position (Carlini et al. 2024)"
+    public static let reference =
+        "full distributions rebuilt from top-k answers with logit bias, ⌈(V−1)/(k−1)⌉ queries per position (Carlini et al. 2024)"
     public static let parameterDocs = [
         ParameterDoc("k", "5", "top logprobs per answer; each query recovers k − 1 new tokens"),
-        ParameterDoc("bias", "100", "B, added to the k biased logits; must lift them above every other token (OpenAI caps |B| at 100)"),
+        ParameterDoc(
+            "bias", "100",
+            "B, added to the k biased logits; must lift them above every other token (OpenAI caps |B| at 100)"),
         ParameterDoc("reference", "0", "the token every query biases too, against which the others are read"),
     ]
     public let k: Int
@@ -32,21 +35,30 @@ public struct LogitBiasHarvest: RegisteredHarvestMode {
         if let env = environment {
             try checkLogprobs(k, key: p.key("k"), environment: env)
             guard r < env.vocabularySize else {
-                throw LabError.invalidConfig(key: p.key("reference"), message: "is \(r); the vocabulary is 0..<\(env.vocabularySize)")
+                throw LabError.invalidConfig(
+                    key: p.key("reference"), message: "is \(r); the vocabulary is 0..<\(env.vocabularySize)")
             }
             switch env.policy.logitBias {
             case .allowed: break
             case let .capped(cap) where Float(b) <= cap: break
             case let .capped(cap):
-                throw LabError.invalidConfig(key: p.key("bias"), message: "is \(show(b)); the API refuses biases above ±\(cap) (policy logit_bias_cap)")
+                throw LabError.invalidConfig(
+                    key: p.key("bias"),
+                    message: "is \(show(b)); the API refuses biases above ±\(cap) (policy logit_bias_cap)")
             case .refused, .refusedWithLogprobs:
-                throw LabError.invalidConfig(key: "harvest", message: "logit_bias needs logit bias together with logprobs, which the API's policy refuses; choose another harvest mode")
+                throw LabError.invalidConfig(
+                    key: "harvest",
+                    message:
+                        "logit_bias needs logit bias together with logprobs, which the API's policy refuses; choose another harvest mode"
+                )
             }
         }
         self.init(k: k, bias: Float(b), referenceToken: Int32(r))
     }
 
-    public var parameters: [(key: String, value: String)] { [("k", String(k)), ("bias", show(Double(bias))), ("reference", String(referenceToken))] }
+    public var parameters: [(key: String, value: String)] {
+        [("k", String(k)), ("bias", show(Double(bias))), ("reference", String(referenceToken))]
+    }
     public var coverage: TargetCoverage { .last }
     public func maxPromptLength(contextLength: Int) -> Int { contextLength - 1 }
 
@@ -66,16 +78,25 @@ public struct LogitBiasHarvest: RegisteredHarvestMode {
         var relative: [Int32: Double] = [:]
         for (q, r) in zip(queries(for: prompt, vocabularySize: V), responses) {
             guard let entries = r.topLogprobs.first,
-                  let ref = entries.first(where: { $0.token == referenceToken })?.logprob, ref.isFinite else { continue }
+                let ref = entries.first(where: { $0.token == referenceToken })?.logprob, ref.isFinite
+            else { continue }
             relative[referenceToken] = 0
-            for e in entries where q.logitBias[Int(e.token)] != nil && e.logprob.isFinite { relative[e.token] = e.logprob - ref }
+            for e in entries where q.logitBias[Int(e.token)] != nil && e.logprob.isFinite {
+                relative[e.token] = e.logprob - ref
+            }
         }
-        guard !relative.isEmpty else { return HarvestRecord(text: prompt, promptLength: prompt.count, targets: [], usage: cost(responses)) }
-        let tokens = relative.keys.sorted { relative[$0]! > relative[$1]! || (relative[$0]! == relative[$1]! && $0 < $1) }
+        guard !relative.isEmpty else {
+            return HarvestRecord(text: prompt, promptLength: prompt.count, targets: [], usage: cost(responses))
+        }
+        let tokens = relative.keys.sorted {
+            relative[$0]! > relative[$1]! || (relative[$0]! == relative[$1]! && $0 < $1)
+        }
         let top = relative[tokens[0]]!
         let e = tokens.map { exp(relative[$0]! - top) }
         let sum = e.reduce(0, +)
-        let target = PositionTarget(position: prompt.count - 1, tokens: tokens, probabilities: e.map { $0 / sum }, isComplete: tokens.count == V)
+        let target = PositionTarget(
+            position: prompt.count - 1, tokens: tokens, probabilities: e.map { $0 / sum }, isComplete: tokens.count == V
+        )
         return HarvestRecord(text: prompt, promptLength: prompt.count, targets: [target], usage: cost(responses))
     }
 }

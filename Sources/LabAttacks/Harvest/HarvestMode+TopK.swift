@@ -7,7 +7,9 @@ import LabCore
 public struct TopKHarvest: RegisteredHarvestMode {
     public static let registryName = "top_k"
     public static let reference = "the k most likely tokens and their logprobs after each prompt (`top_logprobs`)"
-    public static let parameterDocs = [ParameterDoc("k", "5", "entries asked for per position (at most the API's `max_logprobs`)")]
+    public static let parameterDocs = [
+        ParameterDoc("k", "5", "entries asked for per position (at most the API's `max_logprobs`)")
+    ]
     public let k: Int
 
     public init(k: Int = 5) { self.k = k }
@@ -35,7 +37,11 @@ public struct TopKHarvest: RegisteredHarvestMode {
 /// Throws when the API would refuse `k` top logprobs, naming the key and the cap.
 func checkLogprobs(_ k: Int, key: String, environment env: AttackEnvironment) throws {
     guard k <= env.policy.maxLogprobs else {
-        throw LabError.invalidConfig(key: key, message: "is \(k); the API returns at most \(env.policy.maxLogprobs) top logprobs per position (policy max_logprobs)")
+        throw LabError.invalidConfig(
+            key: key,
+            message:
+                "is \(k); the API returns at most \(env.policy.maxLogprobs) top logprobs per position (policy max_logprobs)"
+        )
     }
     guard k <= env.vocabularySize else {
         throw LabError.invalidConfig(key: key, message: "is \(k); the vocabulary has only \(env.vocabularySize) tokens")

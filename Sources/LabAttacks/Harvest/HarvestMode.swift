@@ -44,7 +44,8 @@ public protocol HarvestMode {
 extension HarvestMode {
     /// "name(key=value, ...)".
     public var summary: String {
-        parameters.isEmpty ? name : "\(name)(" + parameters.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + ")"
+        parameters.isEmpty
+            ? name : "\(name)(" + parameters.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + ")"
     }
 
     /// The usage of all `responses`, summed.
@@ -68,20 +69,26 @@ public enum HarvestRegistry {
     /// Every mode, one line per kind, from the most to the least revealing surface.
     public static let kinds: [any RegisteredHarvestMode.Type] = [
         DistributionHarvest.self,  // distribution
-        LogitBiasHarvest.self,     // logit_bias
-        EchoHarvest.self,          // echo
-        TopKHarvest.self,          // top_k
-        CompletionHarvest.self,    // completion
-        LabelHarvest.self,         // label
+        LogitBiasHarvest.self,  // logit_bias
+        EchoHarvest.self,  // echo
+        TopKHarvest.self,  // top_k
+        CompletionHarvest.self,  // completion
+        LabelHarvest.self,  // label
     ]
 
     public static var names: [String] { kinds.map { $0.registryName } }
 
     /// Builds one mode; throws `LabError.invalidConfig` for an unknown name, a bad value or an unknown key.
     /// `kinds`: the registry's own unless a caller adds its parts.
-    public static func make(_ spec: HarvestSpec, environment: AttackEnvironment?, kinds: [any RegisteredHarvestMode.Type] = kinds) throws -> any HarvestMode {
+    public static func make(
+        _ spec: HarvestSpec, environment: AttackEnvironment?, kinds: [any RegisteredHarvestMode.Type] = kinds
+    ) throws -> any HarvestMode {
         guard let type = kinds.first(where: { $0.registryName == spec.name }) else {
-            throw LabError.invalidConfig(key: "harvest", message: "'\(spec.name)' is not a harvest mode; known: \(kinds.map { $0.registryName }.joined(separator: ", "))")
+            throw LabError.invalidConfig(
+                key: "harvest",
+                message:
+                    "'\(spec.name)' is not a harvest mode; known: \(kinds.map { $0.registryName }.joined(separator: ", "))"
+            )
         }
         var params = AttackParameters(spec)
         let mode = try type.init(parameters: &params, environment: environment)
@@ -103,7 +110,9 @@ func documentationTable(_ kinds: [(name: String, reference: String, docs: [Param
     for kind in kinds {
         if kind.docs.isEmpty { lines.append("| `\(kind.name)` | \(kind.reference) | — | — | — |") }
         for (i, d) in kind.docs.enumerated() {
-            lines.append("| \(i == 0 ? "`\(kind.name)`" : "") | \(i == 0 ? kind.reference : "") | `\(d.key)` | \(d.defaultValue) | \(d.meaning) |")
+            lines.append(
+                "| \(i == 0 ? "`\(kind.name)`" : "") | \(i == 0 ? kind.reference : "") | `\(d.key)` | \(d.defaultValue) | \(d.meaning) |"
+            )
         }
     }
     return lines.joined(separator: "\n")
@@ -111,6 +120,7 @@ func documentationTable(_ kinds: [(name: String, reference: String, docs: [Param
 
 /// The target a list of reported (token, logprob) entries makes; `complete` when all V are listed.
 func target(position: Int, entries: [TokenLogprob], vocabularySize V: Int) -> PositionTarget {
-    PositionTarget(position: position, tokens: entries.map(\.token), probabilities: entries.map { exp($0.logprob) },
-                   isComplete: Set(entries.map(\.token)).count == V)
+    PositionTarget(
+        position: position, tokens: entries.map(\.token), probabilities: entries.map { exp($0.logprob) },
+        isComplete: Set(entries.map(\.token)).count == V)
 }

@@ -31,7 +31,8 @@ extension LogitLeak {
                 for block in blocks {
                     var bias: [Int: Float] = [options.referenceToken: options.bias]
                     for t in block { bias[t] = options.bias }
-                    queries.append(.completion(prompt, maxNewTokens: 1, temperature: 0, logprobs: options.topK, logitBias: bias))
+                    queries.append(
+                        .completion(prompt, maxNewTokens: 1, temperature: 0, logprobs: options.topK, logitBias: bias))
                     owners.append(i)
                 }
             }
@@ -53,7 +54,9 @@ extension LogitLeak {
                 case .topK:
                     for e in response.topLogprobs.first ?? [] { rows[i][Int(e.token)] = e.logprob }
                 case .topKBias:
-                    record(response.topLogprobs.first ?? [], bias: queries[q].logitBias, reference: options.referenceToken, into: &rows[i])
+                    record(
+                        response.topLogprobs.first ?? [], bias: queries[q].logitBias, reference: options.referenceToken,
+                        into: &rows[i])
                 }
             }
             start = end
@@ -66,14 +69,18 @@ extension LogitLeak {
             unrecovered += fillAndCentre(&rows[i])
             matrix += rows[i]
         }
-        return LogitHarvest(mode: options.mode, vectors: n, vocabularySize: V, matrix: matrix, unrecoveredEntries: unrecovered, usage: usage)
+        return LogitHarvest(
+            mode: options.mode, vectors: n, vocabularySize: V, matrix: matrix, unrecoveredEntries: unrecovered,
+            usage: usage)
     }
 
     /// The tokens other than `reference`, in blocks of `perQuery` = k − 1: one topk-bias query each, so a
     /// vector costs ⌈(V − 1)/(k − 1)⌉ queries.
     static func biasBlocks(vocabularySize V: Int, reference: Int, perQuery: Int) -> [[Int]] {
         let others = (0..<V).filter { $0 != reference }
-        return stride(from: 0, to: others.count, by: perQuery).map { Array(others[$0..<min(others.count, $0 + perQuery)]) }
+        return stride(from: 0, to: others.count, by: perQuery).map {
+            Array(others[$0..<min(others.count, $0 + perQuery)])
+        }
     }
 
     /// One topk-bias answer: every biased token reported with a finite logprob gets logprob − logprob(R),

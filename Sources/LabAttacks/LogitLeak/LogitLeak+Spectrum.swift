@@ -25,14 +25,18 @@ extension LogitLeak {
     /// i < m, m = min(n, V − 1). The rows are centred, so s_V = 0 by construction when n ≥ V; it is left
     /// out. Values at or below s_1·10⁻³⁰⁰ are floored there, so an exact zero cannot make an infinite gap.
     /// Also computes the Gavish–Donoho count (`WidthEstimate.bulkEdgeWidth`).
-    public static func estimateWidth(singularValues s: [Double], vectors n: Int, vocabularySize V: Int) -> WidthEstimate {
+    public static func estimateWidth(singularValues s: [Double], vectors n: Int, vocabularySize V: Int) -> WidthEstimate
+    {
         let m = min(s.count, V - 1)
         // An all-zero matrix (every entry withheld or rounded away) has no direction to count.
         guard let top = s.first, top > 0 else {
-            return WidthEstimate(width: 0, logGap: 0, runnerUpLogGap: 0, searched: max(0, m), saturated: false, bulkEdgeWidth: 0)
+            return WidthEstimate(
+                width: 0, logGap: 0, runnerUpLogGap: 0, searched: max(0, m), saturated: false, bulkEdgeWidth: 0)
         }
         guard m >= 2 else {
-            return WidthEstimate(width: max(0, m), logGap: 0, runnerUpLogGap: 0, searched: max(0, m), saturated: true, bulkEdgeWidth: max(0, m))
+            return WidthEstimate(
+                width: max(0, m), logGap: 0, runnerUpLogGap: 0, searched: max(0, m), saturated: true,
+                bulkEdgeWidth: max(0, m))
         }
         let floor = max(top * 1e-300, Double.leastNormalMagnitude)
         let logs = s.prefix(m).map { log(max($0, floor)) }
@@ -47,8 +51,10 @@ extension LogitLeak {
                 runnerUp = g
             }
         }
-        return WidthEstimate(width: best, logGap: bestGap, runnerUpLogGap: runnerUp.isFinite ? runnerUp : 0,
-                             searched: m, saturated: best >= m - 1, bulkEdgeWidth: bulkEdgeWidth(s.prefix(m), vectors: n, vocabularySize: V))
+        return WidthEstimate(
+            width: best, logGap: bestGap, runnerUpLogGap: runnerUp.isFinite ? runnerUp : 0,
+            searched: m, saturated: best >= m - 1,
+            bulkEdgeWidth: bulkEdgeWidth(s.prefix(m), vectors: n, vocabularySize: V))
     }
 
     /// #{i : s_i > ω(β)·median(s)}, ω(β) ≈ 0.56β³ − 0.95β² + 1.82β + 1.43 (Gavish & Donoho 2014, eq. (5), the

@@ -14,17 +14,22 @@ public struct LogitLeakSubject {
     /// and, when known, its output projection.
     public var make: (_ seed: UInt64) throws -> (teacher: any TeacherAPI, truth: OutputProjection?)
 
-    public init(label: String, make: @escaping (_ seed: UInt64) throws -> (teacher: any TeacherAPI, truth: OutputProjection?)) {
+    public init(
+        label: String, make: @escaping (_ seed: UInt64) throws -> (teacher: any TeacherAPI, truth: OutputProjection?)
+    ) {
         self.label = label
         self.make = make
     }
 
     /// `LogitLeak.randomTeacher` of this width and vocabulary, seeded per cell.
-    public static func random(width: Int, vocabularySize: Int, layers: Int = 2, contextLength: Int = 16,
-                              finalLayerNormBiasStd: Double = 0.1) -> LogitLeakSubject {
+    public static func random(
+        width: Int, vocabularySize: Int, layers: Int = 2, contextLength: Int = 16,
+        finalLayerNormBiasStd: Double = 0.1
+    ) -> LogitLeakSubject {
         LogitLeakSubject(label: "random C=\(width) V=\(vocabularySize)") { seed in
-            let t = try LogitLeak.randomTeacher(width: width, vocabularySize: vocabularySize, layers: layers, contextLength: contextLength,
-                                                finalLayerNormBiasStd: finalLayerNormBiasStd, seed: seed)
+            let t = try LogitLeak.randomTeacher(
+                width: width, vocabularySize: vocabularySize, layers: layers, contextLength: contextLength,
+                finalLayerNormBiasStd: finalLayerNormBiasStd, seed: seed)
             return (t, OutputProjection(model: t.model))
         }
     }
@@ -66,7 +71,8 @@ public struct LogitLeakSweep {
         public var result: LogitLeakResult?
 
         enum CodingKeys: String, CodingKey {
-            case subject, trueWidth = "true_width", vocabularySize = "vocab_size", mode, topK = "top_k", noise, rounding, seed, refusal, result
+            case subject, trueWidth = "true_width", vocabularySize = "vocab_size", mode, topK = "top_k", noise,
+                rounding, seed, refusal, result
         }
 
         /// "full", or "topk-bias k=20": how the vectors were bought.
@@ -148,15 +154,19 @@ public struct LogitLeakSweep {
                             if let r { stages.append(Rounding(decimals: r, domain: roundingDomain)) }
                             let ledger = Ledger()
                             try ledger.open("attacker")
-                            let api = DefendedAPI(teacher: teacher, policy: policy, defences: DefencePipeline(stages), ledger: ledger, seed: seed)
+                            let api = DefendedAPI(
+                                teacher: teacher, policy: policy, defences: DefencePipeline(stages), ledger: ledger,
+                                seed: seed)
                             var options = self.options
                             options.mode = mode
                             options.seed = seed
                             if let k { options.topK = k }
-                            var cell = Cell(subject: subject.label, trueWidth: truth?.width, vocabularySize: teacher.vocabularySize,
-                                            mode: mode, topK: k, noise: sigma, rounding: r, seed: seed)
+                            var cell = Cell(
+                                subject: subject.label, trueWidth: truth?.width, vocabularySize: teacher.vocabularySize,
+                                mode: mode, topK: k, noise: sigma, rounding: r, seed: seed)
                             do {
-                                cell.result = try LogitLeakAttack(options).run(against: api, account: "attacker", truth: truth)
+                                cell.result = try LogitLeakAttack(options).run(
+                                    against: api, account: "attacker", truth: truth)
                             } catch let refusal as APIRefusal {
                                 cell.refusal = refusal.description
                             }
@@ -194,8 +204,9 @@ public struct LogitLeakSweep {
             }
             let (foundUpTo, lostFrom) = edges { $0.widthFound == true }
             let (edgeUpTo, edgeFrom) = edges { $0.estimate.bulkEdgeWidth == $0.trueWidth }
-            var t = Threshold(subject: first.subject, mode: first.mode, topK: first.topK, rounding: first.rounding, seed: first.seed,
-                              foundUpTo: foundUpTo, lostFrom: lostFrom, bulkEdgeFoundUpTo: edgeUpTo, bulkEdgeLostFrom: edgeFrom)
+            var t = Threshold(
+                subject: first.subject, mode: first.mode, topK: first.topK, rounding: first.rounding, seed: first.seed,
+                foundUpTo: foundUpTo, lostFrom: lostFrom, bulkEdgeFoundUpTo: edgeUpTo, bulkEdgeLostFrom: edgeFrom)
             if let s = group.first(where: { $0.noise == 0 })?.result?.singularValues, s.count > c {
                 let g = (1..<max(2, c)).map { log(s[$0 - 1] / s[$0]) }.max() ?? 0
                 t.weakestSingularValue = s[c - 1]

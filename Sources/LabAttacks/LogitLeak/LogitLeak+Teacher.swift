@@ -14,13 +14,18 @@ extension LogitLeak {
     /// C − 1. A nonzero bias β adds the direction W·β to every row and restores rank C; trained models
     /// have one (ours learn |β| of order 0.1, see results/logit-leak/README.md). 0 keeps GPT-2's init.
     /// `heads` nil picks 4 when it divides the width, else 1.
-    public static func randomTeacher(width: Int, vocabularySize: Int, layers: Int = 2, heads: Int? = nil, contextLength: Int = 16,
-                                     finalLayerNormBiasStd: Double = 0.1, seed: UInt64) throws -> GPTTeacher {
+    public static func randomTeacher(
+        width: Int, vocabularySize: Int, layers: Int = 2, heads: Int? = nil, contextLength: Int = 16,
+        finalLayerNormBiasStd: Double = 0.1, seed: UInt64
+    ) throws -> GPTTeacher {
         guard finalLayerNormBiasStd >= 0, finalLayerNormBiasStd.isFinite else {
-            throw LabError.invalidConfig(key: "final_layer_norm_bias_std", message: "is \(finalLayerNormBiasStd); must be a standard deviation ≥ 0")
+            throw LabError.invalidConfig(
+                key: "final_layer_norm_bias_std",
+                message: "is \(finalLayerNormBiasStd); must be a standard deviation ≥ 0")
         }
-        let config = GPTConfig(vocabSize: vocabularySize, contextLength: contextLength, width: width, layers: layers,
-                               heads: heads ?? (width % 4 == 0 ? 4 : 1))
+        let config = GPTConfig(
+            vocabSize: vocabularySize, contextLength: contextLength, width: width, layers: layers,
+            heads: heads ?? (width % 4 == 0 ? 4 : 1))
         let model = try GPT(config: config, seed: seed)
         if finalLayerNormBiasStd > 0, let beta = model.parameter("transformer.ln_f.bias") {
             var rng = LabRNG(seed: seed, stream: "logit-leak-ln_f-bias")

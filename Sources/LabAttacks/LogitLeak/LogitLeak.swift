@@ -67,18 +67,26 @@ public struct LogitLeakOptions: Codable, Equatable, Sendable {
         func check(_ ok: Bool, _ key: String, _ message: @autoclosure () -> String) throws {
             if !ok { throw LabError.invalidConfig(key: key, message: message()) }
         }
-        try check(vectors >= 2, "vectors", "is \(vectors); the SVD needs at least 2 logit vectors (and more than the hidden width)")
+        try check(
+            vectors >= 2, "vectors",
+            "is \(vectors); the SVD needs at least 2 logit vectors (and more than the hidden width)")
         try check(promptLength >= 1, "prompt_length", "is \(promptLength); a prompt needs at least one token")
         // Completions generate one token, which must fit in the context too.
         let room = mode == .full ? T : T - 1
-        try check(promptLength <= room, "prompt_length", "is \(promptLength); the teacher's context of \(T) leaves room for \(room)")
+        try check(
+            promptLength <= room, "prompt_length",
+            "is \(promptLength); the teacher's context of \(T) leaves room for \(room)")
         try check(batchSize >= 1, "batch_size", "is \(batchSize); must be at least 1")
         switch mode {
         case .full: break
         case .topK: try check(topK >= 1, "top_k", "is \(topK); must be at least 1")
         case .topKBias:
-            try check(topK >= 2, "top_k", "is \(topK); topk-bias needs k ≥ 2 (the reference token plus at least one more per query)")
-            try check(bias > 0 && bias.isFinite, "bias", "is \(bias); must be a positive finite logit bias (Carlini et al. use the API's cap)")
+            try check(
+                topK >= 2, "top_k",
+                "is \(topK); topk-bias needs k ≥ 2 (the reference token plus at least one more per query)")
+            try check(
+                bias > 0 && bias.isFinite, "bias",
+                "is \(bias); must be a positive finite logit bias (Carlini et al. use the API's cap)")
             try check((0..<V).contains(referenceToken), "reference_token", "is \(referenceToken); must be in 0..<\(V)")
         }
     }
@@ -125,7 +133,8 @@ public struct WidthEstimate: Codable, Equatable, Sendable {
     public var bulkEdgeWidth: Int
 
     enum CodingKeys: String, CodingKey {
-        case width, logGap = "log_gap", runnerUpLogGap = "runner_up_log_gap", searched, saturated, bulkEdgeWidth = "bulk_edge_width"
+        case width, logGap = "log_gap", runnerUpLogGap = "runner_up_log_gap", searched, saturated, bulkEdgeWidth =
+            "bulk_edge_width"
     }
 }
 
@@ -178,7 +187,9 @@ public struct OutputProjection: Sendable {
     public let width: Int
 
     public init(values: [Double], vocabularySize: Int, width: Int) {
-        precondition(values.count == vocabularySize * width, "OutputProjection: \(values.count) values for (\(vocabularySize), \(width))")
+        precondition(
+            values.count == vocabularySize * width,
+            "OutputProjection: \(values.count) values for (\(vocabularySize), \(width))")
         self.values = values
         self.vocabularySize = vocabularySize
         self.width = width
@@ -188,7 +199,8 @@ public struct OutputProjection: Sendable {
     public init(model: GPT) {
         let c = model.config
         let p = model.parameters.pointer + model.layout.tokenEmbedding
-        self.init(values: (0..<(c.vocabSize * c.width)).map { Double(p[$0]) }, vocabularySize: c.vocabSize, width: c.width)
+        self.init(
+            values: (0..<(c.vocabSize * c.width)).map { Double(p[$0]) }, vocabularySize: c.vocabSize, width: c.width)
     }
 }
 
@@ -202,21 +214,26 @@ public struct LogitLeakAttack: Sendable {
     /// then estimates the width and, when `truth` is given, scores the recovered projection against it.
     /// Throws `APIRefusal` when the API refuses a query (e.g. logit bias with logprobs) or the budget runs
     /// out, and `LabError.invalidConfig` for options the teacher cannot serve.
-    public func run(against api: DefendedAPI, account: String, truth: OutputProjection? = nil) throws -> LogitLeakResult {
+    public func run(against api: DefendedAPI, account: String, truth: OutputProjection? = nil) throws -> LogitLeakResult
+    {
         let harvest = try LogitLeak.harvest(api: api, account: account, options: options)
         let spectrum = try LogitLeak.spectrum(of: harvest)
-        let estimate = LogitLeak.estimateWidth(singularValues: spectrum.singularValues, vectors: harvest.vectors, vocabularySize: harvest.vocabularySize)
+        let estimate = LogitLeak.estimateWidth(
+            singularValues: spectrum.singularValues, vectors: harvest.vectors, vocabularySize: harvest.vocabularySize)
         var alignment: ProjectionAlignment?
         if let truth {
             guard truth.vocabularySize == harvest.vocabularySize else {
-                throw LabError.invalidConfig(key: "truth", message: "has \(truth.vocabularySize) rows; the teacher's vocabulary has \(harvest.vocabularySize)")
+                throw LabError.invalidConfig(
+                    key: "truth",
+                    message: "has \(truth.vocabularySize) rows; the teacher's vocabulary has \(harvest.vocabularySize)")
             }
             alignment = LogitLeak.align(spectrum: spectrum, width: estimate.width, truth: truth)
         }
-        return LogitLeakResult(options: options, vocabularySize: harvest.vocabularySize, estimate: estimate,
-                               singularValues: spectrum.singularValues, usage: harvest.usage,
-                               queriesPerVector: options.queriesPerVector(vocabularySize: harvest.vocabularySize),
-                               unrecoveredEntries: harvest.unrecoveredEntries, trueWidth: truth?.width, alignment: alignment)
+        return LogitLeakResult(
+            options: options, vocabularySize: harvest.vocabularySize, estimate: estimate,
+            singularValues: spectrum.singularValues, usage: harvest.usage,
+            queriesPerVector: options.queriesPerVector(vocabularySize: harvest.vocabularySize),
+            unrecoveredEntries: harvest.unrecoveredEntries, trueWidth: truth?.width, alignment: alignment)
     }
 }
 

@@ -9,7 +9,8 @@ import LabModel
 
 public final class ActiveSelection: RegisteredStrategy {
     public static let registryName = "active"
-    public static let reference = "highest student entropy among pool_factor × candidates, re-ranked each round (uncertainty sampling, Pal et al. 2020 ActiveThief)"
+    public static let reference =
+        "highest student entropy among pool_factor × candidates, re-ranked each round (uncertainty sampling, Pal et al. 2020 ActiveThief)"
     public static let parameterDocs = [
         ParameterDoc("pool", "own_corpus", "where candidates come from: `own_corpus` or `random_tokens`"),
         ParameterDoc("source", "fresh", "pool: own_corpus only — `train`, `fresh` or `related`"),
@@ -49,7 +50,8 @@ public final class ActiveSelection: RegisteredStrategy {
 
     public func prompts(count: Int, round: StrategyRound) throws -> [[Int32]] {
         let pool = try candidates.prompts(count: count * poolFactor, round: round)
-        let scores = try Self.entropies(pool, student: round.student, coverage: round.coverage, flops: &round.studentFlops)
+        let scores = try Self.entropies(
+            pool, student: round.student, coverage: round.coverage, flops: &round.studentFlops)
         // Highest entropy first; ties keep pool order so a run is reproducible.
         let order = pool.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
         return order.prefix(count).map { pool[$0] }
@@ -57,7 +59,9 @@ public final class ActiveSelection: RegisteredStrategy {
 
     /// The student's predictive entropy (nats) at each prompt's last position, or averaged over its
     /// positions for `.every`; adds the forward passes' FLOPs to `flops`.
-    static func entropies(_ prompts: [[Int32]], student: GPT, coverage: TargetCoverage, flops: inout Double) throws -> [Double] {
+    static func entropies(_ prompts: [[Int32]], student: GPT, coverage: TargetCoverage, flops: inout Double) throws
+        -> [Double]
+    {
         let V = student.config.vocabSize, batch = 64
         var out: [Double] = []
         out.reserveCapacity(prompts.count)

@@ -6,9 +6,13 @@ import LabCore
 
 public final class OwnCorpus: RegisteredStrategy {
     public static let registryName = "own_corpus"
-    public static let reference = "windows of the attacker's own text (Krishna et al. 2020 WIKI; Orekondy et al. 2019 transfer sets)"
+    public static let reference =
+        "windows of the attacker's own text (Krishna et al. 2020 WIKI; Orekondy et al. 2019 transfer sets)"
     public static let parameterDocs = [
-        ParameterDoc("source", "fresh", "`train` (the teacher's public train split), `fresh` (a new sample of the same source), `related` (markov: a mixed chain), `split` (a text corpus's attacker part, disjoint from the teacher's text) or `file:PATH` (the attacker's own UTF-8 file)"),
+        ParameterDoc(
+            "source", "fresh",
+            "`train` (the teacher's public train split), `fresh` (a new sample of the same source), `related` (markov: a mixed chain), `split` (a text corpus's attacker part, disjoint from the teacher's text) or `file:PATH` (the attacker's own UTF-8 file)"
+        ),
         ParameterDoc("mix", "0.5", "source: related only — the other chain's share of every next-symbol distribution"),
     ]
     public let source: CorpusSource
@@ -28,7 +32,9 @@ public final class OwnCorpus: RegisteredStrategy {
     public func prepare(_ setup: StrategySetup) throws {
         text = try setup.text(source)
         guard text.count > setup.lengths.upperBound else {
-            throw LabError.invalidConfig(key: "strategy.own_corpus.source", message: "gives \(text.count) tokens, fewer than one prompt of \(setup.lengths.upperBound)")
+            throw LabError.invalidConfig(
+                key: "strategy.own_corpus.source",
+                message: "gives \(text.count) tokens, fewer than one prompt of \(setup.lengths.upperBound)")
         }
         rng = LabRNG(seed: setup.seed, stream: "own-corpus")
         lengths = setup.lengths

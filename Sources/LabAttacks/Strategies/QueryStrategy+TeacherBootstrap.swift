@@ -7,7 +7,8 @@ import LabCore
 
 public final class TeacherBootstrap: RegisteredStrategy {
     public static let registryName = "teacher_bootstrap"
-    public static let reference = "the teacher's own completions as prompts, seeded by random tokens (self-instruct-style bootstrapping)"
+    public static let reference =
+        "the teacher's own completions as prompts, seeded by random tokens (self-instruct-style bootstrapping)"
     public static let parameterDocs = [
         ParameterDoc("seed_length", "1", "random tokens that seed each bought completion"),
         ParameterDoc("reuse", "4", "prompts cut from each pooled text before it is dropped"),
@@ -30,9 +31,11 @@ public final class TeacherBootstrap: RegisteredStrategy {
     }
 
     public convenience init(parameters p: inout AttackParameters) throws {
-        self.init(seedLength: try p.int("seed_length", 1, valid: { $0 >= 1 }, "must be at least 1"),
-                  reuse: try p.int("reuse", 4, valid: { $0 >= 1 }, "must be at least 1"),
-                  temperature: Float(try p.double("temperature", 1, valid: { $0 >= 0 && $0.isFinite }, "must be 0 (greedy) or positive")))
+        self.init(
+            seedLength: try p.int("seed_length", 1, valid: { $0 >= 1 }, "must be at least 1"),
+            reuse: try p.int("reuse", 4, valid: { $0 >= 1 }, "must be at least 1"),
+            temperature: Float(
+                try p.double("temperature", 1, valid: { $0 >= 0 && $0.isFinite }, "must be 0 (greedy) or positive")))
     }
 
     public var parameters: [(key: String, value: String)] {
@@ -41,7 +44,11 @@ public final class TeacherBootstrap: RegisteredStrategy {
 
     public func prepare(_ setup: StrategySetup) throws {
         guard seedLength < setup.lengths.upperBound else {
-            throw LabError.invalidConfig(key: "strategy.teacher_bootstrap.seed_length", message: "is \(seedLength); it must be below the longest prompt (\(setup.lengths.upperBound)) so that completions add tokens")
+            throw LabError.invalidConfig(
+                key: "strategy.teacher_bootstrap.seed_length",
+                message:
+                    "is \(seedLength); it must be below the longest prompt (\(setup.lengths.upperBound)) so that completions add tokens"
+            )
         }
         rng = LabRNG(seed: setup.seed, stream: "teacher-bootstrap")
         vocabularySize = setup.vocabularySize

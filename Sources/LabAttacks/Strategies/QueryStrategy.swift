@@ -15,7 +15,9 @@ public struct StrategySetup {
     /// The attacker's own text for a source (see `CorpusSource`).
     public var text: (CorpusSource) throws -> [Int32]
 
-    public init(vocabularySize: Int, lengths: ClosedRange<Int>, seed: UInt64, text: @escaping (CorpusSource) throws -> [Int32]) {
+    public init(
+        vocabularySize: Int, lengths: ClosedRange<Int>, seed: UInt64, text: @escaping (CorpusSource) throws -> [Int32]
+    ) {
         self.vocabularySize = vocabularySize
         self.lengths = lengths
         self.seed = seed
@@ -66,7 +68,8 @@ extension QueryStrategy {
 
     /// "name(key=value, ...)".
     public var summary: String {
-        parameters.isEmpty ? name : "\(name)(" + parameters.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + ")"
+        parameters.isEmpty
+            ? name : "\(name)(" + parameters.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + ")"
     }
 }
 
@@ -86,19 +89,25 @@ extension RegisteredStrategy {
 public enum StrategyRegistry {
     /// Every strategy, one line per kind.
     public static let kinds: [any RegisteredStrategy.Type] = [
-        RandomTokens.self,      // random_tokens
-        OwnCorpus.self,         // own_corpus
+        RandomTokens.self,  // random_tokens
+        OwnCorpus.self,  // own_corpus
         TeacherBootstrap.self,  // teacher_bootstrap
-        ActiveSelection.self,   // active
+        ActiveSelection.self,  // active
     ]
 
     public static var names: [String] { kinds.map { $0.registryName } }
 
     /// Builds one strategy; throws `LabError.invalidConfig` for an unknown name, a bad value or an unknown key.
     /// `kinds`: the registry's own unless a caller adds its parts.
-    public static func make(_ spec: StrategySpec, kinds: [any RegisteredStrategy.Type] = kinds) throws -> any QueryStrategy {
+    public static func make(_ spec: StrategySpec, kinds: [any RegisteredStrategy.Type] = kinds) throws
+        -> any QueryStrategy
+    {
         guard let type = kinds.first(where: { $0.registryName == spec.name }) else {
-            throw LabError.invalidConfig(key: "strategy", message: "'\(spec.name)' is not a query strategy; known: \(kinds.map { $0.registryName }.joined(separator: ", "))")
+            throw LabError.invalidConfig(
+                key: "strategy",
+                message:
+                    "'\(spec.name)' is not a query strategy; known: \(kinds.map { $0.registryName }.joined(separator: ", "))"
+            )
         }
         var params = AttackParameters(spec)
         let strategy = try type.init(parameters: &params)
@@ -117,14 +126,17 @@ public enum StrategyRegistry {
 func readSource(_ p: inout AttackParameters, default def: String = "fresh") throws -> CorpusSource {
     if p.contains("source"), let text = try p.string("source"), text.hasPrefix("file:") {
         let path = String(text.dropFirst("file:".count))
-        guard !path.isEmpty else { throw LabError.invalidConfig(key: p.key("source"), message: "is 'file:' without a path; write file:PATH") }
+        guard !path.isEmpty else {
+            throw LabError.invalidConfig(key: p.key("source"), message: "is 'file:' without a path; write file:PATH")
+        }
         return .file(path: path)
     }
     let word = try p.choice("source", def, ["train", "fresh", "related", "split", "file:PATH"])
     if p.contains("mix"), word != "related" {
         throw LabError.invalidConfig(key: p.key("mix"), message: "applies to source: related only (source is \(word))")
     }
-    let mix = try p.double("mix", 0.5, valid: { (0...1).contains($0) }, "must be in [0, 1]: the share of the other chain")
+    let mix = try p.double(
+        "mix", 0.5, valid: { (0...1).contains($0) }, "must be in [0, 1]: the share of the other chain")
     switch word {
     case "train": return .train
     case "split": return .split

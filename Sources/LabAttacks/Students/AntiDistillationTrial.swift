@@ -12,14 +12,19 @@ public enum AntiDistillationTrial {
 
     /// Completions of `prompts` prompts of `promptLength` tokens cut from `validation` at seeded places, sampled at temperature 1
     /// through the API with `stages` in front of `model`; each text is its prompt followed by its completion.
-    public static func serve(_ model: GPT, stages: [any Defence], prompts: Int, promptLength n: Int, completionTokens: Int, validation: [Int], seed: UInt64) throws -> [[Int32]] {
+    public static func serve(
+        _ model: GPT, stages: [any Defence], prompts: Int, promptLength n: Int, completionTokens: Int,
+        validation: [Int], seed: UInt64
+    ) throws -> [[Int32]] {
         let ledger = Ledger()
         try ledger.open("owner")
-        let api = DefendedAPI(teacher: GPTTeacher(model: model), defences: DefencePipeline(stages), ledger: ledger, seed: seed)
+        let api = DefendedAPI(
+            teacher: GPTTeacher(model: model), defences: DefencePipeline(stages), ledger: ledger, seed: seed)
         var rng = LabRNG(seed: seed, stream: "anti-distillation-prompts")
         let queries = (0..<prompts).map { _ -> Query in
             let s = rng.int(below: validation.count - n)
-            return .completion(validation[s..<(s + n)].map(Int32.init), maxNewTokens: completionTokens, seed: rng.next())
+            return .completion(
+                validation[s..<(s + n)].map(Int32.init), maxNewTokens: completionTokens, seed: rng.next())
         }
         let out = try api.call(queries, account: "owner")
         return zip(queries, out).map { $0.prompt + $1.tokens }
@@ -27,8 +32,11 @@ public enum AntiDistillationTrial {
 
     /// Soft-label distillation (Hinton et al. 2015, the student of Ma et al. 2021): on windows of the train split,
     /// the student's softmax(z/τ) is fitted to the teacher's softmax(a/τ).
-    public static func distil(_ student: GPT, from teacher: GPT, tokens: [Int], tau: Float, training: TrainingConfig) throws {
-        let V = teacher.config.vocabSize, B = training.batchSize, T = training.sequenceLength ?? student.config.contextLength
+    public static func distil(_ student: GPT, from teacher: GPT, tokens: [Int], tau: Float, training: TrainingConfig)
+        throws
+    {
+        let V = teacher.config.vocabSize, B = training.batchSize,
+            T = training.sequenceLength ?? student.config.contextLength
         let gradientStep = GradientStep(model: student, optimizer: training.adamW)
         var sampler = try BatchSampler(tokens: tokens, batchSize: B, sequenceLength: T, seed: training.seed)
         var x = [Int32](repeating: 0, count: B * T), y = x
@@ -46,19 +54,29 @@ public enum AntiDistillationTrial {
                 }
                 for v in 0..<V { target[n * V + v] /= sum }
             }
-            try gradientStep.take(step: step, learningRate: training.learningRate(at: step), lossName: "soft-label student loss") {
+            try gradientStep.take(
+                step: step, learningRate: training.learningRate(at: step), lossName: "soft-label student loss"
+            ) {
                 try student.forward(tokens: x, batch: B, length: T)
-                return try target.withUnsafeBufferPointer { try student.loss(.dense($0.baseAddress!), options: LossOptions(temperature: tau)) }
+                return try target.withUnsafeBufferPointer {
+                    try student.loss(.dense($0.baseAddress!), options: LossOptions(temperature: tau))
+                }
             }
         }
     }
 
     /// Cross-entropy, top-1 accuracy against the true next token, and top-1 agreement with `normal`, over every
     /// full non-overlapping window of `length` tokens of `tokens`. Ties in the argmax go to the lowest id.
-    public static func quality(_ model: GPT, normal: GPT, tokens: [Int], length: Int) throws -> (loss: Double, accuracy: Double, agreement: Double) {
+    public static func quality(_ model: GPT, normal: GPT, tokens: [Int], length: Int) throws -> (
+        loss: Double, accuracy: Double, agreement: Double
+    ) {
         let V = model.config.vocabSize
-        let windows = BatchSampler.sequentialWindows(over: tokens, sequenceLength: length).filter { $0.inputs.count == length }
-        guard !windows.isEmpty else { throw LabError.message("evaluation needs \(length + 1) tokens; the split has \(tokens.count)") }
+        let windows = BatchSampler.sequentialWindows(over: tokens, sequenceLength: length).filter {
+            $0.inputs.count == length
+        }
+        guard !windows.isEmpty else {
+            throw LabError.message("evaluation needs \(length + 1) tokens; the split has \(tokens.count)")
+        }
         func argmax(_ row: UnsafePointer<Float>) -> Int {
             var best = 0
             for v in 1..<V where row[v] > row[best] { best = v }
@@ -91,7 +109,8 @@ public enum AntiDistillationTrial {
     public static func teacherNLL(_ model: GPT, texts: [[Int32]], from: Int) throws -> Double {
         let V = model.config.vocabSize
         var total = 0.0, count = 0
-        for (length, group) in Dictionary(grouping: texts, by: \.count).sorted(by: { $0.key < $1.key }) where length > from {
+        for (length, group) in Dictionary(grouping: texts, by: \.count).sorted(by: { $0.key < $1.key })
+        where length > from {
             let logits = try model.forward(tokens: group.flatMap { $0 }, batch: group.count, length: length)
             for (b, text) in group.enumerated() {
                 for t in from..<length {
@@ -117,7 +136,9 @@ public enum AntiDistillationTrial {
             let symbols = text.map { Int($0) - 1 }
             for i in max(from, source.order)..<symbols.count {
                 let window = symbols[(i - source.order)...i]
-                let p = window.allSatisfy { $0 >= 0 } ? source.probability(of: symbols[i], inContext: source.context(endingWith: window.dropLast())) : 0
+                let p =
+                    window.allSatisfy { $0 >= 0 }
+                    ? source.probability(of: symbols[i], inContext: source.context(endingWith: window.dropLast())) : 0
                 total -= log(max(p, 1e-12))
                 count += 1
             }

@@ -25,11 +25,13 @@ public enum DistillationLoss: Equatable, Sendable {
             self = .hard
         case "soft":
             let t = try p.double("temperature", 1, valid: { $0 > 0 && $0.isFinite }, "must be a positive temperature")
-            let a = try p.double("alpha", 1, valid: { (0...1).contains($0) }, "must be in [0, 1]: the weight of the soft term")
+            let a = try p.double(
+                "alpha", 1, valid: { (0...1).contains($0) }, "must be in [0, 1]: the weight of the soft term")
             let tail = try p.choice("tail", SparseTail.bucket.rawValue, SparseTail.allCases.map(\.rawValue))
             self = .soft(temperature: t, alpha: a, tail: SparseTail(rawValue: tail)!)
         default:
-            throw LabError.invalidConfig(key: "student.loss", message: "'\(spec.name)' is not a distillation loss; known: hard, soft")
+            throw LabError.invalidConfig(
+                key: "student.loss", message: "'\(spec.name)' is not a distillation loss; known: hard, soft")
         }
         try p.finish()
     }
@@ -37,7 +39,8 @@ public enum DistillationLoss: Equatable, Sendable {
     public var spec: LossSpec {
         switch self {
         case .hard: return LossSpec("hard")
-        case let .soft(t, a, tail): return LossSpec("soft", ["temperature": .number(t), "alpha": .number(a), "tail": .string(tail.rawValue)])
+        case let .soft(t, a, tail):
+            return LossSpec("soft", ["temperature": .number(t), "alpha": .number(a), "tail": .string(tail.rawValue)])
         }
     }
 
@@ -76,7 +79,8 @@ struct DistillationBatch {
     /// Sparse rows are padded to the batch's k with unlisted tokens at the uniform share of the row's
     /// unlisted mass (0 under `renormalize`); a full row in a sparse batch keeps its V − 1 largest
     /// entries, whose missing one the bucket and uniform tails then recover exactly.
-    init(records: [HarvestRecord], vocabularySize V: Int, contextLength: Int, temperature tau: Double, tail: SparseTail) {
+    init(records: [HarvestRecord], vocabularySize V: Int, contextLength: Int, temperature tau: Double, tail: SparseTail)
+    {
         let B = records.count
         // As long as the longest text and no longer: with random prompt lengths most batches hold one of
         // the longest, so the length (and the model's activations) rarely changes between steps.
@@ -186,11 +190,16 @@ public final class Distiller {
     /// Scratch for the soft term's logit gradient while the hard term's is computed.
     var softGradient: [Float] = []
 
-    public init(student: GPT, loss: DistillationLoss, batchSize: Int, learningRate: Float, weightDecay: Float, gradientClip: Float = 1, seed: UInt64) {
+    public init(
+        student: GPT, loss: DistillationLoss, batchSize: Int, learningRate: Float, weightDecay: Float,
+        gradientClip: Float = 1, seed: UInt64
+    ) {
         self.student = student
         self.loss = loss
         self.batchSize = max(1, batchSize)
-        gradientStep = GradientStep(model: student, optimizer: AdamWConfig(learningRate: learningRate, weightDecay: weightDecay, gradientClip: gradientClip))
+        gradientStep = GradientStep(
+            model: student,
+            optimizer: AdamWConfig(learningRate: learningRate, weightDecay: weightDecay, gradientClip: gradientClip))
         rng = LabRNG(seed: seed, stream: "distiller-batches")
     }
 
@@ -200,11 +209,16 @@ public final class Distiller {
         let V = student.config.vocabSize
         var tail = SparseTail.bucket
         if case let .soft(_, _, t) = loss { tail = t }
-        let batch = DistillationBatch(records: records, vocabularySize: V, contextLength: student.config.contextLength, temperature: loss.temperature, tail: tail)
-        guard batch.targetCount > 0 else { throw LabError.message("a distillation batch has no targets; the harvest holds no answers to learn from") }
+        let batch = DistillationBatch(
+            records: records, vocabularySize: V, contextLength: student.config.contextLength,
+            temperature: loss.temperature, tail: tail)
+        guard batch.targetCount > 0 else {
+            throw LabError.message("a distillation batch has no targets; the harvest holds no answers to learn from")
+        }
         try student.forward(tokens: batch.tokens, batch: batch.batch, length: batch.length)
         positionsTrained += batch.batch * batch.length
-        trainingFlops += student.config.trainingFlopsPerToken(sequenceLength: batch.length) * Double(batch.batch * batch.length)
+        trainingFlops +=
+            student.config.trainingFlopsPerToken(sequenceLength: batch.length) * Double(batch.batch * batch.length)
         let options = LossOptions(temperature: 1, mask: batch.mask)
         switch loss {
         case .hard:
@@ -213,9 +227,14 @@ public final class Distiller {
             let softOptions = LossOptions(temperature: Float(tau), mask: batch.mask)
             let soft: Float
             if let dense = batch.dense {
-                soft = try dense.withUnsafeBufferPointer { try student.loss(.dense($0.baseAddress!), options: softOptions) }
+                soft = try dense.withUnsafeBufferPointer {
+                    try student.loss(.dense($0.baseAddress!), options: softOptions)
+                }
             } else {
-                soft = try student.loss(.sparse(tokens: batch.sparseTokens, probabilities: batch.sparseProbabilities, k: batch.k, tail: tail), options: softOptions)
+                soft = try student.loss(
+                    .sparse(
+                        tokens: batch.sparseTokens, probabilities: batch.sparseProbabilities, k: batch.k, tail: tail),
+                    options: softOptions)
             }
             guard let g = student.logitGradients else { throw LabError.message("the student kept no logit gradients") }
             let softWeight = Float(alpha * tau * tau)
@@ -235,13 +254,17 @@ public final class Distiller {
     /// targets, at `learningRate(step)` for step 0..<steps, calling `onStep` with each step's loss.
     /// Returns the mean loss of the steps.
     @discardableResult
-    public func train(on records: [HarvestRecord], steps count: Int, learningRate: (Int) -> Float, onStep: ((Double) -> Void)? = nil) throws -> Double {
+    public func train(
+        on records: [HarvestRecord], steps count: Int, learningRate: (Int) -> Float, onStep: ((Double) -> Void)? = nil
+    ) throws -> Double {
         let usable = records.filter { !$0.targets.isEmpty }
         guard !usable.isEmpty, count > 0 else { return .nan }
         var total = 0.0
         for s in 0..<count {
             let batch = (0..<batchSize).map { _ in usable[rng.int(below: usable.count)] }
-            let (value, _) = try gradientStep.take(step: steps, learningRate: learningRate(s), lossName: "distillation loss") {
+            let (value, _) = try gradientStep.take(
+                step: steps, learningRate: learningRate(s), lossName: "distillation loss"
+            ) {
                 try lossAndLogitGradients(batch)
             }
             steps += 1

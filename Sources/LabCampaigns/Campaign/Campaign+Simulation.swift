@@ -20,7 +20,10 @@ public final class CampaignWorld {
     /// The mixture of `config.world` and its bigram teacher.
     public convenience init(config: CampaignConfig) throws {
         let mixture = try BenignMixture(spec: config.world)
-        self.init(mixture: mixture, teacher: try mixture.bigramTeacher(smoothing: config.teacherSmoothing, contextLength: CampaignConfig.contextLength))
+        self.init(
+            mixture: mixture,
+            teacher: try mixture.bigramTeacher(
+                smoothing: config.teacherSmoothing, contextLength: CampaignConfig.contextLength))
     }
 }
 
@@ -40,29 +43,49 @@ public enum CampaignSimulation {
     /// Runs one cell. `distiller` turns the harvest into fidelity (full mode only; default: the one
     /// `config.student` names). `keepLog` records every served request's account and time (tests; it costs
     /// memory at scale).
-    public static func run(config: CampaignConfig, seed: UInt64, world: CampaignWorld, distiller: (any CampaignDistiller)? = nil,
-                           keepLog: Bool = false) throws -> CampaignRun {
-        let distiller = distiller ?? config.student.distiller(maxNewTokens: config.attack.maxNewTokens, topLogprobs: config.attack.topLogprobs, seed: seed)
+    public static func run(
+        config: CampaignConfig, seed: UInt64, world: CampaignWorld, distiller: (any CampaignDistiller)? = nil,
+        keepLog: Bool = false
+    ) throws -> CampaignRun {
+        let distiller =
+            distiller
+            ?? config.student.distiller(
+                maxNewTokens: config.attack.maxNewTokens, topLogprobs: config.attack.topLogprobs, seed: seed)
         try config.validate()
         let horizon = config.horizonHours * 3600
         let mixture = world.mixture
         guard world.teacher.vocabularySize == mixture.vocabularySize else {
-            throw LabError.invalidConfig(key: "teacher", message: "has \(world.teacher.vocabularySize) tokens but the benign mixture's vocabulary has \(mixture.vocabularySize); a campaign teacher must read the mixture's tokens")
+            throw LabError.invalidConfig(
+                key: "teacher",
+                message:
+                    "has \(world.teacher.vocabularySize) tokens but the benign mixture's vocabulary has \(mixture.vocabularySize); a campaign teacher must read the mixture's tokens"
+            )
         }
         let population = try BenignPopulation(config: config.population, mixture: mixture, seed: seed)
-        let strategy = try CampaignPromptRegistry.make(config.attack.strategy, mixture: mixture, lengths: config.attack.promptTokens, seed: seed, teacher: world.teacher)
+        let strategy = try CampaignPromptRegistry.make(
+            config.attack.strategy, mixture: mixture, lengths: config.attack.promptTokens, seed: seed,
+            teacher: world.teacher)
 
         // The defender's profile of benign traffic comes from its own logs: a stream no simulated user draws from.
-        let context = DetectorContext(benignTopics: DetectorTopics(
-            profiles: mixture.topicProfiles(prompts: config.profilePrompts, lengths: config.population.promptTokens, seed: seed)))
+        let context = DetectorContext(
+            benignTopics: DetectorTopics(
+                profiles: mixture.topicProfiles(
+                    prompts: config.profilePrompts, lengths: config.population.promptTokens, seed: seed)))
         var detectors: [(detector: any Detector, bans: Bool)] = []
-        for name in config.defence.detectors { detectors.append((try DetectorRegistry.make(name, settings: config.detectors, context: context), true)) }
+        for name in config.defence.detectors {
+            detectors.append((try DetectorRegistry.make(name, settings: config.detectors, context: context), true))
+        }
         for name in config.defence.monitors {
-            detectors.append((try DetectorRegistry.make(name, settings: config.detectors, context: context, key: "defence.monitors"), false))
+            detectors.append(
+                (
+                    try DetectorRegistry.make(
+                        name, settings: config.detectors, context: context, key: "defence.monitors"), false
+                ))
         }
         let api = config.mode == .full ? DefendedAPI(teacher: world.teacher, seed: seed) : nil
-        let gateway = try Gateway(config: config.effectiveGateway, api: api, detectors: detectors,
-                                  proofOfWork: config.defence.proofOfWork.map(ProofOfWork.init))
+        let gateway = try Gateway(
+            config: config.effectiveGateway, api: api, detectors: detectors,
+            proofOfWork: config.defence.proofOfWork.map(ProofOfWork.init))
 
         var queue = EventQueue()
         let U = population.users.count
@@ -79,11 +102,13 @@ public enum CampaignSimulation {
         var records: [CampaignRecord] = []
         var servedLog: [(account: Int, time: Double)] = []
         var tally = CampaignTally()
-        let benignQuery = { (prompt: [Int32]) in Query.completion(prompt, maxNewTokens: config.population.maxNewTokens) }
+        let benignQuery = { (prompt: [Int32]) in Query.completion(prompt, maxNewTokens: config.population.maxNewTokens)
+        }
 
         while let (time, actor) = queue.pop(), time <= horizon {
             if actor < U {
-                let result = try gateway.submit(benignQuery(population.prompt(user: actor)), account: actor, at: time, compute: false)
+                let result = try gateway.submit(
+                    benignQuery(population.prompt(user: actor)), account: actor, at: time, compute: false)
                 tally.benignRequests += 1
                 var next = population.nextArrival(user: actor, after: time)
                 switch result {
@@ -101,9 +126,13 @@ public enum CampaignSimulation {
                 let p = actor - U
                 guard proxies[p].remaining > 0 else { continue }
                 let cover = config.attack.coverFraction > 0 && proxies[p].rng.uniform() < config.attack.coverFraction
-                let prompt = cover ? population.organicPrompt(rng: &proxies[p].rng) : try strategy.prompt(proxy: p, rng: &proxies[p].rng)
-                let query = Query.completion(prompt, maxNewTokens: config.attack.maxNewTokens,
-                                             logprobs: config.attack.topLogprobs > 0 ? config.attack.topLogprobs : nil)
+                let prompt =
+                    cover
+                    ? population.organicPrompt(rng: &proxies[p].rng)
+                    : try strategy.prompt(proxy: p, rng: &proxies[p].rng)
+                let query = Query.completion(
+                    prompt, maxNewTokens: config.attack.maxNewTokens,
+                    logprobs: config.attack.topLogprobs > 0 ? config.attack.topLogprobs : nil)
                 tally.attackRequests += 1
                 switch try gateway.submit(query, account: proxies[p].account, at: time) {
                 case let .served(receipt):
@@ -112,7 +141,9 @@ public enum CampaignSimulation {
                     tally.attackTimes.append(time)
                     if cover { tally.coverDelivered += 1 }
                     if keepLog { servedLog.append((proxies[p].account, time)) }
-                    if let r = receipt.response { records.append(CampaignRecord(prompt: prompt, completion: r.tokens, topLogprobs: r.topLogprobs)) }
+                    if let r = receipt.response {
+                        records.append(CampaignRecord(prompt: prompt, completion: r.tokens, topLogprobs: r.topLogprobs))
+                    }
                     if proxies[p].remaining > 0 {
                         queue.push(max(time + proxies[p].gap(), time + (receipt.proofOfWork?.seconds ?? 0)), actor)
                     } else {
@@ -139,13 +170,17 @@ public enum CampaignSimulation {
         if config.mode == .full {
             var rng = LabRNG(seed: seed, stream: "evaluation")
             let evaluation = (0..<config.evaluationPrompts).map { _ in
-                mixture.window(source: rng.categorical(mixture.weights), split: .test, length: config.evaluationLength, rng: &rng)
+                mixture.window(
+                    source: rng.categorical(mixture.weights), split: .test, length: config.evaluationLength, rng: &rng)
             }
             fidelity = try distiller.fidelity(records: records, teacher: world.teacher, evaluation: evaluation)
         }
-        let outcome = CampaignOutcome(config: config, gateway: gateway, benignAccounts: 0..<U, attackerAccounts: attackerAccounts,
-                                      tally: tally, fidelity: fidelity, distiller: config.mode == .full ? distiller.name : nil)
-        return CampaignRun(outcome: outcome, gateway: gateway, attackerAccounts: attackerAccounts, records: records, servedLog: servedLog)
+        let outcome = CampaignOutcome(
+            config: config, gateway: gateway, benignAccounts: 0..<U, attackerAccounts: attackerAccounts,
+            tally: tally, fidelity: fidelity, distiller: config.mode == .full ? distiller.name : nil)
+        return CampaignRun(
+            outcome: outcome, gateway: gateway, attackerAccounts: attackerAccounts, records: records,
+            servedLog: servedLog)
     }
 }
 
@@ -174,7 +209,9 @@ struct Proxy {
         var fastest = 60 / a.unlimitedRequestsPerMinute
         if let limit = config.effectiveGateway.rateLimit {
             fastest = 60 / (a.rateFraction * limit.requestsPerMinute)
-            if let q = limit.queriesPerDay { fastest = max(fastest, DailyQuota.secondsPerDay / (a.rateFraction * Double(q))) }
+            if let q = limit.queriesPerDay {
+                fastest = max(fastest, DailyQuota.secondsPerDay / (a.rateFraction * Double(q)))
+            }
         }
         switch a.pace {
         case .fast: meanGap = fastest

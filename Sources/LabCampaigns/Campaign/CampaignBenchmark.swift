@@ -36,7 +36,8 @@ public enum CampaignBenchmark {
         let world = try CampaignWorld(config: config)
         progress("warm-up at 1/20 scale")
         _ = try CampaignSimulation.run(config: Self.config(scale: 0.05), seed: 1, world: world)
-        progress("timed run: \(config.population.users) users, \(config.attack.accounts) proxy accounts, 24 simulated hours")
+        progress(
+            "timed run: \(config.population.users) users, \(config.attack.accounts) proxy accounts, 24 simulated hours")
         let cpu0 = cpuSeconds(), wall0 = DispatchTime.now().uptimeNanoseconds
         let run = try CampaignSimulation.run(config: config, seed: 0, world: world)
         let wall = Double(DispatchTime.now().uptimeNanoseconds - wall0) / 1e9, cpu = cpuSeconds() - cpu0
@@ -45,10 +46,12 @@ public enum CampaignBenchmark {
             throw LabError.numerical("benchmark handled \(o.requests) requests; it must handle at least 1,000,000")
         }
         guard o.detectors.contains(where: { $0.attackerAccountsAlarmed > 0 }) else {
-            throw LabError.numerical("benchmark campaign was not detected by any detector; the run is not doing what it measures")
+            throw LabError.numerical(
+                "benchmark campaign was not detected by any detector; the run is not doing what it measures")
         }
-        return CampaignBenchmarkReport(requests: o.requests, wallSeconds: wall, cpuSeconds: cpu, requestsPerSecond: Double(o.requests) / wall,
-                                       peakResidentMebibytes: peakResidentMebibytes(), outcome: o)
+        return CampaignBenchmarkReport(
+            requests: o.requests, wallSeconds: wall, cpuSeconds: cpu, requestsPerSecond: Double(o.requests) / wall,
+            peakResidentMebibytes: peakResidentMebibytes(), outcome: o)
     }
 
     /// User plus system CPU seconds of this process.

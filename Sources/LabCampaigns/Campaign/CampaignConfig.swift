@@ -44,20 +44,32 @@ public struct CampaignAttackConfig: Equatable, Sendable {
     public init() {}
 
     public func validate() throws {
-        func fail(_ key: String, _ message: String) -> LabError { LabError.invalidConfig(key: "attack.\(key)", message: message) }
+        func fail(_ key: String, _ message: String) -> LabError {
+            LabError.invalidConfig(key: "attack.\(key)", message: message)
+        }
         guard accounts >= 1 else { throw fail("accounts", "is \(accounts); a campaign needs at least 1 proxy account") }
         guard budgetQueries >= 1 else { throw fail("budget_queries", "is \(budgetQueries); must be at least 1 query") }
         guard CampaignPromptRegistry.names.contains(strategy) else {
             throw fail("strategy", "is '\(strategy)'; known: \(CampaignPromptRegistry.names.joined(separator: ", "))")
         }
-        guard promptTokens.lowerBound >= 1 else { throw fail("prompt_tokens", "starts at \(promptTokens.lowerBound); prompts have at least 1 token") }
-        guard (0...1).contains(coverFraction) else { throw fail("cover_fraction", "is \(coverFraction); must be in [0, 1]") }
-        if let m = maxAccounts, m < accounts { throw fail("max_accounts", "is \(m); must be at least accounts (\(accounts)), or omitted for no cap") }
-        guard rateFraction > 0, rateFraction <= 1 else { throw fail("rate_fraction", "is \(rateFraction); must be in (0, 1]") }
+        guard promptTokens.lowerBound >= 1 else {
+            throw fail("prompt_tokens", "starts at \(promptTokens.lowerBound); prompts have at least 1 token")
+        }
+        guard (0...1).contains(coverFraction) else {
+            throw fail("cover_fraction", "is \(coverFraction); must be in [0, 1]")
+        }
+        if let m = maxAccounts, m < accounts {
+            throw fail("max_accounts", "is \(m); must be at least accounts (\(accounts)), or omitted for no cap")
+        }
+        guard rateFraction > 0, rateFraction <= 1 else {
+            throw fail("rate_fraction", "is \(rateFraction); must be in (0, 1]")
+        }
         guard unlimitedRequestsPerMinute > 0, unlimitedRequestsPerMinute.isFinite else {
             throw fail("unlimited_requests_per_minute", "is \(unlimitedRequestsPerMinute); must be positive")
         }
-        guard durationHours > 0, durationHours.isFinite else { throw fail("duration_hours", "is \(durationHours); must be positive") }
+        guard durationHours > 0, durationHours.isFinite else {
+            throw fail("duration_hours", "is \(durationHours); must be positive")
+        }
         guard maxNewTokens >= 1 else { throw fail("max_new_tokens", "is \(maxNewTokens); must be at least 1") }
         guard topLogprobs >= 0 else { throw fail("top_logprobs", "is \(topLogprobs); must be 0 or more") }
     }
@@ -74,7 +86,10 @@ public struct CampaignDefenceConfig: Equatable, Sendable {
     public var monitors: [String] = []
     public var proofOfWork: ProofOfWorkConfig?
 
-    public init(rateLimits: Bool = true, detectors: [String] = [], monitors: [String] = [], proofOfWork: ProofOfWorkConfig? = nil) {
+    public init(
+        rateLimits: Bool = true, detectors: [String] = [], monitors: [String] = [],
+        proofOfWork: ProofOfWorkConfig? = nil
+    ) {
         self.rateLimits = rateLimits
         self.detectors = detectors
         self.monitors = monitors
@@ -84,12 +99,18 @@ public struct CampaignDefenceConfig: Equatable, Sendable {
     public func validate() throws {
         for (key, list) in [("detectors", detectors), ("monitors", monitors)] {
             for name in list where !DetectorRegistry.names.contains(name) {
-                throw LabError.invalidConfig(key: "defence.\(key)", message: "'\(name)' is not a detector; known: \(DetectorRegistry.names.joined(separator: ", "))")
+                throw LabError.invalidConfig(
+                    key: "defence.\(key)",
+                    message: "'\(name)' is not a detector; known: \(DetectorRegistry.names.joined(separator: ", "))")
             }
-            if Set(list).count != list.count { throw LabError.invalidConfig(key: "defence.\(key)", message: "lists a detector twice") }
+            if Set(list).count != list.count {
+                throw LabError.invalidConfig(key: "defence.\(key)", message: "lists a detector twice")
+            }
         }
         if let both = detectors.first(where: monitors.contains) {
-            throw LabError.invalidConfig(key: "defence.monitors", message: "'\(both)' is also in defence.detectors; a detector either bans or monitors")
+            throw LabError.invalidConfig(
+                key: "defence.monitors",
+                message: "'\(both)' is also in defence.detectors; a detector either bans or monitors")
         }
         try proofOfWork?.validate(detectors: detectors + monitors)
     }
@@ -129,9 +150,13 @@ public struct CampaignConfig: Equatable, Sendable {
 
     public func validate() throws {
         func fail(_ key: String, _ message: String) -> LabError { LabError.invalidConfig(key: key, message: message) }
-        guard horizonHours > 0, horizonHours.isFinite, horizonHours <= 24 * 365 else { throw fail("horizon_hours", "is \(horizonHours); must be in (0, 8760]") }
+        guard horizonHours > 0, horizonHours.isFinite, horizonHours <= 24 * 365 else {
+            throw fail("horizon_hours", "is \(horizonHours); must be in (0, 8760]")
+        }
         try world.validate()
-        guard teacherSmoothing > 0, teacherSmoothing.isFinite else { throw fail("teacher_smoothing", "is \(teacherSmoothing); must be positive") }
+        guard teacherSmoothing > 0, teacherSmoothing.isFinite else {
+            throw fail("teacher_smoothing", "is \(teacherSmoothing); must be positive")
+        }
         try population.validate()
         try gateway.validate()
         try attack.validate()
@@ -139,14 +164,24 @@ public struct CampaignConfig: Equatable, Sendable {
         try detectors.validate()
         try student.validate()
         guard profilePrompts >= 1 else { throw fail("profile_prompts", "is \(profilePrompts); must be at least 1") }
-        guard evaluationPrompts >= 1 else { throw fail("evaluation_prompts", "is \(evaluationPrompts); must be at least 1") }
-        guard (2...Self.contextLength).contains(evaluationLength) else { throw fail("evaluation_length", "is \(evaluationLength); must be in 2...\(Self.contextLength)") }
+        guard evaluationPrompts >= 1 else {
+            throw fail("evaluation_prompts", "is \(evaluationPrompts); must be at least 1")
+        }
+        guard (2...Self.contextLength).contains(evaluationLength) else {
+            throw fail("evaluation_length", "is \(evaluationLength); must be in 2...\(Self.contextLength)")
+        }
         let T = Self.contextLength
         guard population.promptTokens.max + population.maxNewTokens <= T else {
-            throw fail("population.prompt_tokens.max", "is \(population.promptTokens.max); with max_new_tokens \(population.maxNewTokens) it must fit the teacher's context of \(T)")
+            throw fail(
+                "population.prompt_tokens.max",
+                "is \(population.promptTokens.max); with max_new_tokens \(population.maxNewTokens) it must fit the teacher's context of \(T)"
+            )
         }
         guard attack.promptTokens.upperBound + attack.maxNewTokens <= T else {
-            throw fail("attack.prompt_tokens", "ends at \(attack.promptTokens.upperBound); with max_new_tokens \(attack.maxNewTokens) it must fit the teacher's context of \(T)")
+            throw fail(
+                "attack.prompt_tokens",
+                "ends at \(attack.promptTokens.upperBound); with max_new_tokens \(attack.maxNewTokens) it must fit the teacher's context of \(T)"
+            )
         }
     }
 
@@ -160,7 +195,8 @@ public struct CampaignConfig: Equatable, Sendable {
 
 extension CampaignAttackConfig: Codable {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case accounts, budgetQueries = "budget_queries", strategy, promptTokens = "prompt_tokens", coverFraction = "cover_fraction"
+        case accounts, budgetQueries = "budget_queries", strategy, promptTokens = "prompt_tokens", coverFraction =
+            "cover_fraction"
         case rotate, maxAccounts = "max_accounts", pace, rateFraction = "rate_fraction"
         case unlimitedRequestsPerMinute = "unlimited_requests_per_minute", durationHours = "duration_hours"
         case maxNewTokens = "max_new_tokens", topLogprobs = "top_logprobs"
@@ -175,7 +211,8 @@ extension CampaignAttackConfig: Codable {
         strategy = try c.decodeIfPresent(String.self, forKey: .strategy) ?? strategy
         if let pair = try c.decodeIfPresent([Int].self, forKey: .promptTokens) {
             guard pair.count == 2, pair[0] <= pair[1] else {
-                throw LabError.invalidConfig(key: "attack.prompt_tokens", message: "is \(pair); write [min, max] with min ≤ max")
+                throw LabError.invalidConfig(
+                    key: "attack.prompt_tokens", message: "is \(pair); write [min, max] with min ≤ max")
             }
             promptTokens = pair[0]...pair[1]
         }
@@ -183,11 +220,14 @@ extension CampaignAttackConfig: Codable {
         rotate = try c.decodeIfPresent(Bool.self, forKey: .rotate) ?? rotate
         maxAccounts = try c.decodeIfPresent(Int.self, forKey: .maxAccounts)
         if let p = try c.decodeIfPresent(String.self, forKey: .pace) {
-            guard let v = Pace(rawValue: p) else { throw LabError.invalidConfig(key: "attack.pace", message: "is '\(p)'; one of fast, spread") }
+            guard let v = Pace(rawValue: p) else {
+                throw LabError.invalidConfig(key: "attack.pace", message: "is '\(p)'; one of fast, spread")
+            }
             pace = v
         }
         rateFraction = try c.decodeIfPresent(Double.self, forKey: .rateFraction) ?? rateFraction
-        unlimitedRequestsPerMinute = try c.decodeIfPresent(Double.self, forKey: .unlimitedRequestsPerMinute) ?? unlimitedRequestsPerMinute
+        unlimitedRequestsPerMinute =
+            try c.decodeIfPresent(Double.self, forKey: .unlimitedRequestsPerMinute) ?? unlimitedRequestsPerMinute
         durationHours = try c.decodeIfPresent(Double.self, forKey: .durationHours) ?? durationHours
         maxNewTokens = try c.decodeIfPresent(Int.self, forKey: .maxNewTokens) ?? maxNewTokens
         topLogprobs = try c.decodeIfPresent(Int.self, forKey: .topLogprobs) ?? topLogprobs
@@ -213,7 +253,9 @@ extension CampaignAttackConfig: Codable {
 }
 
 extension CampaignDefenceConfig: Codable {
-    enum CodingKeys: String, CodingKey, CaseIterable { case rateLimits = "rate_limits", detectors, monitors, proofOfWork = "proof_of_work" }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case rateLimits = "rate_limits", detectors, monitors, proofOfWork = "proof_of_work"
+    }
 
     public init(from decoder: Decoder) throws {
         try ConfigKeys.reject(unknownIn: decoder, allowed: CodingKeys.allCases.map(\.rawValue), section: "defence")
@@ -229,8 +271,10 @@ extension CampaignDefenceConfig: Codable {
 
 extension CampaignConfig: Codable {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case mode, horizonHours = "horizon_hours", world, teacherSmoothing = "teacher_smoothing", population, gateway, attack, defence
-        case detectors, student, profilePrompts = "profile_prompts", evaluationPrompts = "evaluation_prompts", evaluationLength = "evaluation_length"
+        case mode, horizonHours = "horizon_hours", world, teacherSmoothing = "teacher_smoothing", population, gateway,
+            attack, defence
+        case detectors, student, profilePrompts = "profile_prompts", evaluationPrompts = "evaluation_prompts",
+            evaluationLength = "evaluation_length"
     }
 
     public init(from decoder: Decoder) throws {
@@ -238,7 +282,9 @@ extension CampaignConfig: Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init()
         if let m = try c.decodeIfPresent(String.self, forKey: .mode) {
-            guard let v = CampaignMode(rawValue: m) else { throw LabError.invalidConfig(key: "campaign.mode", message: "is '\(m)'; one of full, detection_only") }
+            guard let v = CampaignMode(rawValue: m) else {
+                throw LabError.invalidConfig(key: "campaign.mode", message: "is '\(m)'; one of full, detection_only")
+            }
             mode = v
         }
         horizonHours = try c.decodeIfPresent(Double.self, forKey: .horizonHours) ?? horizonHours

@@ -26,13 +26,19 @@ extension CampaignOutcome {
     /// Every metric `metrics` reports, in its order: the attack and honest users' side, the banning detector,
     /// then each registered detector (banning or monitoring) under its own name.
     public static let metricDocs: [CampaignMetricDoc] = {
-        func m(_ n: String, _ meaning: String) -> CampaignMetricDoc { CampaignMetricDoc(name: n, isCost: false, meaning: meaning) }
-        func c(_ n: String, _ meaning: String) -> CampaignMetricDoc { CampaignMetricDoc(name: n, isCost: true, meaning: meaning) }
+        func m(_ n: String, _ meaning: String) -> CampaignMetricDoc {
+            CampaignMetricDoc(name: n, isCost: false, meaning: meaning)
+        }
+        func c(_ n: String, _ meaning: String) -> CampaignMetricDoc {
+            CampaignMetricDoc(name: n, isCost: true, meaning: meaning)
+        }
         var docs = [
             m("fidelity", "top-1 agreement of the student with the teacher on held-out test windows (full mode)"),
             m("kl", "mean KL(teacher ‖ student) on the same positions, nats (full mode)"),
             m("budget_share", "queries delivered to the attacker within the horizon / its budget"),
-            m("share_before_first_ban", "share of the budget delivered before the first ban on an attacker account took effect"),
+            m(
+                "share_before_first_ban",
+                "share of the budget delivered before the first ban on an attacker account took effect"),
             m("hours_to_first_ban", "simulated hours to the first ban on an attacker account (none: null)"),
             m("delivered", "attack queries served, cover included"),
             m("complete", "1 when every proxy finished its share within the horizon"),
@@ -51,15 +57,23 @@ extension CampaignOutcome {
             m("requests", "requests the gateway handled, honest and attack"),
             m("tpr", "banning detector: alarmed attacker accounts / attacker accounts (null with no banning detector)"),
             m("fpr", "banning detector: alarmed honest accounts / honest accounts"),
-            m("queries_until_detection", "banning detector: median requests served to an attacker account before its alarm"),
-            m("queries_before_first_alarm", "banning detector: attack requests served before its first alarm on any attacker account"),
+            m(
+                "queries_until_detection",
+                "banning detector: median requests served to an attacker account before its alarm"),
+            m(
+                "queries_before_first_alarm",
+                "banning detector: attack requests served before its first alarm on any attacker account"),
         ]
         for d in DetectorRegistry.names {
             docs += [
                 m("\(d).tpr", "\(d) (banning or monitor): alarmed attacker accounts / attacker accounts"),
                 m("\(d).fpr", "\(d): alarmed honest accounts / honest accounts"),
-                m("\(d).queries_until_detection", "\(d): median requests served to an attacker account before its alarm"),
-                m("\(d).queries_before_first_alarm", "\(d): attack requests served before its first alarm on any attacker account"),
+                m(
+                    "\(d).queries_until_detection",
+                    "\(d): median requests served to an attacker account before its alarm"),
+                m(
+                    "\(d).queries_before_first_alarm",
+                    "\(d): attack requests served before its first alarm on any attacker account"),
                 m("\(d).attack_evaluated", "\(d): share of attacker accounts with enough requests for its test to run"),
                 m("\(d).benign_evaluated", "\(d): honest accounts with enough requests for its test to run"),
                 m("\(d).fpr_evaluated", "\(d): alarmed honest accounts / honest accounts it evaluated"),
@@ -80,24 +94,34 @@ extension CampaignOutcome {
             .init("complete", o.attack.complete ? 1 : 0), .init("hours_to_finish", o.attack.hoursToFinish),
             .init("cost_multiplier", o.attack.costMultiplier), .init("dollars_per_query", o.attack.dollarsPerQuery),
             .init("api_dollars", o.attack.apiDollars), .init("account_dollars", o.attack.accountDollars),
-            .init("pow_dollars", o.attack.proofOfWorkDollars), .init("accounts_opened", Double(o.attack.accountsOpened)),
+            .init("pow_dollars", o.attack.proofOfWorkDollars),
+            .init("accounts_opened", Double(o.attack.accountsOpened)),
             .init("accounts_banned", Double(o.attack.accountsBanned)),
-            .init("false_ban_rate", o.benign.falseBanRate), .init("benign_refused_share", Double(o.benign.refused) / Double(max(1, o.benign.requests))),
-            .init("benign_pow_seconds_per_query", o.benign.proofOfWorkSecondsPerQuery), .init("benign_pow_hashes_per_query", o.benign.proofOfWorkHashesPerQuery),
+            .init("false_ban_rate", o.benign.falseBanRate),
+            .init("benign_refused_share", Double(o.benign.refused) / Double(max(1, o.benign.requests))),
+            .init("benign_pow_seconds_per_query", o.benign.proofOfWorkSecondsPerQuery),
+            .init("benign_pow_hashes_per_query", o.benign.proofOfWorkHashesPerQuery),
             .init("requests", Double(o.requests)),
         ]
         let banning = o.detectors.first { $0.bans }
-        m += [.init("tpr", banning?.truePositiveRate), .init("fpr", banning?.falsePositiveRate),
-              .init("queries_until_detection", banning?.medianQueriesUntilDetection),
-              .init("queries_before_first_alarm", banning?.attackQueriesBeforeFirstAlarm.map(Double.init))]
+        m += [
+            .init("tpr", banning?.truePositiveRate), .init("fpr", banning?.falsePositiveRate),
+            .init("queries_until_detection", banning?.medianQueriesUntilDetection),
+            .init("queries_before_first_alarm", banning?.attackQueriesBeforeFirstAlarm.map(Double.init)),
+        ]
         for d in o.detectors {
-            m += [.init("\(d.detector).tpr", d.truePositiveRate), .init("\(d.detector).fpr", d.falsePositiveRate),
-                  .init("\(d.detector).queries_until_detection", d.medianQueriesUntilDetection),
-                  .init("\(d.detector).queries_before_first_alarm", d.attackQueriesBeforeFirstAlarm.map(Double.init)),
-                  .init("\(d.detector).attack_evaluated", Double(d.attackerAccountsEvaluated) / Double(max(1, d.attackerAccounts))),
-                  .init("\(d.detector).benign_evaluated", Double(d.benignAccountsEvaluated)),
-                  .init("\(d.detector).fpr_evaluated", d.falsePositiveRateEvaluated),
-                  .init("\(d.detector).statistic_attack", d.medianStatisticAttack), .init("\(d.detector).statistic_benign", d.medianStatisticBenign)]
+            m += [
+                .init("\(d.detector).tpr", d.truePositiveRate), .init("\(d.detector).fpr", d.falsePositiveRate),
+                .init("\(d.detector).queries_until_detection", d.medianQueriesUntilDetection),
+                .init("\(d.detector).queries_before_first_alarm", d.attackQueriesBeforeFirstAlarm.map(Double.init)),
+                .init(
+                    "\(d.detector).attack_evaluated",
+                    Double(d.attackerAccountsEvaluated) / Double(max(1, d.attackerAccounts))),
+                .init("\(d.detector).benign_evaluated", Double(d.benignAccountsEvaluated)),
+                .init("\(d.detector).fpr_evaluated", d.falsePositiveRateEvaluated),
+                .init("\(d.detector).statistic_attack", d.medianStatisticAttack),
+                .init("\(d.detector).statistic_benign", d.medianStatisticBenign),
+            ]
         }
         return m
     }

@@ -34,12 +34,16 @@ public struct DetectorOutcome: Codable, Equatable, Sendable {
     public var medianStatisticBenign: Double?
 
     enum CodingKeys: String, CodingKey {
-        case detector, bans, attackerAccountsAlarmed = "attacker_accounts_alarmed", attackerAccounts = "attacker_accounts"
+        case detector, bans, attackerAccountsAlarmed = "attacker_accounts_alarmed", attackerAccounts =
+            "attacker_accounts"
         case benignAccountsAlarmed = "benign_accounts_alarmed", benignAccounts = "benign_accounts"
-        case truePositiveRate = "tpr", falsePositiveRate = "fpr", medianQueriesUntilDetection = "median_queries_until_detection"
+        case truePositiveRate = "tpr", falsePositiveRate = "fpr", medianQueriesUntilDetection =
+            "median_queries_until_detection"
         case attackQueriesBeforeFirstAlarm = "attack_queries_before_first_alarm"
-        case attackerAccountsEvaluated = "attacker_accounts_evaluated", benignAccountsEvaluated = "benign_accounts_evaluated"
-        case falsePositiveRateEvaluated = "fpr_evaluated", medianStatisticAttack = "median_statistic_attack", medianStatisticBenign = "median_statistic_benign"
+        case attackerAccountsEvaluated = "attacker_accounts_evaluated", benignAccountsEvaluated =
+            "benign_accounts_evaluated"
+        case falsePositiveRateEvaluated = "fpr_evaluated", medianStatisticAttack = "median_statistic_attack",
+            medianStatisticBenign = "median_statistic_benign"
     }
 }
 
@@ -73,11 +77,14 @@ public struct AttackOutcome: Codable, Equatable, Sendable {
     public var dollarsPerQuery: Double
 
     enum CodingKeys: String, CodingKey {
-        case proxies, accountsOpened = "accounts_opened", accountsBanned = "accounts_banned", budgetQueries = "budget_queries"
-        case delivered, coverDelivered = "cover_delivered", budgetShare = "budget_share", shareBeforeFirstBan = "share_before_first_ban"
+        case proxies, accountsOpened = "accounts_opened", accountsBanned = "accounts_banned", budgetQueries =
+            "budget_queries"
+        case delivered, coverDelivered = "cover_delivered", budgetShare = "budget_share", shareBeforeFirstBan =
+            "share_before_first_ban"
         case hoursToFirstBan = "hours_to_first_ban", complete, hoursToFinish = "hours_to_finish"
         case apiDollars = "api_dollars", accountDollars = "account_dollars", proofOfWorkHashes = "pow_hashes"
-        case proofOfWorkDollars = "pow_dollars", costMultiplier = "cost_multiplier", dollarsPerQuery = "dollars_per_query"
+        case proofOfWorkDollars = "pow_dollars", costMultiplier = "cost_multiplier", dollarsPerQuery =
+            "dollars_per_query"
     }
 }
 
@@ -97,7 +104,8 @@ public struct BenignOutcome: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case users, requests, served, refused, banned, falseBanRate = "false_ban_rate"
-        case proofOfWorkHashesPerQuery = "pow_hashes_per_query", proofOfWorkSecondsPerQuery = "pow_seconds_per_query", proofOfWorkDollars = "pow_dollars"
+        case proofOfWorkHashesPerQuery = "pow_hashes_per_query", proofOfWorkSecondsPerQuery = "pow_seconds_per_query",
+            proofOfWorkDollars = "pow_dollars"
     }
 }
 
@@ -112,38 +120,52 @@ public struct CampaignOutcome: Codable, Equatable, Sendable {
     /// The distiller that produced `fidelity`.
     public var distiller: String?
 
-    init(config: CampaignConfig, gateway: Gateway, benignAccounts: Range<Int>, attackerAccounts: [Int], tally: CampaignTally,
-         fidelity: CampaignFidelity?, distiller: String?) {
+    init(
+        config: CampaignConfig, gateway: Gateway, benignAccounts: Range<Int>, attackerAccounts: [Int],
+        tally: CampaignTally,
+        fidelity: CampaignFidelity?, distiller: String?
+    ) {
         let accounts = gateway.accounts
         let attackers = Set(attackerAccounts)
         func dollars(_ m: Money) -> Double { NSDecimalNumber(decimal: m.dollars).doubleValue }
-        let apiCost = attackerAccounts.reduce(Money.zero) { $0 + (gateway.ledger.usage(accounts[$1].name)?.cost ?? .zero) }
+        let apiCost = attackerAccounts.reduce(Money.zero) {
+            $0 + (gateway.ledger.usage(accounts[$1].name)?.cost ?? .zero)
+        }
         let accountCost = Money(picodollars: config.gateway.accountCost.picodollars * Int64(attackerAccounts.count))
         let attackHashes = attackerAccounts.reduce(UInt64(0)) { $0 + accounts[$1].proofOfWorkHashes }
         let powDollars = gateway.proofOfWork?.dollars(hashes: attackHashes) ?? 0
         let api = dollars(apiCost), total = api + dollars(accountCost) + powDollars
         let horizon = config.horizonHours * 3600
         let firstBan = attackerAccounts.compactMap { accounts[$0].banAt }.filter { $0 <= horizon }.min()
-        let beforeBan = firstBan.map { ban in Self.countBefore(ban, in: tally.attackTimes) - (tally.attackTimes.contains(ban) ? 1 : 0) } ?? tally.attackDelivered
+        let beforeBan =
+            firstBan.map { ban in
+                Self.countBefore(ban, in: tally.attackTimes) - (tally.attackTimes.contains(ban) ? 1 : 0)
+            } ?? tally.attackDelivered
         attack = AttackOutcome(
             proxies: config.attack.accounts, accountsOpened: attackerAccounts.count,
             accountsBanned: attackerAccounts.filter { accounts[$0].isBanned(at: horizon) }.count,
-            budgetQueries: config.attack.budgetQueries, delivered: tally.attackDelivered, coverDelivered: tally.coverDelivered,
+            budgetQueries: config.attack.budgetQueries, delivered: tally.attackDelivered,
+            coverDelivered: tally.coverDelivered,
             budgetShare: Double(tally.attackDelivered) / Double(config.attack.budgetQueries),
-            shareBeforeFirstBan: Double(beforeBan) / Double(config.attack.budgetQueries), hoursToFirstBan: firstBan.map { $0 / 3600 },
+            shareBeforeFirstBan: Double(beforeBan) / Double(config.attack.budgetQueries),
+            hoursToFirstBan: firstBan.map { $0 / 3600 },
             complete: tally.attackComplete,
             hoursToFinish: tally.attackComplete ? tally.finishedAt.map { $0 / 3600 } : nil,
-            apiDollars: api, accountDollars: dollars(accountCost), proofOfWorkHashes: attackHashes, proofOfWorkDollars: powDollars,
-            costMultiplier: api > 0 ? total / api : .infinity, dollarsPerQuery: tally.attackDelivered > 0 ? total / Double(tally.attackDelivered) : .infinity)
+            apiDollars: api, accountDollars: dollars(accountCost), proofOfWorkHashes: attackHashes,
+            proofOfWorkDollars: powDollars,
+            costMultiplier: api > 0 ? total / api : .infinity,
+            dollarsPerQuery: tally.attackDelivered > 0 ? total / Double(tally.attackDelivered) : .infinity)
 
         let benignHashes = benignAccounts.reduce(UInt64(0)) { $0 + accounts[$1].proofOfWorkHashes }
         let benignSeconds = benignAccounts.reduce(0.0) { $0 + accounts[$1].proofOfWorkSeconds }
         let benignBanned = benignAccounts.filter { accounts[$0].isBanned(at: horizon) }.count
         let served = max(1, tally.benignServed)
         benign = BenignOutcome(
-            users: benignAccounts.count, requests: tally.benignRequests, served: tally.benignServed, refused: tally.benignRefused,
+            users: benignAccounts.count, requests: tally.benignRequests, served: tally.benignServed,
+            refused: tally.benignRefused,
             banned: benignBanned, falseBanRate: Double(benignBanned) / Double(max(1, benignAccounts.count)),
-            proofOfWorkHashesPerQuery: Double(benignHashes) / Double(served), proofOfWorkSecondsPerQuery: benignSeconds / Double(served),
+            proofOfWorkHashesPerQuery: Double(benignHashes) / Double(served),
+            proofOfWorkSecondsPerQuery: benignSeconds / Double(served),
             proofOfWorkDollars: gateway.proofOfWork?.dollars(hashes: benignHashes) ?? 0)
 
         func median(_ xs: [Double]) -> Double? {
@@ -160,15 +182,21 @@ public struct CampaignOutcome: Codable, Equatable, Sendable {
             let benignAlarmed = benignAlarmedSet.count
             let bans = mine.first?.bans ?? (config.gateway.bans && d < config.defence.detectors.count)
             return DetectorOutcome(
-                detector: name, bans: bans, attackerAccountsAlarmed: Set(onAttack.map(\.account)).count, attackerAccounts: attackerAccounts.count,
+                detector: name, bans: bans, attackerAccountsAlarmed: Set(onAttack.map(\.account)).count,
+                attackerAccounts: attackerAccounts.count,
                 benignAccountsAlarmed: benignAlarmed, benignAccounts: benignAccounts.count,
                 truePositiveRate: Double(Set(onAttack.map(\.account)).count) / Double(max(1, attackerAccounts.count)),
                 falsePositiveRate: Double(benignAlarmed) / Double(max(1, benignAccounts.count)),
                 medianQueriesUntilDetection: median(onAttack.map { Double($0.served) }),
-                attackQueriesBeforeFirstAlarm: onAttack.map(\.time).min().map { first in Self.countBefore(first, in: tally.attackTimes) },
+                attackQueriesBeforeFirstAlarm: onAttack.map(\.time).min().map { first in
+                    Self.countBefore(first, in: tally.attackTimes)
+                },
                 attackerAccountsEvaluated: attackStats.count, benignAccountsEvaluated: benignEvaluated.count,
-                falsePositiveRateEvaluated: benignEvaluated.isEmpty ? nil : Double(benignAlarmedSet.intersection(benignEvaluated).count) / Double(benignEvaluated.count),
-                medianStatisticAttack: median(attackStats), medianStatisticBenign: median(benignEvaluated.compactMap { detector?.statistic(account: $0) }))
+                falsePositiveRateEvaluated: benignEvaluated.isEmpty
+                    ? nil
+                    : Double(benignAlarmedSet.intersection(benignEvaluated).count) / Double(benignEvaluated.count),
+                medianStatisticAttack: median(attackStats),
+                medianStatisticBenign: median(benignEvaluated.compactMap { detector?.statistic(account: $0) }))
         }
         requests = tally.benignRequests + tally.attackRequests
         simulatedHours = config.horizonHours

@@ -16,14 +16,20 @@ public final class CampaignQueryStrategy: CampaignPromptSource {
 
     /// Strategies of LabAttacks' registry a campaign cannot run, with the reason.
     public static let unsupported: [String: String] = [
-        "active": "ranks prompts with a student trained between rounds; a campaign trains its student once, after the harvest",
-        "teacher_bootstrap": "buys its own prompts through the API; a campaign's proxies send one query per event through the gateway",
+        "active":
+            "ranks prompts with a student trained between rounds; a campaign trains its student once, after the harvest",
+        "teacher_bootstrap":
+            "buys its own prompts through the API; a campaign's proxies send one query per event through the gateway",
     ]
 
     /// `name` from `StrategyRegistry`; proxy p's instance is seeded from `seed` and p.
-    public init(name: String, mixture: BenignMixture, lengths: ClosedRange<Int>, seed: UInt64, teacher: any TeacherAPI) throws {
+    public init(name: String, mixture: BenignMixture, lengths: ClosedRange<Int>, seed: UInt64, teacher: any TeacherAPI)
+        throws
+    {
         if let reason = Self.unsupported[name] {
-            throw LabError.invalidConfig(key: "attack.strategy", message: "'\(name)' \(reason); use random_tokens, natural, perturbed or own_corpus")
+            throw LabError.invalidConfig(
+                key: "attack.strategy",
+                message: "'\(name)' \(reason); use random_tokens, natural, perturbed or own_corpus")
         }
         self.name = name
         spec = StrategySpec(name)
@@ -35,7 +41,11 @@ public final class CampaignQueryStrategy: CampaignPromptSource {
                 switch source {
                 case .train, .fresh: return text
                 case .related, .split, .file:
-                    throw LabError.invalidConfig(key: "attack.strategy", message: "source: \(source.summary) is not available in a campaign; a campaign's attacker owns the mixture's train text (source: train or fresh)")
+                    throw LabError.invalidConfig(
+                        key: "attack.strategy",
+                        message:
+                            "source: \(source.summary) is not available in a campaign; a campaign's attacker owns the mixture's train text (source: train or fresh)"
+                    )
                 }
             }
         }
@@ -44,8 +54,13 @@ public final class CampaignQueryStrategy: CampaignPromptSource {
         let ledger = Ledger()
         try ledger.open("strategy", budget: Budget(maxQueries: 0))
         let api = DefendedAPI(teacher: teacher, ledger: ledger)
-        let student = try GPT(config: GPTConfig(vocabSize: mixture.vocabularySize, contextLength: teacher.contextLength, width: 8, layers: 1, heads: 1), seed: 0)
-        round = StrategyRound(client: AttackerClient(api: api, account: "strategy", unit: .queries, cap: 0), student: student, coverage: .every)
+        let student = try GPT(
+            config: GPTConfig(
+                vocabSize: mixture.vocabularySize, contextLength: teacher.contextLength, width: 8, layers: 1, heads: 1),
+            seed: 0)
+        round = StrategyRound(
+            client: AttackerClient(api: api, account: "strategy", unit: .queries, cap: 0), student: student,
+            coverage: .every)
     }
 
     /// Each source's train text in proportion to its weight (the first weight × total tokens of each, its
@@ -70,7 +85,9 @@ public final class CampaignQueryStrategy: CampaignPromptSource {
             instances[proxy] = strategy
         }
         guard let prompt = try strategy.prompts(count: 1, round: round).first else {
-            throw LabError.invalidConfig(key: "attack.strategy", message: "'\(name)' produced no prompt without buying through the API; campaigns cannot run it")
+            throw LabError.invalidConfig(
+                key: "attack.strategy",
+                message: "'\(name)' produced no prompt without buying through the API; campaigns cannot run it")
         }
         return prompt
     }

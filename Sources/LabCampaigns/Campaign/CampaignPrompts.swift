@@ -74,7 +74,9 @@ public final class CampaignPerturbedPrompts: CampaignPromptSource {
             return p
         }
         var p = pool[rng.int(below: pool.count)]
-        for _ in 0..<edits { p[rng.int(below: p.count)] = Int32(1 + rng.int(below: natural.mixture.vocabularySize - 1)) }
+        for _ in 0..<edits {
+            p[rng.int(below: p.count)] = Int32(1 + rng.int(below: natural.mixture.vocabularySize - 1))
+        }
         pool.append(p)
         return p
     }
@@ -88,19 +90,35 @@ public enum CampaignPromptRegistry {
 
     /// Every strategy, one line per kind.
     public static let kinds: [(name: String, reference: String, make: Factory)] = [
-        ("random_tokens", "uniform random tokens (Krishna et al. 2020, RANDOM)", { m, l in CampaignRandomTokens(vocabularySize: m.vocabularySize, lengths: l) }),
-        ("natural", "the attacker's own natural text (Orekondy et al. 2019 Knockoff Nets; Krishna et al. 2020 WIKI)", { m, l in CampaignNaturalPrompts(mixture: m, lengths: l) }),
-        ("perturbed", "random token edits of earlier queries (Papernot et al. 2017 augmentation; PRADA's target)", { m, l in CampaignPerturbedPrompts(mixture: m, lengths: l) }),
+        (
+            "random_tokens", "uniform random tokens (Krishna et al. 2020, RANDOM)",
+            { m, l in CampaignRandomTokens(vocabularySize: m.vocabularySize, lengths: l) }
+        ),
+        (
+            "natural", "the attacker's own natural text (Orekondy et al. 2019 Knockoff Nets; Krishna et al. 2020 WIKI)",
+            { m, l in CampaignNaturalPrompts(mixture: m, lengths: l) }
+        ),
+        (
+            "perturbed", "random token edits of earlier queries (Papernot et al. 2017 augmentation; PRADA's target)",
+            { m, l in CampaignPerturbedPrompts(mixture: m, lengths: l) }
+        ),
     ]
 
     public static var names: [String] {
-        kinds.map(\.name) + StrategyRegistry.names.filter { n in !kinds.contains { $0.name == n } && CampaignQueryStrategy.unsupported[n] == nil }
+        kinds.map(\.name)
+            + StrategyRegistry.names.filter { n in
+                !kinds.contains { $0.name == n } && CampaignQueryStrategy.unsupported[n] == nil
+            }
     }
 
-    public static func make(_ name: String, mixture: BenignMixture, lengths: ClosedRange<Int>, seed: UInt64, teacher: any TeacherAPI) throws -> any CampaignPromptSource {
+    public static func make(
+        _ name: String, mixture: BenignMixture, lengths: ClosedRange<Int>, seed: UInt64, teacher: any TeacherAPI
+    ) throws -> any CampaignPromptSource {
         if let kind = kinds.first(where: { $0.name == name }) { return kind.make(mixture, lengths) }
         guard StrategyRegistry.names.contains(name) else {
-            throw LabError.invalidConfig(key: "attack.strategy", message: "'\(name)' is not a campaign strategy; known: \(names.joined(separator: ", "))")
+            throw LabError.invalidConfig(
+                key: "attack.strategy",
+                message: "'\(name)' is not a campaign strategy; known: \(names.joined(separator: ", "))")
         }
         return try CampaignQueryStrategy(name: name, mixture: mixture, lengths: lengths, seed: seed, teacher: teacher)
     }

@@ -62,17 +62,27 @@ public struct CampaignStudentConfig: Equatable, Sendable {
     }
 
     public func validate() throws {
-        func fail(_ key: String, _ message: String) -> LabError { LabError.invalidConfig(key: "student.\(key)", message: message) }
+        func fail(_ key: String, _ message: String) -> LabError {
+            LabError.invalidConfig(key: "student.\(key)", message: message)
+        }
         for (key, value) in [("width", width), ("layers", layers), ("heads", heads)] where value < 1 {
             throw fail(key, "is \(value); must be at least 1")
         }
         guard width % heads == 0 else { throw fail("heads", "\(heads) heads do not divide width \(width)") }
-        guard (1...1024).contains(batchSize) else { throw fail("batch_size", "is \(batchSize); allowed range 1...1024") }
-        guard learningRate > 0, learningRate <= 1, learningRate.isFinite else { throw fail("learning_rate", "is \(learningRate); allowed range (0, 1]") }
-        guard weightDecay >= 0, weightDecay.isFinite else { throw fail("weight_decay", "is \(weightDecay); must be 0 or more") }
+        guard (1...1024).contains(batchSize) else {
+            throw fail("batch_size", "is \(batchSize); allowed range 1...1024")
+        }
+        guard learningRate > 0, learningRate <= 1, learningRate.isFinite else {
+            throw fail("learning_rate", "is \(learningRate); allowed range (0, 1]")
+        }
+        guard weightDecay >= 0, weightDecay.isFinite else {
+            throw fail("weight_decay", "is \(weightDecay); must be 0 or more")
+        }
         guard warmupSteps >= 0 else { throw fail("warmup_steps", "is \(warmupSteps); must be 0 or more") }
         guard epochs > 0, epochs.isFinite else { throw fail("epochs", "is \(epochs); must be positive") }
-        guard (0...10_000_000).contains(minSteps) else { throw fail("min_steps", "is \(minSteps); allowed range 0...10,000,000") }
+        guard (0...10_000_000).contains(minSteps) else {
+            throw fail("min_steps", "is \(minSteps); allowed range 0...10,000,000")
+        }
         guard (0..<1).contains(holdout) else { throw fail("holdout", "is \(holdout); allowed range [0, 1)") }
         guard maxSteps >= max(1, minSteps), maxSteps <= 10_000_000 else {
             throw fail("max_steps", "is \(maxSteps); allowed range max(1, min_steps = \(minSteps))...10,000,000")
@@ -83,7 +93,8 @@ public struct CampaignStudentConfig: Equatable, Sendable {
     public func distiller(maxNewTokens: Int, topLogprobs: Int, seed: UInt64) -> any CampaignDistiller {
         switch kind {
         case .bigramCounts: return BigramDistiller()
-        case .gpt: return GPTCampaignDistiller(config: self, maxNewTokens: maxNewTokens, topLogprobs: topLogprobs, seed: seed)
+        case .gpt:
+            return GPTCampaignDistiller(config: self, maxNewTokens: maxNewTokens, topLogprobs: topLogprobs, seed: seed)
         }
     }
 }
@@ -102,7 +113,9 @@ public struct GPTCampaignDistiller: CampaignDistiller {
         self.seed = seed
     }
 
-    public func fidelity(records: [CampaignRecord], teacher: any TeacherAPI, evaluation: [[Int32]]) throws -> CampaignFidelity {
+    public func fidelity(records: [CampaignRecord], teacher: any TeacherAPI, evaluation: [[Int32]]) throws
+        -> CampaignFidelity
+    {
         let V = teacher.vocabularySize
         let mode = CompletionHarvest(maxNewTokens: maxNewTokens, logprobs: topLogprobs)
         let harvest = records.map { r -> HarvestRecord in
@@ -111,14 +124,20 @@ public struct GPTCampaignDistiller: CampaignDistiller {
             response.topLogprobs = r.topLogprobs
             return mode.record(prompt: r.prompt, responses: [response], vocabularySize: V)
         }
-        let student = try GPT(config: GPTConfig(vocabSize: V, contextLength: teacher.contextLength, width: config.width, layers: config.layers, heads: config.heads), seed: seed)
+        let student = try GPT(
+            config: GPTConfig(
+                vocabSize: V, contextLength: teacher.contextLength, width: config.width, layers: config.layers,
+                heads: config.heads), seed: seed)
         let loss: DistillationLoss = topLogprobs > 0 ? .soft(temperature: 1, alpha: 1, tail: .bucket) : .hard
-        let distiller = Distiller(student: student, loss: loss, batchSize: config.batchSize, learningRate: Float(config.learningRate),
-                                  weightDecay: Float(config.weightDecay), seed: seed)
+        let distiller = Distiller(
+            student: student, loss: loss, batchSize: config.batchSize, learningRate: Float(config.learningRate),
+            weightDecay: Float(config.weightDecay), seed: seed)
         try train(distiller, on: harvest.filter { !$0.targets.isEmpty })
-        let evaluator = try FidelityEvaluator(teacher: teacher, data: AttackData(heldOut: evaluation, attackerText: { _, _ in [] }))
+        let evaluator = try FidelityEvaluator(
+            teacher: teacher, data: AttackData(heldOut: evaluation, attackerText: { _, _ in [] }))
         let report = try evaluator.evaluate(student: student)
-        return CampaignFidelity(agreement: report.agreement, klTeacherStudent: report.klTeacherStudent, positions: report.positions)
+        return CampaignFidelity(
+            agreement: report.agreement, klTeacherStudent: report.klTeacherStudent, positions: report.positions)
     }
 }
 
@@ -138,7 +157,9 @@ extension GPTCampaignDistiller {
         var order = Array(records.indices)
         var rng = LabRNG(seed: seed, stream: "campaign-student-holdout")
         for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.int(below: i + 1)) }
-        let held = records.count < 2 ? 0 : min(Self.maxHeldOut, Int((config.holdout * Double(records.count)).rounded(.up)), records.count - 1)
+        let held =
+            records.count < 2
+            ? 0 : min(Self.maxHeldOut, Int((config.holdout * Double(records.count)).rounded(.up)), records.count - 1)
         let heldOut = order.prefix(held).map { records[$0] }
         let training = order.dropFirst(held).map { records[$0] }
         let schedule = config.schedule(steps: config.steps(records: training.count))
@@ -154,7 +175,8 @@ extension GPTCampaignDistiller {
             let until = schedule.steps * check / Self.checks
             guard until > done else { continue }
             let offset = done
-            try distiller.train(on: training, steps: until - done, learningRate: { schedule.learningRate(at: offset + $0) })
+            try distiller.train(
+                on: training, steps: until - done, learningRate: { schedule.learningRate(at: offset + $0) })
             done = until
             let loss = try heldOutLoss(distiller, heldOut)
             if loss < bestLoss {
@@ -178,7 +200,8 @@ extension GPTCampaignDistiller {
 
 extension CampaignStudentConfig: Codable {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case kind, width, layers, heads, batchSize = "batch_size", learningRate = "learning_rate", weightDecay = "weight_decay"
+        case kind, width, layers, heads, batchSize = "batch_size", learningRate = "learning_rate", weightDecay =
+            "weight_decay"
         case warmupSteps = "warmup_steps", epochs, minSteps = "min_steps", maxSteps = "max_steps", holdout
     }
 
@@ -188,7 +211,9 @@ extension CampaignStudentConfig: Codable {
         self.init()
         if let k = try c.decodeIfPresent(String.self, forKey: .kind) {
             guard let v = Kind(rawValue: k) else {
-                throw LabError.invalidConfig(key: "student.kind", message: "is '\(k)'; one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw LabError.invalidConfig(
+                    key: "student.kind",
+                    message: "is '\(k)'; one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             kind = v
         }

@@ -70,7 +70,9 @@ public struct BigramDistiller: CampaignDistiller {
         return counts
     }
 
-    public func fidelity(records: [CampaignRecord], teacher: any TeacherAPI, evaluation: [[Int32]]) throws -> CampaignFidelity {
+    public func fidelity(records: [CampaignRecord], teacher: any TeacherAPI, evaluation: [[Int32]]) throws
+        -> CampaignFidelity
+    {
         let V = teacher.vocabularySize
         let student = table(records: records, vocabularySize: V)
         let logits = try teacher.logits(prompts: evaluation)
@@ -94,6 +96,8 @@ public struct BigramDistiller: CampaignDistiller {
                 positions += 1
             }
         }
-        return CampaignFidelity(agreement: Double(agree) / Double(max(1, positions)), klTeacherStudent: kl / Double(max(1, positions)), positions: positions)
+        return CampaignFidelity(
+            agreement: Double(agree) / Double(max(1, positions)), klTeacherStudent: kl / Double(max(1, positions)),
+            positions: positions)
     }
 }

@@ -12,7 +12,8 @@ import LabCore
 
 public final class ClusteringDetector: RegisteredDetector {
     public static let registryName = "clustering"
-    public static let reference = "pooled n-gram fingerprint of the account's statistically indistinguishable neighbours, against the benign topic mixture"
+    public static let reference =
+        "pooled n-gram fingerprint of the account's statistically indistinguishable neighbours, against the benign topic mixture"
 
     public struct Config: Equatable, Sendable {
         /// Requests pooled before an account is fingerprinted at all.
@@ -34,13 +35,23 @@ public final class ClusteringDetector: RegisteredDetector {
         public init() {}
 
         public func validate() throws {
-            func fail(_ key: String, _ message: String) -> LabError { LabError.invalidConfig(key: "detectors.clustering.\(key)", message: message) }
+            func fail(_ key: String, _ message: String) -> LabError {
+                LabError.invalidConfig(key: "detectors.clustering.\(key)", message: message)
+            }
             guard minQueries >= 1 else { throw fail("min_queries", "is \(minQueries); must be at least 1") }
-            guard maxZ > 0, maxZ.isFinite else { throw fail("max_z", "is \(maxZ); must be positive (1: the distance sampling noise alone gives)") }
+            guard maxZ > 0, maxZ.isFinite else {
+                throw fail("max_z", "is \(maxZ); must be positive (1: the distance sampling noise alone gives)")
+            }
             guard minNeighbours >= 1 else { throw fail("min_neighbours", "is \(minNeighbours); must be at least 1") }
-            guard threshold > 0, threshold.isFinite else { throw fail("threshold", "is \(threshold); must be positive (pooled queries × JS, nats)") }
-            guard minResidual >= 0, minResidual <= log(2.0) else { throw fail("min_residual", "is \(minResidual); JS divergence is in [0, log 2 ≈ 0.693] nats") }
-            guard sweepSeconds > 0, sweepSeconds.isFinite else { throw fail("sweep_minutes", "is \(sweepSeconds / 60); must be positive") }
+            guard threshold > 0, threshold.isFinite else {
+                throw fail("threshold", "is \(threshold); must be positive (pooled queries × JS, nats)")
+            }
+            guard minResidual >= 0, minResidual <= log(2.0) else {
+                throw fail("min_residual", "is \(minResidual); JS divergence is in [0, log 2 ≈ 0.693] nats")
+            }
+            guard sweepSeconds > 0, sweepSeconds.isFinite else {
+                throw fail("sweep_minutes", "is \(sweepSeconds / 60); must be positive")
+            }
         }
     }
 
@@ -60,7 +71,9 @@ public final class ClusteringDetector: RegisteredDetector {
     public private(set) var sweeps = 0
     public private(set) var rowsScored = 0
 
-    public convenience init(config: Config, context: DetectorContext) { self.init(config: config, topics: context.benignTopics) }
+    public convenience init(config: Config, context: DetectorContext) {
+        self.init(config: config, topics: context.benignTopics)
+    }
 
     public init(config: Config, topics: DetectorTopics) {
         self.config = config
@@ -68,9 +81,12 @@ public final class ClusteringDetector: RegisteredDetector {
     }
 
     public var parameters: [(key: String, value: String)] {
-        [("min_queries", "\(config.minQueries)"), ("max_z", CampaignFormat.number(config.maxZ)),
-         ("min_neighbours", "\(config.minNeighbours)"), ("threshold", CampaignFormat.number(config.threshold)),
-         ("min_residual", CampaignFormat.number(config.minResidual)), ("sweep_minutes", CampaignFormat.number(config.sweepSeconds / 60))]
+        [
+            ("min_queries", "\(config.minQueries)"), ("max_z", CampaignFormat.number(config.maxZ)),
+            ("min_neighbours", "\(config.minNeighbours)"), ("threshold", CampaignFormat.number(config.threshold)),
+            ("min_residual", CampaignFormat.number(config.minResidual)),
+            ("sweep_minutes", CampaignFormat.number(config.sweepSeconds / 60)),
+        ]
     }
 
     public var sweepInterval: Double? { config.sweepSeconds }
@@ -95,7 +111,9 @@ public final class ClusteringDetector: RegisteredDetector {
     public func neighbours(account: Int) -> Int { account < neighbours.count ? neighbours[account] : 0 }
     /// Its neighbourhood's pooled statistic at its last scoring (0 when too few neighbours to test; nil
     /// when never scored).
-    public func statistic(account: Int) -> Double? { account < statistics.count && scoredAt[account] > 0 ? statistics[account] : nil }
+    public func statistic(account: Int) -> Double? {
+        account < statistics.count && scoredAt[account] > 0 ? statistics[account] : nil
+    }
 
     public func suspicion(account: Int) -> Double {
         account < statistics.count ? min(1, statistics[account] / config.threshold) : 0
@@ -212,7 +230,9 @@ extension BLAS {
             b.withUnsafeBufferPointer { pb in
                 c.withUnsafeMutableBufferPointer { pc in
                     guard let A = pa.baseAddress, let B = pb.baseAddress, let C = pc.baseAddress else { return }
-                    sgemm(transA: false, transB: transB, m: m, n: n, k: k, a: A, lda: k, b: B, ldb: transB ? k : n, c: C, ldc: n)
+                    sgemm(
+                        transA: false, transB: transB, m: m, n: n, k: k, a: A, lda: k, b: B, ldb: transB ? k : n, c: C,
+                        ldc: n)
                 }
             }
         }
@@ -221,12 +241,14 @@ extension BLAS {
 
 extension ClusteringDetector.Config: DetectorConfig {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case minQueries = "min_queries", maxZ = "max_z", minNeighbours = "min_neighbours", threshold, minResidual = "min_residual"
+        case minQueries = "min_queries", maxZ = "max_z", minNeighbours = "min_neighbours", threshold, minResidual =
+            "min_residual"
         case sweep = "sweep_minutes"
     }
 
     public init(from decoder: Decoder) throws {
-        try ConfigKeys.reject(unknownIn: decoder, allowed: CodingKeys.allCases.map(\.rawValue), section: "detectors.clustering")
+        try ConfigKeys.reject(
+            unknownIn: decoder, allowed: CodingKeys.allCases.map(\.rawValue), section: "detectors.clustering")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init()
         minQueries = try c.decodeIfPresent(Int.self, forKey: .minQueries) ?? minQueries

@@ -8,7 +8,8 @@ import LabCore
 
 public final class FingerprintDetector: RegisteredDetector {
     public static let registryName = "fingerprint"
-    public static let reference = "queries × Jensen–Shannon divergence of the account's pooled n-gram distribution from its best fit as a mixture of benign topic profiles"
+    public static let reference =
+        "queries × Jensen–Shannon divergence of the account's pooled n-gram distribution from its best fit as a mixture of benign topic profiles"
 
     public struct Config: Equatable, Sendable {
         /// Requests pooled before the first check.
@@ -23,10 +24,14 @@ public final class FingerprintDetector: RegisteredDetector {
         public init() {}
 
         public func validate() throws {
-            func fail(_ key: String, _ message: String) -> LabError { LabError.invalidConfig(key: "detectors.fingerprint.\(key)", message: message) }
+            func fail(_ key: String, _ message: String) -> LabError {
+                LabError.invalidConfig(key: "detectors.fingerprint.\(key)", message: message)
+            }
             guard minQueries >= 1 else { throw fail("min_queries", "is \(minQueries); must be at least 1") }
             guard checkEvery >= 1 else { throw fail("check_every", "is \(checkEvery); must be at least 1") }
-            guard threshold > 0, threshold.isFinite else { throw fail("threshold", "is \(threshold); must be positive (queries × JS, nats)") }
+            guard threshold > 0, threshold.isFinite else {
+                throw fail("threshold", "is \(threshold); must be positive (queries × JS, nats)")
+            }
             guard iterations >= 1 else { throw fail("iterations", "is \(iterations); must be at least 1") }
         }
     }
@@ -39,7 +44,9 @@ public final class FingerprintDetector: RegisteredDetector {
     var last: [Double] = []
     var alarmed: [Bool] = []
 
-    public convenience init(config: Config, context: DetectorContext) { self.init(config: config, topics: context.benignTopics) }
+    public convenience init(config: Config, context: DetectorContext) {
+        self.init(config: config, topics: context.benignTopics)
+    }
 
     public init(config: Config, topics: DetectorTopics) {
         self.config = config
@@ -47,8 +54,11 @@ public final class FingerprintDetector: RegisteredDetector {
     }
 
     public var parameters: [(key: String, value: String)] {
-        [("min_queries", "\(config.minQueries)"), ("check_every", "\(config.checkEvery)"), ("threshold", CampaignFormat.number(config.threshold)),
-         ("iterations", "\(config.iterations)")]
+        [
+            ("min_queries", "\(config.minQueries)"), ("check_every", "\(config.checkEvery)"),
+            ("threshold", CampaignFormat.number(config.threshold)),
+            ("iterations", "\(config.iterations)"),
+        ]
     }
 
     public func observe(_ o: DetectorObservation) -> Bool {
@@ -61,9 +71,13 @@ public final class FingerprintDetector: RegisteredDetector {
         }
         pooled.add(o.features.counts, to: a)
         counts[a] += 1
-        guard counts[a] >= config.minQueries, (counts[a] - config.minQueries) % config.checkEvery == 0 else { return false }
+        guard counts[a] >= config.minQueries, (counts[a] - config.minQueries) % config.checkEvery == 0 else {
+            return false
+        }
         let p = pooled.vector(a)
-        last[a] = Double(counts[a]) * topics.residual(p / max(1, p.sum()), weights: &weights[a], iterations: config.iterations)
+        last[a] =
+            Double(counts[a])
+            * topics.residual(p / max(1, p.sum()), weights: &weights[a], iterations: config.iterations)
         guard last[a] > config.threshold, !alarmed[a] else { return false }
         alarmed[a] = true
         return true
@@ -74,14 +88,19 @@ public final class FingerprintDetector: RegisteredDetector {
     }
 
     /// The statistic's last value for an account (nil before its first check).
-    public func statistic(account: Int) -> Double? { account < last.count && counts[account] >= config.minQueries ? last[account] : nil }
+    public func statistic(account: Int) -> Double? {
+        account < last.count && counts[account] >= config.minQueries ? last[account] : nil
+    }
 }
 
 extension FingerprintDetector.Config: DetectorConfig {
-    enum CodingKeys: String, CodingKey, CaseIterable { case minQueries = "min_queries", checkEvery = "check_every", threshold, iterations }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case minQueries = "min_queries", checkEvery = "check_every", threshold, iterations
+    }
 
     public init(from decoder: Decoder) throws {
-        try ConfigKeys.reject(unknownIn: decoder, allowed: CodingKeys.allCases.map(\.rawValue), section: "detectors.fingerprint")
+        try ConfigKeys.reject(
+            unknownIn: decoder, allowed: CodingKeys.allCases.map(\.rawValue), section: "detectors.fingerprint")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init()
         minQueries = try c.decodeIfPresent(Int.self, forKey: .minQueries) ?? minQueries

@@ -6,7 +6,8 @@ import LabCore
 
 public final class PRADADetector: RegisteredDetector {
     public static let registryName = "prada"
-    public static let reference = "Juuti et al. 2019 PRADA: Shapiro–Wilk W of min distances to the account's growing set, alarm when W < δ"
+    public static let reference =
+        "Juuti et al. 2019 PRADA: Shapiro–Wilk W of min distances to the account's growing set, alarm when W < δ"
 
     public struct Config: Equatable, Sendable {
         /// δ: alarm when W falls below it (the paper's default 0.9 for its image tasks).
@@ -30,12 +31,22 @@ public final class PRADADetector: RegisteredDetector {
         public init() {}
 
         public func validate() throws {
-            func fail(_ key: String, _ message: String) -> LabError { LabError.invalidConfig(key: "detectors.prada.\(key)", message: message) }
-            guard delta > 0, delta <= 1 else { throw fail("delta", "is \(delta); W is in (0, 1], so δ must be in (0, 1] (the paper uses 0.9)") }
-            guard minDistances >= 3 else { throw fail("min_distances", "is \(minDistances); Shapiro–Wilk needs at least 3 values (the paper uses 100)") }
+            func fail(_ key: String, _ message: String) -> LabError {
+                LabError.invalidConfig(key: "detectors.prada.\(key)", message: message)
+            }
+            guard delta > 0, delta <= 1 else {
+                throw fail("delta", "is \(delta); W is in (0, 1], so δ must be in (0, 1] (the paper uses 0.9)")
+            }
+            guard minDistances >= 3 else {
+                throw fail(
+                    "min_distances", "is \(minDistances); Shapiro–Wilk needs at least 3 values (the paper uses 100)")
+            }
             guard testEvery >= 1 else { throw fail("test_every", "is \(testEvery); must be at least 1") }
             guard window >= minDistances, window <= ShapiroWilk.sizes.upperBound else {
-                throw fail("window", "is \(window); must be in \(minDistances)...\(ShapiroWilk.sizes.upperBound) (min_distances to Royston's limit)")
+                throw fail(
+                    "window",
+                    "is \(window); must be in \(minDistances)...\(ShapiroWilk.sizes.upperBound) (min_distances to Royston's limit)"
+                )
             }
             guard maxGrowingSet >= 1 else { throw fail("max_growing_set", "is \(maxGrowingSet); must be at least 1") }
         }
@@ -71,8 +82,12 @@ public final class PRADADetector: RegisteredDetector {
     public convenience init(config: Config, context: DetectorContext) { self.init(config: config) }
 
     public var parameters: [(key: String, value: String)] {
-        [("delta", CampaignFormat.number(config.delta)), ("min_distances", "\(config.minDistances)"), ("test_every", "\(config.testEvery)"),
-         ("window", "\(config.window)"), ("max_growing_set", "\(config.maxGrowingSet)"), ("normalize", "\(config.normalize)")]
+        [
+            ("delta", CampaignFormat.number(config.delta)), ("min_distances", "\(config.minDistances)"),
+            ("test_every", "\(config.testEvery)"),
+            ("window", "\(config.window)"), ("max_growing_set", "\(config.maxGrowingSet)"),
+            ("normalize", "\(config.normalize)"),
+        ]
     }
 
     public func observe(_ o: DetectorObservation) -> Bool {
@@ -110,7 +125,9 @@ public final class PRADADetector: RegisteredDetector {
             let std = max(0, s.addedSumSquares / s.addedCount - mean * mean).squareRoot()
             s.threshold = max(s.threshold, Float(mean - std))
         }
-        guard s.distances > config.minDistances, (s.distances - config.minDistances) % config.testEvery == 0 else { return false }
+        guard s.distances > config.minDistances, (s.distances - config.minDistances) % config.testEvery == 0 else {
+            return false
+        }
         let w = shapiroW(s.sorted)
         s.lastW = w
         s.minW = min(s.minW ?? w, w)
@@ -172,11 +189,13 @@ public final class PRADADetector: RegisteredDetector {
 
 extension PRADADetector.Config: DetectorConfig {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case delta, minDistances = "min_distances", testEvery = "test_every", window, maxGrowingSet = "max_growing_set", normalize
+        case delta, minDistances = "min_distances", testEvery = "test_every", window, maxGrowingSet = "max_growing_set",
+            normalize
     }
 
     public init(from decoder: Decoder) throws {
-        try ConfigKeys.reject(unknownIn: decoder, allowed: CodingKeys.allCases.map(\.rawValue), section: "detectors.prada")
+        try ConfigKeys.reject(
+            unknownIn: decoder, allowed: CodingKeys.allCases.map(\.rawValue), section: "detectors.prada")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init()
         delta = try c.decodeIfPresent(Double.self, forKey: .delta) ?? delta

@@ -21,9 +21,13 @@ public final class VolumeDetector: RegisteredDetector {
 
         public func validate() throws {
             guard windowSeconds > 0, windowSeconds.isFinite else {
-                throw LabError.invalidConfig(key: "detectors.volume.window_minutes", message: "is \(windowSeconds / 60); must be positive")
+                throw LabError.invalidConfig(
+                    key: "detectors.volume.window_minutes", message: "is \(windowSeconds / 60); must be positive")
             }
-            guard maxRequests >= 1 else { throw LabError.invalidConfig(key: "detectors.volume.max_requests", message: "is \(maxRequests); must be at least 1") }
+            guard maxRequests >= 1 else {
+                throw LabError.invalidConfig(
+                    key: "detectors.volume.max_requests", message: "is \(maxRequests); must be at least 1")
+            }
         }
     }
 
@@ -39,7 +43,10 @@ public final class VolumeDetector: RegisteredDetector {
     public convenience init(config: Config, context: DetectorContext) { self.init(config: config) }
 
     public var parameters: [(key: String, value: String)] {
-        [("window_minutes", CampaignFormat.number(config.windowSeconds / 60)), ("max_requests", "\(config.maxRequests)")]
+        [
+            ("window_minutes", CampaignFormat.number(config.windowSeconds / 60)),
+            ("max_requests", "\(config.maxRequests)"),
+        ]
     }
 
     func grow(to account: Int) {
@@ -63,7 +70,9 @@ public final class VolumeDetector: RegisteredDetector {
         busiest[a] = max(busiest[a], inWindow(a, endingAt: o.time))
         // The ring holds the last maxRequests + 1 times; the oldest of them still inside the window means
         // the window holds more than maxRequests.
-        guard !alarmed[a], times[a].count == keep, times[a][head[a]] > o.time - config.windowSeconds else { return false }
+        guard !alarmed[a], times[a].count == keep, times[a][head[a]] > o.time - config.windowSeconds else {
+            return false
+        }
         alarmed[a] = true
         return true
     }
@@ -95,7 +104,8 @@ extension VolumeDetector.Config: DetectorConfig {
     enum CodingKeys: String, CodingKey, CaseIterable { case window = "window_minutes", maxRequests = "max_requests" }
 
     public init(from decoder: Decoder) throws {
-        try ConfigKeys.reject(unknownIn: decoder, allowed: CodingKeys.allCases.map(\.rawValue), section: "detectors.volume")
+        try ConfigKeys.reject(
+            unknownIn: decoder, allowed: CodingKeys.allCases.map(\.rawValue), section: "detectors.volume")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init()
         if let m = try c.decodeIfPresent(Double.self, forKey: .window) { windowSeconds = m * 60 }

@@ -45,7 +45,8 @@ extension Detector {
 
     /// "name(key=value, ...)".
     public var summary: String {
-        parameters.isEmpty ? name : "\(name)(" + parameters.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + ")"
+        parameters.isEmpty
+            ? name : "\(name)(" + parameters.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + ")"
     }
 }
 
@@ -144,30 +145,37 @@ extension RegisteredDetector {
 public enum DetectorRegistry {
     /// Every detector, one line per kind.
     public static let kinds: [any RegisteredDetector.Type] = [
-        VolumeDetector.self,       // volume
-        PRADADetector.self,        // prada
+        VolumeDetector.self,  // volume
+        PRADADetector.self,  // prada
         FingerprintDetector.self,  // fingerprint
-        ClusteringDetector.self,   // clustering
+        ClusteringDetector.self,  // clustering
     ]
 
     public static var names: [String] { kinds.map { $0.registryName } }
 
-    public static func kind(named name: String, in kinds: [any RegisteredDetector.Type] = kinds) -> (any RegisteredDetector.Type)? {
+    public static func kind(named name: String, in kinds: [any RegisteredDetector.Type] = kinds) -> (
+        any RegisteredDetector.Type
+    )? {
         kinds.first { $0.registryName == name }
     }
 
     /// Builds the detector called `name` from `kinds`; throws `LabError.invalidConfig` naming `key` for an unknown one.
-    public static func make(_ name: String, settings: DetectorSettings, context: DetectorContext, key: String = "defence.detectors",
-                            kinds: [any RegisteredDetector.Type] = kinds) throws -> any Detector {
+    public static func make(
+        _ name: String, settings: DetectorSettings, context: DetectorContext, key: String = "defence.detectors",
+        kinds: [any RegisteredDetector.Type] = kinds
+    ) throws -> any Detector {
         guard let kind = kind(named: name, in: kinds) else {
-            throw LabError.invalidConfig(key: key, message: "'\(name)' is not a detector; known: \(kinds.map { $0.registryName }.joined(separator: ", "))")
+            throw LabError.invalidConfig(
+                key: key,
+                message: "'\(name)' is not a detector; known: \(kinds.map { $0.registryName }.joined(separator: ", "))")
         }
         return kind.make(settings, context)
     }
 
     /// A Markdown table of every detector: name and what it measures.
     public static var documentation: String {
-        (["| detector | measures |", "|---|---|"] + kinds.map { "| `\($0.registryName)` | \($0.reference) |" }).joined(separator: "\n")
+        (["| detector | measures |", "|---|---|"] + kinds.map { "| `\($0.registryName)` | \($0.reference) |" }).joined(
+            separator: "\n")
     }
 }
 

@@ -26,7 +26,10 @@ public struct PromptFeatures: Equatable, Sendable {
         for t in prompt {
             v[Self.bucket(UInt64(UInt32(bitPattern: t)))] += 1
             if let p = previous {
-                v[Self.bucket(0x8000_0000_0000_0000 | UInt64(UInt32(bitPattern: p)) << 32 | UInt64(UInt32(bitPattern: t)))] += 1
+                v[
+                    Self.bucket(
+                        0x8000_0000_0000_0000 | UInt64(UInt32(bitPattern: p)) << 32 | UInt64(UInt32(bitPattern: t)))] +=
+                    1
             }
             previous = t
         }

@@ -13,7 +13,8 @@ public enum ShapiroWilk {
     /// 3...5000 or the sample has (numerically) zero range, where W is undefined.
     public static func test(_ sample: [Double]) throws -> (w: Double, p: Double) {
         guard sizes.contains(sample.count) else {
-            throw LabError.invalidConfig(key: "n", message: "is \(sample.count); Royston's Shapiro–Wilk approximation covers 3...5000 values")
+            throw LabError.invalidConfig(
+                key: "n", message: "is \(sample.count); Royston's Shapiro–Wilk approximation covers 3...5000 values")
         }
         return try testSorted(sample.sorted(), coefficients: coefficients(count: sample.count))
     }
@@ -23,7 +24,8 @@ public enum ShapiroWilk {
     public static func testSorted(_ x: [Double], coefficients a: [Double]) throws -> (w: Double, p: Double) {
         let n = x.count
         guard sizes.contains(n) else {
-            throw LabError.invalidConfig(key: "n", message: "is \(n); Royston's Shapiro–Wilk approximation covers 3...5000 values")
+            throw LabError.invalidConfig(
+                key: "n", message: "is \(n); Royston's Shapiro–Wilk approximation covers 3...5000 values")
         }
         precondition(a.count == n / 2, "ShapiroWilk: \(a.count) coefficients for n = \(n)")
         let range = x[n - 1] - x[0]
@@ -122,7 +124,9 @@ public enum ShapiroWilk {
         precondition(p > 0 && p < 1, "normalQuantile: p = \(p) is outside (0, 1)")
         let q = min(p, 1 - p)
         let t = (-2 * log(q)).squareRoot()
-        var x = t - (2.515517 + 0.802853 * t + 0.010328 * t * t) / (1 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t)
+        var x =
+            t - (2.515517 + 0.802853 * t + 0.010328 * t * t)
+            / (1 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t)
         if p < 0.5 { x = -x }
         for _ in 0..<3 {
             // e = Φ(x) − p; Halley's update for f(x) = Φ(x) − p with f' = φ(x), f'' = −x φ(x).

@@ -82,8 +82,11 @@ public final class Gateway {
 
     /// `detectors` with `bans: false` only monitor: their alarms are logged, never acted on. A
     /// `proofOfWork` reads the suspicion of the detector its config names (or the largest of all).
-    public init(config: GatewayConfig, api: DefendedAPI?, ledger: Ledger = Ledger(), detectors: [(detector: any Detector, bans: Bool)] = [],
-                proofOfWork: ProofOfWork? = nil) throws {
+    public init(
+        config: GatewayConfig, api: DefendedAPI?, ledger: Ledger = Ledger(),
+        detectors: [(detector: any Detector, bans: Bool)] = [],
+        proofOfWork: ProofOfWork? = nil
+    ) throws {
         try config.validate()
         if let pow = proofOfWork { try pow.config.validate(detectors: detectors.map(\.detector.name)) }
         self.config = config
@@ -97,7 +100,9 @@ public final class Gateway {
     public var detectorNames: [String] { detectors.map(\.detector.name) }
 
     /// The running detector called `name`, to read its state after a run.
-    public func detector(named name: String) -> (any Detector)? { detectors.first { $0.detector.name == name }?.detector }
+    public func detector(named name: String) -> (any Detector)? {
+        detectors.first { $0.detector.name == name }?.detector
+    }
 
     /// Opens an account at `time` with the ledger `budget`; its owner pays `config.accountCost`.
     public func openAccount(at time: Double, budget: Budget = .unlimited) throws -> Int {
@@ -117,9 +122,12 @@ public final class Gateway {
     /// Moves the clock to `time`, running every population sweep due by then (at its scheduled time).
     public func advance(to time: Double) throws {
         guard time >= now, time.isFinite else {
-            throw LabError.message("the gateway's clock is at \(now) s; a request at \(time) s would go back in time (send requests in time order)")
+            throw LabError.message(
+                "the gateway's clock is at \(now) s; a request at \(time) s would go back in time (send requests in time order)"
+            )
         }
-        while let (d, due) = nextSweep.enumerated().min(by: { $0.element < $1.element }).map({ ($0.offset, $0.element) }), due <= time {
+        while let (d, due) = nextSweep.enumerated().min(by: { $0.element < $1.element }).map({ ($0.offset, $0.element) }
+        ), due <= time {
             now = due
             for account in detectors[d].detector.sweep(time: due) { raise(account: account, detector: d, at: due) }
             nextSweep[d] = due + (detectors[d].detector.sweepInterval ?? .infinity)
@@ -141,7 +149,8 @@ public final class Gateway {
         }
         if let quota = accounts[id].quota, !quota.admits(at: time) {
             accounts[id].refusedQuota += 1
-            return .refused(.quotaExhausted(resetAt: (Double(Int(time / DailyQuota.secondsPerDay)) + 1) * DailyQuota.secondsPerDay))
+            return .refused(
+                .quotaExhausted(resetAt: (Double(Int(time / DailyQuota.secondsPerDay)) + 1) * DailyQuota.secondsPerDay))
         }
         if let retry = accounts[id].bucket?.take(at: time) {
             accounts[id].refusedRateLimit += 1
@@ -187,7 +196,9 @@ public final class Gateway {
     /// Logs an alarm and, for a banning detector, schedules the ban (the earliest one stands).
     func raise(account id: Int, detector d: Int, at time: Double) {
         let bans = detectors[d].bans && config.bans
-        alarms.append(GatewayAlarm(account: id, detector: detectors[d].detector.name, time: time, served: accounts[id].served, bans: bans))
+        alarms.append(
+            GatewayAlarm(
+                account: id, detector: detectors[d].detector.name, time: time, served: accounts[id].served, bans: bans))
         guard bans else { return }
         let at = time + config.banDelaySeconds
         accounts[id].banAt = min(accounts[id].banAt ?? at, at)

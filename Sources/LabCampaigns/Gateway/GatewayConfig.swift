@@ -22,11 +22,16 @@ public struct RateLimitConfig: Equatable, Sendable {
 
     public func validate(prefix: String = "gateway.rate_limit") throws {
         guard requestsPerMinute > 0, requestsPerMinute.isFinite else {
-            throw LabError.invalidConfig(key: "\(prefix).requests_per_minute", message: "is \(requestsPerMinute); must be a positive rate")
+            throw LabError.invalidConfig(
+                key: "\(prefix).requests_per_minute", message: "is \(requestsPerMinute); must be a positive rate")
         }
-        guard burst >= 1 else { throw LabError.invalidConfig(key: "\(prefix).burst", message: "is \(burst); must be at least 1 (one request)") }
+        guard burst >= 1 else {
+            throw LabError.invalidConfig(
+                key: "\(prefix).burst", message: "is \(burst); must be at least 1 (one request)")
+        }
         if let q = queriesPerDay, q < 1 {
-            throw LabError.invalidConfig(key: "\(prefix).queries_per_day", message: "is \(q); must be at least 1, or omitted for no quota")
+            throw LabError.invalidConfig(
+                key: "\(prefix).queries_per_day", message: "is \(q); must be at least 1, or omitted for no quota")
         }
     }
 }
@@ -42,8 +47,10 @@ public struct GatewayConfig: Equatable, Sendable {
     /// Whether alarms of the banning detectors ban; false runs every detector as a monitor only.
     public var bans = true
 
-    public init(rateLimit: RateLimitConfig? = RateLimitConfig(), accountCost: Money = Money(picodollars: 100_000_000_000),
-                banDelaySeconds: Double = 3600, bans: Bool = true) {
+    public init(
+        rateLimit: RateLimitConfig? = RateLimitConfig(), accountCost: Money = Money(picodollars: 100_000_000_000),
+        banDelaySeconds: Double = 3600, bans: Bool = true
+    ) {
         self.rateLimit = rateLimit
         self.accountCost = accountCost
         self.banDelaySeconds = banDelaySeconds
@@ -52,9 +59,13 @@ public struct GatewayConfig: Equatable, Sendable {
 
     public func validate() throws {
         try rateLimit?.validate()
-        guard accountCost >= .zero else { throw LabError.invalidConfig(key: "gateway.account_cost_dollars", message: "is \(accountCost); must be 0 or more") }
+        guard accountCost >= .zero else {
+            throw LabError.invalidConfig(
+                key: "gateway.account_cost_dollars", message: "is \(accountCost); must be 0 or more")
+        }
         guard banDelaySeconds >= 0, banDelaySeconds.isFinite else {
-            throw LabError.invalidConfig(key: "gateway.ban_delay_minutes", message: "is \(banDelaySeconds / 60); must be 0 or more")
+            throw LabError.invalidConfig(
+                key: "gateway.ban_delay_minutes", message: "is \(banDelaySeconds / 60); must be 0 or more")
         }
     }
 }
@@ -65,7 +76,8 @@ extension RateLimitConfig: Codable {
     }
 
     public init(from decoder: Decoder) throws {
-        try ConfigKeys.reject(unknownIn: decoder, allowed: CodingKeys.allCases.map(\.rawValue), section: "gateway.rate_limit")
+        try ConfigKeys.reject(
+            unknownIn: decoder, allowed: CodingKeys.allCases.map(\.rawValue), section: "gateway.rate_limit")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init()
         requestsPerMinute = try c.decodeIfPresent(Double.self, forKey: .requestsPerMinute) ?? requestsPerMinute
@@ -85,7 +97,9 @@ extension GatewayConfig: Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init()
         if c.contains(.rateLimit) { rateLimit = try c.decodeIfPresent(RateLimitConfig.self, forKey: .rateLimit) }
-        if let d = try c.decodeIfPresent(Double.self, forKey: .accountCost) { accountCost = try ConfigKeys.money(d, key: "gateway.account_cost_dollars") }
+        if let d = try c.decodeIfPresent(Double.self, forKey: .accountCost) {
+            accountCost = try ConfigKeys.money(d, key: "gateway.account_cost_dollars")
+        }
         if let m = try c.decodeIfPresent(Double.self, forKey: .banDelay) { banDelaySeconds = m * 60 }
         bans = try c.decodeIfPresent(Bool.self, forKey: .bans) ?? bans
         try validate()
@@ -109,7 +123,9 @@ enum ConfigKeys {
         let known = Set(allowed)
         if let unknown = any.allKeys.map(\.stringValue).sorted().first(where: { !known.contains($0) }) {
             let mean = EditDistance.suggestion(for: unknown, among: allowed).map { "did you mean '\($0)'? " } ?? ""
-            throw LabError.invalidConfig(key: "\(section).\(unknown)", message: "unknown key; \(mean)\(section) takes \(allowed.joined(separator: ", "))")
+            throw LabError.invalidConfig(
+                key: "\(section).\(unknown)",
+                message: "unknown key; \(mean)\(section) takes \(allowed.joined(separator: ", "))")
         }
     }
 
@@ -121,7 +137,9 @@ enum ConfigKeys {
         do {
             return try Money(dollars: d)
         } catch {
-            throw LabError.invalidConfig(key: key, message: "is \(dollars); must be a whole number of picodollars (10⁻¹² $) within ±$9.2 million")
+            throw LabError.invalidConfig(
+                key: key, message: "is \(dollars); must be a whole number of picodollars (10⁻¹² $) within ±$9.2 million"
+            )
         }
     }
 }

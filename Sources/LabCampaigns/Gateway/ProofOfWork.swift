@@ -20,14 +20,24 @@ public struct ProofOfWorkConfig: Equatable, Sendable {
     public init() {}
 
     public func validate(detectors: [String]) throws {
-        func fail(_ key: String, _ message: String) -> LabError { LabError.invalidConfig(key: "defence.proof_of_work.\(key)", message: message) }
+        func fail(_ key: String, _ message: String) -> LabError {
+            LabError.invalidConfig(key: "defence.proof_of_work.\(key)", message: message)
+        }
         guard scoreFrom == "max" || detectors.contains(scoreFrom) else {
-            throw fail("score_from", "is '\(scoreFrom)'; use 'max' or one of the running detectors (\(detectors.joined(separator: ", ")))")
+            throw fail(
+                "score_from",
+                "is '\(scoreFrom)'; use 'max' or one of the running detectors (\(detectors.joined(separator: ", ")))")
         }
         guard (0...62).contains(minBits) else { throw fail("min_bits", "is \(minBits); must be in 0...62") }
-        guard (minBits...62).contains(maxBits) else { throw fail("max_bits", "is \(maxBits); must be in min_bits (\(minBits))...62") }
-        guard hashesPerSecond > 0, hashesPerSecond.isFinite else { throw fail("hashes_per_second", "is \(hashesPerSecond); must be positive") }
-        guard dollarsPerCPUHour >= 0, dollarsPerCPUHour.isFinite else { throw fail("dollars_per_cpu_hour", "is \(dollarsPerCPUHour); must be 0 or more") }
+        guard (minBits...62).contains(maxBits) else {
+            throw fail("max_bits", "is \(maxBits); must be in min_bits (\(minBits))...62")
+        }
+        guard hashesPerSecond > 0, hashesPerSecond.isFinite else {
+            throw fail("hashes_per_second", "is \(hashesPerSecond); must be positive")
+        }
+        guard dollarsPerCPUHour >= 0, dollarsPerCPUHour.isFinite else {
+            throw fail("dollars_per_cpu_hour", "is \(dollarsPerCPUHour); must be 0 or more")
+        }
     }
 }
 
@@ -66,7 +76,8 @@ extension ProofOfWorkConfig: Codable {
     }
 
     public init(from decoder: Decoder) throws {
-        try ConfigKeys.reject(unknownIn: decoder, allowed: CodingKeys.allCases.map(\.rawValue), section: "defence.proof_of_work")
+        try ConfigKeys.reject(
+            unknownIn: decoder, allowed: CodingKeys.allCases.map(\.rawValue), section: "defence.proof_of_work")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init()
         scoreFrom = try c.decodeIfPresent(String.self, forKey: .scoreFrom) ?? scoreFrom

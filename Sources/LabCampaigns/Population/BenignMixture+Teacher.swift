@@ -10,7 +10,8 @@ extension BenignMixture {
     /// A `BigramTeacher` whose row a is log P(b | a) of the mixture's train text, add-`smoothing` per count.
     public func bigramTeacher(smoothing: Double = 0.1, contextLength: Int = 64) throws -> BigramTeacher {
         guard smoothing > 0, smoothing.isFinite else {
-            throw LabError.invalidConfig(key: "teacher.smoothing", message: "is \(smoothing); add-α smoothing needs α > 0")
+            throw LabError.invalidConfig(
+                key: "teacher.smoothing", message: "is \(smoothing); add-α smoothing needs α > 0")
         }
         let V = vocabularySize
         let pairs = Double(sources.reduce(0) { $0 + max(0, $1.train.count - 1) })

@@ -22,14 +22,27 @@ public struct BenignMixtureSpec: Equatable, Sendable {
     public static let knownSources = ["grammar", "markov", "tasks", "text"]
 
     public func validate() throws {
-        func fail(_ key: String, _ message: String) -> LabError { LabError.invalidConfig(key: "world.\(key)", message: message) }
-        guard !sources.isEmpty else { throw fail("sources", "is empty; give at least one of \(Self.knownSources.joined(separator: ", ")) with a weight") }
+        func fail(_ key: String, _ message: String) -> LabError {
+            LabError.invalidConfig(key: "world.\(key)", message: message)
+        }
+        guard !sources.isEmpty else {
+            throw fail(
+                "sources", "is empty; give at least one of \(Self.knownSources.joined(separator: ", ")) with a weight")
+        }
         for (name, w) in sources.sorted(by: { $0.key < $1.key }) {
-            guard Self.knownSources.contains(name) else { throw fail("sources.\(name)", "is not a source; known: \(Self.knownSources.joined(separator: ", "))") }
+            guard Self.knownSources.contains(name) else {
+                throw fail("sources.\(name)", "is not a source; known: \(Self.knownSources.joined(separator: ", "))")
+            }
             guard w > 0, w.isFinite else { throw fail("sources.\(name)", "has weight \(w); weights must be positive") }
         }
-        if sources["text"] != nil, textPath?.isEmpty ?? true { throw fail("text_path", "is missing; the text source needs the path of a UTF-8 file") }
-        guard tokensPerSplit >= 1000 else { throw fail("tokens_per_split", "is \(tokensPerSplit); must be at least 1000 so prompts can be drawn from every split") }
+        if sources["text"] != nil, textPath?.isEmpty ?? true {
+            throw fail("text_path", "is missing; the text source needs the path of a UTF-8 file")
+        }
+        guard tokensPerSplit >= 1000 else {
+            throw fail(
+                "tokens_per_split",
+                "is \(tokensPerSplit); must be at least 1000 so prompts can be drawn from every split")
+        }
     }
 }
 
@@ -70,7 +83,10 @@ public final class BenignMixture {
             switch name {
             case "grammar": corpus = try Self.sized(.grammar(seed: spec.seed), spec.tokensPerSplit).build()
             case "tasks": corpus = try Self.sized(.tasks(.mixed, seed: spec.seed), spec.tokensPerSplit).build()
-            case "markov": corpus = try Self.sized(.markov(symbols: 16, order: 2, concentration: 0.3, seed: spec.seed), spec.tokensPerSplit).build()
+            case "markov":
+                corpus = try Self.sized(
+                    .markov(symbols: 16, order: 2, concentration: 0.3, seed: spec.seed), spec.tokensPerSplit
+                ).build()
             default: corpus = try CorpusSpec.text(path: spec.textPath ?? "", tokenizer: .character).build()
             }
             texts.append((name, Split.allCases.map { corpus.tokenizer.decode(corpus.tokens($0)) }))
@@ -81,7 +97,9 @@ public final class BenignMixture {
         tokenizer = shared
         sources = texts.map { t in
             let encoded = t.splits.map { shared.encode($0).map(Int32.init) }
-            return Source(name: t.name, weight: (weights[t.name] ?? 0) / total, train: encoded[0], validation: encoded[1], test: encoded[2])
+            return Source(
+                name: t.name, weight: (weights[t.name] ?? 0) / total, train: encoded[0], validation: encoded[1],
+                test: encoded[2])
         }
     }
 
@@ -109,7 +127,9 @@ public final class BenignMixture {
             var rng = LabRNG(seed: seed, stream: "benign-profile-\(sources[s].name)")
             var sum = SIMD64<Float>(repeating: 0)
             for _ in 0..<count {
-                sum += PromptFeatures(prompt: window(source: s, split: .validation, length: lengths.draw(&rng), rng: &rng)).counts
+                sum +=
+                    PromptFeatures(prompt: window(source: s, split: .validation, length: lengths.draw(&rng), rng: &rng))
+                    .counts
             }
             return sum / max(1, sum.sum())
         }
@@ -131,7 +151,9 @@ public struct PromptLengths: Equatable, Sendable {
     }
 
     public func validate(prefix: String) throws {
-        func fail(_ key: String, _ message: String) -> LabError { LabError.invalidConfig(key: "\(prefix).\(key)", message: message) }
+        func fail(_ key: String, _ message: String) -> LabError {
+            LabError.invalidConfig(key: "\(prefix).\(key)", message: message)
+        }
         guard median >= 1, median.isFinite else { throw fail("median", "is \(median); must be at least 1 token") }
         guard sigma >= 0, sigma.isFinite else { throw fail("sigma", "is \(sigma); must be 0 or more") }
         guard min >= 1 else { throw fail("min", "is \(min); a prompt has at least 1 token") }
@@ -148,7 +170,8 @@ extension PromptLengths: Codable {
     enum CodingKeys: String, CodingKey, CaseIterable { case median, sigma, min, max }
 
     public init(from decoder: Decoder) throws {
-        try ConfigKeys.reject(unknownIn: decoder, allowed: CodingKeys.allCases.map(\.rawValue), section: "prompt_tokens")
+        try ConfigKeys.reject(
+            unknownIn: decoder, allowed: CodingKeys.allCases.map(\.rawValue), section: "prompt_tokens")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init()
         median = try c.decodeIfPresent(Double.self, forKey: .median) ?? median
@@ -159,7 +182,9 @@ extension PromptLengths: Codable {
 }
 
 extension BenignMixtureSpec: Codable {
-    enum CodingKeys: String, CodingKey, CaseIterable { case sources, textPath = "text_path", tokensPerSplit = "tokens_per_split", seed }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case sources, textPath = "text_path", tokensPerSplit = "tokens_per_split", seed
+    }
 
     public init(from decoder: Decoder) throws {
         try ConfigKeys.reject(unknownIn: decoder, allowed: CodingKeys.allCases.map(\.rawValue), section: "world")

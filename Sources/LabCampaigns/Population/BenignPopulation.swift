@@ -24,14 +24,22 @@ public struct BenignPopulationConfig: Equatable, Sendable {
     public init() {}
 
     public func validate() throws {
-        func fail(_ key: String, _ message: String) -> LabError { LabError.invalidConfig(key: "population.\(key)", message: message) }
+        func fail(_ key: String, _ message: String) -> LabError {
+            LabError.invalidConfig(key: "population.\(key)", message: message)
+        }
         guard users >= 0 else { throw fail("users", "is \(users); must be 0 or more") }
-        guard requestsPerDayMedian > 0, requestsPerDayMedian.isFinite else { throw fail("requests_per_day_median", "is \(requestsPerDayMedian); must be positive") }
-        guard requestsPerDaySigma >= 0, requestsPerDaySigma.isFinite else { throw fail("requests_per_day_sigma", "is \(requestsPerDaySigma); must be 0 or more") }
+        guard requestsPerDayMedian > 0, requestsPerDayMedian.isFinite else {
+            throw fail("requests_per_day_median", "is \(requestsPerDayMedian); must be positive")
+        }
+        guard requestsPerDaySigma >= 0, requestsPerDaySigma.isFinite else {
+            throw fail("requests_per_day_sigma", "is \(requestsPerDaySigma); must be 0 or more")
+        }
         guard (0...1).contains(topicFocus) else { throw fail("topic_focus", "is \(topicFocus); must be in [0, 1]") }
         try promptTokens.validate(prefix: "population.prompt_tokens")
         guard maxNewTokens >= 1 else { throw fail("max_new_tokens", "is \(maxNewTokens); must be at least 1") }
-        guard (0...1).contains(repeatProbability) else { throw fail("repeat_probability", "is \(repeatProbability); must be in [0, 1]") }
+        guard (0...1).contains(repeatProbability) else {
+            throw fail("repeat_probability", "is \(repeatProbability); must be in [0, 1]")
+        }
     }
 }
 
@@ -79,7 +87,8 @@ public final class BenignPopulation {
             return user.recent[user.rng.int(below: user.recent.count)]
         }
         let source = user.rng.categorical(user.weights)
-        let p = mixture.window(source: source, split: .validation, length: config.promptTokens.draw(&user.rng), rng: &user.rng)
+        let p = mixture.window(
+            source: source, split: .validation, length: config.promptTokens.draw(&user.rng), rng: &user.rng)
         if user.recent.count == 4 { user.recent.removeFirst() }
         user.recent.append(p)
         return p
@@ -96,7 +105,8 @@ public final class BenignPopulation {
 extension BenignPopulationConfig: Codable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case users, requestsPerDayMedian = "requests_per_day_median", requestsPerDaySigma = "requests_per_day_sigma"
-        case topicFocus = "topic_focus", promptTokens = "prompt_tokens", maxNewTokens = "max_new_tokens", repeatProbability = "repeat_probability"
+        case topicFocus = "topic_focus", promptTokens = "prompt_tokens", maxNewTokens = "max_new_tokens",
+            repeatProbability = "repeat_probability"
     }
 
     public init(from decoder: Decoder) throws {

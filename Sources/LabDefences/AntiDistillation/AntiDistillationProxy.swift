@@ -42,15 +42,22 @@ public final class AntidistillationProxy {
     /// most the proxy's context length + 1 (inputs are all but the last token, targets all but the first).
     public init(proxy: GPT, target: [[Int32]], epsilon: Double) throws {
         guard epsilon > 0, epsilon.isFinite else {
-            throw LabError.invalidConfig(key: "epsilon", message: "is \(epsilon); the finite-difference step must be > 0 (e.g. 1e-2)")
+            throw LabError.invalidConfig(
+                key: "epsilon", message: "is \(epsilon); the finite-difference step must be > 0 (e.g. 1e-2)")
         }
         let T = proxy.config.contextLength
         let windows = target.filter { $0.count >= 2 }
         guard !windows.isEmpty else {
-            throw LabError.invalidConfig(key: "target", message: "has no window of 2 or more tokens; the downstream loss needs text to be measured on")
+            throw LabError.invalidConfig(
+                key: "target",
+                message: "has no window of 2 or more tokens; the downstream loss needs text to be measured on")
         }
         if let long = windows.first(where: { $0.count > T + 1 }) {
-            throw LabError.invalidConfig(key: "target", message: "a window has \(long.count) tokens; the proxy reads at most \(T) (give windows of ≤ \(T + 1) tokens)")
+            throw LabError.invalidConfig(
+                key: "target",
+                message:
+                    "a window has \(long.count) tokens; the proxy reads at most \(T) (give windows of ≤ \(T + 1) tokens)"
+            )
         }
         // g = ∇ mean CE over all target positions: each equal-length group is one batch, weighted by its
         // share of the positions (backward adds, so the groups' gradients sum).
@@ -71,7 +78,9 @@ public final class AntidistillationProxy {
         let g = proxy.gradients.pointer, theta = proxy.parameters.pointer
         var norm = 0.0
         for i in 0..<n { norm += Double(g[i]) * Double(g[i]) }
-        guard norm.isFinite, loss.isFinite else { throw LabError.nonFinite(step: 0, tensor: "proxy gradient of the downstream loss") }
+        guard norm.isFinite, loss.isFinite else {
+            throw LabError.nonFinite(step: 0, tensor: "proxy gradient of the downstream loss")
+        }
         let shifted = FloatBuffer(count: n)
         for i in 0..<n { shifted[i] = theta[i] + Float(epsilon) * g[i] }
         plus = try GPT(config: proxy.config, parameters: shifted)
@@ -100,7 +109,9 @@ public final class AntidistillationProxy {
             }
             let s = sequences.count
             sequences.append(cut[r])
-            for k in 1...cut[r].count where located[Array(cut[r][0..<k])] == nil { located[Array(cut[r][0..<k])] = (s, k - 1) }
+            for k in 1...cut[r].count where located[Array(cut[r][0..<k])] == nil {
+                located[Array(cut[r][0..<k])] = (s, k - 1)
+            }
             location[r] = (s, cut[r].count - 1)
         }
         var logp: [(plus: [Float], minus: [Float])] = Array(repeating: ([], []), count: sequences.count)
@@ -109,7 +120,10 @@ public final class AntidistillationProxy {
             let a = try Self.logSoftmaxRows(plus, tokens: tokens, batch: members.count, length: length)
             let b = try Self.logSoftmaxRows(minus, tokens: tokens, batch: members.count, length: length)
             for (j, s) in members.enumerated() {
-                logp[s] = (Array(a[(j * length * V)..<((j + 1) * length * V)]), Array(b[(j * length * V)..<((j + 1) * length * V)]))
+                logp[s] = (
+                    Array(a[(j * length * V)..<((j + 1) * length * V)]),
+                    Array(b[(j * length * V)..<((j + 1) * length * V)])
+                )
             }
         }
         let scale = 1 / (2 * epsilon)

@@ -30,12 +30,15 @@ import LabModel
 /// context get no penalty (the proxy has nothing to read).
 public struct AntidistillationSampling: RegisteredDefence {
     public static let registryName = "antidistillation"
-    public static let reference = "sample from softmax(log p/τ + λ·b), b a proxy student's finite-difference loss penalty — Savani et al. 2025"
+    public static let reference =
+        "sample from softmax(log p/τ + λ·b), b a proxy student's finite-difference loss penalty — Savani et al. 2025"
     public static let parameterDocs = [
         ParameterDoc("temperature", "1", "τ, the teacher's temperature before the penalty"),
         ParameterDoc("lambda", "1", "λ, the penalty multiplier (0 with τ = 1: plain sampling)"),
         ParameterDoc("epsilon", "0.01", "ε, the finite-difference step along the proxy's downstream-loss gradient"),
-        ParameterDoc("proxy", "none (random stand-in)", "checkpoint directory of the proxy student θ_P (the teacher's vocabulary)"),
+        ParameterDoc(
+            "proxy", "none (random stand-in)",
+            "checkpoint directory of the proxy student θ_P (the teacher's vocabulary)"),
         ParameterDoc("target_split", "validation", "split of the proxy's corpus the downstream loss ℓ is measured on"),
         ParameterDoc("target_tokens", "4096", "tokens of that split in ℓ"),
         ParameterDoc("proxy_seed", "0", "seed of the random stand-in proxy and its tokens (used only without `proxy`)"),
@@ -50,10 +53,14 @@ public struct AntidistillationSampling: RegisteredDefence {
     /// A stage around a built proxy (the programmatic route: experiments and tests that hold a GPT).
     public init(proxy: AntidistillationProxy, temperature: Double = 1, lambda: Double) throws {
         guard temperature > 0, temperature.isFinite else {
-            throw LabError.invalidConfig(key: "defences.antidistillation.temperature", message: "is \(temperature); must be > 0 (1 leaves the teacher unchanged)")
+            throw LabError.invalidConfig(
+                key: "defences.antidistillation.temperature",
+                message: "is \(temperature); must be > 0 (1 leaves the teacher unchanged)")
         }
         guard lambda.isFinite else {
-            throw LabError.invalidConfig(key: "defences.antidistillation.lambda", message: "is \(lambda); must be a finite number (0 turns the penalty off)")
+            throw LabError.invalidConfig(
+                key: "defences.antidistillation.lambda",
+                message: "is \(lambda); must be a finite number (0 turns the penalty off)")
         }
         self.proxy = proxy
         self.temperature = temperature
@@ -64,7 +71,8 @@ public struct AntidistillationSampling: RegisteredDefence {
     public init(parameters p: inout DefenceParameters, environment: DefenceEnvironment) throws {
         let tau = try p.double("temperature", 1, valid: { $0 > 0 }, "must be > 0 (1 leaves the teacher unchanged)")
         let lambda = try p.double("lambda", 1, "must be a finite number (0 turns the penalty off)")
-        let epsilon = try p.double("epsilon", 0.01, valid: { $0 > 0 }, "must be > 0 (the finite-difference step, e.g. 0.01)")
+        let epsilon = try p.double(
+            "epsilon", 0.01, valid: { $0 > 0 }, "must be > 0 (the finite-difference step, e.g. 0.01)")
         let path = try p.string("proxy")
         let split = try p.choice("target_split", "validation", Split.allCases.map(\.rawValue))
         let count = try p.int("target_tokens", 4096, valid: { $0 >= 2 }, "must be at least 2")
@@ -74,16 +82,27 @@ public struct AntidistillationSampling: RegisteredDefence {
         if let path {
             let lm = try LanguageModel.load(from: URL(fileURLWithPath: path))
             guard lm.model.config.vocabSize == environment.vocabularySize else {
-                throw LabError.invalidConfig(key: "defences.antidistillation.proxy", message: "\(path) has \(lm.model.config.vocabSize) tokens; the teacher has \(environment.vocabularySize); the proxy must share its vocabulary")
+                throw LabError.invalidConfig(
+                    key: "defences.antidistillation.proxy",
+                    message:
+                        "\(path) has \(lm.model.config.vocabSize) tokens; the teacher has \(environment.vocabularySize); the proxy must share its vocabulary"
+                )
             }
             guard let spec = lm.corpusSpec else {
-                throw LabError.invalidConfig(key: "defences.antidistillation.proxy", message: "\(path) does not record the corpus it was trained on, so the downstream loss has no data; train the proxy with distill-lab train")
+                throw LabError.invalidConfig(
+                    key: "defences.antidistillation.proxy",
+                    message:
+                        "\(path) does not record the corpus it was trained on, so the downstream loss has no data; train the proxy with distill-lab train"
+                )
             }
-            let tokens = Array(try spec.build().tokens(Split(rawValue: split) ?? .validation).prefix(count)).map(Int32.init)
+            let tokens = Array(try spec.build().tokens(Split(rawValue: split) ?? .validation).prefix(count)).map(
+                Int32.init)
             model = lm.model
             windows = Self.windows(tokens, length: model.config.contextLength + 1)
         } else {
-            let config = GPTConfig(vocabSize: environment.vocabularySize, contextLength: min(environment.contextLength, 64), width: 32, layers: 1, heads: 2)
+            let config = GPTConfig(
+                vocabSize: environment.vocabularySize, contextLength: min(environment.contextLength, 64), width: 32,
+                layers: 1, heads: 2)
             model = try GPT(config: config, seed: seed)
             var rng = LabRNG(seed: seed, stream: "antidistillation-stand-in-target")
             let tokens = (0..<count).map { _ in Int32(rng.int(below: environment.vocabularySize)) }
@@ -112,15 +131,20 @@ public struct AntidistillationSampling: RegisteredDefence {
     }
 
     public var parameters: [(key: String, value: String)] {
-        [("temperature", show(temperature)), ("lambda", show(lambda)), ("epsilon", show(proxy.epsilon)),
-         ("proxy", proxySource.path ?? (proxySource.split == "custom" ? "custom" : "none")),
-         ("target_split", proxySource.split), ("target_tokens", String(proxySource.tokens)), ("proxy_seed", String(proxySource.seed))]
+        [
+            ("temperature", show(temperature)), ("lambda", show(lambda)), ("epsilon", show(proxy.epsilon)),
+            ("proxy", proxySource.path ?? (proxySource.split == "custom" ? "custom" : "none")),
+            ("target_split", proxySource.split), ("target_tokens", String(proxySource.tokens)),
+            ("proxy_seed", String(proxySource.seed)),
+        ]
     }
 
     public func apply(to rows: inout [DistributionRow]) throws {
         guard let V = rows.first?.vocabularySize else { return }
         guard V == proxy.vocabularySize else {
-            throw LabError.message("the antidistillation proxy has \(proxy.vocabularySize) tokens, the teacher has \(V); train the proxy on the teacher's tokenizer")
+            throw LabError.message(
+                "the antidistillation proxy has \(proxy.vocabularySize) tokens, the teacher has \(V); train the proxy on the teacher's tokenizer"
+            )
         }
         // λ = 0 and τ = 1 is the identity; skipping the proxy keeps it exact and free.
         let penalties = lambda == 0 ? [] : try proxy.penalties(contexts: rows.map(\.context))

@@ -32,10 +32,13 @@ public struct NastyTeacherObjective: Sendable, Equatable {
 
     public init(temperature: Double = 4, weight: Double = 0.004) throws {
         guard temperature > 0, temperature.isFinite else {
-            throw LabError.invalidConfig(key: "nasty_teacher.temperature", message: "is \(temperature); τ must be > 0 (the paper uses 4 or 20)")
+            throw LabError.invalidConfig(
+                key: "nasty_teacher.temperature", message: "is \(temperature); τ must be > 0 (the paper uses 4 or 20)")
         }
         guard weight >= 0, weight.isFinite else {
-            throw LabError.invalidConfig(key: "nasty_teacher.weight", message: "is \(weight); ω must be ≥ 0 (0 is normal training; the paper uses 0.004–0.01)")
+            throw LabError.invalidConfig(
+                key: "nasty_teacher.weight",
+                message: "is \(weight); ω must be ≥ 0 (0 is normal training; the paper uses 0.004–0.01)")
         }
         self.temperature = temperature
         self.weight = weight
@@ -53,10 +56,16 @@ public struct NastyTeacherObjective: Sendable, Equatable {
 
     /// Evaluates L on N positions of V logits each (row-major, (N, V)) and, when `gradient` is given,
     /// writes ∂L/∂logits there ((N, V), overwritten). Throws on a target outside the vocabulary.
-    public func evaluate(logits: UnsafePointer<Float>, adversary: UnsafePointer<Float>, targets: [Int32], positions N: Int,
-                         vocabularySize V: Int, gradient: UnsafeMutablePointer<Float>? = nil) throws -> Value {
-        guard targets.count == N else { throw LabError.message("nasty teacher: \(targets.count) targets for \(N) positions") }
-        for y in targets where y < 0 || Int(y) >= V { throw LabError.message("target token \(y) is outside the vocabulary 0..<\(V)") }
+    public func evaluate(
+        logits: UnsafePointer<Float>, adversary: UnsafePointer<Float>, targets: [Int32], positions N: Int,
+        vocabularySize V: Int, gradient: UnsafeMutablePointer<Float>? = nil
+    ) throws -> Value {
+        guard targets.count == N else {
+            throw LabError.message("nasty teacher: \(targets.count) targets for \(N) positions")
+        }
+        for y in targets where y < 0 || Int(y) >= V {
+            throw LabError.message("target token \(y) is outside the vocabulary 0..<\(V)")
+        }
         let tau = temperature, omega = weight
         var ce = 0.0, kl = 0.0
         var p = [Double](repeating: 0, count: V), q = p, r = p
@@ -111,19 +120,29 @@ public struct NastyTeacherRecord: Codable, Sendable, Equatable {
 /// normally trained `adversary` that shares the corpus's vocabulary. The paper trains the nasty teacher
 /// from scratch with the same schedule as the normal one; so does this routine (seed `training.seed`).
 public enum NastyTeacher {
-    public static func train(corpus: Corpus, spec: CorpusSpec?, adversary: GPT, architecture: ModelArchitecture,
-                             training: TrainingConfig, objective: NastyTeacherObjective,
-                             progress: ProgressReporter? = nil) throws -> (LanguageModel, [NastyTeacherRecord]) {
+    public static func train(
+        corpus: Corpus, spec: CorpusSpec?, adversary: GPT, architecture: ModelArchitecture,
+        training: TrainingConfig, objective: NastyTeacherObjective,
+        progress: ProgressReporter? = nil
+    ) throws -> (LanguageModel, [NastyTeacherRecord]) {
         let V = corpus.tokenizer.vocabularySize
         let config = architecture.config(vocabularySize: V)
         try config.validate()
         try training.validate(model: config)
         let B = training.batchSize, T = training.sequenceLength ?? config.contextLength
         guard adversary.config.vocabSize == V else {
-            throw LabError.invalidConfig(key: "nasty_teacher.adversary", message: "has \(adversary.config.vocabSize) tokens; the corpus has \(V); train the normal network on the same corpus")
+            throw LabError.invalidConfig(
+                key: "nasty_teacher.adversary",
+                message:
+                    "has \(adversary.config.vocabSize) tokens; the corpus has \(V); train the normal network on the same corpus"
+            )
         }
         guard adversary.config.contextLength >= T else {
-            throw LabError.invalidConfig(key: "nasty_teacher.adversary", message: "reads \(adversary.config.contextLength) tokens; training windows have \(T); give it at least that context")
+            throw LabError.invalidConfig(
+                key: "nasty_teacher.adversary",
+                message:
+                    "reads \(adversary.config.contextLength) tokens; training windows have \(T); give it at least that context"
+            )
         }
         let model = try GPT(config: config, seed: training.seed)
         let gradientStep = GradientStep(model: model, optimizer: training.adamW)
@@ -134,23 +153,36 @@ public enum NastyTeacher {
         for step in 0..<training.steps {
             sampler.next(inputs: &inputs, targets: &targets)
             let a = try adversary.forward(tokens: inputs, batch: B, length: T)
-            adversaryLogits.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: a.baseAddress!, count: B * T * V) }
+            adversaryLogits.withUnsafeMutableBufferPointer {
+                $0.baseAddress!.update(from: a.baseAddress!, count: B * T * V)
+            }
             var value = NastyTeacherObjective.Value(loss: 0, crossEntropy: 0, kl: 0)
-            let (_, norm) = try gradientStep.take(step: step, learningRate: training.learningRate(at: step), lossName: "nasty-teacher loss") {
+            let (_, norm) = try gradientStep.take(
+                step: step, learningRate: training.learningRate(at: step), lossName: "nasty-teacher loss"
+            ) {
                 let z = try model.forward(tokens: inputs, batch: B, length: T)
                 // The objective writes ∂L/∂z into the logit-gradient buffer `forward` prepared, in place of
                 // the plain cross-entropy gradient `loss` would have put there.
-                guard let dz = model.logitGradients else { throw LabError.message("nasty teacher: the model kept no logit gradients") }
+                guard let dz = model.logitGradients else {
+                    throw LabError.message("nasty teacher: the model kept no logit gradients")
+                }
                 value = try adversaryLogits.withUnsafeBufferPointer {
-                    try objective.evaluate(logits: UnsafePointer(z.baseAddress!), adversary: $0.baseAddress!, targets: targets, positions: B * T,
-                                           vocabularySize: V, gradient: dz.baseAddress!)
+                    try objective.evaluate(
+                        logits: UnsafePointer(z.baseAddress!), adversary: $0.baseAddress!, targets: targets,
+                        positions: B * T,
+                        vocabularySize: V, gradient: dz.baseAddress!)
                 }
                 return Float(value.loss)
             }
-            records.append(NastyTeacherRecord(step: step + 1, loss: value.loss, crossEntropy: value.crossEntropy, kl: value.kl, gradientNorm: norm))
+            records.append(
+                NastyTeacherRecord(
+                    step: step + 1, loss: value.loss, crossEntropy: value.crossEntropy, kl: value.kl, gradientNorm: norm
+                ))
             progress?.update(step + 1, detail: String(format: "ce %.4f kl %.4f", value.crossEntropy, value.kl))
         }
         progress?.finish()
-        return (LanguageModel(model: model, tokenizer: corpus.tokenizer, corpusSpec: spec, step: training.steps), records)
+        return (
+            LanguageModel(model: model, tokenizer: corpus.tokenizer, corpusSpec: spec, step: training.steps), records
+        )
     }
 }

@@ -8,14 +8,16 @@ public struct HighConfidence: RegisteredDefence {
     public static let registryName = "high_confidence"
     public static let reference = "report only values ≥ cutoff, no renormalisation — ART HighConfidence"
     public static let parameterDocs = [
-        ParameterDoc("cutoff", "0.25", "smallest value reported (ART's default)"),
+        ParameterDoc("cutoff", "0.25", "smallest value reported (ART's default)")
     ]
     public let cutoff: Double
 
     public init(cutoff: Double = 0.25) { self.cutoff = cutoff }
 
     public init(parameters p: inout DefenceParameters, environment: DefenceEnvironment) throws {
-        self.init(cutoff: try p.double("cutoff", 0.25, valid: { $0 > 0 && $0 <= 1 }, "must be in (0, 1] (ART's default is 0.25)"))
+        self.init(
+            cutoff: try p.double(
+                "cutoff", 0.25, valid: { $0 > 0 && $0 <= 1 }, "must be in (0, 1] (ART's default is 0.25)"))
     }
 
     public var parameters: [(key: String, value: String)] { [("cutoff", show(cutoff))] }

@@ -6,7 +6,8 @@ import LabCore
 
 public struct LabelOnly: RegisteredDefence {
     public static let registryName = "label_only"
-    public static let reference = "report only the top-1 token, one-hot, one label per row — ART ClassLabels (batch bug fixed)"
+    public static let reference =
+        "report only the top-1 token, one-hot, one label per row — ART ClassLabels (batch bug fixed)"
     public static let parameterDocs: [ParameterDoc] = []
 
     public init() {}

@@ -22,10 +22,13 @@ import LabCore
 /// for k ≠ top-1, α_k < (y_top − y_k)/(1 + y_top − y_k) keeps the top-1 token strictly first.
 public struct PredictionPoisoning: RegisteredDefence {
     public static let registryName = "mad"
-    public static let reference = "MAD-argmax prediction poisoning within an L1 budget ε, last-layer linear proxy — Orekondy et al. 2020"
+    public static let reference =
+        "MAD-argmax prediction poisoning within an L1 budget ε, last-layer linear proxy — Orekondy et al. 2020"
     public static let parameterDocs = [
         ParameterDoc("epsilon", "0.5", "ε, the L1 budget ‖ỹ − y‖₁ ≤ ε (in [0, 2])"),
-        ParameterDoc("proxy_temperature", "none (uniform proxy)", "τ: the proxy student predicts softmax(log y / τ); absent: uniform"),
+        ParameterDoc(
+            "proxy_temperature", "none (uniform proxy)",
+            "τ: the proxy student predicts softmax(log y / τ); absent: uniform"),
     ]
     public let epsilon: Double
     public let proxyTemperature: Double?
@@ -37,7 +40,8 @@ public struct PredictionPoisoning: RegisteredDefence {
 
     public init(parameters p: inout DefenceParameters, environment: DefenceEnvironment) throws {
         let eps = try p.double("epsilon", 0.5, valid: { $0 >= 0 && $0 <= 2 }, "must be an L1 budget in [0, 2]")
-        let tau = try p.double("proxy_temperature", default: nil, valid: { $0 > 0 }, "must be > 0, or absent for a uniform proxy")
+        let tau = try p.double(
+            "proxy_temperature", default: nil, valid: { $0 > 0 }, "must be > 0, or absent for a uniform proxy")
         self.init(epsilon: eps, proxyTemperature: tau)
     }
 

@@ -25,10 +25,13 @@ public struct AdaptiveMisinformation: RegisteredDefence {
     }
 
     public static let registryName = "misinformation"
-    public static let reference = "below a max-probability threshold answer from a misinformation model — Kariyappa & Qureshi 2020"
+    public static let reference =
+        "below a max-probability threshold answer from a misinformation model — Kariyappa & Qureshi 2020"
     public static let parameterDocs = [
         ParameterDoc("threshold", "0.5", "τ: rows whose top probability is below it are answered with misinformation"),
-        ParameterDoc("sharpness", "none (hard switch)", "ν of the paper's soft switch α = 1/(1 + e^{ν(S − τ)}); absent: α ∈ {0, 1}"),
+        ParameterDoc(
+            "sharpness", "none (hard switch)",
+            "ν of the paper's soft switch α = 1/(1 + e^{ν(S − τ)}); absent: α ∈ {0, 1}"),
         ParameterDoc("source", "inverted", "`inverted` (ŷ ∝ 1/p), `uniform`, or `checkpoint` (needs `checkpoint`)"),
         ParameterDoc("checkpoint", "none", "directory of the misinformation GPT for `source: checkpoint`"),
     ]
@@ -50,21 +53,30 @@ public struct AdaptiveMisinformation: RegisteredDefence {
 
     public init(parameters p: inout DefenceParameters, environment: DefenceEnvironment) throws {
         let threshold = try p.double("threshold", 0.5, valid: { $0 > 0 && $0 <= 1 }, "must be a probability in (0, 1]")
-        let sharpness = try p.double("sharpness", default: nil, valid: { $0 > 0 }, "must be > 0, or absent for a hard switch")
+        let sharpness = try p.double(
+            "sharpness", default: nil, valid: { $0 > 0 }, "must be > 0, or absent for a hard switch")
         let kind = try p.choice("source", "inverted", ["inverted", "uniform", "checkpoint"])
         let path = try p.string("checkpoint")
         switch (kind, path) {
         case ("checkpoint", let dir?):
             let lm = try LanguageModel.load(from: URL(fileURLWithPath: dir))
             guard lm.model.config.vocabSize == environment.vocabularySize else {
-                throw LabError.invalidConfig(key: "defences.misinformation.checkpoint", message: "\(dir) has \(lm.model.config.vocabSize) tokens; the teacher has \(environment.vocabularySize); the misinformation model must share its vocabulary")
+                throw LabError.invalidConfig(
+                    key: "defences.misinformation.checkpoint",
+                    message:
+                        "\(dir) has \(lm.model.config.vocabSize) tokens; the teacher has \(environment.vocabularySize); the misinformation model must share its vocabulary"
+                )
             }
             self.init(threshold: threshold, sharpness: sharpness, source: .model(GPTTeacher(lm)))
             checkpoint = dir
         case ("checkpoint", nil):
-            throw LabError.invalidConfig(key: "defences.misinformation.checkpoint", message: "is missing; source: checkpoint needs the misinformation model's directory")
+            throw LabError.invalidConfig(
+                key: "defences.misinformation.checkpoint",
+                message: "is missing; source: checkpoint needs the misinformation model's directory")
         case (_, _?):
-            throw LabError.invalidConfig(key: "defences.misinformation.checkpoint", message: "is set but source is '\(kind)'; set source: checkpoint or remove it")
+            throw LabError.invalidConfig(
+                key: "defences.misinformation.checkpoint",
+                message: "is set but source is '\(kind)'; set source: checkpoint or remove it")
         default:
             self.init(threshold: threshold, sharpness: sharpness, source: kind == "uniform" ? .uniform : .inverted)
         }
@@ -74,8 +86,10 @@ public struct AdaptiveMisinformation: RegisteredDefence {
     public private(set) var checkpoint: String?
 
     public var parameters: [(key: String, value: String)] {
-        [("threshold", show(threshold)), ("sharpness", sharpness.map(show) ?? "hard"),
-         ("source", checkpoint == nil ? sourceName : "checkpoint"), ("checkpoint", checkpoint ?? "none")]
+        [
+            ("threshold", show(threshold)), ("sharpness", sharpness.map(show) ?? "hard"),
+            ("source", checkpoint == nil ? sourceName : "checkpoint"), ("checkpoint", checkpoint ?? "none"),
+        ]
     }
 
     /// α for a row whose top probability is `s`.
@@ -93,7 +107,9 @@ public struct AdaptiveMisinformation: RegisteredDefence {
         }
         guard let first = triggered.first else { return }
         if case let .model(teacher) = source, teacher.vocabularySize != rows[first.row].vocabularySize {
-            throw LabError.message("the misinformation model has \(teacher.vocabularySize) tokens, the teacher \(rows[first.row].vocabularySize); they must share one vocabulary")
+            throw LabError.message(
+                "the misinformation model has \(teacher.vocabularySize) tokens, the teacher \(rows[first.row].vocabularySize); they must share one vocabulary"
+            )
         }
         let fromModel = try modelPredictions(for: triggered.map { rows[$0.row].context })
         for (n, t) in triggered.enumerated() {
@@ -122,7 +138,9 @@ public struct AdaptiveMisinformation: RegisteredDefence {
         let V = teacher.vocabularySize
         let logits = try teacher.logits(prompts: contexts.map { Array($0.suffix(teacher.contextLength)) })
         return logits.map { rows in
-            rows.withUnsafeBufferPointer { ServingMath.probabilities($0.baseAddress! + (rows.count / V - 1) * V, V: V, bias: [:]) }
+            rows.withUnsafeBufferPointer {
+                ServingMath.probabilities($0.baseAddress! + (rows.count / V - 1) * V, V: V, bias: [:])
+            }
         }
     }
 }

@@ -15,7 +15,9 @@ public enum NoiseDomain: String, Sendable, CaseIterable {
 
 /// The shared perturbation: one draw per reported entry from `draw`, added in `domain`.
 enum OutputNoise {
-    static func apply(to rows: inout [DistributionRow], domain: NoiseDomain, stream: String, draw: (inout LabRNG) -> Double) {
+    static func apply(
+        to rows: inout [DistributionRow], domain: NoiseDomain, stream: String, draw: (inout LabRNG) -> Double
+    ) {
         for r in rows.indices {
             var rng = rows[r].rng(stream)
             let tokens = rows[r].reportedTokens
@@ -43,10 +45,12 @@ enum OutputNoise {
 /// `scale` σ is the standard deviation; `on` picks the domain (see `NoiseDomain`).
 public struct GaussianNoise: RegisteredDefence {
     public static let registryName = "gaussian_noise"
-    public static let reference = "Gaussian noise on each reported value — ART GaussianNoise (probabilities, clipped and renormalised)"
+    public static let reference =
+        "Gaussian noise on each reported value — ART GaussianNoise (probabilities, clipped and renormalised)"
     public static let parameterDocs = [
         ParameterDoc("scale", "0.2", "standard deviation σ of the noise (ART's default)"),
-        ParameterDoc("on", "probabilities", "`probabilities` (p + n, clip at 0, renormalise) or `logits` (softmax(log p + n))"),
+        ParameterDoc(
+            "on", "probabilities", "`probabilities` (p + n, clip at 0, renormalise) or `logits` (softmax(log p + n))"),
     ]
     public let scale: Double
     public let domain: NoiseDomain
@@ -57,7 +61,8 @@ public struct GaussianNoise: RegisteredDefence {
     }
 
     public init(parameters p: inout DefenceParameters, environment: DefenceEnvironment) throws {
-        let scale = try p.double("scale", 0.2, valid: { $0 >= 0 }, "must be a standard deviation ≥ 0 (ART's default is 0.2)")
+        let scale = try p.double(
+            "scale", 0.2, valid: { $0 >= 0 }, "must be a standard deviation ≥ 0 (ART's default is 0.2)")
         let domain = NoiseDomain(rawValue: try p.choice("on", "probabilities", NoiseDomain.allCases.map(\.rawValue)))!
         self.init(scale: scale, domain: domain)
     }
@@ -74,12 +79,16 @@ public struct GaussianNoise: RegisteredDefence {
 /// the heavier-tailed alternative to `GaussianNoise`, same domains.
 public struct LaplaceNoise: RegisteredDefence {
     public static let registryName = "laplace_noise"
-    public static let reference = "Laplace noise on each reported value — the ART GaussianNoise scheme with a Laplace draw"
+    public static let reference =
+        "Laplace noise on each reported value — the ART GaussianNoise scheme with a Laplace draw"
     /// 0.2/√2: the same standard deviation as `GaussianNoise`'s default, so the two rows of a table compare.
     public static let defaultScale = 0.2 / 2.0.squareRoot()
     public static let parameterDocs = [
-        ParameterDoc("scale", "0.1414", "Laplace scale b; the standard deviation is b√2 (default 0.2/√2: σ = 0.2, as the Gaussian's)"),
-        ParameterDoc("on", "probabilities", "`probabilities` (p + n, clip at 0, renormalise) or `logits` (softmax(log p + n))"),
+        ParameterDoc(
+            "scale", "0.1414",
+            "Laplace scale b; the standard deviation is b√2 (default 0.2/√2: σ = 0.2, as the Gaussian's)"),
+        ParameterDoc(
+            "on", "probabilities", "`probabilities` (p + n, clip at 0, renormalise) or `logits` (softmax(log p + n))"),
     ]
     public let scale: Double
     public let domain: NoiseDomain

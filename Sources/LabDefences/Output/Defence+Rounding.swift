@@ -12,7 +12,8 @@ public struct Rounding: RegisteredDefence {
     public static let reference = "round reported values to d decimals — ART Rounded; Tramèr et al. 2016"
     public static let parameterDocs = [
         ParameterDoc("decimals", "3", "d, decimals kept (ART's default)"),
-        ParameterDoc("on", "probabilities", "`probabilities` (p rounded; small ones become 0) or `logprobs` (log p rounded)"),
+        ParameterDoc(
+            "on", "probabilities", "`probabilities` (p rounded; small ones become 0) or `logprobs` (log p rounded)"),
     ]
     public let decimals: Int
     public let domain: Domain
@@ -23,8 +24,11 @@ public struct Rounding: RegisteredDefence {
     }
 
     public init(parameters p: inout DefenceParameters, environment: DefenceEnvironment) throws {
-        let d = try p.int("decimals", 3, valid: { (0...12).contains($0) }, "must be a whole number of decimals in 0...12")
-        self.init(decimals: d, domain: Domain(rawValue: try p.choice("on", "probabilities", Domain.allCases.map(\.rawValue)))!)
+        let d = try p.int(
+            "decimals", 3, valid: { (0...12).contains($0) }, "must be a whole number of decimals in 0...12")
+        self.init(
+            decimals: d, domain: Domain(rawValue: try p.choice("on", "probabilities", Domain.allCases.map(\.rawValue)))!
+        )
     }
 
     public var parameters: [(key: String, value: String)] { [("decimals", String(decimals)), ("on", domain.rawValue)] }

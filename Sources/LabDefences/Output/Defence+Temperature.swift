@@ -9,7 +9,7 @@ public struct TemperatureScaling: RegisteredDefence {
     public static let registryName = "temperature"
     public static let reference = "report p^{1/τ} renormalised: τ > 1 flattens, τ < 1 sharpens"
     public static let parameterDocs = [
-        ParameterDoc("temperature", "2.0", "τ > 0; 1 leaves the distribution unchanged"),
+        ParameterDoc("temperature", "2.0", "τ > 0; 1 leaves the distribution unchanged")
     ]
     public let temperature: Double
 

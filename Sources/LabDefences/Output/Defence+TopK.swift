@@ -20,7 +20,9 @@ public struct TopK: RegisteredDefence {
     }
 
     public init(parameters p: inout DefenceParameters, environment: DefenceEnvironment) throws {
-        let k = try p.int("k", 5, valid: { $0 >= 1 && $0 <= environment.vocabularySize }, "must be in 1...\(environment.vocabularySize) (the vocabulary size)")
+        let k = try p.int(
+            "k", 5, valid: { $0 >= 1 && $0 <= environment.vocabularySize },
+            "must be in 1...\(environment.vocabularySize) (the vocabulary size)")
         self.init(k: k, renormalise: try p.bool("renormalise", false))
     }
 

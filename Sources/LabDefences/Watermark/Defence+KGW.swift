@@ -11,11 +11,13 @@ import LabCore
 /// to undo the bias. Positions with fewer than h context tokens are left alone, as in `KGWWatermark`.
 public struct KGWDefence: RegisteredDefence {
     public static let registryName = "kgw"
-    public static let reference = "green-list watermark on served distributions: +δ on ⌊γV⌋ keyed green tokens — Kirchenbauer et al. 2023"
+    public static let reference =
+        "green-list watermark on served distributions: +δ on ⌊γV⌋ keyed green tokens — Kirchenbauer et al. 2023"
     /// The hash key of the KGW reference implementation (`hash_key=15485863`), so defaults match it.
     public static let defaultKey: UInt64 = 15_485_863
     public static let parameterDocs = [
-        ParameterDoc("gamma", "0.25", "γ, fraction of the vocabulary that is green in each context (the paper's default)"),
+        ParameterDoc(
+            "gamma", "0.25", "γ, fraction of the vocabulary that is green in each context (the paper's default)"),
         ParameterDoc("delta", "2.0", "δ, logit bonus of green tokens (the paper's default)"),
         ParameterDoc("key", "15485863", "the secret key seeding every green list (the reference code's hash key)"),
         ParameterDoc("context_width", "1", "h, previous tokens that seed the green list"),
@@ -25,26 +27,32 @@ public struct KGWDefence: RegisteredDefence {
     public init(watermark: KGWWatermark) { self.watermark = watermark }
 
     public init(parameters p: inout DefenceParameters, environment: DefenceEnvironment) throws {
-        let gamma = try p.double("gamma", 0.25, valid: { $0 > 0 && $0 < 1 }, "must be in (0, 1) (the paper's default is 0.25)")
+        let gamma = try p.double(
+            "gamma", 0.25, valid: { $0 > 0 && $0 < 1 }, "must be in (0, 1) (the paper's default is 0.25)")
         let delta = try p.double("delta", 2.0, valid: { $0 >= 0 }, "must be ≥ 0 (the paper's default is 2)")
         let key = try p.uint64("key", Self.defaultKey)
         let h = try p.int("context_width", 1, valid: { $0 >= 1 }, "must be at least 1")
         do {
-            watermark = try KGWWatermark(gamma: gamma, delta: Float(delta), key: key, contextWidth: h, vocabularySize: environment.vocabularySize)
+            watermark = try KGWWatermark(
+                gamma: gamma, delta: Float(delta), key: key, contextWidth: h, vocabularySize: environment.vocabularySize
+            )
         } catch let LabError.invalidConfig(k, message) {
             throw LabError.invalidConfig(key: "defences.kgw.\(k)", message: message)
         }
     }
 
     public var parameters: [(key: String, value: String)] {
-        [("gamma", show(watermark.gamma)), ("delta", show(Double(watermark.delta))), ("key", String(watermark.key)),
-         ("context_width", String(watermark.contextWidth))]
+        [
+            ("gamma", show(watermark.gamma)), ("delta", show(Double(watermark.delta))), ("key", String(watermark.key)),
+            ("context_width", String(watermark.contextWidth)),
+        ]
     }
 
     public func apply(to rows: inout [DistributionRow]) throws {
         guard let V = rows.first?.vocabularySize else { return }
         guard V == watermark.vocabularySize else {
-            throw LabError.message("the kgw watermark was made for \(watermark.vocabularySize) tokens, the teacher has \(V)")
+            throw LabError.message(
+                "the kgw watermark was made for \(watermark.vocabularySize) tokens, the teacher has \(V)")
         }
         // `bias` on a zero row yields δ on exactly the green tokens; the values are then scaled by e^δ
         // in Double, which is adding δ to their logits without a round trip through Float logits.

@@ -52,8 +52,11 @@ public enum KGWSampling {
     /// `settings.length` tokens after each prompt from `model`: text i is sampled with watermark i's bias (none
     /// for clean text, δ = 0) added before or after the temperature, from its own stream (seed, `stream`-i), so
     /// a text does not depend on the batch it was sampled in.
-    public static func sample(model: GPT, prompts: [[Int32]], watermarks: [KGWWatermark], delta: Double, settings options: Settings, seed: UInt64,
-                              stream: String) throws -> Sampled {
+    public static func sample(
+        model: GPT, prompts: [[Int32]], watermarks: [KGWWatermark], delta: Double, settings options: Settings,
+        seed: UInt64,
+        stream: String
+    ) throws -> Sampled {
         let V = model.config.vocabSize
         let sampler = Sampler(model: model)
         let temperature = Float(options.temperature)
@@ -63,40 +66,50 @@ public enum KGWSampling {
         let after = options.biasOrder == .afterTemperature
         let modulus = (1 - g) * (alpha - 1) / (1 + (alpha - 1) * g)
         var out = Sampled()
-        let row = UnsafeMutablePointer<Float>.allocate(capacity: V), logp = UnsafeMutablePointer<Float>.allocate(capacity: V)
+        let row = UnsafeMutablePointer<Float>.allocate(capacity: V),
+            logp = UnsafeMutablePointer<Float>.allocate(capacity: V)
         let order = UnsafeMutablePointer<Int32>.allocate(capacity: V)
-        defer { row.deallocate(); logp.deallocate(); order.deallocate() }
+        defer {
+            row.deallocate()
+            logp.deallocate()
+            order.deallocate()
+        }
         for lo in stride(from: 0, to: prompts.count, by: options.batchSize) {
             let hi = min(prompts.count, lo + options.batchSize)
             var rngs = (lo..<hi).map { LabRNG(seed: seed, stream: "watermark-\(stream)-\($0)") }
             var entropy = 0.0, spike = 0.0, positions = 0
-            let texts = try sampler.generate(prompts: Array(prompts[lo..<hi]), maxNewTokens: options.length, options: SamplingOptions(), seed: seed, choose: { sequences, contexts, logits in
-                var chosen: [Int32] = []
-                chosen.reserveCapacity(sequences.count)
-                for (j, b) in sequences.enumerated() {
-                    let z = logits + b * V
-                    // The unwatermarked sampling distribution: its entropies.
-                    Sampling.logSoftmax(out: logp, logits: z, V: V, temperature: temperature)
-                    var hShannon = 0.0, hSpike = 0.0
-                    for v in 0..<V {
-                        let p = Double(exp(logp[v]))
-                        if p > 0 { hShannon -= p * Double(logp[v]) }
-                        hSpike += p / (1 + modulus * p)
+            let texts = try sampler.generate(
+                prompts: Array(prompts[lo..<hi]), maxNewTokens: options.length, options: SamplingOptions(), seed: seed,
+                choose: { sequences, contexts, logits in
+                    var chosen: [Int32] = []
+                    chosen.reserveCapacity(sequences.count)
+                    for (j, b) in sequences.enumerated() {
+                        let z = logits + b * V
+                        // The unwatermarked sampling distribution: its entropies.
+                        Sampling.logSoftmax(out: logp, logits: z, V: V, temperature: temperature)
+                        var hShannon = 0.0, hSpike = 0.0
+                        for v in 0..<V {
+                            let p = Double(exp(logp[v]))
+                            if p > 0 { hShannon -= p * Double(logp[v]) }
+                            hSpike += p / (1 + modulus * p)
+                        }
+                        entropy += hShannon
+                        spike += hSpike
+                        positions += 1
+                        if after {
+                            for v in 0..<V { row[v] = z[v] / temperature }
+                        } else {
+                            row.update(from: z, count: V)
+                        }
+                        watermarks[lo + b].bias(logits: row, context: contexts[j][...])
+                        Sampling.logSoftmax(out: logp, logits: row, V: V, temperature: after ? 1 : temperature)
+                        chosen.append(
+                            Int32(
+                                Sampling.draw(
+                                    logProbabilities: logp, V: V, topK: nil, topP: nil, order: order, rng: &rngs[b])))
                     }
-                    entropy += hShannon
-                    spike += hSpike
-                    positions += 1
-                    if after {
-                        for v in 0..<V { row[v] = z[v] / temperature }
-                    } else {
-                        row.update(from: z, count: V)
-                    }
-                    watermarks[lo + b].bias(logits: row, context: contexts[j][...])
-                    Sampling.logSoftmax(out: logp, logits: row, V: V, temperature: after ? 1 : temperature)
-                    chosen.append(Int32(Sampling.draw(logProbabilities: logp, V: V, topK: nil, topP: nil, order: order, rng: &rngs[b])))
-                }
-                return chosen
-            })
+                    return chosen
+                })
             out.texts += texts
             out.entropy += entropy
             out.spikeEntropy += spike

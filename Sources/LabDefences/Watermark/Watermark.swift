@@ -43,22 +43,39 @@ public struct KGWWatermark: Sendable, Equatable {
     /// Bits of the Feistel domain (even; 2^bits ≥ V).
     let domainBits: Int
 
-    public init(gamma: Double = 0.25, delta: Float = 2.0, key: UInt64, contextWidth: Int = 1, vocabularySize: Int) throws {
+    public init(gamma: Double = 0.25, delta: Float = 2.0, key: UInt64, contextWidth: Int = 1, vocabularySize: Int)
+        throws
+    {
         guard vocabularySize >= 2, vocabularySize <= Int(Int32.max) else {
-            throw LabError.invalidConfig(key: "vocabulary_size", message: "is \(vocabularySize); a watermark needs a vocabulary of 2...\(Int32.max) tokens")
+            throw LabError.invalidConfig(
+                key: "vocabulary_size",
+                message: "is \(vocabularySize); a watermark needs a vocabulary of 2...\(Int32.max) tokens")
         }
         guard gamma > 0, gamma < 1 else {
-            throw LabError.invalidConfig(key: "gamma", message: "is \(gamma); the green fraction must be in (0, 1) (the paper's default is 0.25)")
+            throw LabError.invalidConfig(
+                key: "gamma", message: "is \(gamma); the green fraction must be in (0, 1) (the paper's default is 0.25)"
+            )
         }
         let size = Int((gamma * Double(vocabularySize)).rounded(.down))
         guard size >= 1 else {
-            throw LabError.invalidConfig(key: "gamma", message: "is \(gamma); with \(vocabularySize) tokens the green list ⌊γ·V⌋ would be empty — raise gamma to at least \(1.0 / Double(vocabularySize))")
+            throw LabError.invalidConfig(
+                key: "gamma",
+                message:
+                    "is \(gamma); with \(vocabularySize) tokens the green list ⌊γ·V⌋ would be empty — raise gamma to at least \(1.0 / Double(vocabularySize))"
+            )
         }
         guard delta >= 0, delta.isFinite else {
-            throw LabError.invalidConfig(key: "delta", message: "is \(delta); the green-token logit bonus must be finite and at least 0 (the paper's default is 2)")
+            throw LabError.invalidConfig(
+                key: "delta",
+                message:
+                    "is \(delta); the green-token logit bonus must be finite and at least 0 (the paper's default is 2)")
         }
         guard contextWidth >= 1 else {
-            throw LabError.invalidConfig(key: "context_width", message: "is \(contextWidth); the green list is seeded by at least 1 previous token (1 is the paper's default)")
+            throw LabError.invalidConfig(
+                key: "context_width",
+                message:
+                    "is \(contextWidth); the green list is seeded by at least 1 previous token (1 is the paper's default)"
+            )
         }
         self.gamma = gamma
         self.delta = delta

@@ -95,7 +95,8 @@ public enum WatermarkStatistics {
             sum += term
             if term < sum * 1e-17 { break }
         }
-        let logStart = lgamma(Double(n + 1)) - lgamma(Double(start + 1)) - lgamma(Double(n - start + 1))
+        let logStart =
+            lgamma(Double(n + 1)) - lgamma(Double(start + 1)) - lgamma(Double(n - start + 1))
             + Double(start) * log(p) + Double(n - start) * log1p(-p)
         return min(1, exp(logStart + log(sum)))
     }
@@ -141,7 +142,9 @@ public struct KGWTally: Sendable {
         for i in first..<full.count {
             let token = full[i]
             guard token >= 0, Int(token) < V else {
-                throw LabError.message("token \(token) at position \(i - prompt.count) is outside the watermark's vocabulary 0..<\(V); score text in the tokenizer the watermark was made with")
+                throw LabError.message(
+                    "token \(token) at position \(i - prompt.count) is outside the watermark's vocabulary 0..<\(V); score text in the tokenizer the watermark was made with"
+                )
             }
             // A full window exists (i ≥ h), so the hash is never nil.
             let c = watermark.contextHash(full[(i - h)..<i]) ?? 0
@@ -154,7 +157,8 @@ public struct KGWTally: Sendable {
     /// radioactivity test needs (a suspect model's predicted token after a watermarked context).
     public mutating func add(token: Int32, context: ArraySlice<Int32>) throws {
         guard token >= 0, Int(token) < watermark.vocabularySize else {
-            throw LabError.message("token \(token) is outside the watermark's vocabulary 0..<\(watermark.vocabularySize)")
+            throw LabError.message(
+                "token \(token) is outside the watermark's vocabulary 0..<\(watermark.vocabularySize)")
         }
         guard let c = watermark.contextHash(context) else { return }
         count(token: token, contextHash: c)
@@ -188,7 +192,9 @@ public struct KGWDetector: Sendable {
     /// given, pairs one prompt with each text.
     public func scores(texts: [[Int32]], prompts: [[Int32]]? = nil, deduplicate: Bool) throws -> [WatermarkScore] {
         try checkPrompts(prompts, texts: texts)
-        var results = [Result<WatermarkScore, Error>](repeating: .success(WatermarkScore(green: 0, scored: 0, gamma: watermark.effectiveGamma)), count: texts.count)
+        var results = [Result<WatermarkScore, Error>](
+            repeating: .success(WatermarkScore(green: 0, scored: 0, gamma: watermark.effectiveGamma)),
+            count: texts.count)
         results.withUnsafeMutableBufferPointer { out in
             Parallel.forChunks(texts.count, minimumPerChunk: 32) { range in
                 for i in range {
@@ -207,14 +213,17 @@ public struct KGWDetector: Sendable {
         try checkPrompts(prompts, texts: texts)
         var tally = KGWTally(watermark: watermark, deduplicate: deduplicate)
         for (i, text) in texts.enumerated() {
-            do { try tally.add(tokens: text, prompt: prompts?[i] ?? []) } catch { throw LabError.message("text \(i): \(error)") }
+            do { try tally.add(tokens: text, prompt: prompts?[i] ?? []) } catch {
+                throw LabError.message("text \(i): \(error)")
+            }
         }
         return tally.score
     }
 
     private func checkPrompts(_ prompts: [[Int32]]?, texts: [[Int32]]) throws {
         if let prompts, prompts.count != texts.count {
-            throw LabError.message("\(prompts.count) prompts for \(texts.count) texts; give one prompt per text, or none")
+            throw LabError.message(
+                "\(prompts.count) prompts for \(texts.count) texts; give one prompt per text, or none")
         }
     }
 }

@@ -19,7 +19,9 @@ extension WatermarkStatistics {
     /// The Clopper–Pearson (exact) two-sided 95% interval of a binomial proportion: the p at which observing
     /// at least `successes` (lower bound), or at most `successes` (upper bound), has probability 2.5%.
     /// Found by bisection on the exact tail, which is increasing in p.
-    public static func clopperPearson(successes k: Int, trials n: Int, level: Double = 0.95) -> (low: Double, high: Double) {
+    public static func clopperPearson(successes k: Int, trials n: Int, level: Double = 0.95) -> (
+        low: Double, high: Double
+    ) {
         guard n > 0 else { return (0, 1) }
         let tail = (1 - level) / 2
         func bisect(_ f: (Double) -> Double, target: Double) -> Double {

@@ -14,7 +14,9 @@ public struct BenignCostReport: Codable, Sendable {
     public var options: BenignCostOptions
     public var rows: [BenignCostRow]
 
-    public init(teacher: String, vocabularySize: Int, contextLength: Int, options: BenignCostOptions, rows: [BenignCostRow]) {
+    public init(
+        teacher: String, vocabularySize: Int, contextLength: Int, options: BenignCostOptions, rows: [BenignCostRow]
+    ) {
         self.teacher = teacher
         self.vocabularySize = vocabularySize
         self.contextLength = contextLength
@@ -26,13 +28,20 @@ public struct BenignCostReport: Codable, Sendable {
         case teacher, vocabularySize = "vocabulary_size", contextLength = "context_length", options, rows
     }
 
-    static let header = ["defence", "parameters", "KL(served‖teacher) nats", "total variation", "top-1 agreement", "top-1 change",
-                         "withheld rows", "honest-text perplexity", "Δ perplexity", "Δ perplexity %"]
+    static let header = [
+        "defence", "parameters", "KL(served‖teacher) nats", "total variation", "top-1 agreement", "top-1 change",
+        "withheld rows", "honest-text perplexity", "Δ perplexity", "Δ perplexity %",
+    ]
 
     func cells(_ r: BenignCostRow) -> [String] {
-        [r.defence, r.parameters.isEmpty ? "—" : r.parameters, String(format: "%.4f", r.meanKL), String(format: "%.4f", r.meanTotalVariation),
-         String(format: "%.4f", r.top1Agreement), String(format: "%+.4f", r.top1Change), String(format: "%.4f", r.withheldRate),
-         String(format: "%.3f", r.textPerplexity), String(format: "%+.3f", r.perplexityIncrease), String(format: "%+.1f", r.relativePerplexityIncrease * 100)]
+        [
+            r.defence, r.parameters.isEmpty ? "—" : r.parameters, String(format: "%.4f", r.meanKL),
+            String(format: "%.4f", r.meanTotalVariation),
+            String(format: "%.4f", r.top1Agreement), String(format: "%+.4f", r.top1Change),
+            String(format: "%.4f", r.withheldRate),
+            String(format: "%.3f", r.textPerplexity), String(format: "%+.3f", r.perplexityIncrease),
+            String(format: "%+.1f", r.relativePerplexityIncrease * 100),
+        ]
     }
 
     public var markdown: String {
@@ -44,18 +53,30 @@ public struct BenignCostReport: Codable, Sendable {
             "| " + Self.header.joined(separator: " | ") + " |",
             "|" + Self.header.map { _ in "---" }.joined(separator: "|") + "|",
         ]
-        for r in rows { lines.append("| " + cells(r).map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |") }
+        for r in rows {
+            lines.append(
+                "| " + cells(r).map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |")
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 
     public var csv: String {
-        func field(_ s: String) -> String { s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s }
-        let keys = ["defence", "parameters", "positions", "mean_kl", "mean_total_variation", "top1_agreement", "top1_change", "withheld_rate",
-                    "text_perplexity", "perplexity_increase", "relative_perplexity_increase"]
+        func field(_ s: String) -> String {
+            s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        }
+        let keys = [
+            "defence", "parameters", "positions", "mean_kl", "mean_total_variation", "top1_agreement", "top1_change",
+            "withheld_rate",
+            "text_perplexity", "perplexity_increase", "relative_perplexity_increase",
+        ]
         var lines = [keys.joined(separator: ",")]
         for r in rows {
-            let values: [String] = [r.defence, r.parameters, String(r.positions), "\(r.meanKL)", "\(r.meanTotalVariation)", "\(r.top1Agreement)",
-                                    "\(r.top1Change)", "\(r.withheldRate)", "\(r.textPerplexity)", "\(r.perplexityIncrease)", "\(r.relativePerplexityIncrease)"]
+            let values: [String] = [
+                r.defence, r.parameters, String(r.positions), "\(r.meanKL)", "\(r.meanTotalVariation)",
+                "\(r.top1Agreement)",
+                "\(r.top1Change)", "\(r.withheldRate)", "\(r.textPerplexity)", "\(r.perplexityIncrease)",
+                "\(r.relativePerplexityIncrease)",
+            ]
             lines.append(values.map(field).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
@@ -73,7 +94,8 @@ public struct BenignCostReport: Codable, Sendable {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw LabError.file(path: directory.path, message: "cannot create the directory (\(error.localizedDescription))")
+            throw LabError.file(
+                path: directory.path, message: "cannot create the directory (\(error.localizedDescription))")
         }
         var written: [URL] = []
         for (ext, text) in [("md", markdown), ("csv", csv), ("json", try json())] {
