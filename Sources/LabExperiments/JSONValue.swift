@@ -2,6 +2,7 @@
 // doubles in Swift's shortest round-trip form, non-finite as null) — so results.json is byte-identical
 // whenever its numbers are, and keeps the order of the kind's outputs. Not a parser.
 import Foundation
+import LabCore
 
 public indirect enum JSONValue: Equatable {
     case null
@@ -57,23 +58,5 @@ public indirect enum JSONValue: Equatable {
         return "\(d)"
     }
 
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { JSONText.quote(s) }
 }

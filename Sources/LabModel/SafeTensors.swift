@@ -351,22 +351,7 @@ public enum SafeTensors {
         }
     }
 
-    /// A JSON string literal; names are ASCII in practice but escaping keeps any name valid.
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    static func jsonString(_ s: String) -> String { JSONText.quote(s) }
 }
 
 /// The JSON values a safetensors header may hold. Decoding order matters: JSONDecoder refuses

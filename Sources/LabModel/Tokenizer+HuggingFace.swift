@@ -49,26 +49,7 @@ extension Tokenizer {
         return Data(out.utf8)
     }
 
-    /// A JSON string literal. Byte-level spellings hold no control characters; the rest are escaped anyway.
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func jsonString(_ s: String) -> String { JSONText.quote(s) }
 }
 
 /// The part of a Hugging Face tokenizer.json the lab reads, with the settings it can reproduce checked.
