@@ -12,11 +12,10 @@ public final class LanguageModel {
     public let tokenizer: Tokenizer
     /// The corpus the model was trained on, when known (saved in the checkpoint's metadata).
     public var corpusSpec: CorpusSpec?
-    /// Size and hash of the text corpus file, when the checkpoint recorded them.
-    public var recordedCorpusFile: (bytes: Int, hash: String)?
     /// Training steps taken so far.
     public var step: Int
-    /// Where the training text came from (text corpora): saved as corpus_name, corpus_sha256, corpus_bytes.
+    /// Where the training text came from (text corpora): saved as corpus_name, corpus_sha256, corpus_bytes,
+    /// and checked against the rebuilt corpus by `rebuildCorpus(checkpoint:)`.
     public var corpusOrigin: CorpusOrigin?
 
     public init(model: GPT, tokenizer: Tokenizer, corpusSpec: CorpusSpec? = nil, step: Int = 0) {
@@ -103,9 +102,9 @@ public final class LanguageModel {
 
     // MARK: Checkpoints
 
-    /// Writes the checkpoint. `corpusFile`, the text file a text corpus was read from, has its size and hash
-    /// recorded so that a later eval or attack can tell the file changed (`verifyCorpusFile`).
-    public func save(to directory: URL, corpusFile: String? = nil) throws {
+    /// Writes the checkpoint: weights, tokenizer, the corpus spec and, for text corpora, the corpus's origin
+    /// (name, SHA-256, size), the one record a later eval or attack checks the corpus against.
+    public func save(to directory: URL) throws {
         // Sorted keys: identical runs write byte-identical tokenizer files.
         let tokenizerEncoder = JSONEncoder()
         tokenizerEncoder.outputFormatting = [.sortedKeys]
@@ -115,11 +114,6 @@ public final class LanguageModel {
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys]
             meta["corpus"] = String(decoding: try enc.encode(spec), as: UTF8.self)
-        }
-        if let corpusFile {
-            let data = try FileRead.data(corpusFile, what: "the text corpus")
-            meta[Self.corpusBytesKey] = String(data.count)
-            meta[Self.corpusHashKey] = Self.fingerprint(data)
         }
         if let origin = corpusOrigin { meta.merge(origin.metadata) { a, _ in a } }
         try Checkpoint.save(
@@ -158,9 +152,6 @@ public final class LanguageModel {
         let lm = LanguageModel(
             model: try GPT(config: ck.config, parameters: ck.parameters), tokenizer: tokenizer, corpusSpec: spec,
             step: ck.step ?? 0)
-        lm.recordedCorpusFile = ck.metadata[corpusBytesKey].flatMap(Int.init).map {
-            ($0, ck.metadata[corpusHashKey] ?? "")
-        }
         if let name = ck.metadata["corpus_name"], let sha = ck.metadata["corpus_sha256"],
             let bytes = ck.metadata["corpus_bytes"].flatMap(Int.init)
         {
@@ -169,28 +160,32 @@ public final class LanguageModel {
         return lm
     }
 
-    static let corpusBytesKey = "corpus_file_bytes"
-    static let corpusHashKey = "corpus_file_fnv1a64"
-
-    /// 64-bit FNV-1a of the bytes, in hex: enough to notice an edited corpus file.
-    static func fingerprint(_ data: Data) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in data { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return String(h, radix: 16)
-    }
-
-    /// Throws when the checkpoint recorded its text corpus file's size and hash and the file now differs.
-    public func verifyCorpusFile(checkpoint: String) throws {
-        guard let (bytes, hash) = recordedCorpusFile, let path = corpusSpec?.path else { return }
-        let data = try FileRead.data(
-            path, what: "the text corpus this checkpoint was trained on", fix: "restore it at that path")
-        guard data.count == bytes, Self.fingerprint(data) == hash else {
+    /// The corpus this checkpoint records, rebuilt. A text corpus whose bytes differ from the recorded origin
+    /// (an edited file, an upgraded package) is refused, and so is a corpus whose vocabulary no longer matches
+    /// the model's; both errors name the checkpoint and the corpus.
+    public func rebuildCorpus(checkpoint: String) throws -> Corpus {
+        guard let spec = corpusSpec else {
+            throw LabError.message(
+                "\(checkpoint) does not record the corpus it was trained on, so it cannot be rebuilt")
+        }
+        let corpus = try spec.build()
+        if let recorded = corpusOrigin, let now = corpus.origin,
+            recorded.sha256 != now.sha256 || recorded.bytes != now.bytes
+        {
             throw LabError.file(
-                path: path,
+                path: spec.path ?? spec.source ?? now.name,
                 message:
-                    "has changed since \(checkpoint) was trained on it (\(data.count) bytes, hash \(Self.fingerprint(data)); the checkpoint recorded \(bytes) bytes, hash \(hash)); restore the original file, or retrain on the new one"
+                    "has changed since \(checkpoint) was trained on it (\(now.bytes) bytes, SHA-256 \(now.sha256.prefix(16))…; the checkpoint recorded \(recorded.bytes) bytes, SHA-256 \(recorded.sha256.prefix(16))…); restore the original text, or retrain on the new one"
             )
         }
+        guard corpus.tokenizer.vocabularySize == tokenizer.vocabularySize else {
+            throw LabError.file(
+                path: checkpoint,
+                message:
+                    "the model's vocabulary has \(tokenizer.vocabularySize) tokens but its corpus (\(spec.path ?? corpus.name)) now gives \(corpus.tokenizer.vocabularySize); the corpus changed since training: restore it or retrain"
+            )
+        }
+        return corpus
     }
 }
 

@@ -36,7 +36,7 @@ struct AttackCommand: ParsableCommand {
         name: .customLong("defence"),
         help: "A defence in front of the teacher, NAME[:key=value,...]; repeat for a pipeline.") var defences:
         [String] = []
-    @Option(help: "Budget unit: queries, tokens or dollars.") var unit: String?
+    @Option(help: "Budget unit.") var unit: BudgetUnit?
     @Option(help: "Budget milestones, comma-separated, e.g. 1000,3000,10000 (dollars as decimals).") var budget: String?
     @Option(help: "Prompt lengths, shortest-longest, e.g. 1-32.") var promptLength: String?
     @Option(help: "Student width (default: the teacher's).") var studentWidth: Int?
@@ -118,7 +118,7 @@ struct AttackCommand: ParsableCommand {
                 "\(teacherPath) does not record the corpus it was trained on, so the attack cannot rebuild its held-out data"
             )
         }
-        let corpus = try rebuildCorpus(lm, checkpoint: teacherPath)
+        let corpus = try lm.rebuildCorpus(checkpoint: teacherPath)
         let c = lm.model.config
         guard let input = Decimal(string: inputPrice), let output = Decimal(string: outputPrice) else {
             throw ValidationError("--input-price and --output-price are dollars per million tokens, e.g. 0.15")
@@ -157,9 +157,9 @@ struct AttackCommand: ParsableCommand {
                 "over the wire: \(wire.requests) HTTP requests, \(wire.rateLimited) answered 429 (waited \(String(format: "%.1f", wire.waitedSeconds)) s)"
             )
         }
-        if let out { try write(curve, to: URL(fileURLWithPath: out)) }
+        if let out { try curve.write(to: URL(fileURLWithPath: out)) }
         if json {
-            print(String(decoding: try encode(curve), as: UTF8.self))
+            print(String(decoding: try curve.json(), as: UTF8.self))
             return
         }
         print(
@@ -196,12 +196,7 @@ struct AttackCommand: ParsableCommand {
         if let s = strategy { c.strategy = try parsePart(s, StrategySpec.self, flag: "--strategy") }
         if let h = harvest { c.harvest = try parsePart(h, HarvestSpec.self, flag: "--harvest") }
         if let l = loss { c.student.loss = try parsePart(l, LossSpec.self, flag: "--loss") }
-        if let unit {
-            guard let u = BudgetUnit(rawValue: unit) else {
-                throw ValidationError("--unit must be queries, tokens or dollars (got '\(unit)')")
-            }
-            c.budget.unit = u
-        }
+        if let unit { c.budget.unit = unit }
         if let budget {
             let values = budget.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
             guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else {
@@ -228,22 +223,6 @@ struct AttackCommand: ParsableCommand {
         if let v = evalLength { c.evaluation.length = v }
         if let v = seed { c.seed = v }
         return c
-    }
-
-    func write(_ curve: AnytimeCurve, to directory: URL) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        for (name, data) in [
-            ("curve.json", try encode(curve)), ("curve.csv", Data(curve.csv.utf8)),
-            ("table.md", Data((curve.markdownTable + "\n").utf8)),
-        ] {
-            try data.write(to: directory.appendingPathComponent(name), options: .atomic)
-        }
-    }
-
-    func encode(_ curve: AnytimeCurve) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return try encoder.encode(curve)
     }
 }
 

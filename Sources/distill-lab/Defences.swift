@@ -58,7 +58,7 @@ struct Defences: ParsableCommand {
                 "\(teacher) does not record the corpus it was trained on, so there is no benign validation text to prompt it with"
             )
         }
-        let corpus = try rebuildCorpus(lm, checkpoint: teacher)
+        let corpus = try lm.rebuildCorpus(checkpoint: teacher)
         let api = GPTTeacher(lm)
         let options = BenignCostOptions(
             prompts: prompts, promptLength: promptLength, completionTokens: completionTokens, seed: seed)

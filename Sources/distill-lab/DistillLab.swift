@@ -2,7 +2,12 @@
 // validates its flags, then calls the library; errors a user can cause print one or two lines.
 import ArgumentParser
 import Foundation
+import LabAPI
+import LabAttacks
 import LabCore
+import LabData
+import LabDefences
+import LabModel
 
 @main
 struct DistillLabCommand: ParsableCommand {
@@ -86,5 +91,35 @@ struct ThreadOptions: ParsableArguments {
     func apply() {
         Parallel.workers = resolved
         BLAS.useSingleThreadedBLAS()
+    }
+}
+
+// The library's closed choices, parsed by the argument parser itself: `--help` lists the values and a wrong
+// one is refused naming the flag and every allowed value. Retroactive on purpose: the library's types must
+// not depend on the argument parser, and only this executable conforms them.
+// swift-format-ignore: AvoidRetroactiveConformances
+extension CorpusSpec.Kind: @retroactive ExpressibleByArgument {}
+// swift-format-ignore: AvoidRetroactiveConformances
+extension Tokenizer.Kind: @retroactive ExpressibleByArgument {}
+// swift-format-ignore: AvoidRetroactiveConformances
+extension Split: @retroactive ExpressibleByArgument {}
+// swift-format-ignore: AvoidRetroactiveConformances
+extension BudgetUnit: @retroactive ExpressibleByArgument {}
+// swift-format-ignore: AvoidRetroactiveConformances
+extension Rounding.Domain: @retroactive ExpressibleByArgument {}
+
+/// `steal --logit-bias`: the API's logit-bias policy (the cap comes from `--bias-cap`).
+enum LogitBiasChoice: String, CaseIterable, ExpressibleByArgument {
+    case allowed, capped
+    case refusedWithLogprobs = "refused-with-logprobs"
+    case refused
+
+    func mode(cap: Float) -> APIPolicy.LogitBiasMode {
+        switch self {
+        case .allowed: .allowed
+        case .capped: .capped(magnitude: cap)
+        case .refusedWithLogprobs: .refusedWithLogprobs
+        case .refused: .refused
+        }
     }
 }

@@ -42,9 +42,8 @@ struct Steal: ParsableCommand {
     @Option(help: "σ of Gaussian noise on the served logits (comma-separated; 0 = none).") var noise: String = "0"
     @Option(help: "Round reported values to d decimals (comma-separated; 'none' = no rounding).") var rounding: String =
         "none"
-    @Option(help: "What rounding applies to: logprobs or probabilities.") var roundOn: String = "logprobs"
-    @Option(help: "API logit-bias policy: allowed, capped, refused-with-logprobs, refused.") var logitBias: String =
-        "allowed"
+    @Option(help: "What rounding applies to.") var roundOn: Rounding.Domain = .logprobs
+    @Option(help: "API logit-bias policy.") var logitBias: LogitBiasChoice = .allowed
     @Option(help: "Bias cap for --logit-bias capped.") var biasCap: Float = 100
     @Option(help: "API cap on top logprobs per position.") var maxLogprobs: Int = 20
     @Option(help: "Seeds (teacher init for random teachers, prompts, server noise): this many, from --seed.") var seeds:
@@ -76,9 +75,6 @@ struct Steal: ParsableCommand {
         }
         guard lnfBiasStd >= 0, lnfBiasStd.isFinite else {
             throw ValidationError("--lnf-bias-std must be 0 or more (got \(lnfBiasStd))")
-        }
-        guard Rounding.Domain(rawValue: roundOn) != nil else {
-            throw ValidationError("--round-on must be logprobs or probabilities")
         }
         _ = try parsedModes()
         _ = try parsedNoise()
@@ -142,17 +138,7 @@ struct Steal: ParsableCommand {
     }
 
     func policy() throws -> APIPolicy {
-        let mode: APIPolicy.LogitBiasMode
-        switch logitBias {
-        case "allowed": mode = .allowed
-        case "capped": mode = .capped(magnitude: biasCap)
-        case "refused-with-logprobs": mode = .refusedWithLogprobs
-        case "refused": mode = .refused
-        default:
-            throw ValidationError(
-                "--logit-bias must be allowed, capped, refused-with-logprobs or refused (got '\(logitBias)')")
-        }
-        let p = APIPolicy(maxLogprobs: maxLogprobs, logitBias: mode)
+        let p = APIPolicy(maxLogprobs: maxLogprobs, logitBias: logitBias.mode(cap: biasCap))
         try p.validate()
         return p
     }
@@ -186,7 +172,7 @@ struct Steal: ParsableCommand {
         sweep.modes = try parsedModes()
         sweep.noise = try parsedNoise()
         sweep.rounding = try parsedRounding()
-        sweep.roundingDomain = Rounding.Domain(rawValue: roundOn) ?? .logprobs
+        sweep.roundingDomain = roundOn
         sweep.policy = try policy()
         sweep.seeds = (0..<UInt64(seeds)).map { seed + $0 }
         sweep.options.vectors = vectors ?? max(64, 2 * V)
@@ -208,7 +194,7 @@ struct Steal: ParsableCommand {
             progress?.update(done)
         }
         progress?.finish()
-        if let out { try write(report, to: URL(fileURLWithPath: out)) }
+        if let out { try report.write(to: URL(fileURLWithPath: out)) }
 
         if json {
             let enc = JSONEncoder()
@@ -253,15 +239,5 @@ struct Steal: ParsableCommand {
             )
         }
         return lines.joined(separator: "\n")
-    }
-
-    /// sweep.json (spectra to 6 significant digits) and sweep.md, each written to a temporary file and
-    /// renamed into place.
-    func write(_ report: LogitLeakSweep.Report, to dir: URL) throws {
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys]
-        try enc.encode(report.rounded()).write(to: dir.appendingPathComponent("sweep.json"), options: .atomic)
-        try Data((report.markdown + "\n").utf8).write(to: dir.appendingPathComponent("sweep.md"), options: .atomic)
     }
 }

@@ -8,14 +8,14 @@ import LabModel
 
 /// Which corpus: the built-in kinds with their main knobs, or a text file.
 struct CorpusOptions: ParsableArguments {
-    @Option(help: "Corpus kind: markov, grammar, tasks or text.")
-    var corpus: String = "markov"
+    @Option(help: "Corpus kind.")
+    var corpus: CorpusSpec.Kind = .markov
     @Option(help: "Text file for --corpus text.")
     var path: String?
     @Option(help: "Built-in text corpus for --corpus text, instead of --path (fortunes).")
     var source: String?
-    @Option(help: "Tokenizer for --corpus text: char, word or bpe.")
-    var tokenizer: String?
+    @Option(help: "Tokenizer for --corpus text.")
+    var tokenizer: Tokenizer.Kind?
     @Option(help: "Vocabulary size for --corpus text (bpe: 257...16384, <unk> and the 256 bytes included).")
     var vocab: Int?
     @Option(help: "Seed of the corpus.")
@@ -28,29 +28,17 @@ struct CorpusOptions: ParsableArguments {
     var trainTokens: Int?
 
     func spec() throws -> CorpusSpec {
-        guard let kind = CorpusSpec.Kind(rawValue: corpus) else {
-            throw ValidationError(
-                "--corpus must be one of \(CorpusSpec.Kind.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(corpus)')"
-            )
-        }
         var spec: CorpusSpec
-        switch kind {
+        switch corpus {
         case .text:
             guard (path == nil) != (source == nil) else {
                 throw ValidationError("--corpus text needs one of --path FILE or --source NAME")
             }
             spec = CorpusSpec(kind: .text)
             (spec.path, spec.source, spec.maxVocabulary) = (path, source, vocab)
-            if let tokenizer {
-                guard let kind = Tokenizer.Kind(rawValue: tokenizer) else {
-                    throw ValidationError(
-                        "--tokenizer must be one of \(Tokenizer.Kind.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(tokenizer)')"
-                    )
-                }
-                spec.tokenizer = kind
-            }
+            if let tokenizer { spec.tokenizer = tokenizer }
         default:
-            spec = CorpusSpec(kind: kind, seed: corpusSeed)
+            spec = CorpusSpec(kind: corpus, seed: corpusSeed)
         }
         if let symbols { spec.symbols = symbols }
         if let order { spec.order = order }
@@ -129,7 +117,7 @@ struct Train: ParsableCommand {
         let progress = ProgressReporter(total: steps, label: "train")
         let (lm, history) = try LanguageModel.train(
             corpus: data, spec: spec, architecture: arch, training: training, progress: progress)
-        try lm.save(to: URL(fileURLWithPath: out), corpusFile: spec.kind == .text ? spec.path : nil)
+        try lm.save(to: URL(fileURLWithPath: out))
         let val = history.finalValidationLoss.map { Double($0) } ?? .nan
         var line = String(
             format: "done in %.1f s (%.0f tokens/s); validation loss %.4f nats/token", history.seconds,
@@ -147,43 +135,23 @@ func loadModel(_ path: String) throws -> LanguageModel {
     try LanguageModel.load(from: URL(fileURLWithPath: path))
 }
 
-/// The corpus a checkpoint records, rebuilt; a text corpus whose file changed since training (size or hash
-/// recorded in the checkpoint) is refused, and tokens outside the model's vocabulary name both files.
-func rebuildCorpus(_ lm: LanguageModel, checkpoint: String) throws -> Corpus {
-    guard let spec = lm.corpusSpec else {
-        throw LabError.message("\(checkpoint) does not record the corpus it was trained on, so it cannot be rebuilt")
-    }
-    try lm.verifyCorpusFile(checkpoint: checkpoint)
-    let corpus = try spec.build()
-    guard corpus.tokenizer.vocabularySize == lm.tokenizer.vocabularySize else {
-        throw LabError.file(
-            path: checkpoint,
-            message:
-                "the model's vocabulary has \(lm.tokenizer.vocabularySize) tokens but its corpus (\(spec.path ?? corpus.name)) now gives \(corpus.tokenizer.vocabularySize); the corpus changed since training: restore it or retrain"
-        )
-    }
-    return corpus
-}
-
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Loss and perplexity of a checkpoint on its corpus (and the gap to the entropy rate for markov).")
     @OptionGroup var threads: ThreadOptions
     @Option(help: "Checkpoint directory.") var checkpoint: String
-    @Option(help: "Split: train, validation or test.") var split: String = "test"
+    @Option(help: "Split to evaluate on.") var split: Split = .test
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
         threads.apply()
-        guard let sp = Split(rawValue: split) else {
-            throw ValidationError("--split must be train, validation or test")
-        }
+        let sp = split
         let lm = try loadModel(checkpoint)
         guard lm.corpusSpec != nil else {
             throw LabError.message(
                 "\(checkpoint) does not record the corpus it was trained on, so eval cannot rebuild it")
         }
-        let corpus = try rebuildCorpus(lm, checkpoint: checkpoint)
+        let corpus = try lm.rebuildCorpus(checkpoint: checkpoint)
         let r = try lm.evaluate(on: corpus, split: sp)
         guard r.loss.isFinite else {
             throw LabError.file(

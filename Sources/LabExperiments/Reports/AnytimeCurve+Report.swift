@@ -59,3 +59,23 @@ extension AnytimeCurve {
         return lines.joined(separator: "\n") + "\n"
     }
 }
+
+extension AnytimeCurve {
+    /// The curve as pretty-printed JSON with sorted keys.
+    public func json() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(self)
+    }
+
+    /// Writes curve.json, curve.csv and table.md into `directory` (created if needed), each atomically.
+    @discardableResult
+    public func write(to directory: URL) throws -> [URL] {
+        try ReportFiles.write(
+            [
+                ("curve.json", try json()), ("curve.csv", Data(csv.utf8)),
+                ("table.md", Data((markdownTable + "\n").utf8)),
+            ],
+            to: directory)
+    }
+}

@@ -91,22 +91,8 @@ public struct BenignCostReport: Codable, Sendable {
     /// Writes benign_cost.md, .csv and .json into `directory` (created if needed), each atomically
     /// (a temporary file renamed into place), so a reader never sees half a table.
     public func write(to directory: URL) throws -> [URL] {
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw LabError.file(
-                path: directory.path, message: "cannot create the directory (\(error.localizedDescription))")
-        }
-        var written: [URL] = []
-        for (ext, text) in [("md", markdown), ("csv", csv), ("json", try json())] {
-            let url = directory.appendingPathComponent("benign_cost.\(ext)")
-            do {
-                try Data(text.utf8).write(to: url, options: .atomic)
-            } catch {
-                throw LabError.file(path: url.path, message: "cannot write (\(error.localizedDescription))")
-            }
-            written.append(url)
-        }
-        return written
+        try ReportFiles.write(
+            [("md", markdown), ("csv", csv), ("json", try json())].map { ("benign_cost.\($0.0)", Data($0.1.utf8)) },
+            to: directory)
     }
 }

@@ -62,3 +62,15 @@ extension LogitLeakSweep.Report {
         return lines.joined(separator: "\n")
     }
 }
+
+extension LogitLeakSweep.Report {
+    /// Writes sweep.json (spectra to 6 significant digits) and sweep.md into `directory`, each atomically.
+    @discardableResult
+    public func write(to directory: URL) throws -> [URL] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return try ReportFiles.write(
+            [("sweep.json", try encoder.encode(rounded())), ("sweep.md", Data((markdown + "\n").utf8))],
+            to: directory)
+    }
+}
