@@ -103,9 +103,7 @@ struct AttackCommand: ParsableCommand {
             print(
                 "## Query strategies\n\n\(StrategyRegistry.documentation)\n\n## Harvest modes\n\n\(HarvestRegistry.documentation)"
             )
-            print(
-                "\n## Losses\n\n`hard` — cross-entropy on each target's top token; `soft:temperature=τ,alpha=α,tail=bucket|uniform|renormalize` — Hinton et al. 2015 with τ² scaling"
-            )
+            print("\n## Losses\n\n\(DistillationLoss.documentation)")
             return
         }
         threads.apply()

@@ -53,7 +53,7 @@ struct Defences: ParsableCommand {
         }
         guard let teacher else { return }
         let lm = try loadModel(teacher)
-        guard let spec = lm.corpusSpec else {
+        guard lm.corpusSpec != nil else {
             throw LabError.message(
                 "\(teacher) does not record the corpus it was trained on, so there is no benign validation text to prompt it with"
             )

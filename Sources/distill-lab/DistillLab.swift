@@ -95,18 +95,13 @@ struct ThreadOptions: ParsableArguments {
 }
 
 // The library's closed choices, parsed by the argument parser itself: `--help` lists the values and a wrong
-// one is refused naming the flag and every allowed value. Retroactive on purpose: the library's types must
-// not depend on the argument parser, and only this executable conforms them.
-// swift-format-ignore: AvoidRetroactiveConformances
-extension CorpusSpec.Kind: @retroactive ExpressibleByArgument {}
-// swift-format-ignore: AvoidRetroactiveConformances
-extension Tokenizer.Kind: @retroactive ExpressibleByArgument {}
-// swift-format-ignore: AvoidRetroactiveConformances
-extension Split: @retroactive ExpressibleByArgument {}
-// swift-format-ignore: AvoidRetroactiveConformances
-extension BudgetUnit: @retroactive ExpressibleByArgument {}
-// swift-format-ignore: AvoidRetroactiveConformances
-extension Rounding.Domain: @retroactive ExpressibleByArgument {}
+// one is refused naming the flag and every allowed value. The library's types do not depend on the argument
+// parser; only this executable conforms them.
+extension CorpusSpec.Kind: ExpressibleByArgument {}
+extension Tokenizer.Kind: ExpressibleByArgument {}
+extension Split: ExpressibleByArgument {}
+extension BudgetUnit: ExpressibleByArgument {}
+extension Rounding.Domain: ExpressibleByArgument {}
 
 /// `steal --logit-bias`: the API's logit-bias policy (the cap comes from `--bias-cap`).
 enum LogitBiasChoice: String, CaseIterable, ExpressibleByArgument {

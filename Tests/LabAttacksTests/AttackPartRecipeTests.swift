@@ -15,14 +15,16 @@ import XCTest
 final class RepeatedToken: RegisteredStrategy {
     static let registryName = "repeated_token"
     static let reference = "one uniform token repeated to the prompt's length (a recipe example)"
-    static let parameterDocs = [ParameterDoc("avoid", "0", "a token id never used (e.g. an <unk>)")]
+    static let avoidParameter = PartParameter.int(
+        "avoid", 0, valid: { $0 >= 0 }, "must be a token id (≥ 0)", meaning: "a token id never used (e.g. an <unk>)")
+    static let parameterDocs = [avoidParameter.doc]
     let avoid: Int
     var rng = LabRNG(seed: 0)
     var vocabularySize = 2
     var lengths = 1...1
 
     init(parameters p: inout AttackParameters) throws {
-        avoid = try p.int("avoid", 0, valid: { $0 >= 0 }, "must be a token id (≥ 0)")
+        avoid = try p.read(Self.avoidParameter)
     }
 
     var parameters: [(key: String, value: String)] { [("avoid", String(avoid))] }

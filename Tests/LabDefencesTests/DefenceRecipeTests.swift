@@ -13,11 +13,13 @@ import XCTest
 struct ProbabilityCap: RegisteredDefence {
     static let registryName = "probability_cap"
     static let reference = "cap each reported probability at `cap`, then renormalise (a recipe example)"
-    static let parameterDocs = [ParameterDoc("cap", "0.5", "the largest probability reported, in (0, 1]")]
+    static let capParameter = PartParameter.double(
+        "cap", 0.5, valid: { $0 > 0 && $0 <= 1 }, "must be in (0, 1]", meaning: "the largest probability reported")
+    static let parameterDocs = [capParameter.doc]
     let cap: Double
 
     init(parameters p: inout DefenceParameters, environment: DefenceEnvironment) throws {
-        cap = try p.double("cap", 0.5, valid: { $0 > 0 && $0 <= 1 }, "must be in (0, 1]")
+        cap = try p.read(Self.capParameter)
     }
 
     var parameters: [(key: String, value: String)] { [("cap", String(cap))] }

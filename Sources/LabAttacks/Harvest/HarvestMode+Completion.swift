@@ -8,27 +8,34 @@ public struct CompletionHarvest: RegisteredHarvestMode {
     public static let registryName = "completion"
     public static let reference =
         "sampled continuations (Kim & Rush 2016 sequence-level KD); optional top-k logprobs per generated token"
-    public static let parameterDocs = [
-        ParameterDoc("max_new_tokens", "16", "tokens generated per prompt"),
-        ParameterDoc("temperature", "1", "sampling temperature (0: greedy, Kim & Rush's beam-of-one)"),
-        ParameterDoc(
-            "logprobs", "0",
-            "0 keeps the sampled tokens only; k > 0 keeps the top-k logprobs at each generated position"),
-    ]
+    public enum Declared {
+        public static let maxNewTokens = PartParameter.int(
+            "max_new_tokens", 16, atLeast: 1, meaning: "tokens generated per prompt")
+        public static let temperature = PartParameter.double(
+            "temperature", 1, valid: { $0 >= 0 && $0.isFinite }, "must be 0 (greedy) or positive",
+            meaning: "sampling temperature (0: greedy, Kim & Rush's beam-of-one)")
+        public static let logprobs = PartParameter.int(
+            "logprobs", 0, valid: { $0 >= 0 }, "must be 0 (samples only) or a positive k",
+            meaning: "0 keeps the sampled tokens only; k > 0 keeps the top-k logprobs at each generated position")
+    }
+    public static let parameterDocs = [Declared.maxNewTokens.doc, Declared.temperature.doc, Declared.logprobs.doc]
     public let maxNewTokens: Int
     public let temperature: Float
     public let logprobs: Int
 
-    public init(maxNewTokens: Int = 16, temperature: Float = 1, logprobs: Int = 0) {
+    public init(
+        maxNewTokens: Int = Declared.maxNewTokens.defaultValue,
+        temperature: Float = Float(Declared.temperature.defaultValue), logprobs: Int = Declared.logprobs.defaultValue
+    ) {
         self.maxNewTokens = maxNewTokens
         self.temperature = temperature
         self.logprobs = logprobs
     }
 
     public init(parameters p: inout AttackParameters, environment: AttackEnvironment?) throws {
-        let m = try p.int("max_new_tokens", 16, valid: { $0 >= 1 }, "must be at least 1")
-        let t = try p.double("temperature", 1, valid: { $0 >= 0 && $0.isFinite }, "must be 0 (greedy) or positive")
-        let k = try p.int("logprobs", 0, valid: { $0 >= 0 }, "must be 0 (samples only) or a positive k")
+        let m = try p.read(Declared.maxNewTokens)
+        let t = try p.read(Declared.temperature)
+        let k = try p.read(Declared.logprobs)
         if let env = environment {
             guard m < env.contextLength else {
                 throw LabError.invalidConfig(

@@ -6,16 +6,18 @@ import LabAPI
 public struct EchoHarvest: RegisteredHarvestMode {
     public static let registryName = "echo"
     public static let reference = "top-k logprobs at every prompt position (legacy `echo=true`, `max_tokens=0`)"
-    public static let parameterDocs = [
-        ParameterDoc(
-            "k", "5", "entries per position (at most the API's `max_logprobs`); k ≥ V gives full distributions")
-    ]
+    public enum Declared {
+        public static let k = PartParameter.int(
+            "k", 5, atLeast: 1,
+            meaning: "entries per position (at most the API's `max_logprobs`); k ≥ V gives full distributions")
+    }
+    public static let parameterDocs = [Declared.k.doc]
     public let k: Int
 
-    public init(k: Int = 5) { self.k = k }
+    public init(k: Int = Declared.k.defaultValue) { self.k = k }
 
     public init(parameters p: inout AttackParameters, environment: AttackEnvironment?) throws {
-        k = try p.int("k", 5, valid: { $0 >= 1 }, "must be at least 1")
+        k = try p.read(Declared.k)
         if let env = environment { try checkLogprobs(k, key: p.key("k"), environment: env) }
     }
 

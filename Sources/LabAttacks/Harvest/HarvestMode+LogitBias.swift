@@ -11,27 +11,36 @@ public struct LogitBiasHarvest: RegisteredHarvestMode {
     public static let registryName = "logit_bias"
     public static let reference =
         "full distributions rebuilt from top-k answers with logit bias, ⌈(V−1)/(k−1)⌉ queries per position (Carlini et al. 2024)"
-    public static let parameterDocs = [
-        ParameterDoc("k", "5", "top logprobs per answer; each query recovers k − 1 new tokens"),
-        ParameterDoc(
-            "bias", "100",
-            "B, added to the k biased logits; must lift them above every other token (OpenAI caps |B| at 100)"),
-        ParameterDoc("reference", "0", "the token every query biases too, against which the others are read"),
-    ]
+    public enum Declared {
+        public static let k = PartParameter.int(
+            "k", 5, valid: { $0 >= 2 }, "must be at least 2: one slot holds the reference token",
+            meaning: "top logprobs per answer; each query recovers k − 1 new tokens")
+        public static let bias = PartParameter.double(
+            "bias", 100, valid: { $0 > 0 && $0.isFinite }, "must be a positive finite logit offset",
+            meaning: "B, added to the k biased logits; must lift them above every other token (OpenAI caps |B| at 100)")
+        /// Below the vocabulary size too, which only the environment knows.
+        public static let reference = PartParameter.int(
+            "reference", 0, valid: { $0 >= 0 }, "must be a token id",
+            meaning: "the token every query biases too, against which the others are read")
+    }
+    public static let parameterDocs = [Declared.k.doc, Declared.bias.doc, Declared.reference.doc]
     public let k: Int
     public let bias: Float
     public let referenceToken: Int32
 
-    public init(k: Int = 5, bias: Float = 100, referenceToken: Int32 = 0) {
+    public init(
+        k: Int = Declared.k.defaultValue, bias: Float = Float(Declared.bias.defaultValue),
+        referenceToken: Int32 = Int32(Declared.reference.defaultValue)
+    ) {
         self.k = k
         self.bias = bias
         self.referenceToken = referenceToken
     }
 
     public init(parameters p: inout AttackParameters, environment: AttackEnvironment?) throws {
-        let k = try p.int("k", 5, valid: { $0 >= 2 }, "must be at least 2: one slot holds the reference token")
-        let b = try p.double("bias", 100, valid: { $0 > 0 && $0.isFinite }, "must be a positive finite logit offset")
-        let r = try p.int("reference", 0, valid: { $0 >= 0 }, "must be a token id")
+        let k = try p.read(Declared.k)
+        let b = try p.read(Declared.bias)
+        let r = try p.read(Declared.reference)
         if let env = environment {
             try checkLogprobs(k, key: p.key("k"), environment: env)
             guard r < env.vocabularySize else {

@@ -7,15 +7,17 @@ import LabCore
 public struct TopKHarvest: RegisteredHarvestMode {
     public static let registryName = "top_k"
     public static let reference = "the k most likely tokens and their logprobs after each prompt (`top_logprobs`)"
-    public static let parameterDocs = [
-        ParameterDoc("k", "5", "entries asked for per position (at most the API's `max_logprobs`)")
-    ]
+    public enum Declared {
+        public static let k = PartParameter.int(
+            "k", 5, atLeast: 1, meaning: "entries asked for per position (at most the API's `max_logprobs`)")
+    }
+    public static let parameterDocs = [Declared.k.doc]
     public let k: Int
 
-    public init(k: Int = 5) { self.k = k }
+    public init(k: Int = Declared.k.defaultValue) { self.k = k }
 
     public init(parameters p: inout AttackParameters, environment: AttackEnvironment?) throws {
-        k = try p.int("k", 5, valid: { $0 >= 1 }, "must be at least 1")
+        k = try p.read(Declared.k)
         if let env = environment { try checkLogprobs(k, key: p.key("k"), environment: env) }
     }
 

@@ -11,28 +11,42 @@ public final class ActiveSelection: RegisteredStrategy {
     public static let registryName = "active"
     public static let reference =
         "highest student entropy among pool_factor × candidates, re-ranked each round (uncertainty sampling, Pal et al. 2020 ActiveThief)"
+    /// Where candidates come from.
+    public enum Pool: String, CaseIterable, Sendable {
+        case ownCorpus = "own_corpus"
+        case randomTokens = "random_tokens"
+    }
+    public enum Declared {
+        public static let pool = PartParameter.choice(
+            "pool", Pool.ownCorpus, meaning: "where candidates come from: `own_corpus` or `random_tokens`")
+        public static let poolFactor = PartParameter.int(
+            "pool_factor", 4, valid: { $0 >= 1 }, "must be at least 1 (1 is no selection)",
+            meaning: "candidates scored per prompt sent")
+    }
     public static let parameterDocs = [
-        ParameterDoc("pool", "own_corpus", "where candidates come from: `own_corpus` or `random_tokens`"),
-        ParameterDoc("source", "fresh", "pool: own_corpus only — `train`, `fresh` or `related`"),
-        ParameterDoc("mix", "0.5", "source: related only — the other chain's share"),
-        ParameterDoc("pool_factor", "4", "candidates scored per prompt sent"),
+        Declared.pool.doc,
+        ParameterDoc(
+            CorpusSourceParameters.source.key, CorpusSourceParameters.source.defaultValue,
+            "pool: own_corpus only — `train`, `fresh`, `related`, `split` or `file:PATH`"),
+        CorpusSourceParameters.mix.doc(meaning: "source: related only — the other chain's share"),
+        Declared.poolFactor.doc,
     ]
     public let candidates: any QueryStrategy
     public let poolFactor: Int
 
-    public init(candidates: any QueryStrategy = OwnCorpus(), poolFactor: Int = 4) {
+    public init(candidates: any QueryStrategy = OwnCorpus(), poolFactor: Int = Declared.poolFactor.defaultValue) {
         self.candidates = candidates
         self.poolFactor = poolFactor
     }
 
     public convenience init(parameters p: inout AttackParameters) throws {
-        let pool = try p.choice("pool", "own_corpus", ["own_corpus", "random_tokens"])
-        if pool == "random_tokens", p.contains("source") {
+        let pool = try p.read(Declared.pool)
+        if pool == .randomTokens, p.contains("source") {
             throw LabError.invalidConfig(key: p.key("source"), message: "applies to pool: own_corpus only")
         }
         let source = try readSource(&p)
-        let factor = try p.int("pool_factor", 4, valid: { $0 >= 1 }, "must be at least 1 (1 is no selection)")
-        self.init(candidates: pool == "random_tokens" ? RandomTokens() : OwnCorpus(source: source), poolFactor: factor)
+        let factor = try p.read(Declared.poolFactor)
+        self.init(candidates: pool == .randomTokens ? RandomTokens() : OwnCorpus(source: source), poolFactor: factor)
     }
 
     public var parameters: [(key: String, value: String)] {

@@ -8,13 +8,7 @@ public final class OwnCorpus: RegisteredStrategy {
     public static let registryName = "own_corpus"
     public static let reference =
         "windows of the attacker's own text (Krishna et al. 2020 WIKI; Orekondy et al. 2019 transfer sets)"
-    public static let parameterDocs = [
-        ParameterDoc(
-            "source", "fresh",
-            "`train` (the teacher's public train split), `fresh` (a new sample of the same source), `related` (markov: a mixed chain), `split` (a text corpus's attacker part, disjoint from the teacher's text) or `file:PATH` (the attacker's own UTF-8 file)"
-        ),
-        ParameterDoc("mix", "0.5", "source: related only — the other chain's share of every next-symbol distribution"),
-    ]
+    public static let parameterDocs = [CorpusSourceParameters.source, CorpusSourceParameters.mix.doc]
     public let source: CorpusSource
 
     var text: [Int32] = []

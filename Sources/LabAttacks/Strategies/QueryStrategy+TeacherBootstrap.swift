@@ -9,11 +9,16 @@ public final class TeacherBootstrap: RegisteredStrategy {
     public static let registryName = "teacher_bootstrap"
     public static let reference =
         "the teacher's own completions as prompts, seeded by random tokens (self-instruct-style bootstrapping)"
-    public static let parameterDocs = [
-        ParameterDoc("seed_length", "1", "random tokens that seed each bought completion"),
-        ParameterDoc("reuse", "4", "prompts cut from each pooled text before it is dropped"),
-        ParameterDoc("temperature", "1", "sampling temperature of the bought completions"),
-    ]
+    public enum Declared {
+        public static let seedLength = PartParameter.int(
+            "seed_length", 1, atLeast: 1, meaning: "random tokens that seed each bought completion")
+        public static let reuse = PartParameter.int(
+            "reuse", 4, atLeast: 1, meaning: "prompts cut from each pooled text before it is dropped")
+        public static let temperature = PartParameter.double(
+            "temperature", 1, valid: { $0 >= 0 && $0.isFinite }, "must be 0 (greedy) or positive",
+            meaning: "sampling temperature of the bought completions")
+    }
+    public static let parameterDocs = [Declared.seedLength.doc, Declared.reuse.doc, Declared.temperature.doc]
     public let seedLength: Int
     public let reuse: Int
     public let temperature: Float
@@ -24,7 +29,10 @@ public final class TeacherBootstrap: RegisteredStrategy {
     var vocabularySize = 2
     var lengths = 1...1
 
-    public init(seedLength: Int = 1, reuse: Int = 4, temperature: Float = 1) {
+    public init(
+        seedLength: Int = Declared.seedLength.defaultValue, reuse: Int = Declared.reuse.defaultValue,
+        temperature: Float = Float(Declared.temperature.defaultValue)
+    ) {
         self.seedLength = seedLength
         self.reuse = reuse
         self.temperature = temperature
@@ -32,10 +40,8 @@ public final class TeacherBootstrap: RegisteredStrategy {
 
     public convenience init(parameters p: inout AttackParameters) throws {
         self.init(
-            seedLength: try p.int("seed_length", 1, valid: { $0 >= 1 }, "must be at least 1"),
-            reuse: try p.int("reuse", 4, valid: { $0 >= 1 }, "must be at least 1"),
-            temperature: Float(
-                try p.double("temperature", 1, valid: { $0 >= 0 && $0.isFinite }, "must be 0 (greedy) or positive")))
+            seedLength: try p.read(Declared.seedLength), reuse: try p.read(Declared.reuse),
+            temperature: Float(try p.read(Declared.temperature)))
     }
 
     public var parameters: [(key: String, value: String)] {

@@ -123,7 +123,19 @@ public enum StrategyRegistry {
 }
 
 /// Reads `source` (and `mix` for related) the way own_corpus and active spell them.
-func readSource(_ p: inout AttackParameters, default def: String = "fresh") throws -> CorpusSource {
+/// The `source` and `mix` parameters of the strategies that prompt with the attacker's own text.
+public enum CorpusSourceParameters {
+    /// `source` is read by hand (a `file:PATH` value is free text); this is its line in the docs.
+    public static let source = ParameterDoc(
+        "source", "fresh",
+        "`train` (the teacher's public train split), `fresh` (a new sample of the same source), `related` (markov: a mixed chain), `split` (a text corpus's attacker part, disjoint from the teacher's text) or `file:PATH` (the attacker's own UTF-8 file)"
+    )
+    public static let mix = PartParameter.double(
+        "mix", 0.5, valid: { (0...1).contains($0) }, "must be in [0, 1]: the share of the other chain",
+        meaning: "source: related only — the other chain's share of every next-symbol distribution")
+}
+
+func readSource(_ p: inout AttackParameters) throws -> CorpusSource {
     if p.contains("source"), let text = try p.string("source"), text.hasPrefix("file:") {
         let path = String(text.dropFirst("file:".count))
         guard !path.isEmpty else {
@@ -131,12 +143,12 @@ func readSource(_ p: inout AttackParameters, default def: String = "fresh") thro
         }
         return .file(path: path)
     }
-    let word = try p.choice("source", def, ["train", "fresh", "related", "split", "file:PATH"])
+    let word = try p.choice(
+        "source", CorpusSourceParameters.source.defaultValue, ["train", "fresh", "related", "split", "file:PATH"])
     if p.contains("mix"), word != "related" {
         throw LabError.invalidConfig(key: p.key("mix"), message: "applies to source: related only (source is \(word))")
     }
-    let mix = try p.double(
-        "mix", 0.5, valid: { (0...1).contains($0) }, "must be in [0, 1]: the share of the other chain")
+    let mix = try p.read(CorpusSourceParameters.mix)
     switch word {
     case "train": return .train
     case "split": return .split

@@ -17,18 +17,40 @@ public enum DistillationLoss: Equatable, Sendable {
     /// fewer than V tokens are sparse (top-k distillation) and `tail` says what the unlisted mass is.
     case soft(temperature: Double, alpha: Double, tail: SparseTail)
 
-    /// Reads `hard`, or `{soft: {temperature, alpha, tail}}` with defaults τ = 1, α = 1, tail bucket.
+    /// The parameters of `soft` (`hard` takes none).
+    public enum Declared {
+        public static let temperature = PartParameter.double(
+            "temperature", 1, valid: { $0 > 0 && $0.isFinite }, "must be a positive temperature",
+            meaning: "τ, the temperature of both teacher targets and student (τ² scales the soft term)")
+        public static let alpha = PartParameter.double(
+            "alpha", 1, valid: { (0...1).contains($0) }, "must be in [0, 1]: the weight of the soft term",
+            meaning: "α, the weight of the soft term; 1 − α goes to cross-entropy on the top label")
+        public static let tail = PartParameter.choice(
+            "tail", SparseTail.bucket,
+            meaning: "what a sparse (top-k) target does with its unlisted mass: `bucket`, `uniform` or `renormalize`")
+    }
+
+    /// Every loss with its parameters, as a Markdown table (`distill-lab attack --list`, the docs).
+    public static var documentation: String {
+        documentationTable([
+            ("hard", "cross-entropy on each target's top token (label-only; Kim & Rush 2016 on sampled text)", []),
+            (
+                "soft", "Hinton et al. 2015 with τ² scaling; sparse top-k targets with an explicit tail rule",
+                [Declared.temperature.doc, Declared.alpha.doc, Declared.tail.doc]
+            ),
+        ])
+    }
+
+    /// Reads `hard`, or `{soft: {temperature, alpha, tail}}` as `Declared` says.
     public init(_ spec: LossSpec) throws {
         var p = AttackParameters(spec)
         switch spec.name {
         case "hard":
             self = .hard
         case "soft":
-            let t = try p.double("temperature", 1, valid: { $0 > 0 && $0.isFinite }, "must be a positive temperature")
-            let a = try p.double(
-                "alpha", 1, valid: { (0...1).contains($0) }, "must be in [0, 1]: the weight of the soft term")
-            let tail = try p.choice("tail", SparseTail.bucket.rawValue, SparseTail.allCases.map(\.rawValue))
-            self = .soft(temperature: t, alpha: a, tail: SparseTail(rawValue: tail)!)
+            self = .soft(
+                temperature: try p.read(Declared.temperature), alpha: try p.read(Declared.alpha),
+                tail: try p.read(Declared.tail))
         default:
             throw LabError.invalidConfig(
                 key: "student.loss", message: "'\(spec.name)' is not a distillation loss; known: hard, soft")

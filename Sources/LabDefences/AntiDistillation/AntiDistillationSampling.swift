@@ -32,16 +32,30 @@ public struct AntidistillationSampling: RegisteredDefence {
     public static let registryName = "antidistillation"
     public static let reference =
         "sample from softmax(log p/τ + λ·b), b a proxy student's finite-difference loss penalty — Savani et al. 2025"
+    public enum Declared {
+        public static let temperature = PartParameter.double(
+            "temperature", 1, valid: { $0 > 0 }, "must be > 0 (1 leaves the teacher unchanged)",
+            meaning: "τ, the teacher's temperature before the penalty")
+        public static let lambda = PartParameter.double(
+            "lambda", 1, "must be a finite number (0 turns the penalty off)",
+            meaning: "λ, the penalty multiplier (0 with τ = 1: plain sampling)")
+        public static let epsilon = PartParameter.double(
+            "epsilon", 0.01, valid: { $0 > 0 }, "must be > 0 (the finite-difference step, e.g. 0.01)",
+            meaning: "ε, the finite-difference step along the proxy's downstream-loss gradient")
+        public static let proxy = PartParameter.string(
+            "proxy", absent: "none (random stand-in)",
+            meaning: "checkpoint directory of the proxy student θ_P (the teacher's vocabulary)")
+        public static let targetSplit = PartParameter.choice(
+            "target_split", Split.validation,
+            meaning: "split of the proxy's corpus the downstream loss ℓ is measured on")
+        public static let targetTokens = PartParameter.int(
+            "target_tokens", 4096, atLeast: 2, meaning: "tokens of that split in ℓ")
+        public static let proxySeed = PartParameter.uint64(
+            "proxy_seed", 0, meaning: "seed of the random stand-in proxy and its tokens (used only without `proxy`)")
+    }
     public static let parameterDocs = [
-        ParameterDoc("temperature", "1", "τ, the teacher's temperature before the penalty"),
-        ParameterDoc("lambda", "1", "λ, the penalty multiplier (0 with τ = 1: plain sampling)"),
-        ParameterDoc("epsilon", "0.01", "ε, the finite-difference step along the proxy's downstream-loss gradient"),
-        ParameterDoc(
-            "proxy", "none (random stand-in)",
-            "checkpoint directory of the proxy student θ_P (the teacher's vocabulary)"),
-        ParameterDoc("target_split", "validation", "split of the proxy's corpus the downstream loss ℓ is measured on"),
-        ParameterDoc("target_tokens", "4096", "tokens of that split in ℓ"),
-        ParameterDoc("proxy_seed", "0", "seed of the random stand-in proxy and its tokens (used only without `proxy`)"),
+        Declared.temperature.doc, Declared.lambda.doc, Declared.epsilon.doc, Declared.proxy.doc,
+        Declared.targetSplit.doc, Declared.targetTokens.doc, Declared.proxySeed.doc,
     ]
 
     public let temperature: Double
@@ -69,14 +83,13 @@ public struct AntidistillationSampling: RegisteredDefence {
     }
 
     public init(parameters p: inout DefenceParameters, environment: DefenceEnvironment) throws {
-        let tau = try p.double("temperature", 1, valid: { $0 > 0 }, "must be > 0 (1 leaves the teacher unchanged)")
-        let lambda = try p.double("lambda", 1, "must be a finite number (0 turns the penalty off)")
-        let epsilon = try p.double(
-            "epsilon", 0.01, valid: { $0 > 0 }, "must be > 0 (the finite-difference step, e.g. 0.01)")
-        let path = try p.string("proxy")
-        let split = try p.choice("target_split", "validation", Split.allCases.map(\.rawValue))
-        let count = try p.int("target_tokens", 4096, valid: { $0 >= 2 }, "must be at least 2")
-        let seed = try p.uint64("proxy_seed", 0)
+        let tau = try p.read(Declared.temperature)
+        let lambda = try p.read(Declared.lambda)
+        let epsilon = try p.read(Declared.epsilon)
+        let path = try p.read(Declared.proxy)
+        let split = try p.read(Declared.targetSplit)
+        let count = try p.read(Declared.targetTokens)
+        let seed = try p.read(Declared.proxySeed)
         let model: GPT
         var windows: [[Int32]] = []
         if let path {
@@ -95,7 +108,7 @@ public struct AntidistillationSampling: RegisteredDefence {
                         "\(path) does not record the corpus it was trained on, so the downstream loss has no data; train the proxy with distill-lab train"
                 )
             }
-            let tokens = Array(try spec.build().tokens(Split(rawValue: split) ?? .validation).prefix(count)).map(
+            let tokens = Array(try spec.build().tokens(split).prefix(count)).map(
                 Int32.init)
             model = lm.model
             windows = Self.windows(tokens, length: model.config.contextLength + 1)
@@ -115,7 +128,7 @@ public struct AntidistillationSampling: RegisteredDefence {
             throw LabError.invalidConfig(key: "defences.antidistillation.\(k)", message: message)
         }
         try self.init(proxy: built, temperature: tau, lambda: lambda)
-        proxySource = (path, split, count, seed)
+        proxySource = (path, split.rawValue, count, seed)
     }
 
     /// Consecutive windows of `length` tokens overlapping by one (each target token is scored once): the

@@ -7,17 +7,18 @@ import LabCore
 public struct HighConfidence: RegisteredDefence {
     public static let registryName = "high_confidence"
     public static let reference = "report only values ≥ cutoff, no renormalisation — ART HighConfidence"
-    public static let parameterDocs = [
-        ParameterDoc("cutoff", "0.25", "smallest value reported (ART's default)")
-    ]
+    public enum Declared {
+        public static let cutoff = PartParameter.double(
+            "cutoff", 0.25, valid: { $0 > 0 && $0 <= 1 }, "must be in (0, 1] (ART's default is 0.25)",
+            meaning: "smallest value reported (ART's default)")
+    }
+    public static let parameterDocs = [Declared.cutoff.doc]
     public let cutoff: Double
 
-    public init(cutoff: Double = 0.25) { self.cutoff = cutoff }
+    public init(cutoff: Double = Declared.cutoff.defaultValue) { self.cutoff = cutoff }
 
     public init(parameters p: inout DefenceParameters, environment: DefenceEnvironment) throws {
-        self.init(
-            cutoff: try p.double(
-                "cutoff", 0.25, valid: { $0 > 0 && $0 <= 1 }, "must be in (0, 1] (ART's default is 0.25)"))
+        self.init(cutoff: try p.read(Declared.cutoff))
     }
 
     public var parameters: [(key: String, value: String)] { [("cutoff", show(cutoff))] }

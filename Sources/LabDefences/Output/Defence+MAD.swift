@@ -24,25 +24,26 @@ public struct PredictionPoisoning: RegisteredDefence {
     public static let registryName = "mad"
     public static let reference =
         "MAD-argmax prediction poisoning within an L1 budget ε, last-layer linear proxy — Orekondy et al. 2020"
-    public static let parameterDocs = [
-        ParameterDoc("epsilon", "0.5", "ε, the L1 budget ‖ỹ − y‖₁ ≤ ε (in [0, 2])"),
-        ParameterDoc(
-            "proxy_temperature", "none (uniform proxy)",
-            "τ: the proxy student predicts softmax(log y / τ); absent: uniform"),
-    ]
+    public enum Declared {
+        public static let epsilon = PartParameter.double(
+            "epsilon", 0.5, valid: { $0 >= 0 && $0 <= 2 }, "must be an L1 budget in [0, 2]",
+            meaning: "ε, the L1 budget ‖ỹ − y‖₁ ≤ ε (in [0, 2])")
+        public static let proxyTemperature = PartParameter.optionalDouble(
+            "proxy_temperature", valid: { $0 > 0 }, "must be > 0, or absent for a uniform proxy",
+            absent: "none (uniform proxy)", meaning: "τ: the proxy student predicts softmax(log y / τ); absent: uniform"
+        )
+    }
+    public static let parameterDocs = [Declared.epsilon.doc, Declared.proxyTemperature.doc]
     public let epsilon: Double
     public let proxyTemperature: Double?
 
-    public init(epsilon: Double = 0.5, proxyTemperature: Double? = nil) {
+    public init(epsilon: Double = Declared.epsilon.defaultValue, proxyTemperature: Double? = nil) {
         self.epsilon = epsilon
         self.proxyTemperature = proxyTemperature
     }
 
     public init(parameters p: inout DefenceParameters, environment: DefenceEnvironment) throws {
-        let eps = try p.double("epsilon", 0.5, valid: { $0 >= 0 && $0 <= 2 }, "must be an L1 budget in [0, 2]")
-        let tau = try p.double(
-            "proxy_temperature", default: nil, valid: { $0 > 0 }, "must be > 0, or absent for a uniform proxy")
-        self.init(epsilon: eps, proxyTemperature: tau)
+        self.init(epsilon: try p.read(Declared.epsilon), proxyTemperature: try p.read(Declared.proxyTemperature))
     }
 
     public var parameters: [(key: String, value: String)] {

@@ -27,20 +27,32 @@ public struct AdaptiveMisinformation: RegisteredDefence {
     public static let registryName = "misinformation"
     public static let reference =
         "below a max-probability threshold answer from a misinformation model — Kariyappa & Qureshi 2020"
+    /// How a config names the misinformation source (`Source` holds the built one).
+    public enum SourceName: String, CaseIterable, Sendable { case inverted, uniform, checkpoint }
+    public enum Declared {
+        public static let threshold = PartParameter.double(
+            "threshold", 0.5, valid: { $0 > 0 && $0 <= 1 }, "must be a probability in (0, 1]",
+            meaning: "τ: rows whose top probability is below it are answered with misinformation")
+        public static let sharpness = PartParameter.optionalDouble(
+            "sharpness", valid: { $0 > 0 }, "must be > 0, or absent for a hard switch", absent: "none (hard switch)",
+            meaning: "ν of the paper's soft switch α = 1/(1 + e^{ν(S − τ)}); absent: α ∈ {0, 1}")
+        public static let source = PartParameter.choice(
+            "source", SourceName.inverted,
+            meaning: "`inverted` (ŷ ∝ 1/p), `uniform`, or `checkpoint` (needs `checkpoint`)")
+        public static let checkpoint = PartParameter.string(
+            "checkpoint", absent: "none", meaning: "directory of the misinformation GPT for `source: checkpoint`")
+    }
     public static let parameterDocs = [
-        ParameterDoc("threshold", "0.5", "τ: rows whose top probability is below it are answered with misinformation"),
-        ParameterDoc(
-            "sharpness", "none (hard switch)",
-            "ν of the paper's soft switch α = 1/(1 + e^{ν(S − τ)}); absent: α ∈ {0, 1}"),
-        ParameterDoc("source", "inverted", "`inverted` (ŷ ∝ 1/p), `uniform`, or `checkpoint` (needs `checkpoint`)"),
-        ParameterDoc("checkpoint", "none", "directory of the misinformation GPT for `source: checkpoint`"),
+        Declared.threshold.doc, Declared.sharpness.doc, Declared.source.doc, Declared.checkpoint.doc,
     ]
     public let threshold: Double
     public let sharpness: Double?
     public let source: Source
     let sourceName: String
 
-    public init(threshold: Double = 0.5, sharpness: Double? = nil, source: Source = .inverted) {
+    public init(
+        threshold: Double = Declared.threshold.defaultValue, sharpness: Double? = nil, source: Source = .inverted
+    ) {
         self.threshold = threshold
         self.sharpness = sharpness
         self.source = source
@@ -52,13 +64,12 @@ public struct AdaptiveMisinformation: RegisteredDefence {
     }
 
     public init(parameters p: inout DefenceParameters, environment: DefenceEnvironment) throws {
-        let threshold = try p.double("threshold", 0.5, valid: { $0 > 0 && $0 <= 1 }, "must be a probability in (0, 1]")
-        let sharpness = try p.double(
-            "sharpness", default: nil, valid: { $0 > 0 }, "must be > 0, or absent for a hard switch")
-        let kind = try p.choice("source", "inverted", ["inverted", "uniform", "checkpoint"])
-        let path = try p.string("checkpoint")
+        let threshold = try p.read(Declared.threshold)
+        let sharpness = try p.read(Declared.sharpness)
+        let kind = try p.read(Declared.source)
+        let path = try p.read(Declared.checkpoint)
         switch (kind, path) {
-        case ("checkpoint", let dir?):
+        case (.checkpoint, let dir?):
             let lm = try LanguageModel.load(from: URL(fileURLWithPath: dir))
             guard lm.model.config.vocabSize == environment.vocabularySize else {
                 throw LabError.invalidConfig(
@@ -69,16 +80,16 @@ public struct AdaptiveMisinformation: RegisteredDefence {
             }
             self.init(threshold: threshold, sharpness: sharpness, source: .model(GPTTeacher(lm)))
             checkpoint = dir
-        case ("checkpoint", nil):
+        case (.checkpoint, nil):
             throw LabError.invalidConfig(
                 key: "defences.misinformation.checkpoint",
                 message: "is missing; source: checkpoint needs the misinformation model's directory")
         case (_, _?):
             throw LabError.invalidConfig(
                 key: "defences.misinformation.checkpoint",
-                message: "is set but source is '\(kind)'; set source: checkpoint or remove it")
+                message: "is set but source is '\(kind.rawValue)'; set source: checkpoint or remove it")
         default:
-            self.init(threshold: threshold, sharpness: sharpness, source: kind == "uniform" ? .uniform : .inverted)
+            self.init(threshold: threshold, sharpness: sharpness, source: kind == .uniform ? .uniform : .inverted)
         }
     }
 

@@ -11,6 +11,11 @@ public enum NoiseDomain: String, Sendable, CaseIterable {
     case probabilities
     /// softmax(log p + n): every entry stays positive and the order of small entries is scrambled.
     case logits
+
+    /// The `on` parameter both noise defences take.
+    public static let declared = PartParameter.choice(
+        "on", NoiseDomain.probabilities,
+        meaning: "`probabilities` (p + n, clip at 0, renormalise) or `logits` (softmax(log p + n))")
 }
 
 /// The shared perturbation: one draw per reported entry from `draw`, added in `domain`.
@@ -47,24 +52,22 @@ public struct GaussianNoise: RegisteredDefence {
     public static let registryName = "gaussian_noise"
     public static let reference =
         "Gaussian noise on each reported value — ART GaussianNoise (probabilities, clipped and renormalised)"
-    public static let parameterDocs = [
-        ParameterDoc("scale", "0.2", "standard deviation σ of the noise (ART's default)"),
-        ParameterDoc(
-            "on", "probabilities", "`probabilities` (p + n, clip at 0, renormalise) or `logits` (softmax(log p + n))"),
-    ]
+    public enum Declared {
+        public static let scale = PartParameter.double(
+            "scale", 0.2, valid: { $0 >= 0 }, "must be a standard deviation ≥ 0 (ART's default is 0.2)",
+            meaning: "standard deviation σ of the noise (ART's default)")
+    }
+    public static let parameterDocs = [Declared.scale.doc, NoiseDomain.declared.doc]
     public let scale: Double
     public let domain: NoiseDomain
 
-    public init(scale: Double = 0.2, domain: NoiseDomain = .probabilities) {
+    public init(scale: Double = Declared.scale.defaultValue, domain: NoiseDomain = NoiseDomain.declared.defaultValue) {
         self.scale = scale
         self.domain = domain
     }
 
     public init(parameters p: inout DefenceParameters, environment: DefenceEnvironment) throws {
-        let scale = try p.double(
-            "scale", 0.2, valid: { $0 >= 0 }, "must be a standard deviation ≥ 0 (ART's default is 0.2)")
-        let domain = NoiseDomain(rawValue: try p.choice("on", "probabilities", NoiseDomain.allCases.map(\.rawValue)))!
-        self.init(scale: scale, domain: domain)
+        self.init(scale: try p.read(Declared.scale), domain: try p.read(NoiseDomain.declared))
     }
 
     public var parameters: [(key: String, value: String)] { [("scale", show(scale)), ("on", domain.rawValue)] }
@@ -83,25 +86,22 @@ public struct LaplaceNoise: RegisteredDefence {
         "Laplace noise on each reported value — the ART GaussianNoise scheme with a Laplace draw"
     /// 0.2/√2: the same standard deviation as `GaussianNoise`'s default, so the two rows of a table compare.
     public static let defaultScale = 0.2 / 2.0.squareRoot()
-    public static let parameterDocs = [
-        ParameterDoc(
-            "scale", "0.1414",
-            "Laplace scale b; the standard deviation is b√2 (default 0.2/√2: σ = 0.2, as the Gaussian's)"),
-        ParameterDoc(
-            "on", "probabilities", "`probabilities` (p + n, clip at 0, renormalise) or `logits` (softmax(log p + n))"),
-    ]
+    public enum Declared {
+        public static let scale = PartParameter.double(
+            "scale", defaultScale, valid: { $0 >= 0 }, "must be a Laplace scale ≥ 0", shown: "0.1414",
+            meaning: "Laplace scale b; the standard deviation is b√2 (default 0.2/√2: σ = 0.2, as the Gaussian's)")
+    }
+    public static let parameterDocs = [Declared.scale.doc, NoiseDomain.declared.doc]
     public let scale: Double
     public let domain: NoiseDomain
 
-    public init(scale: Double = LaplaceNoise.defaultScale, domain: NoiseDomain = .probabilities) {
+    public init(scale: Double = Declared.scale.defaultValue, domain: NoiseDomain = NoiseDomain.declared.defaultValue) {
         self.scale = scale
         self.domain = domain
     }
 
     public init(parameters p: inout DefenceParameters, environment: DefenceEnvironment) throws {
-        let scale = try p.double("scale", Self.defaultScale, valid: { $0 >= 0 }, "must be a Laplace scale ≥ 0")
-        let domain = NoiseDomain(rawValue: try p.choice("on", "probabilities", NoiseDomain.allCases.map(\.rawValue)))!
-        self.init(scale: scale, domain: domain)
+        self.init(scale: try p.read(Declared.scale), domain: try p.read(NoiseDomain.declared))
     }
 
     public var parameters: [(key: String, value: String)] { [("scale", show(scale)), ("on", domain.rawValue)] }

@@ -16,22 +16,25 @@ import LabCore
 public struct ReverseSigmoid: RegisteredDefence {
     public static let registryName = "reverse_sigmoid"
     public static let reference = "ŷ = α·clip(y − β[s(γ s⁻¹(y)) − ½]) — Lee et al. 2019; ART ReverseSigmoid"
-    public static let parameterDocs = [
-        ParameterDoc("beta", "1.0", "β, magnitude of the perturbation (ART's default)"),
-        ParameterDoc("gamma", "0.1", "γ, slope of the inner sigmoid (ART's default)"),
-    ]
+    public enum Declared {
+        public static let beta = PartParameter.double(
+            "beta", 1.0, valid: { $0 >= 0 }, "must be ≥ 0 (ART's default is 1.0)",
+            meaning: "β, magnitude of the perturbation (ART's default)")
+        public static let gamma = PartParameter.double(
+            "gamma", 0.1, valid: { $0 > 0 }, "must be > 0 (ART's default is 0.1)",
+            meaning: "γ, slope of the inner sigmoid (ART's default)")
+    }
+    public static let parameterDocs = [Declared.beta.doc, Declared.gamma.doc]
     public let beta: Double
     public let gamma: Double
 
-    public init(beta: Double = 1.0, gamma: Double = 0.1) {
+    public init(beta: Double = Declared.beta.defaultValue, gamma: Double = Declared.gamma.defaultValue) {
         self.beta = beta
         self.gamma = gamma
     }
 
     public init(parameters p: inout DefenceParameters, environment: DefenceEnvironment) throws {
-        let beta = try p.double("beta", 1.0, valid: { $0 >= 0 }, "must be ≥ 0 (ART's default is 1.0)")
-        let gamma = try p.double("gamma", 0.1, valid: { $0 > 0 }, "must be > 0 (ART's default is 0.1)")
-        self.init(beta: beta, gamma: gamma)
+        self.init(beta: try p.read(Declared.beta), gamma: try p.read(Declared.gamma))
     }
 
     public var parameters: [(key: String, value: String)] { [("beta", show(beta)), ("gamma", show(gamma))] }

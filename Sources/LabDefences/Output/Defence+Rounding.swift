@@ -10,25 +10,25 @@ public struct Rounding: RegisteredDefence {
 
     public static let registryName = "rounding"
     public static let reference = "round reported values to d decimals — ART Rounded; Tramèr et al. 2016"
-    public static let parameterDocs = [
-        ParameterDoc("decimals", "3", "d, decimals kept (ART's default)"),
-        ParameterDoc(
-            "on", "probabilities", "`probabilities` (p rounded; small ones become 0) or `logprobs` (log p rounded)"),
-    ]
+    public enum Declared {
+        public static let decimals = PartParameter.int(
+            "decimals", 3, valid: { (0...12).contains($0) }, "must be a whole number of decimals in 0...12",
+            meaning: "d, decimals kept (ART's default)")
+        public static let on = PartParameter.choice(
+            "on", Domain.probabilities,
+            meaning: "`probabilities` (p rounded; small ones become 0) or `logprobs` (log p rounded)")
+    }
+    public static let parameterDocs = [Declared.decimals.doc, Declared.on.doc]
     public let decimals: Int
     public let domain: Domain
 
-    public init(decimals: Int = 3, domain: Domain = .probabilities) {
+    public init(decimals: Int = Declared.decimals.defaultValue, domain: Domain = Declared.on.defaultValue) {
         self.decimals = decimals
         self.domain = domain
     }
 
     public init(parameters p: inout DefenceParameters, environment: DefenceEnvironment) throws {
-        let d = try p.int(
-            "decimals", 3, valid: { (0...12).contains($0) }, "must be a whole number of decimals in 0...12")
-        self.init(
-            decimals: d, domain: Domain(rawValue: try p.choice("on", "probabilities", Domain.allCases.map(\.rawValue)))!
-        )
+        self.init(decimals: try p.read(Declared.decimals), domain: try p.read(Declared.on))
     }
 
     public var parameters: [(key: String, value: String)] { [("decimals", String(decimals)), ("on", domain.rawValue)] }

@@ -8,15 +8,17 @@ import LabCore
 public struct TemperatureScaling: RegisteredDefence {
     public static let registryName = "temperature"
     public static let reference = "report p^{1/τ} renormalised: τ > 1 flattens, τ < 1 sharpens"
-    public static let parameterDocs = [
-        ParameterDoc("temperature", "2.0", "τ > 0; 1 leaves the distribution unchanged")
-    ]
+    public enum Declared {
+        public static let temperature = PartParameter.double(
+            "temperature", 2.0, valid: { $0 > 0 }, "must be > 0", meaning: "τ > 0; 1 leaves the distribution unchanged")
+    }
+    public static let parameterDocs = [Declared.temperature.doc]
     public let temperature: Double
 
-    public init(temperature: Double = 2.0) { self.temperature = temperature }
+    public init(temperature: Double = Declared.temperature.defaultValue) { self.temperature = temperature }
 
     public init(parameters p: inout DefenceParameters, environment: DefenceEnvironment) throws {
-        self.init(temperature: try p.double("temperature", 2.0, valid: { $0 > 0 }, "must be > 0"))
+        self.init(temperature: try p.read(Declared.temperature))
     }
 
     public var parameters: [(key: String, value: String)] { [("temperature", show(temperature))] }

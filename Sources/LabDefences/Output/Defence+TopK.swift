@@ -7,23 +7,30 @@ import LabCore
 public struct TopK: RegisteredDefence {
     public static let registryName = "top_k"
     public static let reference = "report only the k most likely tokens (the `top_logprobs` surface of LLM APIs)"
-    public static let parameterDocs = [
-        ParameterDoc("k", "5", "entries kept per position (5: the old OpenAI cap on logprobs)"),
-        ParameterDoc("renormalise", "false", "rescale the k kept values to sum to 1"),
-    ]
+    public enum Declared {
+        /// At most the vocabulary size too, which only the environment knows.
+        public static let k = PartParameter.int(
+            "k", 5, atLeast: 1, meaning: "entries kept per position (5: the old OpenAI cap on logprobs)")
+        public static let renormalise = PartParameter.bool(
+            "renormalise", false, meaning: "rescale the k kept values to sum to 1")
+    }
+    public static let parameterDocs = [Declared.k.doc, Declared.renormalise.doc]
     public let k: Int
     public let renormalise: Bool
 
-    public init(k: Int = 5, renormalise: Bool = false) {
+    public init(k: Int = Declared.k.defaultValue, renormalise: Bool = Declared.renormalise.defaultValue) {
         self.k = k
         self.renormalise = renormalise
     }
 
     public init(parameters p: inout DefenceParameters, environment: DefenceEnvironment) throws {
-        let k = try p.int(
-            "k", 5, valid: { $0 >= 1 && $0 <= environment.vocabularySize },
-            "must be in 1...\(environment.vocabularySize) (the vocabulary size)")
-        self.init(k: k, renormalise: try p.bool("renormalise", false))
+        let k = try p.read(Declared.k)
+        guard k <= environment.vocabularySize else {
+            throw LabError.invalidConfig(
+                key: p.key(Declared.k.key),
+                message: "is \(k); must be in 1...\(environment.vocabularySize) (the vocabulary size)")
+        }
+        self.init(k: k, renormalise: try p.read(Declared.renormalise))
     }
 
     public var parameters: [(key: String, value: String)] { [("k", String(k)), ("renormalise", String(renormalise))] }

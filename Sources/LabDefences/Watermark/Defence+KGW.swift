@@ -15,23 +15,30 @@ public struct KGWDefence: RegisteredDefence {
         "green-list watermark on served distributions: +δ on ⌊γV⌋ keyed green tokens — Kirchenbauer et al. 2023"
     /// The hash key of the KGW reference implementation (`hash_key=15485863`), so defaults match it.
     public static let defaultKey: UInt64 = 15_485_863
+    public enum Declared {
+        public static let gamma = PartParameter.double(
+            "gamma", 0.25, valid: { $0 > 0 && $0 < 1 }, "must be in (0, 1) (the paper's default is 0.25)",
+            meaning: "γ, fraction of the vocabulary that is green in each context (the paper's default)")
+        public static let delta = PartParameter.double(
+            "delta", 2.0, valid: { $0 >= 0 }, "must be ≥ 0 (the paper's default is 2)",
+            meaning: "δ, logit bonus of green tokens (the paper's default)")
+        public static let key = PartParameter.uint64(
+            "key", defaultKey, meaning: "the secret key seeding every green list (the reference code's hash key)")
+        public static let contextWidth = PartParameter.int(
+            "context_width", 1, atLeast: 1, meaning: "h, previous tokens that seed the green list")
+    }
     public static let parameterDocs = [
-        ParameterDoc(
-            "gamma", "0.25", "γ, fraction of the vocabulary that is green in each context (the paper's default)"),
-        ParameterDoc("delta", "2.0", "δ, logit bonus of green tokens (the paper's default)"),
-        ParameterDoc("key", "15485863", "the secret key seeding every green list (the reference code's hash key)"),
-        ParameterDoc("context_width", "1", "h, previous tokens that seed the green list"),
+        Declared.gamma.doc, Declared.delta.doc, Declared.key.doc, Declared.contextWidth.doc,
     ]
     public let watermark: KGWWatermark
 
     public init(watermark: KGWWatermark) { self.watermark = watermark }
 
     public init(parameters p: inout DefenceParameters, environment: DefenceEnvironment) throws {
-        let gamma = try p.double(
-            "gamma", 0.25, valid: { $0 > 0 && $0 < 1 }, "must be in (0, 1) (the paper's default is 0.25)")
-        let delta = try p.double("delta", 2.0, valid: { $0 >= 0 }, "must be ≥ 0 (the paper's default is 2)")
-        let key = try p.uint64("key", Self.defaultKey)
-        let h = try p.int("context_width", 1, valid: { $0 >= 1 }, "must be at least 1")
+        let gamma = try p.read(Declared.gamma)
+        let delta = try p.read(Declared.delta)
+        let key = try p.read(Declared.key)
+        let h = try p.read(Declared.contextWidth)
         do {
             watermark = try KGWWatermark(
                 gamma: gamma, delta: Float(delta), key: key, contextWidth: h, vocabularySize: environment.vocabularySize
