@@ -135,16 +135,6 @@ package enum RowMath {
         }
     }
 
-    /// Writes `out[i] = softmax(x)[i]` over `tokens` (others untouched), computed stably in Double.
-    package static func softmax(_ x: [Double], over tokens: [Int], into out: inout [Double]) {
-        var mx = -Double.infinity
-        for i in tokens where x[i] > mx { mx = x[i] }
-        guard mx.isFinite else { return }
-        var sum = 0.0
-        for i in tokens { sum += exp(x[i] - mx) }
-        for i in tokens { out[i] = exp(x[i] - mx) / sum }
-    }
-
     /// Divides the values of `tokens` by their sum (no change when the sum is 0).
     package static func normalise(_ v: inout [Double], over tokens: [Int]) {
         var sum = 0.0

@@ -139,14 +139,7 @@ package enum ServingMath {
         [Double](unsafeUninitializedCapacity: V) { p, count in
             for v in 0..<V { p[v] = Double(logits[v]) }
             for (t, b) in bias { p[t] += Double(b) }
-            var mx = -Double.infinity
-            for v in 0..<V { mx = max(mx, p[v]) }
-            var sum = 0.0
-            for v in 0..<V {
-                p[v] = exp(p[v] - mx)
-                sum += p[v]
-            }
-            for v in 0..<V { p[v] /= sum }
+            Softmax.probabilities(inPlace: p.baseAddress!, count: V)
             count = V
         }
     }
@@ -172,7 +165,7 @@ package enum ServingMath {
     }
 
     /// One draw from the served distribution `q` at `temperature` (0: argmax, ties to the lowest id) and
-    /// nucleus `topP`, with the Sampler's own arithmetic (`Sampling.logSoftmax`, `Sampling.draw`).
+    /// nucleus `topP`, with the Sampler's own arithmetic (`Softmax.logProbabilities`, `Sampling.draw`).
     static func draw(
         _ q: [Double], temperature: Float, topP: Float?, rng: inout LabRNG,
         order: UnsafeMutablePointer<Int32>, logprobs: UnsafeMutablePointer<Float>
@@ -181,7 +174,7 @@ package enum ServingMath {
         let V = q.count
         let logq = q.map { Float(log($0)) }
         logq.withUnsafeBufferPointer {
-            Sampling.logSoftmax(out: logprobs, logits: $0.baseAddress!, V: V, temperature: temperature)
+            Softmax.logProbabilities($0.baseAddress!, count: V, temperature: temperature, into: logprobs)
         }
         return Sampling.draw(logProbabilities: logprobs, V: V, topK: nil, topP: topP, order: order, rng: &rng)
     }

@@ -11,16 +11,6 @@ import LabModel
 
 /// The arithmetic of comparing two next-token distributions.
 public enum FidelityMath {
-    /// softmax(z) in Double.
-    public static func softmax(_ z: UnsafePointer<Float>, V: Int) -> [Double] {
-        var mx = -Double.infinity
-        for v in 0..<V { mx = max(mx, Double(z[v])) }
-        var out = (0..<V).map { exp(Double(z[$0]) - mx) }
-        let sum = out.reduce(0, +)
-        for v in 0..<V { out[v] /= sum }
-        return out
-    }
-
     /// Index of the largest value (ties: lowest index), as the API's label surface picks it.
     public static func argmax(_ p: [Double]) -> Int {
         var best = 0
@@ -107,7 +97,7 @@ public final class FidelityEvaluator {
         let logits = try teacher.logits(prompts: data.heldOut)
         teacherRows = zip(data.heldOut, logits).map { window, z in
             z.withUnsafeBufferPointer { zp in
-                (0..<window.count).map { FidelityMath.softmax(zp.baseAddress! + $0 * V, V: V) }
+                (0..<window.count).map { Softmax.probabilities(zp.baseAddress! + $0 * V, count: V) }
             }
         }
         if let test = data.testTokens, test.count > 1, perplexityTokens > 0 {
@@ -142,7 +132,7 @@ public final class FidelityEvaluator {
         for (w, z) in logits.enumerated() {
             z.withUnsafeBufferPointer { zp in
                 for t in 0..<heldOut[w].count {
-                    let p = teacherRows[w][t], q = FidelityMath.softmax(zp.baseAddress! + t * V, V: V)
+                    let p = teacherRows[w][t], q = Softmax.probabilities(zp.baseAddress! + t * V, count: V)
                     if FidelityMath.argmax(p) == FidelityMath.argmax(q) { agree += 1 }
                     kl += FidelityMath.kl(p, q)
                     tv += FidelityMath.totalVariation(p, q)
@@ -171,7 +161,7 @@ public final class FidelityEvaluator {
         for (window, z) in zip(windows, all) {
             z.withUnsafeBufferPointer { zp in
                 for (t, y) in window.targets.enumerated() {
-                    let p = FidelityMath.softmax(zp.baseAddress! + t * V, V: V)
+                    let p = Softmax.probabilities(zp.baseAddress! + t * V, count: V)
                     total -= log(max(p[Int(y)], 1e-300))
                     count += 1
                 }

@@ -242,7 +242,8 @@ public final class Sampler {
     ) -> Int32 {
         for (t, b) in options.logitBias { z[t] += b }
         let logp = s.probs.pointer
-        Sampling.logSoftmax(out: logp, logits: z, V: V, temperature: options.temperature == 0 ? 1 : options.temperature)
+        Softmax.logProbabilities(
+            z, count: V, temperature: options.temperature == 0 ? 1 : options.temperature, into: logp)
         observe?(UnsafeBufferPointer(start: logp, count: V))
         if options.temperature == 0 {
             var best = 0
@@ -255,21 +256,8 @@ public final class Sampler {
     }
 }
 
-/// Softmax and categorical draws shared by the sampler and the teacher API.
+/// Categorical draws shared by the sampler and the teacher API (the log-probabilities come from `Softmax`).
 public enum Sampling {
-    /// out = log softmax(logits / τ), computed in Double for accuracy.
-    public static func logSoftmax(
-        out: UnsafeMutablePointer<Float>, logits: UnsafePointer<Float>, V: Int, temperature: Float
-    ) {
-        var mx = -Float.infinity
-        for v in 0..<V where logits[v] > mx { mx = logits[v] }
-        let inv = Double(1 / temperature)
-        var sum = 0.0
-        for v in 0..<V { sum += exp(Double(logits[v] - mx) * inv) }
-        let ls = log(sum)
-        for v in 0..<V { out[v] = Float(Double(logits[v] - mx) * inv - ls) }
-    }
-
     /// Draws from log-probabilities restricted to the top k and/or the top-p nucleus.
     /// Ties in probability are broken by token id, so draws are deterministic.
     public static func draw(

@@ -264,7 +264,7 @@ struct Logprobs: ParsableCommand {
         var row = [Float](repeating: 0, count: V)
         for t in 0..<T {
             row.withUnsafeMutableBufferPointer {
-                Sampling.logSoftmax(out: $0.baseAddress!, logits: logits.baseAddress! + t * V, V: V, temperature: 1)
+                Softmax.logProbabilities(logits.baseAddress! + t * V, count: V, temperature: 1, into: $0.baseAddress!)
             }
             if full { rows.append(row) }
             if t + 1 < T { next.append(row[ids[t + 1]]) }

@@ -22,7 +22,7 @@ final class SamplerTests: XCTestCase {
         return (0..<tokens.count).map { t in
             var row = [Float](repeating: 0, count: V)
             row.withUnsafeMutableBufferPointer {
-                Sampling.logSoftmax(out: $0.baseAddress!, logits: logits.baseAddress! + t * V, V: V, temperature: 1)
+                Softmax.logProbabilities(logits.baseAddress! + t * V, count: V, temperature: 1, into: $0.baseAddress!)
             }
             return row
         }

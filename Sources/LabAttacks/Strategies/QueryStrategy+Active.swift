@@ -91,25 +91,11 @@ public final class ActiveSelection: RegisteredStrategy {
                 let n = min(p.count, T)
                 let positions = coverage == .last ? (n - 1)..<n : 0..<n
                 var total = 0.0
-                for t in positions { total += entropy(logits.baseAddress! + (b * T + t) * V, V: V) }
+                for t in positions { total += Softmax.entropy(logits.baseAddress! + (b * T + t) * V, count: V) }
                 out.append(total / Double(positions.count))
             }
             start += chunk.count
         }
         return out
-    }
-
-    /// −Σ p log p of softmax(z), in Double.
-    static func entropy(_ z: UnsafePointer<Float>, V: Int) -> Double {
-        var mx = -Double.infinity
-        for v in 0..<V { mx = max(mx, Double(z[v])) }
-        var sum = 0.0, weighted = 0.0
-        for v in 0..<V {
-            let d = Double(z[v]) - mx
-            let e = exp(d)
-            sum += e
-            weighted += e * d
-        }
-        return log(sum) - weighted / sum
     }
 }

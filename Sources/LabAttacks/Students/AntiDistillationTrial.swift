@@ -45,14 +45,10 @@ public enum AntiDistillationTrial {
             sampler.next(inputs: &x, targets: &y)
             let a = try teacher.forward(tokens: x, batch: B, length: T)
             for n in 0..<(B * T) {
-                var mx = -Float.infinity
-                for v in 0..<V { mx = max(mx, a[n * V + v] / tau) }
-                var sum: Float = 0
-                for v in 0..<V {
-                    target[n * V + v] = exp(a[n * V + v] / tau - mx)
-                    sum += target[n * V + v]
+                target.withUnsafeMutableBufferPointer {
+                    Softmax.singlePrecision(
+                        a.baseAddress! + n * V, count: V, temperature: tau, into: $0.baseAddress! + n * V)
                 }
-                for v in 0..<V { target[n * V + v] /= sum }
             }
             try gradientStep.take(
                 step: step, learningRate: training.learningRate(at: step), lossName: "soft-label student loss"
@@ -115,11 +111,8 @@ public enum AntiDistillationTrial {
             for (b, text) in group.enumerated() {
                 for t in from..<length {
                     let row = logits.baseAddress! + (b * length + t - 1) * V
-                    var mx = -Float.infinity
-                    for v in 0..<V { mx = max(mx, row[v]) }
-                    var sum = 0.0
-                    for v in 0..<V { sum += exp(Double(row[v] - mx)) }
-                    total -= Double(row[Int(text[t])] - mx) - log(sum)
+                    let (mx, logSum) = Softmax.logNormalizer(row, count: V)
+                    total -= Double(row[Int(text[t])] - mx) - logSum
                     count += 1
                 }
             }

@@ -78,17 +78,17 @@ public struct BigramDistiller: CampaignDistiller {
         let logits = try teacher.logits(prompts: evaluation)
         var agree = 0, positions = 0
         var kl = 0.0
+        var teacherRow = [Double](repeating: 0, count: V)
         for (b, prompt) in evaluation.enumerated() {
             for t in prompt.indices {
-                let row = logits[b][(t * V)..<((t + 1) * V)]
-                let mx = row.max() ?? 0
-                let e = row.map { exp(Double($0 - mx)) }
-                let z = e.reduce(0, +)
+                logits[b].withUnsafeBufferPointer {
+                    Softmax.probabilities(floatShifted: $0.baseAddress! + t * V, count: V, into: &teacherRow)
+                }
                 let s = Int(prompt[t]) * V
                 var bestT = 0, bestS = 0
                 for v in 0..<V {
-                    let p = e[v] / z
-                    if p > e[bestT] / z { bestT = v }
+                    let p = teacherRow[v]
+                    if p > teacherRow[bestT] { bestT = v }
                     if student[s + v] > student[s + bestS] { bestS = v }
                     if p > 0 { kl += p * log(p / student[s + v]) }
                 }

@@ -141,11 +141,8 @@ public final class AntidistillationProxy {
         var out = [Float](repeating: 0, count: batch * length * V)
         for row in 0..<(batch * length) {
             let z = logits.baseAddress! + row * V
-            var mx = -Float.infinity
-            for v in 0..<V where z[v] > mx { mx = z[v] }
-            var sum = 0.0
-            for v in 0..<V { sum += exp(Double(z[v] - mx)) }
-            let lse = Float(log(sum)) + mx
+            let (mx, logSum) = Softmax.logNormalizer(z, count: V)
+            let lse = Float(logSum) + mx
             for v in 0..<V { out[row * V + v] = z[v] - lse }
         }
         return out

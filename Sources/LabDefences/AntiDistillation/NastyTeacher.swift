@@ -71,9 +71,9 @@ public struct NastyTeacherObjective: Sendable, Equatable {
         var p = [Double](repeating: 0, count: V), q = p, r = p
         for n in 0..<N {
             let z = logits + n * V, a = adversary + n * V
-            let logZ = Self.logSoftmax(z, V: V, scale: 1, into: &p)
-            let logQ = Self.logSoftmax(z, V: V, scale: 1 / tau, into: &q)
-            let logR = Self.logSoftmax(a, V: V, scale: 1 / tau, into: &r)
+            let logZ = Softmax.probabilities(z, count: V, scale: 1, into: &p)
+            let logQ = Softmax.probabilities(z, count: V, scale: 1 / tau, into: &q)
+            let logR = Softmax.probabilities(a, count: V, scale: 1 / tau, into: &r)
             let y = Int(targets[n])
             ce -= Double(z[y]) - logZ
             for v in 0..<V where r[v] > 0 {
@@ -91,19 +91,6 @@ public struct NastyTeacherObjective: Sendable, Equatable {
         ce /= Double(N)
         kl /= Double(N)
         return Value(loss: ce - omega * tau * tau * kl, crossEntropy: ce, kl: kl)
-    }
-
-    /// Writes softmax(scale · x) into `out`; returns log Σ exp(scale · x) (so log out_v = scale·x_v − it).
-    static func logSoftmax(_ x: UnsafePointer<Float>, V: Int, scale: Double, into out: inout [Double]) -> Double {
-        var mx = -Double.infinity
-        for v in 0..<V { mx = max(mx, scale * Double(x[v])) }
-        var sum = 0.0
-        for v in 0..<V {
-            out[v] = exp(scale * Double(x[v]) - mx)
-            sum += out[v]
-        }
-        for v in 0..<V { out[v] /= sum }
-        return mx + log(sum)
     }
 }
 

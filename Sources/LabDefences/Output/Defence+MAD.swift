@@ -67,7 +67,7 @@ public struct PredictionPoisoning: RegisteredDefence {
         var z = [Double](repeating: -.infinity, count: y.count)
         let positive = tokens.filter { y[$0] > 0 }
         for i in positive { z[i] = log(y[i]) / tau }
-        RowMath.softmax(z, over: positive, into: &s)
+        Softmax.probabilities(z, over: positive, into: &s)
         return s
     }
 

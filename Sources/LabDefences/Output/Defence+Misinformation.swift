@@ -132,7 +132,7 @@ public struct AdaptiveMisinformation: RegisteredDefence {
                 let positive = tokens.filter { t.y[$0] > 0 }
                 var z = [Double](repeating: -.infinity, count: t.y.count)
                 for i in positive { z[i] = -log(t.y[i]) }
-                RowMath.softmax(z, over: positive, into: &yhat)
+                Softmax.probabilities(z, over: positive, into: &yhat)
             case .uniform:
                 for i in tokens { yhat[i] = 1 / Double(tokens.count) }
             case .model:

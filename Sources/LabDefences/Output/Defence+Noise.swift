@@ -40,7 +40,7 @@ enum OutputNoise {
                     z[i] = log(rows[r].values[i]) + draw(&rng)
                     positive.append(i)
                 }
-                RowMath.softmax(z, over: positive, into: &rows[r].values)
+                Softmax.probabilities(z, over: positive, into: &rows[r].values)
             }
         }
     }

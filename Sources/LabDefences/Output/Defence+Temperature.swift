@@ -32,7 +32,7 @@ public struct TemperatureScaling: RegisteredDefence {
                 z[i] = log(rows[r].values[i]) / temperature
                 positive.append(i)
             }
-            RowMath.softmax(z, over: positive, into: &rows[r].values)
+            Softmax.probabilities(z, over: positive, into: &rows[r].values)
         }
     }
 }

@@ -86,7 +86,7 @@ public enum KGWSampling {
                     for (j, b) in sequences.enumerated() {
                         let z = logits + b * V
                         // The unwatermarked sampling distribution: its entropies.
-                        Sampling.logSoftmax(out: logp, logits: z, V: V, temperature: temperature)
+                        Softmax.logProbabilities(z, count: V, temperature: temperature, into: logp)
                         var hShannon = 0.0, hSpike = 0.0
                         for v in 0..<V {
                             let p = Double(exp(logp[v]))
@@ -102,7 +102,7 @@ public enum KGWSampling {
                             row.update(from: z, count: V)
                         }
                         watermarks[lo + b].bias(logits: row, context: contexts[j][...])
-                        Sampling.logSoftmax(out: logp, logits: row, V: V, temperature: after ? 1 : temperature)
+                        Softmax.logProbabilities(row, count: V, temperature: after ? 1 : temperature, into: logp)
                         chosen.append(
                             Int32(
                                 Sampling.draw(
