@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The official `openai` Python client against a running `distill-lab serve`: lists models, buys completions
-with logprobs and echo, hits the rate limit (429 with Retry-After), and is refused (401) with a bad key.
+with logprobs and echo, streams one (stream=True), hits the rate limit (429 with Retry-After), and is refused (401) with a bad key.
 Exits non-zero on the first check that fails; prints one line per check. Not a load test.
 
 usage: openai_client_check.py --base-url http://127.0.0.1:PORT/v1 --key KEY --limited-key KEY2
@@ -54,6 +54,17 @@ def main():
     both = client.completions.create(model=model, prompt=["abc", "cab"], max_tokens=4, n=2, echo=True, logprobs=1)
     check(len(both.choices) == 4 and all(ch.text.startswith(p) for ch, p in zip(both.choices, ["abc", "abc", "cab", "cab"])),
           "a list of 2 prompts with n=2 and echo gives 4 choices, each starting with its prompt")
+
+    streamed = list(client.completions.create(model=model, prompt="abcab", max_tokens=6, logprobs=3, temperature=0.8,
+                                              seed=7, stream=True, stream_options={"include_usage": True}))
+    text = "".join(ch.choices[0].text for ch in streamed if ch.choices)
+    check(text == choice.text, f"stream=True gives the same text as the plain answer, token by token: {text!r}")
+    tokens = [t for ch in streamed if ch.choices and ch.choices[0].logprobs for t in ch.choices[0].logprobs.tokens]
+    check(tokens == lp.tokens, "the streamed chunks carry the same tokens and logprobs")
+    finishes = [ch.choices[0].finish_reason for ch in streamed if ch.choices and ch.choices[0].finish_reason]
+    check(finishes == [choice.finish_reason], f"one finish reason, in the last chunk: {finishes}")
+    check(streamed[-1].usage is not None and streamed[-1].usage.completion_tokens == 6,
+          "stream_options include_usage sends the usage block last")
 
     ids_prompt = client.completions.create(model=model, prompt=[1, 2, 3], max_tokens=3)
     check(ids_prompt.usage.prompt_tokens == 3, "a prompt of token ids is accepted")

@@ -247,8 +247,8 @@ struct WireObject {
 /// A completions request, validated against the teacher and the policy.
 struct CompletionRequest {
     static let fields = [
-        "model", "prompt", "max_tokens", "temperature", "top_p", "n", "stream", "logprobs", "echo", "stop",
-        "presence_penalty", "frequency_penalty", "best_of", "logit_bias", "user", "seed", "suffix",
+        "model", "prompt", "max_tokens", "temperature", "top_p", "n", "stream", "stream_options", "logprobs", "echo",
+        "stop", "presence_penalty", "frequency_penalty", "best_of", "logit_bias", "user", "seed", "suffix",
     ]
 
     var model: String
@@ -262,6 +262,10 @@ struct CompletionRequest {
     var stops: [String]
     var logitBias: [Int: Float]
     var seed: UInt64?
+    /// `stream: true`: the answer goes out as server-sent events, one per token (`CompletionStream`).
+    var stream = false
+    /// `stream_options: {include_usage: true}`: a last event carries the usage block, as OpenAI's does.
+    var includeUsage = false
 
     init(
         _ body: WireObject, tokenizer: Tokenizer, vocabularySize V: Int, contextLength T: Int, policy: APIPolicy,
@@ -278,8 +282,29 @@ struct CompletionRequest {
         temperature = Float(try body.double("temperature", in: 0...2) ?? 1)
         topP = try body.double("top_p", in: 0...1, openBelow: true).map(Float.init)
         n = try body.int("n", in: 1...maxChoices, hint: "") ?? 1
-        if try body.bool("stream") == true {
-            throw ServiceError.badRequest("stream", "streaming is not served; omit 'stream' or set it to false")
+        stream = try body.bool("stream") ?? false
+        if let options = body.present("stream_options") {
+            guard stream else {
+                throw ServiceError.badRequest(
+                    "stream_options", "'stream_options' is only allowed with 'stream': true")
+            }
+            guard case let .object(fields) = options else {
+                throw ServiceError.badRequest(
+                    "stream_options",
+                    "'stream_options' is \(options.shape); must be an object such as {\"include_usage\": true}")
+            }
+            if let unknown = fields.keys.sorted().first(where: { $0 != "include_usage" }) {
+                throw ServiceError.badRequest(
+                    "stream_options", "unknown stream option '\(unknown)'; 'stream_options' takes include_usage",
+                    code: "unknown_field")
+            }
+            if let usage = fields["include_usage"] {
+                guard case let .bool(b) = usage else {
+                    throw ServiceError.badRequest(
+                        "stream_options", "'stream_options.include_usage' is \(usage.shape); must be true or false")
+                }
+                includeUsage = b
+            }
         }
         logprobs = try body.int("logprobs", in: 0...policy.maxLogprobs, hint: " (the policy's top-logprob cap)")
         echo = try body.bool("echo") ?? false

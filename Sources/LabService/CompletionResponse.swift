@@ -58,6 +58,13 @@ struct ChoiceBody: Encodable {
     var index: Int
     var logprobs: LogprobsBody?
     var finishReason: String
+    /// Every token of `text` with its logprobs, whether or not the request asked for them (not encoded): what
+    /// a stream cuts into one event per token.
+    var tokens = LogprobsBody()
+    /// How many of `tokens` are the echoed prompt.
+    var echoedTokens = 0
+    /// How many characters of `text` are the echoed prompt.
+    var echoedLength = 0
 
     enum CodingKeys: String, CodingKey { case text, index, logprobs, finishReason = "finish_reason" }
 
@@ -202,6 +209,10 @@ struct CompletionRendering {
             // A stop string that splits a token leaves part of it in `generated`, not in the token lists.
             text = String(text.prefix(echoedLength)) + generated
         }
-        return ChoiceBody(text: text, index: index, logprobs: wantLogprobs ? logprobs : nil, finishReason: finish)
+        var body = ChoiceBody(text: text, index: index, logprobs: wantLogprobs ? logprobs : nil, finishReason: finish)
+        body.tokens = logprobs
+        body.echoedTokens = request.echo ? prompt.count : 0
+        body.echoedLength = echoedLength
+        return body
     }
 }

@@ -204,6 +204,14 @@ extension Service {
         let render = CompletionRendering(
             tokenizer: tokenizer, request: parsed, stopToken: parsed.stopToken(tokenizer: tokenizer))
         let choices = render.choices(result.responses)
+        if parsed.stream {
+            let chunks = CompletionStream.chunks(
+                id: id, created: Int(Date().timeIntervalSince1970), model: modelName, choices: choices,
+                usage: parsed.includeUsage ? UsageBody(result.charge.usage) : nil)
+            return Response(
+                status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                body: .init(byteBuffer: ByteBuffer(bytes: try CompletionStream.events(chunks))))
+        }
         return try Self.json(
             encodable: CompletionBody(
                 id: id, created: Int(Date().timeIntervalSince1970), model: modelName, choices: choices,

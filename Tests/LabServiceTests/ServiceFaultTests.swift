@@ -71,7 +71,16 @@ final class ServiceFaultTests: XCTestCase {
                 400, "logit_bias", nil
             ),
             ("missing prompt", Data(#"{"model": "tiny"}"#.utf8), 400, "prompt", nil),
-            ("streaming", Data(#"{"model": "tiny", "prompt": "abc", "stream": true}"#.utf8), 400, "stream", nil),
+            (
+                "stream options without streaming",
+                Data(#"{"model": "tiny", "prompt": "abc", "stream_options": {"include_usage": true}}"#.utf8), 400,
+                "stream_options", nil
+            ),
+            (
+                "unknown stream option",
+                Data(#"{"model": "tiny", "prompt": "abc", "stream": true, "stream_options": {"x": 1}}"#.utf8), 400,
+                "stream_options", "unknown_field"
+            ),
             ("unknown model", Data(#"{"model": "gpt-9", "prompt": "abc"}"#.utf8), 404, "model", "model_not_found"),
             (
                 "oversize body",
