@@ -181,9 +181,11 @@ public struct CurveLevel: Equatable, Sendable, CustomStringConvertible {
 }
 
 /// A plot: `y` against `x` (a metric, a cost, or a numeric axis), one series per label of `series`, with
-/// error bars of ±1 std over seeds. `type: bar` plots `y` for each label of the axis `x`.
+/// error bars of ±1 std over seeds. `type: bar` plots `y` for each label of the axis `x`. `type: roc` draws
+/// a detector's ROC: `y` names the family of metrics `<y>.tpr_at_fpr_<f>` (TPR at FPR f), drawn against f,
+/// each point the mean over seeds (vertical averaging); `x` is not read.
 public struct PlotSpec: Decodable, Encodable, Equatable, Sendable {
-    public enum Kind: String, Codable, CaseIterable, Sendable { case line, bar }
+    public enum Kind: String, Codable, CaseIterable, Sendable { case line, bar, roc }
     public enum Scale: String, Codable, CaseIterable, Sendable { case linear, log }
 
     public var title: String
@@ -216,7 +218,9 @@ public struct PlotSpec: Decodable, Encodable, Equatable, Sendable {
         }
         title = try c.decodeIfPresent(String.self, forKey: .title) ?? ""
         type = try choice(.type, Kind.line)
-        x = try c.decode(String.self, forKey: .x)
+        x =
+            type == .roc
+            ? try c.decodeIfPresent(String.self, forKey: .x) ?? "fpr" : try c.decode(String.self, forKey: .x)
         y = try c.decode(String.self, forKey: .y)
         series = try c.decodeIfPresent(String.self, forKey: .series)
         filter = try c.decodeIfPresent([String: String].self, forKey: .filter) ?? [:]
@@ -346,8 +350,41 @@ enum OutputChecks {
         }
     }
 
+    /// The false-positive rates of a ROC family: outputs named `<family>.tpr_at_fpr_<f>`, by f.
+    static func rocRates(_ family: String, outputs: [OutputDoc]) -> [(fpr: Double, output: String)] {
+        let prefix = family + ".tpr_at_fpr_"
+        return outputs.compactMap { doc in
+            guard doc.name.hasPrefix(prefix), let f = Double(doc.name.dropFirst(prefix.count)), f > 0 else {
+                return nil
+            }
+            return (f, doc.name)
+        }.sorted { $0.fpr < $1.fpr }
+    }
+
     static func check(_ plot: PlotSpec, index: Int, axes: [GridAxis], outputs: [OutputDoc]) throws {
         let path = ["plots", String(index)]
+        if plot.type == .roc {
+            guard rocRates(plot.y, outputs: outputs).count >= 2 else {
+                let families = Set(
+                    outputs.compactMap { doc in
+                        doc.name.range(of: ".tpr_at_fpr_").map { String(doc.name[..<$0.lowerBound]) }
+                    })
+                throw SpecIssue(
+                    path + ["y"], "'\(plot.y)' names no family of <name>.tpr_at_fpr_<f> metrics of this kind",
+                    fix: EditDistance.hint(for: plot.y, among: families.sorted(), noun: "families"))
+            }
+            if let series = plot.series { _ = try axis(series, path + ["series"], axes: axes) }
+            try filter(plot.filter, path + ["where"], axes: axes)
+            let missing = unplaced(Set((plot.series.map { [$0] } ?? []) + plot.filter.keys), axes: axes)
+            if let axis = missing.first {
+                throw SpecIssue(
+                    path, "leaves axis '\(axis.name)' out, so one curve would mix its cells",
+                    fix:
+                        "make it the series, or fix one value with `where: {\(axis.name): \(axis.labels.first ?? "...")}`"
+                )
+            }
+            return
+        }
         try output(plot.y, path + ["y"], outputs: outputs)
         if let series = plot.series { _ = try axis(series, path + ["series"], axes: axes) }
         try filter(plot.filter, path + ["where"], axes: axes)
@@ -359,7 +396,7 @@ enum OutputChecks {
                     path + ["x"], "a bar plot's x must be an axis (one bar per label)",
                     fix: EditDistance.hint(for: plot.x, among: axes.map(\.name), noun: "axes"))
             }
-        case .line:
+        case .line, .roc:
             if let xAxis {
                 if let bad = xAxis.labels.first(where: { Double($0) == nil }) {
                     throw SpecIssue(
