@@ -22,7 +22,8 @@ public struct Override: Equatable, CustomStringConvertible {
     /// Parses "key.path=value"; the value is YAML (`32`, `[0, 1]`, `{k: 5}`, `label_only`).
     public init(parsing text: String) throws {
         func fail(_ message: String, fix: String) -> ExperimentError {
-            ExperimentError(file: "--set \(text)", line: 1, column: 1, key: "", message: message, fix: fix)
+            ExperimentError(
+                file: "the command line", line: 1, column: 1, key: "", message: message, fix: fix, override: text)
         }
         guard let equals = text.firstIndex(of: "=") else {
             throw fail("has no '='", fix: "write --set key.path=value, e.g. --set teacher.model.width=32")
