@@ -47,17 +47,35 @@ public struct Experiment {
     public let cells: [PlannedCell]
     public let tables: [TableSpec]
     public let plots: [PlotSpec]
+    /// The `--set` overrides applied to the file before planning (empty: the file as written).
+    public var overrides: [Override] = []
 
-    public static func load(path: String, kinds: [any ExperimentKind.Type] = ExperimentRegistry.kinds) throws
-        -> Experiment
-    {
-        try plan(YAMLSource.load(path: path), kinds: kinds)
+    public static func load(
+        path: String, kinds: [any ExperimentKind.Type] = ExperimentRegistry.kinds, overrides: [Override] = []
+    ) throws -> Experiment {
+        try plan(YAMLSource.load(path: path), kinds: kinds, overrides: overrides)
     }
 
     public static func parse(
-        _ text: String, file: String = "<string>", kinds: [any ExperimentKind.Type] = ExperimentRegistry.kinds
+        _ text: String, file: String = "<string>", kinds: [any ExperimentKind.Type] = ExperimentRegistry.kinds,
+        overrides: [Override] = []
     ) throws -> Experiment {
-        try plan(YAMLSource.parse(data: Data(text.utf8), file: file), kinds: kinds)
+        try plan(YAMLSource.parse(data: Data(text.utf8), file: file), kinds: kinds, overrides: overrides)
+    }
+
+    /// The file with `overrides` applied, planned; an error about an overridden key names its `--set`.
+    public static func plan(
+        _ source: YAMLSource, kinds: [any ExperimentKind.Type] = ExperimentRegistry.kinds, overrides: [Override]
+    ) throws -> Experiment {
+        guard !overrides.isEmpty else { return try plan(source, kinds: kinds) }
+        do {
+            var experiment = try plan(try Override.apply(overrides, to: source), kinds: kinds)
+            try Override.checkAgainstGrid(overrides, axes: experiment.axes, file: source.file)
+            experiment.overrides = overrides
+            return experiment
+        } catch let error as ExperimentError {
+            throw Override.attribute(error, to: overrides)
+        }
     }
 
     public static func plan(_ source: YAMLSource, kinds: [any ExperimentKind.Type] = ExperimentRegistry.kinds) throws

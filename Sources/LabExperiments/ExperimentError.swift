@@ -15,18 +15,24 @@ public struct ExperimentError: Error, CustomStringConvertible, Equatable, Sendab
     public var message: String
     /// What to write instead, when there is a specific answer.
     public var fix: String?
+    /// The `--set key=value` the problem is about, when a command-line override put the value there (the
+    /// file's line and column then mean nothing, and are not printed).
+    public var override: String?
 
-    public init(file: String, line: Int, column: Int, key: String, message: String, fix: String? = nil) {
+    public init(
+        file: String, line: Int, column: Int, key: String, message: String, fix: String? = nil, override: String? = nil
+    ) {
         self.file = file
         self.line = max(1, line)
         self.column = max(1, column)
         self.key = key
         self.message = message
         self.fix = fix
+        self.override = override
     }
 
     public var description: String {
-        let place = "\(file):\(line):\(column): error: "
+        let place = override.map { "--set \($0) (on \(file)): error: " } ?? "\(file):\(line):\(column): error: "
         let what = key.isEmpty ? message : "'\(key)': \(message)"
         return place + what + (fix.map { "\n  fix: \($0)" } ?? "")
     }

@@ -35,25 +35,29 @@ enum Manifest {
                     })
             ),
         ]
-        return .object([
-            ("lab_version", .string(LabVersion.string)),
-            ("git_commit", .string(git.commit)),
-            ("git_dirty_outside_results", git.dirty.map { .bool($0) } ?? .null),
-            ("experiment", .string(e.name)),
-            ("file", .string(e.file)),
-            ("file_sha256", .string(fileHash)),
-            ("kind", .string(e.kindName)),
-            ("seeds", .array(e.seeds.map { .number(Double($0)) })),
-            ("cells", .number(Double(e.cells.count))),
-            ("command", .string(invocation.command)),
-            ("shard", .string(invocation.shard.description)),
-            ("cells_computed_by_this_invocation", .number(Double(invocation.computed))),
-            ("cells_reused", .number(Double(invocation.reused))),
-            ("teachers_loaded_from_cache", .number(Double(invocation.loadedFromCache.count))),
-            ("started", .string(ISO8601DateFormatter().string(from: invocation.started))),
-            ("durations", .object(durations)),
-            ("machine", machine(threads: invocation.threads)),
-        ])
+        var overrides: [(String, JSONValue)] = []
+        if !e.overrides.isEmpty { overrides = [("overrides", .array(e.overrides.map { .string($0.text) }))] }
+        return .object(
+            [
+                ("lab_version", .string(LabVersion.string)),
+                ("git_commit", .string(git.commit)),
+                ("git_dirty_outside_results", git.dirty.map { .bool($0) } ?? .null),
+                ("experiment", .string(e.name)),
+                ("file", .string(e.file)),
+                ("file_sha256", .string(fileHash)),
+            ] + overrides + [
+                ("kind", .string(e.kindName)),
+                ("seeds", .array(e.seeds.map { .number(Double($0)) })),
+                ("cells", .number(Double(e.cells.count))),
+                ("command", .string(invocation.command)),
+                ("shard", .string(invocation.shard.description)),
+                ("cells_computed_by_this_invocation", .number(Double(invocation.computed))),
+                ("cells_reused", .number(Double(invocation.reused))),
+                ("teachers_loaded_from_cache", .number(Double(invocation.loadedFromCache.count))),
+                ("started", .string(ISO8601DateFormatter().string(from: invocation.started))),
+                ("durations", .object(durations)),
+                ("machine", machine(threads: invocation.threads)),
+            ])
     }
 
     static func machine(threads: Int) -> JSONValue {

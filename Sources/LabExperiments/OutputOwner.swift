@@ -8,6 +8,8 @@ public struct OutputOwner: Equatable {
     public var experiment: String
     public var file: String
     public var fileHash: String
+    /// The `--set` overrides the results were computed with: other overrides are other results.
+    public var overrides: [String] = []
 
     static let ownerFile = ".distill-lab-owner.json"
     static let lockFile = ".distill-lab.lock"
@@ -21,6 +23,7 @@ public struct OutputOwner: Equatable {
     init(_ experiment: Experiment) {
         self.init(
             experiment: experiment.name, file: experiment.file, fileHash: SHA256.hex(Data(experiment.source.text.utf8)))
+        overrides = experiment.overrides.map(\.text)
     }
 
     /// The owners recorded in `output` (owner file, manifest), with the file each came from.
@@ -32,12 +35,11 @@ public struct OutputOwner: Equatable {
                 let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
                 let experiment = object["experiment"] as? String
             else { continue }
-            owners.append(
-                (
-                    OutputOwner(
-                        experiment: experiment, file: object["file"] as? String ?? "",
-                        fileHash: object["file_sha256"] as? String ?? ""), url.path
-                ))
+            var owner = OutputOwner(
+                experiment: experiment, file: object["file"] as? String ?? "",
+                fileHash: object["file_sha256"] as? String ?? "")
+            owner.overrides = object["overrides"] as? [String] ?? []
+            owners.append((owner, url.path))
         }
         return owners
     }
@@ -45,7 +47,7 @@ public struct OutputOwner: Equatable {
     /// Another experiment's results: a different name, or the same name from a different file with different
     /// content. (The same file edited keeps its directory: cells are filed by hash, so unchanged ones are reused.)
     func isForeign(to other: OutputOwner) -> Bool {
-        if experiment != other.experiment { return true }
+        if experiment != other.experiment || overrides != other.overrides { return true }
         return fileHash != other.fileHash && !file.isEmpty && !other.file.isEmpty
             && URL(fileURLWithPath: file).standardizedFileURL.path
                 != URL(fileURLWithPath: other.file).standardizedFileURL.path
@@ -55,11 +57,14 @@ public struct OutputOwner: Equatable {
     static func check(_ experiment: Experiment, output: URL, allowForeign: Bool) throws {
         let me = OutputOwner(experiment)
         for (owner, source) in recorded(in: output) where owner.isForeign(to: me) && !allowForeign {
-            let origin = owner.file.isEmpty ? "" : " (file \(owner.file), sha256 \(owner.fileHash.prefix(12)))"
+            let origin =
+                (owner.file.isEmpty ? "" : " (file \(owner.file), sha256 \(owner.fileHash.prefix(12)))")
+                + (owner.overrides.isEmpty ? "" : " with --set \(owner.overrides.joined(separator: " --set "))")
+            let mine = me.overrides.isEmpty ? "" : " with --set \(me.overrides.joined(separator: " --set "))"
             throw LabError.file(
                 path: output.path,
                 message: "holds the results of experiment '\(owner.experiment)'\(origin), per \(source); "
-                    + "running '\(me.experiment)' (file \(me.file)) here would overwrite them. Choose another --out, or pass --overwrite-foreign to replace them"
+                    + "running '\(me.experiment)' (file \(me.file))\(mine) here would overwrite them. Choose another --out, or pass --overwrite-foreign to replace them"
             )
         }
     }
@@ -67,9 +72,11 @@ public struct OutputOwner: Equatable {
     /// Records `experiment` as the directory's owner.
     static func claim(_ experiment: Experiment, output: URL) throws {
         let me = OutputOwner(experiment)
-        let json = JSONValue.object([
+        var fields: [(String, JSONValue)] = [
             ("experiment", .string(me.experiment)), ("file", .string(me.file)), ("file_sha256", .string(me.fileHash)),
-        ])
+        ]
+        if !me.overrides.isEmpty { fields.append(("overrides", .array(me.overrides.map { .string($0) }))) }
+        let json = JSONValue.object(fields)
         try AtomicFile.write(json.pretty, to: output.appendingPathComponent(ownerFile))
     }
 

@@ -31,6 +31,7 @@ struct PlotData {
     var note: String
 
     static func build(_ spec: PlotSpec, index: Int, from results: ResultSet) -> PlotData {
+        if spec.type == .roc { return roc(spec, from: results) }
         let e = results.experiment
         let seriesLabels = spec.series.map { results.labels(of: $0, matching: spec.filter) } ?? [""]
         let xAxis = results.axes.first { $0.name == spec.x }
@@ -92,6 +93,38 @@ struct PlotData {
             title: title, xLabel: axisLabel(spec.x, e), yLabel: axisLabel(spec.y, e), type: spec.type,
             xScale: spec.xScale, yScale: spec.yScale,
             categories: categories, series: series, showLegend: spec.series != nil, note: note)
+    }
+
+    /// A ROC plot: per series, the TPR at each reported FPR, mean ± std over the cells of the series.
+    static func roc(_ spec: PlotSpec, from results: ResultSet) -> PlotData {
+        let e = results.experiment
+        let rates = OutputChecks.rocRates(spec.y, outputs: e.outputs)
+        let seriesLabels = spec.series.map { results.labels(of: $0, matching: spec.filter) } ?? [""]
+        let series = seriesLabels.map { label -> PlotSeries in
+            var match = spec.filter
+            if let s = spec.series { match[s] = label }
+            let rows = results.rows(matching: match)
+            let points = rates.compactMap { rate -> PlotPoint? in
+                let s = Stats(results.values(rate.output, of: rows))
+                return s.mean.map { PlotPoint(x: rate.fpr, y: $0, yStd: s.std ?? 0, category: "") }
+            }
+            return PlotSeries(
+                label: spec.series == nil ? spec.y : "\(Runner.short(spec.series ?? "")) = \(label)", points: points)
+        }
+        var note =
+            e.seeds.count > 1
+            ? "TPR at each FPR, mean over \(e.seeds.count) seeds (vertical averaging); error bars show one standard deviation."
+            : "TPR at each FPR, one seed."
+        if !spec.filter.isEmpty {
+            note +=
+                " Fixed: "
+                + spec.filter.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)" }.joined(separator: ", ") + "."
+        }
+        return PlotData(
+            title: spec.title.isEmpty ? "ROC of \(spec.y)" : spec.title,
+            xLabel: "false-positive rate (honest accounts)", yLabel: "true-positive rate (attacker accounts)",
+            type: .line, xScale: spec.xScale, yScale: spec.yScale, categories: [], series: series,
+            showLegend: spec.series != nil, note: note)
     }
 
     static func human(_ name: String) -> String { name.replacingOccurrences(of: "_", with: " ") }

@@ -11,6 +11,13 @@ struct BuiltTable {
     var labelColumns: Int
     var rows: [(labels: [String], stats: [Stats])]
     var digits: Int
+    /// Derived tables: the text of each statistic cell (row by row), where `stats` alone cannot say it
+    /// ("≤ 1000", "> 8000 (never)", a ratio).
+    var texts: [[String]]? = nil
+
+    func text(row: Int, column: Int) -> String {
+        texts?[row][column] ?? rows[row].stats[column].formatted(digits: digits)
+    }
 
     var markdown: String {
         func escape(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
@@ -20,11 +27,9 @@ struct BuiltTable {
         lines.append("")
         lines.append("| " + header.map(escape).joined(separator: " | ") + " |")
         lines.append("|" + header.indices.map { $0 < labelColumns ? "---" : "---:" }.joined(separator: "|") + "|")
-        for row in rows {
-            lines.append(
-                "| "
-                    + (row.labels.map(escape) + row.stats.map { $0.formatted(digits: digits) }).joined(separator: " | ")
-                    + " |")
+        for (r, row) in rows.enumerated() {
+            let cells = row.stats.indices.map { text(row: r, column: $0) }
+            lines.append("| " + (row.labels.map(escape) + cells).joined(separator: " | ") + " |")
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -35,10 +40,10 @@ struct BuiltTable {
             + header.enumerated().map {
                 "<th\($0.offset >= labelColumns ? " class=\"num\"" : "")>\(HTML.escape($0.element))</th>"
             }.joined() + "</tr></thead>\n<tbody>\n"
-        for row in rows {
+        for (r, row) in rows.enumerated() {
             out += "<tr>" + row.labels.map { "<td>\(HTML.escape($0))</td>" }.joined()
             out +=
-                row.stats.map { "<td class=\"num\">\(HTML.escape($0.formatted(digits: digits)))</td>" }.joined()
+                row.stats.indices.map { "<td class=\"num\">\(HTML.escape(text(row: r, column: $0)))</td>" }.joined()
                 + "</tr>\n"
         }
         return out + "</tbody>\n</table>\n"
@@ -51,17 +56,19 @@ struct BuiltTable {
             (
                 "rows",
                 .array(
-                    rows.map { row in
+                    rows.enumerated().map { r, row in
                         .object([
                             ("labels", .array(row.labels.map { .string($0) })),
                             (
                                 "values",
                                 .array(
-                                    row.stats.map { s in
-                                        .object([
+                                    row.stats.enumerated().map { c, s in
+                                        var fields: [(String, JSONValue)] = [
                                             ("mean", .number(s.mean)), ("std", .number(s.std)),
                                             ("n", .number(Double(s.n))),
-                                        ])
+                                        ]
+                                        if let texts { fields.append(("text", .string(texts[r][c]))) }
+                                        return .object(fields)
                                     })
                             ),
                         ])
@@ -73,6 +80,7 @@ struct BuiltTable {
 
 enum TableBuilder {
     static func build(_ spec: TableSpec, from results: ResultSet) -> BuiltTable {
+        if spec.type != .mean { return DerivedTable.build(spec, from: results) }
         let e = results.experiment
         let seeds = e.seeds.count
         let seedNote = seeds > 1 ? "Mean ± sample standard deviation over \(seeds) seeds." : "One seed."

@@ -19,7 +19,13 @@ struct OutputOptions: ParsableArguments {
     )
     var allowDirty = false
 
-    func output(for experiment: Experiment) -> URL { URL(fileURLWithPath: out ?? "results/\(experiment.name)") }
+    /// results/<experiment>; with `--set` overrides runs/<experiment>-set-<digest>, so an overridden run never
+    /// lands on the file's own results.
+    func output(for experiment: Experiment) -> URL {
+        if let out { return URL(fileURLWithPath: out) }
+        guard !experiment.overrides.isEmpty else { return URL(fileURLWithPath: "results/\(experiment.name)") }
+        return URL(fileURLWithPath: "runs/\(experiment.name)-set-\(Override.digest(experiment.overrides))")
+    }
     var teacherCache: TeacherCache {
         TeacherCache(directory: cache.map { URL(fileURLWithPath: $0) } ?? TeacherCache.defaultDirectory)
     }
@@ -38,14 +44,21 @@ struct Run: ParsableCommand {
     ) var shard: String?
     @Flag(help: "Discard finished cells in the output directory and compute every cell again.") var fresh = false
     @Flag(help: "No progress bars.") var quiet = false
+    @Option(
+        name: .customLong("set"),
+        help: ArgumentHelp(
+            "Override one value of the file, e.g. --set teacher.model.width=32 (repeatable; the value is YAML). Results go to runs/<experiment>-set-<digest> unless --out.",
+            valueName: "key.path=value")) var overrides: [String] = []
 
     func validate() throws {
         if let shard { _ = try Shard(parsing: shard) }
+        for text in overrides { _ = try Override(parsing: text) }
     }
 
     func run() throws {
         threads.apply()
-        try Self.execute(try Experiment.load(path: file), output: output, shard: shard, fresh: fresh, quiet: quiet)
+        let experiment = try Experiment.load(path: file, overrides: try overrides.map(Override.init(parsing:)))
+        try Self.execute(experiment, output: output, shard: shard, fresh: fresh, quiet: quiet)
     }
 
     /// Runs a loaded experiment and reports it: what `run` does after reading the file (shared with

@@ -107,7 +107,7 @@ final class CampaignTests: XCTestCase {
             .invalidConfig(
                 key: "attack.acounts",
                 message:
-                    "unknown key; did you mean 'accounts'? attack takes accounts, budget_queries, strategy, prompt_tokens, cover_fraction, rotate, max_accounts, pace, rate_fraction, unlimited_requests_per_minute, duration_hours, max_new_tokens, top_logprobs"
+                    "unknown key; did you mean 'accounts'? attack takes accounts, budget_queries, strategy, prompt_tokens, cover_fraction, rotate, max_accounts, pace, rate_fraction, unlimited_requests_per_minute, duration_hours, max_new_tokens, top_logprobs, adapt"
             ))
         let cases = [
             (#"{"attack": {"accounts": 0}}"#, "attack.accounts"),

@@ -99,6 +99,9 @@ public enum CampaignSimulation {
         var attackerAccounts = proxies.map(\.account)
         for p in proxies.indices { queue.push(proxies[p].firstArrival(), U + p) }
 
+        let adaptive = try config.attack.adapt.map {
+            try AdaptivePrompts(adapt: $0, config: config, mixture: mixture, strategy: strategy)
+        }
         var records: [CampaignRecord] = []
         var servedLog: [(account: Int, time: Double)] = []
         var tally = CampaignTally()
@@ -129,7 +132,8 @@ public enum CampaignSimulation {
                 let prompt =
                     cover
                     ? population.organicPrompt(rng: &proxies[p].rng)
-                    : try strategy.prompt(proxy: p, rng: &proxies[p].rng)
+                    : try adaptive.map { try $0.prompt(&proxies[p], p: p) }
+                        ?? strategy.prompt(proxy: p, rng: &proxies[p].rng)
                 let query = Query.completion(
                     prompt, maxNewTokens: config.attack.maxNewTokens,
                     logprobs: config.attack.topLogprobs > 0 ? config.attack.topLogprobs : nil)
@@ -144,19 +148,37 @@ public enum CampaignSimulation {
                     if let r = receipt.response {
                         records.append(CampaignRecord(prompt: prompt, completion: r.tokens, topLogprobs: r.topLogprobs))
                     }
+                    if let adapt = config.attack.adapt {
+                        proxies[p].served(adapt)
+                        // A retired account: the next queries come from a fresh one, in the next prompt family.
+                        if let k = adapt.accountQueries, proxies[p].servedOnAccount >= k, proxies[p].remaining > 0,
+                            attackerAccounts.count < (config.attack.maxAccounts ?? Int.max)
+                        {
+                            proxies[p].account = try gateway.openAccount(at: time)
+                            attackerAccounts.append(proxies[p].account)
+                            proxies[p].newAccount()
+                        }
+                    }
                     if proxies[p].remaining > 0 {
                         queue.push(max(time + proxies[p].gap(), time + (receipt.proofOfWork?.seconds ?? 0)), actor)
                     } else {
                         tally.finishedAt = max(tally.finishedAt ?? 0, time)
                     }
                 case let .refused(.rateLimited(retryAt)), let .refused(.quotaExhausted(retryAt)):
-                    queue.push(retryAt, actor)
+                    tally.attackRefused += 1
+                    if config.attack.adapt?.learnLimits == true {
+                        proxies[p].backOff()
+                        queue.push(max(retryAt, time + proxies[p].gap()), actor)
+                    } else {
+                        queue.push(retryAt, actor)
+                    }
                 case .refused(.banned):
                     // Rotation: a fresh account takes over the banned one's remaining share.
                     let opened = attackerAccounts.count
                     guard config.attack.rotate, opened < (config.attack.maxAccounts ?? Int.max) else { continue }
                     proxies[p].account = try gateway.openAccount(at: time)
                     attackerAccounts.append(proxies[p].account)
+                    if config.attack.adapt != nil { proxies[p].newAccount() }
                     queue.push(time + proxies[p].gap(), actor)
                 case let .refused(.api(refusal)):
                     throw refusal
@@ -188,6 +210,8 @@ public enum CampaignSimulation {
 struct CampaignTally {
     var benignRequests = 0, benignServed = 0, benignRefused = 0
     var attackRequests = 0, attackDelivered = 0, coverDelivered = 0
+    /// Attack requests refused by rate limits or quotas (429s).
+    var attackRefused = 0
     /// Times of served attack requests, ascending.
     var attackTimes: [Double] = []
     var finishedAt: Double?
@@ -199,8 +223,15 @@ struct Proxy {
     var account: Int
     var remaining: Int
     var rng: LabRNG
-    /// Mean seconds between its requests.
-    let meanGap: Double
+    /// Mean seconds between its requests (an adaptive proxy learns it).
+    var meanGap: Double
+    /// Adaptive campaigns: the fastest pace it probes, requests served in a row and on this account, its
+    /// prompt family, and its account's recent extraction prompts (for PRADA shaping).
+    var fastestGap = 0.0
+    var streak = 0
+    var servedOnAccount = 0
+    var family: Int
+    var history: [[Int32]] = []
 
     init(index p: Int, config: CampaignConfig, gateway: Gateway, seed: UInt64) throws {
         let a = config.attack, N = a.accounts
@@ -217,12 +248,114 @@ struct Proxy {
         case .fast: meanGap = fastest
         case .spread: meanGap = max(fastest, a.durationHours * 3600 / Double(max(1, remaining)))
         }
+        family = p
+        if let adapt = a.adapt, adapt.learnLimits {
+            // The published limits are not read: the proxy starts at its probing pace and learns from 429s.
+            fastestGap = 60 / adapt.probeRequestsPerMinute
+            meanGap = fastestGap
+        }
         account = try gateway.openAccount(at: 0)
+    }
+
+    /// One request served: after `probe_every` in a row a learning proxy tries a shorter gap.
+    mutating func served(_ adapt: CampaignAdaptation) {
+        servedOnAccount += 1
+        streak += 1
+        if adapt.learnLimits, streak % adapt.probeEvery == 0 { meanGap = max(fastestGap, meanGap * adapt.probeStep) }
+    }
+
+    /// A 429: a learning proxy doubles its gap.
+    mutating func backOff() {
+        streak = 0
+        meanGap *= 2
+    }
+
+    /// A fresh account (after a ban or a retirement): the next prompt family, no history.
+    mutating func newAccount() {
+        servedOnAccount = 0
+        family += 1
+        history.removeAll()
     }
 
     /// Exponential gaps: the proxy's arrivals are a Poisson process, as an organic user's are.
     mutating func gap() -> Double { -log(1 - rng.uniform()) * meanGap }
     mutating func firstArrival() -> Double { gap() }
+}
+
+/// An adaptive campaign's extraction prompts: from the proxy's current prompt family (random tokens: a block
+/// of the vocabulary; natural and perturbed: one source of the mixture, perturbed keeping its pool per
+/// account, of at most `historySize` prompts), and a share of them edited copies of the account's earlier
+/// prompts (PRADA shaping). Without families or shaping, the strategy's own.
+struct AdaptivePrompts {
+    let adapt: CampaignAdaptation
+    let strategyName: String
+    let strategy: any CampaignPromptSource
+    let mixture: BenignMixture
+    let lengths: ClosedRange<Int>
+    static let historySize = 64
+
+    init(adapt: CampaignAdaptation, config: CampaignConfig, mixture: BenignMixture, strategy: any CampaignPromptSource)
+        throws
+    {
+        self.adapt = adapt
+        self.strategyName = config.attack.strategy
+        self.strategy = strategy
+        self.mixture = mixture
+        self.lengths = config.attack.promptTokens
+        if adapt.families > 1, strategyName == "random_tokens", (mixture.vocabularySize - 1) / adapt.families < 2 {
+            throw LabError.invalidConfig(
+                key: "attack.adapt.families",
+                message:
+                    "is \(adapt.families); the \(mixture.vocabularySize - 1) tokens cannot make that many families of at least 2"
+            )
+        }
+    }
+
+    func prompt(_ proxy: inout Proxy, p: Int) throws -> [Int32] {
+        let V = mixture.vocabularySize
+        if adapt.shapeFraction > 0, !proxy.history.isEmpty, proxy.rng.uniform() < adapt.shapeFraction {
+            var q = proxy.history[proxy.rng.int(below: proxy.history.count)]
+            let edits = max(1, min(q.count, Int((abs(proxy.rng.normal()) * adapt.shapeEdits).rounded(.up))))
+            for _ in 0..<edits { q[proxy.rng.int(below: q.count)] = Int32(1 + proxy.rng.int(below: V - 1)) }
+            return q
+        }
+        var fresh: [Int32]
+        if adapt.families > 1, let perturbed = strategy as? CampaignPerturbedPrompts {
+            // Perturbed prompts of one family: the account's pool of natural seeds from its family's source,
+            // then copies of them with the strategy's edits.
+            if proxy.history.count < perturbed.seeds {
+                fresh = familyWindow(&proxy)
+            } else {
+                fresh = proxy.history[proxy.rng.int(below: proxy.history.count)]
+                for _ in 0..<perturbed.edits {
+                    fresh[proxy.rng.int(below: fresh.count)] = Int32(1 + proxy.rng.int(below: V - 1))
+                }
+            }
+            if proxy.history.count == Self.historySize { proxy.history.removeFirst() }
+            proxy.history.append(fresh)
+            return fresh
+        } else if adapt.families > 1, strategyName == "random_tokens" {
+            let n = lengths.lowerBound + proxy.rng.int(below: lengths.count)
+            let block = (V - 1) / adapt.families, family = proxy.family % adapt.families
+            fresh = (0..<n).map { _ in Int32(1 + family * block + proxy.rng.int(below: block)) }
+        } else if adapt.families > 1, strategyName == "natural" {
+            fresh = familyWindow(&proxy)
+        } else {
+            fresh = try strategy.prompt(proxy: p, rng: &proxy.rng)
+        }
+        if adapt.shapeFraction > 0 {
+            if proxy.history.count == Self.historySize { proxy.history.removeFirst() }
+            proxy.history.append(fresh)
+        }
+        return fresh
+    }
+
+    /// A natural window from the source of the proxy's current family.
+    func familyWindow(_ proxy: inout Proxy) -> [Int32] {
+        let n = lengths.lowerBound + proxy.rng.int(below: lengths.count)
+        let source = (proxy.family % adapt.families) % mixture.weights.count
+        return mixture.window(source: source, split: .train, length: n, rng: &proxy.rng)
+    }
 }
 
 /// A binary min-heap of (time, actor); equal times pop in actor order, so a run is one fixed sequence.

@@ -40,6 +40,8 @@ public struct CampaignAttackConfig: Equatable, Sendable {
     public var maxNewTokens = 8
     /// ... with the top-k logprobs at each generated position (0: the sampled tokens only).
     public var topLogprobs = 0
+    /// How the campaign adapts to the defences (nil: it does not).
+    public var adapt: CampaignAdaptation?
 
     public init() {}
 
@@ -72,6 +74,7 @@ public struct CampaignAttackConfig: Equatable, Sendable {
         }
         guard maxNewTokens >= 1 else { throw fail("max_new_tokens", "is \(maxNewTokens); must be at least 1") }
         guard topLogprobs >= 0 else { throw fail("top_logprobs", "is \(topLogprobs); must be 0 or more") }
+        try adapt?.validate()
     }
 }
 
@@ -199,7 +202,7 @@ extension CampaignAttackConfig: Codable {
             "cover_fraction"
         case rotate, maxAccounts = "max_accounts", pace, rateFraction = "rate_fraction"
         case unlimitedRequestsPerMinute = "unlimited_requests_per_minute", durationHours = "duration_hours"
-        case maxNewTokens = "max_new_tokens", topLogprobs = "top_logprobs"
+        case maxNewTokens = "max_new_tokens", topLogprobs = "top_logprobs", adapt
     }
 
     public init(from decoder: Decoder) throws {
@@ -231,6 +234,7 @@ extension CampaignAttackConfig: Codable {
         durationHours = try c.decodeIfPresent(Double.self, forKey: .durationHours) ?? durationHours
         maxNewTokens = try c.decodeIfPresent(Int.self, forKey: .maxNewTokens) ?? maxNewTokens
         topLogprobs = try c.decodeIfPresent(Int.self, forKey: .topLogprobs) ?? topLogprobs
+        adapt = try c.decodeIfPresent(CampaignAdaptation.self, forKey: .adapt)
         try validate()
     }
 
@@ -249,6 +253,8 @@ extension CampaignAttackConfig: Codable {
         try c.encode(durationHours, forKey: .durationHours)
         try c.encode(maxNewTokens, forKey: .maxNewTokens)
         try c.encode(topLogprobs, forKey: .topLogprobs)
+        // Absent when the campaign does not adapt, so non-adaptive cells keep their identity.
+        try c.encodeIfPresent(adapt, forKey: .adapt)
     }
 }
 

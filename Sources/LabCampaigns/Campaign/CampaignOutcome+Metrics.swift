@@ -41,6 +41,7 @@ extension CampaignOutcome {
                 "share of the budget delivered before the first ban on an attacker account took effect"),
             m("hours_to_first_ban", "simulated hours to the first ban on an attacker account (none: null)"),
             m("delivered", "attack queries served, cover included"),
+            m("attack_refused", "attack requests refused by rate limits or quotas (429s)"),
             m("complete", "1 when every proxy finished its share within the horizon"),
             m("hours_to_finish", "simulated hours until the last proxy finished (null when not complete)"),
             c("cost_multiplier", "(API + accounts + proof-of-work dollars) / API dollars"),
@@ -79,7 +80,18 @@ extension CampaignOutcome {
                 m("\(d).fpr_evaluated", "\(d): alarmed honest accounts / honest accounts it evaluated"),
                 m("\(d).statistic_attack", "\(d): median of its statistic over evaluated attacker accounts"),
                 m("\(d).statistic_benign", "\(d): median of its statistic over evaluated honest accounts"),
+                m(
+                    "\(d).auc",
+                    "\(d): area under the ROC of its score, attacker accounts against honest ones (never evaluated: lowest)"
+                ),
             ]
+            for f in DetectorROC.reportedFPRs {
+                docs.append(
+                    m(
+                        "\(d).tpr_at_fpr_\(CampaignFormat.number(f))",
+                        "\(d): largest share of attacker accounts whose score passes a threshold that passes at most \(CampaignFormat.number(f)) of honest accounts"
+                    ))
+            }
         }
         return docs
     }()
@@ -91,6 +103,7 @@ extension CampaignOutcome {
             .init("fidelity", o.fidelity?.agreement), .init("kl", o.fidelity?.klTeacherStudent),
             .init("budget_share", o.attack.budgetShare), .init("share_before_first_ban", o.attack.shareBeforeFirstBan),
             .init("hours_to_first_ban", o.attack.hoursToFirstBan), .init("delivered", Double(o.attack.delivered)),
+            .init("attack_refused", Double(o.attack.refused)),
             .init("complete", o.attack.complete ? 1 : 0), .init("hours_to_finish", o.attack.hoursToFinish),
             .init("cost_multiplier", o.attack.costMultiplier), .init("dollars_per_query", o.attack.dollarsPerQuery),
             .init("api_dollars", o.attack.apiDollars), .init("account_dollars", o.attack.accountDollars),
@@ -121,7 +134,11 @@ extension CampaignOutcome {
                 .init("\(d.detector).fpr_evaluated", d.falsePositiveRateEvaluated),
                 .init("\(d.detector).statistic_attack", d.medianStatisticAttack),
                 .init("\(d.detector).statistic_benign", d.medianStatisticBenign),
+                .init("\(d.detector).auc", d.auc),
             ]
+            for (i, f) in DetectorROC.reportedFPRs.enumerated() {
+                m.append(.init("\(d.detector).tpr_at_fpr_\(CampaignFormat.number(f))", d.tprAtFPR?[i]))
+            }
         }
         return m
     }

@@ -32,6 +32,10 @@ public struct DetectorOutcome: Codable, Equatable, Sendable {
     /// Median over evaluated accounts of the detector's statistic (`Detector.statistic`).
     public var medianStatisticAttack: Double?
     public var medianStatisticBenign: Double?
+    /// The ROC of its score (`Detector.score`; never evaluated ranks lowest) over attacker against honest
+    /// accounts: its area, and the TPR at each of `DetectorROC.reportedFPRs`. Nil without both kinds of account.
+    public var auc: Double?
+    public var tprAtFPR: [Double]?
 
     enum CodingKeys: String, CodingKey {
         case detector, bans, attackerAccountsAlarmed = "attacker_accounts_alarmed", attackerAccounts =
@@ -44,6 +48,7 @@ public struct DetectorOutcome: Codable, Equatable, Sendable {
             "benign_accounts_evaluated"
         case falsePositiveRateEvaluated = "fpr_evaluated", medianStatisticAttack = "median_statistic_attack",
             medianStatisticBenign = "median_statistic_benign"
+        case auc, tprAtFPR = "tpr_at_fpr"
     }
 }
 
@@ -55,6 +60,8 @@ public struct AttackOutcome: Codable, Equatable, Sendable {
     /// Requests served to the attacker (cover included).
     public var delivered: Int
     public var coverDelivered: Int
+    /// Attack requests refused by rate limits or quotas (429s).
+    public var refused: Int
     /// delivered / budget.
     public var budgetShare: Double
     /// Share of the budget delivered before the first ban on any attacker account took effect (all of
@@ -79,7 +86,7 @@ public struct AttackOutcome: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case proxies, accountsOpened = "accounts_opened", accountsBanned = "accounts_banned", budgetQueries =
             "budget_queries"
-        case delivered, coverDelivered = "cover_delivered", budgetShare = "budget_share", shareBeforeFirstBan =
+        case delivered, coverDelivered = "cover_delivered", refused, budgetShare = "budget_share", shareBeforeFirstBan =
             "share_before_first_ban"
         case hoursToFirstBan = "hours_to_first_ban", complete, hoursToFinish = "hours_to_finish"
         case apiDollars = "api_dollars", accountDollars = "account_dollars", proofOfWorkHashes = "pow_hashes"
@@ -145,7 +152,7 @@ public struct CampaignOutcome: Codable, Equatable, Sendable {
             proxies: config.attack.accounts, accountsOpened: attackerAccounts.count,
             accountsBanned: attackerAccounts.filter { accounts[$0].isBanned(at: horizon) }.count,
             budgetQueries: config.attack.budgetQueries, delivered: tally.attackDelivered,
-            coverDelivered: tally.coverDelivered,
+            coverDelivered: tally.coverDelivered, refused: tally.attackRefused,
             budgetShare: Double(tally.attackDelivered) / Double(config.attack.budgetQueries),
             shareBeforeFirstBan: Double(beforeBan) / Double(config.attack.budgetQueries),
             hoursToFirstBan: firstBan.map { $0 / 3600 },
@@ -181,6 +188,9 @@ public struct CampaignOutcome: Codable, Equatable, Sendable {
             let benignAlarmedSet = Set(mine.map(\.account)).subtracting(attackers)
             let benignAlarmed = benignAlarmedSet.count
             let bans = mine.first?.bans ?? (config.gateway.bans && d < config.defence.detectors.count)
+            let roc = DetectorROC(
+                positives: attackerAccounts.map { detector?.score(account: $0) ?? -.infinity },
+                negatives: benignAccounts.map { detector?.score(account: $0) ?? -.infinity })
             return DetectorOutcome(
                 detector: name, bans: bans, attackerAccountsAlarmed: Set(onAttack.map(\.account)).count,
                 attackerAccounts: attackerAccounts.count,
@@ -196,7 +206,8 @@ public struct CampaignOutcome: Codable, Equatable, Sendable {
                     ? nil
                     : Double(benignAlarmedSet.intersection(benignEvaluated).count) / Double(benignEvaluated.count),
                 medianStatisticAttack: median(attackStats),
-                medianStatisticBenign: median(benignEvaluated.compactMap { detector?.statistic(account: $0) }))
+                medianStatisticBenign: median(benignEvaluated.compactMap { detector?.statistic(account: $0) }),
+                auc: roc?.auc, tprAtFPR: roc.map { r in DetectorROC.reportedFPRs.map { r.tpr(atFPR: $0) } })
         }
         requests = tally.benignRequests + tally.attackRequests
         simulatedHours = config.horizonHours

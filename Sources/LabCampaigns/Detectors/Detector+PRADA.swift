@@ -183,6 +183,9 @@ public final class PRADADetector: RegisteredDetector {
     /// The lowest W of any test of the account (nil before its first test).
     public func statistic(account: Int) -> Double? { account < accounts.count ? accounts[account].minW : nil }
 
+    /// 1 − the lowest W: the less normal the distances ever looked, the more suspicious.
+    public func score(account: Int) -> Double? { statistic(account: account).map { 1 - $0 } }
+
     /// The last W of an account (nil before its first test).
     public func lastW(account: Int) -> Double? { account < accounts.count ? accounts[account].lastW : nil }
 }

@@ -33,6 +33,9 @@ public protocol Detector: AnyObject {
     /// last statistic; volume: the busiest window), or nil when the account was never evaluated — too few
     /// requests for the test to run. Reports separate "tested and passed" from "never tested".
     func statistic(account: Int) -> Double?
+    /// The account's continuous score, larger more suspicious, that its alarm thresholds: what a ROC ranks
+    /// accounts by. Nil when the account was never evaluated. Defaults to `statistic`.
+    func score(account: Int) -> Double?
     /// Seconds between population passes, or nil for a detector that only looks at one account at a time.
     var sweepInterval: Double? { get }
     /// A population pass at `time`: the accounts that alarm now (each at most once over the run).
@@ -41,6 +44,7 @@ public protocol Detector: AnyObject {
 
 extension Detector {
     public var sweepInterval: Double? { nil }
+    public func score(account: Int) -> Double? { statistic(account: account) }
     public func sweep(time: Double) -> [Int] { [] }
 
     /// "name(key=value, ...)".
