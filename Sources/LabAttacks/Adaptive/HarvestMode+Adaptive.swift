@@ -55,7 +55,9 @@ public final class AdaptiveHarvest: RegisteredHarvestMode {
             "consistency", "0.02",
             "total variation between the plain answer and the views' median above which answers are poisoned"),
         ParameterDoc("views", "3", "answers per prompt under `consensus`: the plain one and views − 1 biased ones"),
-        ParameterDoc("view_bias", "6", "logit bias on the one token each biased view lifts (taken out again)"),
+        ParameterDoc(
+            "view_bias", "12",
+            "logit bias on the one token each biased view lifts; every token also gets a draw in [0, view_bias/3]"),
         ParameterDoc(
             "k", "5", "largest block of the logit-bias reconstruction (used: what the pilot's answers report)"),
         ParameterDoc("bias", "100", "the logit bias B of the reconstruction"),
@@ -92,7 +94,7 @@ public final class AdaptiveHarvest: RegisteredHarvestMode {
     public init(
         plan: Plan? = nil, pilotPrompts: Int = 4, pilotRepeats: Int = 3, tolerance: Double = 0.05,
         maxRepeats: Int = 8, missingMass: Double = 0.05, consistency: Double = 0.02, views: Int = 3,
-        viewBias: Float = 6, maxBlock: Int = 5, reconstructionBias: Float = 100, referenceToken: Int32 = 0,
+        viewBias: Float = 12, maxBlock: Int = 5, reconstructionBias: Float = 100, referenceToken: Int32 = 0,
         biasAllowed: Bool = true, biasWithLogprobs: Bool = true
     ) {
         self.forced = plan
@@ -122,7 +124,7 @@ public final class AdaptiveHarvest: RegisteredHarvestMode {
         let tv = try p.double("consistency", 0.02, valid: { $0 >= 0 && $0 <= 1 }, "must be a total variation in [0, 1]")
         let views = try p.int("views", 3, valid: { $0 >= 2 }, "must be at least 2: the plain answer and one biased")
         let vb = try p.double(
-            "view_bias", 6, valid: { $0 > 0 && $0.isFinite }, "must be a positive finite logit offset")
+            "view_bias", 12, valid: { $0 > 0 && $0.isFinite }, "must be a positive finite logit offset")
         let k = try p.int("k", 5, valid: { $0 >= 2 }, "must be at least 2: one slot holds the reference token")
         let b = try p.double("bias", 100, valid: { $0 > 0 && $0.isFinite }, "must be a positive finite logit offset")
         let r = try p.int("reference", 0, valid: { $0 >= 0 }, "must be a token id")
@@ -142,7 +144,7 @@ public final class AdaptiveHarvest: RegisteredHarvestMode {
             switch env.policy.logitBias {
             case .allowed: break
             case let .capped(cap):
-                allowed = Float(vb) * 1.5 <= cap
+                allowed = Float(vb) * 4 / 3 <= cap
                 withLogprobs = Float(b) <= cap
             // A distribution answer is logprobs: the views need bias with logprobs as much as the reconstruction.
             case .refused, .refusedWithLogprobs: (allowed, withLogprobs) = (false, false)
@@ -170,7 +172,7 @@ public final class AdaptiveHarvest: RegisteredHarvestMode {
 
     public var parameters: [(key: String, value: String)] {
         [
-            ("plan", forced?.description ?? "auto"), ("pilot_prompts", String(pilotPrompts)),
+            ("plan", plan?.description ?? "auto"), ("pilot_prompts", String(pilotPrompts)),
             ("pilot_repeats", String(pilotRepeats)), ("tolerance", show(tolerance)),
             ("max_repeats", String(maxRepeats)), ("missing_mass", show(missingMass)),
             ("consistency", show(consistency)), ("views", String(views)), ("view_bias", show(Double(viewBias))),
@@ -185,11 +187,11 @@ public final class AdaptiveHarvest: RegisteredHarvestMode {
         LogitBiasHarvest(k: k, bias: reconstructionBias, referenceToken: referenceToken)
     }
 
-    /// The logit bias of each biased view of `prompt`: every token a uniform draw in [0, view_bias / 2]
-    /// (which reorders the small tokens, so MAD turns toward a different vertex in each view), and one
-    /// token, different in each view, lifted by view_bias more (which pushes the row's top probability
-    /// up, past a misinformation threshold). Drawn from a stream seeded by the prompt: the same prompt is
-    /// always viewed the same way.
+    /// The logit bias of each biased view of `prompt`: every token a uniform draw in [0, view_bias / 3]
+    /// (which can reorder the small tokens, so MAD may turn toward a different vertex in each view), and
+    /// one token, different in each view, lifted by view_bias more (which pushes the row's top probability
+    /// past a misinformation threshold unless that token's probability is below about e^−view_bias).
+    /// Drawn from a stream seeded by the prompt: the same prompt is always viewed the same way.
     func viewBiases(_ prompt: [Int32], vocabularySize V: Int) -> [[Int: Float]] {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for t in prompt {
@@ -200,7 +202,7 @@ public final class AdaptiveHarvest: RegisteredHarvestMode {
         lifted.shuffle(using: &rng)
         return (0..<(views - 1)).map { i in
             var bias: [Int: Float] = [:]
-            for t in 0..<V { bias[t] = Float(rng.uniform()) * viewBias / 2 }
+            for t in 0..<V { bias[t] = Float(rng.uniform()) * viewBias / 3 }
             bias[lifted[i % V], default: 0] += viewBias
             return bias
         }
@@ -293,8 +295,10 @@ public final class AdaptiveHarvest: RegisteredHarvestMode {
     /// The views combined: each answer's logprobs with its own bias taken out, aligned to the plain answer
     /// by the median difference over the tokens both report, then the per-token median over the answers
     /// that report the token (a withheld or zero value is missing, not a vote), then a softmax.
-    /// Nil when fewer than half of the tokens have two answers that agree (within 1%): a perturbation the
-    /// views cannot see through (the reverse sigmoid distorts every answer differently).
+    /// With three answers or more, a token on which no two answers agree (within 1%) is left out as poisoned
+    /// (MAD inflates the same least likely token in every view when the bias cannot reorder it); the target
+    /// is then incomplete. Nil when fewer than half of the tokens are agreed on: a perturbation the views
+    /// cannot see through (the reverse sigmoid distorts every answer differently).
     func consensus(plain: Response?, views answers: [Response], prompt: [Int32], vocabularySize V: Int)
         -> PositionTarget?
     {
@@ -327,15 +331,18 @@ public final class AdaptiveHarvest: RegisteredHarvestMode {
         var z = [Double](repeating: -.infinity, count: V)
         var listed: [Int] = []
         var agreed = 0
+        var reported = 0
         for t in 0..<V {
             let values = logs.compactMap { $0[t] }.sorted()
-            if let m = Self.median(values) {
-                z[t] = m / slope
-                listed.append(t)
-            }
-            if zip(values, values.dropFirst()).contains(where: { $1 - $0 < 0.01 }) { agreed += 1 }
+            guard let m = Self.median(values) else { continue }
+            reported += 1
+            let agrees = zip(values, values.dropFirst()).contains(where: { $1 - $0 < 0.01 })
+            if agrees { agreed += 1 }
+            guard agrees || logs.count < 3 || values.count < 2 else { continue }
+            z[t] = m / slope
+            listed.append(t)
         }
-        guard 2 * agreed >= listed.count else { return nil }
+        guard 2 * agreed >= reported else { return nil }
         guard let top = listed.map({ z[$0] }).max() else { return nil }
         var p = [Double](repeating: 0, count: V)
         var sum = 0.0
