@@ -5,6 +5,7 @@
 // only wires them to a cell. Not a detector of distillation through an API (that is the `attack` kind's).
 import Foundation
 import LabAPI
+import LabAttacks
 import LabCore
 import LabData
 import LabDefences
@@ -21,6 +22,26 @@ public enum RadioactivityKind: ExperimentKind {
         enum CodingKeys: String, CodingKey { case gamma, delta, contextWidth = "context_width" }
     }
 
+    /// `radioactivity.scrub` — what the attacker does to the harvested text before training (LabAttacks'
+    /// `WatermarkScrub`): `method` none / drop / resample, `fraction`, `context_width` (the h it assumes),
+    /// `own_tokens` (its own unwatermarked text, the start of the source's train split).
+    public struct Scrub: Encodable, Equatable {
+        public var method = "none"
+        public var fraction = 0.25
+        public var contextWidth = 1
+        public var ownTokens = 50_000
+
+        enum CodingKeys: String, CodingKey {
+            case method, fraction, contextWidth = "context_width", ownTokens = "own_tokens"
+        }
+
+        var scrub: WatermarkScrub {
+            WatermarkScrub(
+                method: WatermarkScrub.Method(rawValue: method) ?? .none, fraction: fraction, contextWidth: contextWidth
+            )
+        }
+    }
+
     /// `radioactivity:` — the dose, the watermark, the texts, the scoring and the student.
     public struct Settings: Decodable {
         public var dose = 0.1
@@ -30,6 +51,7 @@ public enum RadioactivityKind: ExperimentKind {
         public var textTokens = 63
         public var scoredTexts = 20
         public var nullKeys = 100
+        public var scrub = Scrub()
         public var student = SmallNetwork(
             contextLength: 16, width: 32, layers: 1, heads: 2, steps: 200, batchSize: 8, learningRate: 0.01)
 
@@ -37,7 +59,7 @@ public enum RadioactivityKind: ExperimentKind {
         enum SectionKeys: String, CodingKey {
             case dose, watermark, trainingTokens = "training_tokens", promptLength = "prompt_length", textTokens =
                 "text_tokens"
-            case scoredTexts = "scored_texts", nullKeys = "null_keys", student
+            case scoredTexts = "scored_texts", nullKeys = "null_keys", student, scrub
         }
 
         public init(from decoder: Decoder) throws {
@@ -60,6 +82,13 @@ public enum RadioactivityKind: ExperimentKind {
             if s.contains(.student) {
                 try student.decode(try s.nestedContainer(keyedBy: PathKey.self, forKey: .student))
             }
+            if s.contains(.scrub) {
+                let c = try s.nestedContainer(keyedBy: Scrub.CodingKeys.self, forKey: .scrub)
+                scrub.method = try c.decodeIfPresent(String.self, forKey: .method) ?? scrub.method
+                scrub.fraction = try c.decodeIfPresent(Double.self, forKey: .fraction) ?? scrub.fraction
+                scrub.contextWidth = try c.decodeIfPresent(Int.self, forKey: .contextWidth) ?? scrub.contextWidth
+                scrub.ownTokens = try c.decodeIfPresent(Int.self, forKey: .ownTokens) ?? scrub.ownTokens
+            }
         }
     }
 
@@ -75,12 +104,14 @@ public enum RadioactivityKind: ExperimentKind {
         public var scoredTexts: Int
         public var nullKeys: Int
         public var student: SmallNetwork
+        /// Nil when the attacker trains on the harvest as bought (and then absent from the cell's hash).
+        public var scrub: Scrub?
         public var seed: UInt64
 
         enum CodingKeys: String, CodingKey {
             case teacher, dose, watermark, key, trainingTokens = "training_tokens", promptLength = "prompt_length",
                 textTokens = "text_tokens"
-            case scoredTexts = "scored_texts", nullKeys = "null_keys", student, seed
+            case scoredTexts = "scored_texts", nullKeys = "null_keys", student, scrub, seed
         }
     }
 
@@ -113,6 +144,13 @@ public enum RadioactivityKind: ExperimentKind {
             "watermarked_share", .metric,
             "the share of the student's training tokens that are watermarked, as mixed (cell level)"),
         OutputDoc("scored_positions", .cost, "positions read or written before de-duplication"),
+        OutputDoc(
+            "scrub_rewritten_share", .metric,
+            "share of the harvested generated tokens the scrub rewrote (cells with `scrub`; cell level)"),
+        OutputDoc("scrub_dropped_texts", .metric, "harvested texts the scrub dropped (cells with `scrub`; cell level)"),
+        OutputDoc(
+            "texts_bought", .cost,
+            "watermarked texts the attacker bought for its training mix, dropped ones included (cells with `scrub`)"),
     ]
 
     public static func resolve(_ cell: CellInput<Settings>, in context: ValidationContext) throws -> Resolved {
@@ -149,6 +187,17 @@ public enum RadioactivityKind: ExperimentKind {
         try check((0...100_000).contains(s.nullKeys), ["null_keys"], "is \(s.nullKeys); allowed range 0...100000")
         try s.student.check(base + ["student"], maxContext: 2048)
         try check(
+            WatermarkScrub.Method(rawValue: s.scrub.method) != nil, ["scrub", "method"],
+            "is '\(s.scrub.method)'; one of \(WatermarkScrub.Method.allCases.map(\.rawValue).joined(separator: ", "))")
+        do { try s.scrub.scrub.validate() } catch let LabError.invalidConfig(key, message) {
+            throw SpecIssue(base + ["scrub", key], message)
+        }
+        try check(s.scrub.ownTokens >= 1, ["scrub", "own_tokens"], "is \(s.scrub.ownTokens); must be at least 1")
+        try check(
+            s.scrub.method == "none" || s.dose == 1, ["scrub", "method"],
+            "is \(s.scrub.method) with dose \(s.dose); the attacker scrubs what it bought from the watermarked API, so set dose: 1"
+        )
+        try check(
             s.promptLength < s.student.contextLength, ["prompt_length"],
             "is \(s.promptLength); the student writes after prompts in generation mode, so it must be below the student's context_length \(s.student.contextLength)"
         )
@@ -166,7 +215,7 @@ public enum RadioactivityKind: ExperimentKind {
         return Resolved(
             teacher: teacher, dose: s.dose, watermark: s.watermark, key: rng.next(), trainingTokens: s.trainingTokens,
             promptLength: s.promptLength, textTokens: s.textTokens, scoredTexts: s.scoredTexts, nullKeys: s.nullKeys,
-            student: s.student, seed: cell.seed)
+            student: s.student, scrub: s.scrub.method == "none" ? nil : s.scrub, seed: cell.seed)
     }
 
     public static func run(_ cell: Resolved, in context: RunContext) throws -> CellResult {
@@ -191,9 +240,15 @@ public enum RadioactivityKind: ExperimentKind {
         let markedTokens = Int((cell.dose * Double(cell.trainingTokens)).rounded())
         func count(_ tokens: Int) -> Int { tokens == 0 ? 0 : tokens / length + 1 }
         let teacher = GPTTeacher(trained.model)
-        let wmTexts = try serve(
-            teacher, watermark: marked, count: count(markedTokens), cell: cell, stream: "watermarked",
+        // A scrubbing attacker buys enough that what it keeps still fills the mix, then scrubs it all.
+        let scrub = cell.scrub?.scrub ?? WatermarkScrub()
+        let bought = try serve(
+            teacher, watermark: marked, count: scrub.textsToBuy(count(markedTokens)), cell: cell, stream: "watermarked",
             from: corpus.validation)
+        let scrubbed = scrub.scrub(
+            bought, promptLength: cell.promptLength, own: Array(corpus.train.prefix(cell.scrub?.ownTokens ?? 0)),
+            vocabularySize: V, seed: cell.seed)
+        let wmTexts = scrubbed.texts
         let cleanTexts = try serve(
             teacher, watermark: nil, count: count(cell.trainingTokens - markedTokens), cell: cell, stream: "clean",
             from: corpus.validation)
@@ -244,8 +299,16 @@ public enum RadioactivityKind: ExperimentKind {
                         null.isEmpty ? nil : Double(null.filter { $0 < 0.01 }.count) / Double(null.count)),
                 ], costs: [.init("scored_positions", Double(reports[0].all.scored))])
         }
+        let scrubMetrics: [CellResult.Entry] =
+            cell.scrub == nil
+            ? []
+            : [
+                .init("scrub_rewritten_share", scrubbed.rewrittenShare),
+                .init("scrub_dropped_texts", Double(scrubbed.dropped)),
+            ]
         return CellResult(
-            metrics: [.init("student_loss", loss), .init("watermarked_share", share)], costs: [],
+            metrics: [.init("student_loss", loss), .init("watermarked_share", share)] + scrubMetrics,
+            costs: cell.scrub == nil ? [] : [.init("texts_bought", Double(bought.count))],
             curve: [
                 point("reading-dedup", reading, dedup: true), point("reading-all", reading, dedup: false),
                 point("generation-dedup", generation, dedup: true), point("generation-all", generation, dedup: false),

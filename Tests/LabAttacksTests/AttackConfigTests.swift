@@ -98,7 +98,8 @@ final class AttackConfigTests: XCTestCase {
 
     func testRegistriesDocumentEveryPart() {
         XCTAssertEqual(StrategyRegistry.names, ["random_tokens", "own_corpus", "teacher_bootstrap", "active"])
-        XCTAssertEqual(HarvestRegistry.names, ["distribution", "logit_bias", "echo", "top_k", "completion", "label"])
+        XCTAssertEqual(
+            HarvestRegistry.names, ["distribution", "logit_bias", "echo", "top_k", "completion", "label", "adaptive"])
         for name in StrategyRegistry.names + HarvestRegistry.names {
             XCTAssertTrue((StrategyRegistry.documentation + HarvestRegistry.documentation).contains("`\(name)`"), name)
         }

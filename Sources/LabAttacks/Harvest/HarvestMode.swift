@@ -74,6 +74,7 @@ public enum HarvestRegistry {
         TopKHarvest.self,  // top_k
         CompletionHarvest.self,  // completion
         LabelHarvest.self,  // label
+        AdaptiveHarvest.self,  // adaptive: pilot-tested, picks averaging, logit bias or plain
     ]
 
     public static var names: [String] { kinds.map { $0.registryName } }
