@@ -193,3 +193,23 @@ final class TracePolicyTests: XCTestCase {
         XCTAssertThrowsError(try TraceFormat(tokenizer: try! Tokenizer(kind: .character, symbols: ["a", "b"])))
     }
 }
+
+/// A policy written outside the library, as a researcher's package would: every step reversed.
+private struct ReversedSteps: RegisteredTracePolicy {
+    static let registryName = "reversed"
+    static let reference = "the recipe's example: steps in reverse order"
+    static let parameterDocs: [ParameterDoc] = []
+    init(parameters: inout PartParameters) throws {}
+    var parameters: [(key: String, value: String)] { [] }
+    func visibleSteps(_ steps: [[Int32]], format: TraceFormat, rng: inout LabRNG) -> [[Int32]]? { steps.reversed() }
+}
+
+final class TracePolicyRecipeTests: XCTestCase {
+    func testAPolicyFromOutsideTheLibraryRunsThroughTheRegistry() throws {
+        let kinds = TracePolicyRegistry.kinds + [ReversedSteps.self]
+        let policy = try TracePolicyRegistry.make(TracePolicySpec("reversed"), kinds: kinds)
+        XCTAssertEqual(policy.summary, "reversed")
+        XCTAssertFalse(policy.showsTeacherTokens, "a reshaping policy withholds trace logprobs by default")
+        XCTAssertThrowsError(try TracePolicyRegistry.make(TracePolicySpec("reversed")))
+    }
+}
