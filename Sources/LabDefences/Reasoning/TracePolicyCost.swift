@@ -11,7 +11,7 @@ public struct TracePolicyCost: Codable, Equatable, Sendable {
     public var problems: Int
     /// Fraction answered correctly (the answer after the think block, exact match).
     public var answerAccuracy: Double
-    /// Shown step tokens / generated step tokens (1 under `full`, 0 under `hidden`).
+    /// Shown step tokens / step tokens of the problems' correct traces (1 under `full`, 0 under `hidden`).
     public var traceShownFraction: Double
     /// Fraction of shown steps that are a correct step of the problem's solution (nil when none is shown).
     public var shownStepValidity: Double?
@@ -57,7 +57,7 @@ public struct TracePolicyCost: Codable, Equatable, Sendable {
                 }
             }
         }
-        // The steps generated: what `full` would show for the same (greedy, noise-free) completions.
+        // The step tokens of the correct traces: what `full` shows when the teacher is right.
         generatedStepTokens = problems.reduce(0) { $0 + $1.steps.reduce(0) { $0 + $1.count } }
         let after = api.api.ledger.usage(account) ?? .zero
         let billed = Double(after.outputTokens - before.outputTokens)
