@@ -25,7 +25,11 @@ public struct CorpusSpec: Equatable, Sendable {
         case reversal
         /// "3141>1134": `length` decimal digits, sorted ascending.
         case sorting
-        /// Each problem is one of the three, uniformly. Reversal uses letters and sorting digits, so the
+        /// "347+85=[7+5+0=12;4+8+1=13;3+0+1=04;]432": addition with the column steps and carries written
+        /// out in a think block (`ThinkMarkers`, `AdditionProblem`); one in four training problems is written
+        /// answered directly ("[]432"). Test problems (and their exact match) always carry the full trace.
+        case additionSteps = "addition_steps"
+        /// Each problem is one of the first three, uniformly. Reversal uses letters and sorting digits, so the
         /// shared ">" is never ambiguous.
         case mixed
     }

@@ -1,4 +1,4 @@
-// TaskCorpus: algorithmic problems (addition, reversal, sorting), one "prompt answer\n" line each, in
+// TaskCorpus: algorithmic problems (addition, reversal, sorting, traced addition), one "prompt answer\n" line each, in
 // character tokens, with the test problems kept as (prompt, answer) pairs for exact-match scoring.
 // It does not decode: the caller's model completes prompts, and this file only checks the answers.
 import LabCore
@@ -17,6 +17,13 @@ public struct TaskExample: Codable, Equatable, Hashable, Sendable {
 
     /// The line as it appears in the token stream.
     public var line: String { prompt + answer + "\n" }
+}
+
+extension TaskExample {
+    /// An `addition_steps` problem: the answer is the whole traced solution "[steps]sum".
+    public init(_ problem: AdditionProblem) {
+        self.init(prompt: problem.prompt, answer: problem.tracedSolution)
+    }
 }
 
 /// Fraction of `examples` whose completion, read up to its first newline, equals the answer exactly.
@@ -50,6 +57,9 @@ enum TaskCorpus {
         case .reversal: characters = ["\n", ">"] + letterCharacters
         case .sorting: characters = ["\n", ">"] + digitCharacters
         case .mixed: characters = ["\n", "+", "=", ">"] + digitCharacters + letterCharacters
+        case .additionSteps:
+            characters =
+                ["\n", "+", "=", ThinkMarkers.open, ThinkMarkers.close, ThinkMarkers.stepEnd] + digitCharacters
         }
         return characters.map { String($0) }
     }
@@ -59,7 +69,7 @@ enum TaskCorpus {
     {
         func draw(_ range: ClosedRange<Int>) -> Int { range.lowerBound + rng.int(below: range.count) }
         switch task {
-        case .addition:
+        case .addition, .additionSteps:
             // Uniform over d-digit numbers without leading zeros (0 counts as a 1-digit number).
             func operand() -> Int {
                 let d = draw(digits)
@@ -69,6 +79,7 @@ enum TaskCorpus {
                 return low + rng.int(below: 9 * low)
             }
             let a = operand(), b = operand()
+            if task == .additionSteps { return TaskExample(AdditionProblem(a: a, b: b)) }
             return TaskExample(prompt: "\(a)+\(b)=", answer: String(a + b))
         case .reversal:
             let text = String((0..<draw(length)).map { _ in letterCharacters[rng.int(below: letterCharacters.count)] })
@@ -80,6 +91,18 @@ enum TaskCorpus {
             let kinds: [CorpusSpec.Task] = [.addition, .reversal, .sorting]
             return example(kinds[rng.int(below: kinds.count)], digits: digits, length: length, rng: &rng)
         }
+    }
+
+    /// One in `directEvery` training problems of `addition_steps` is written answered directly ("[]432"), so
+    /// that a model trained on the corpus can be asked to answer without thinking (a prompt ending in "[]").
+    static let directEvery = 4
+
+    /// The training line of the `index`-th problem: its direct form for every `directEvery`-th trace problem.
+    static func directLine(_ problem: TaskExample, index: Int, task: CorpusSpec.Task) -> String {
+        guard task == .additionSteps, index % directEvery == directEvery - 1,
+            let parsed = AdditionProblem(prompt: problem.prompt)
+        else { return problem.line }
+        return problem.prompt + parsed.directSolution + "\n"
     }
 
     static func build(_ spec: CorpusSpec) throws -> Corpus {
@@ -113,7 +136,8 @@ enum TaskCorpus {
                 rejections = 0
                 if holdOut { heldOut.insert(problem.prompt) }
                 examples.append(problem)
-                tokens += tokenizer.encode(problem.line)
+                tokens += tokenizer.encode(
+                    split == .train ? directLine(problem, index: examples.count - 1, task: spec.task) : problem.line)
             }
             return (examples, tokens)
         }
