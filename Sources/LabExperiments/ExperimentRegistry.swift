@@ -12,6 +12,7 @@ public enum ExperimentRegistry {
         AntiDistillationKind.self,  // anti_distillation: a self-defending teacher against its distilled students
         RadioactivityKind.self,  // radioactivity: a student's watermark dose-response, reading and generation mode
         ForensicsKind.self,  // forensics: trace a student to the proxy accounts that fed it
+        SafetyKind.self,  // safety: a teacher's safety boundary, mapped, jailbroken, stripped by distillation, probed
     ]
 
     public static func kind(named name: String, in kinds: [any ExperimentKind.Type] = kinds) -> (
