@@ -31,7 +31,7 @@ public struct BoundaryProbeTrialConfig: Equatable, Sendable {
         }
         guard population.users <= 20_000 else {
             throw LabError.invalidConfig(
-                key: "detection.population.users", message: "is \(population.users); allowed range 0...20000")
+                key: "population.users", message: "is \(population.users); allowed range 0...20000")
         }
     }
 }
