@@ -13,6 +13,7 @@ public enum ExperimentRegistry {
         RadioactivityKind.self,  // radioactivity: a student's watermark dose-response, reading and generation mode
         ForensicsKind.self,  // forensics: trace a student to the proxy accounts that fed it
         ReasoningKind.self,  // reasoning: trace policies of a reasoning teacher against distilled students
+        SafetyKind.self,  // safety: a teacher's safety boundary, mapped, jailbroken, stripped by distillation, probed
     ]
 
     public static func kind(named name: String, in kinds: [any ExperimentKind.Type] = kinds) -> (

@@ -12,11 +12,18 @@ public struct DetectorObservation: Sendable {
     /// Simulated seconds.
     public var time: Double
     public var features: PromptFeatures
+    /// Whether the API refused the request (a safety refusal, not a budget or policy refusal).
+    public var refused: Bool
+    /// The provider's refusal-classifier score of the prompt in [0, 1], when a classifier scores traffic.
+    public var guardScore: Double?
 
-    public init(account: Int, time: Double, features: PromptFeatures) {
+    public init(account: Int, time: Double, features: PromptFeatures, refused: Bool = false, guardScore: Double? = nil)
+    {
         self.account = account
         self.time = time
         self.features = features
+        self.refused = refused
+        self.guardScore = guardScore
     }
 }
 
@@ -79,6 +86,8 @@ public protocol RegisteredDetector: Detector {
     /// One line: what it measures, and the paper it follows.
     static var reference: String { get }
     init(config: Config, context: DetectorContext)
+    /// Whether settings that never set this kind still write its defaults (see the extension's default).
+    static var encodesDefaults: Bool { get }
 }
 
 extension RegisteredDetector {
@@ -92,6 +101,10 @@ extension RegisteredDetector {
     static func decodeConfig(_ c: KeyedDecodingContainer<AnyKey>) throws -> Config? {
         try c.decodeIfPresent(Config.self, forKey: AnyKey(stringValue: registryName))
     }
+
+    /// Whether settings that never set this kind still write its defaults (the four original detectors do; a kind
+    /// added later writes only what a file sets, so that adding it leaves every existing campaign cell unchanged).
+    public static var encodesDefaults: Bool { true }
 
     static func equal(_ a: (any DetectorConfig)?, _ b: (any DetectorConfig)?) -> Bool {
         (a as? Config ?? Config()) == (b as? Config ?? Config())
@@ -142,6 +155,7 @@ extension DetectorSettings: Codable {
 
 extension RegisteredDetector {
     static func encodeConfig(_ config: (any DetectorConfig)?, into c: inout KeyedEncodingContainer<AnyKey>) throws {
+        guard config != nil || encodesDefaults else { return }
         try c.encode(config as? Config ?? Config(), forKey: AnyKey(stringValue: registryName))
     }
 }
@@ -153,6 +167,7 @@ public enum DetectorRegistry {
         PRADADetector.self,  // prada
         FingerprintDetector.self,  // fingerprint
         ClusteringDetector.self,  // clustering
+        BoundaryProbeDetector.self,  // boundary_probe
     ]
 
     public static var names: [String] { kinds.map { $0.registryName } }
