@@ -19,7 +19,7 @@ while IFS= read -r f; do
     rel=${f#"$expected"/}
     [ "$rel" = manifest.json ] && continue
     if [ ! -f "$actual/$rel" ]; then
-        say "missing: $rel"
+        say "not written by this run: $rel"
     elif [[ $rel == cells/*.json ]]; then
         if ! cmp -s <(strip "$f") <(strip "$actual/$rel"); then
             say "cell differs: $rel (index $(sed -n 's/^  "index" : \([0-9]*\).*/\1/p' "$f"))"

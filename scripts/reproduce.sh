@@ -11,12 +11,13 @@
 #
 # Environment: EXPERIMENTS (names; default all), SCRATCH (default a new mktemp directory), JOBS (passed to
 # `run --jobs`, default auto), THREADS (`--threads`), DISTILL_LAB_CACHE (default an empty $SCRATCH/cache,
-# so teachers are trained again as they were for the committed results), OPENBLAS_CORETYPE (default
-# Cooperlake, the kernel the committed results were computed with). Exit status 1 when anything differs.
+# so teachers are trained again as they were for the committed results), CORETYPE (the OpenBLAS kernel, set
+# as OPENBLAS_CORETYPE whatever the environment says; default Cooperlake, the kernel the committed results were
+# computed with — another kernel gives other last digits). Exit status 1 when anything differs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-Cooperlake}"
+export OPENBLAS_CORETYPE="${CORETYPE:-Cooperlake}"
 SCRATCH="${SCRATCH:-$(mktemp -d "${TMPDIR:-/tmp}/distill-lab-reproduce.XXXXXX")}"
 mkdir -p "$SCRATCH"
 CACHE="${DISTILL_LAB_CACHE:-$SCRATCH/cache}"
