@@ -191,7 +191,7 @@ enum CellScheduler {
             jobs = max(1, min(n, todo.count))
             note = " (--jobs \(n))"
         }
-        if todo.count > 1 {
+        if todo.count > 1, workers > 1 || jobs > 1 {
             options.log(
                 jobs > 1
                     ? "running \(todo.count) cells \(jobs) at a time, each on \(max(1, workers / jobs)) worker(s)\(note)"

@@ -3,7 +3,9 @@
 # shards at once on an empty teacher cache, then the merge) and checks that the merged results equal a single
 # `distill-lab run` byte for byte (scripts/compare-results.sh) and that the shards trained the shared teacher
 # once. Installs Debian's slurm-wlm and munge with apt-get when missing (needs root), writes its slurm.conf,
-# munge key, state and logs in a scratch directory, binds only 127.0.0.1, and stops the daemons it started.
+# munge key, socket, state and logs in a scratch directory, addresses the controller and the node as 127.0.0.1
+# only (Slurm 22.05 has no listen-address setting: the daemons' ports, SLURM_SELFTEST_PORT and the next, are
+# open on every interface while the test runs), and stops the daemons it started.
 #
 #   bash scripts/slurm/selftest.sh                       # Experiments/quickstart.yaml, 3 shards
 #   EXPERIMENT=Experiments/quickstart.yaml TIMEOUT=900 bash scripts/slurm/selftest.sh
@@ -35,7 +37,7 @@ if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null || ! comm
     apt-get install -y -qq --no-install-recommends slurm-wlm munge >"$SCRATCH/apt.log" 2>&1 ||
         fail "apt-get install slurm-wlm munge failed; see $SCRATCH/apt.log"
 fi
-step "$(sbatch --version) in $SCRATCH"
+step "$(sbatch --version 2>/dev/null || dpkg-query -W -f '${Package} ${Version}' slurm-wlm) in $SCRATCH"
 
 # 2. The binary.
 step "building distill-lab (release)"
@@ -50,7 +52,8 @@ chmod 400 "$SCRATCH/munge/munge.key"
 socket=$SCRATCH/munge/munge.socket
 cat >"$SCRATCH/slurm.conf" <<CONF
 ClusterName=distill-lab-selftest
-SlurmctldHost=$node(127.0.0.1)
+SlurmctldHost=$(hostname -s)(127.0.0.1)
+MailProg=/bin/true
 SlurmctldPort=$port
 SlurmdPort=$((port + 1))
 SlurmUser=$(id -un)
@@ -101,8 +104,9 @@ slurmctld -i -f "$SCRATCH/slurm.conf" || fail "slurmctld did not start; see $SCR
 started+=("$SCRATCH/slurmctld.pid")
 slurmd -N "$node" -f "$SCRATCH/slurm.conf" || fail "slurmd did not start; see $SCRATCH/slurmd.log"
 started+=("$SCRATCH/slurmd.pid")
-for _ in $(seq 1 30); do
-    sinfo -h -n "$node" -o %t 2>/dev/null | grep -Eq '^(idle|mix|alloc)' && break
+up_by=$(($(date +%s) + 60))
+while [ "$(date +%s)" -lt "$up_by" ]; do
+    timeout 5 sinfo -h -n "$node" -o %t 2>/dev/null | grep -Eq '^(idle|mix|alloc)' && break
     sleep 1
 done
 sinfo -h -n "$node" -o %t | grep -Eq '^(idle|mix|alloc)' ||
