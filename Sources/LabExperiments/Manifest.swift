@@ -53,6 +53,7 @@ enum Manifest {
                 ("shard", .string(invocation.shard.description)),
                 ("cells_computed_by_this_invocation", .number(Double(invocation.computed))),
                 ("cells_reused", .number(Double(invocation.reused))),
+                ("cells_in_parallel", .number(Double(invocation.cellsInParallel))),
                 ("teachers_loaded_from_cache", .number(Double(invocation.loadedFromCache.count))),
                 ("started", .string(ISO8601DateFormatter().string(from: invocation.started))),
                 ("durations", .object(durations)),

@@ -54,6 +54,8 @@ public struct RunOptions {
     /// Compute into the repository's results/ even while code outside results/ differs from the commit.
     public var allowDirtyTree = false
     public var showProgress = true
+    /// Cells to run at once (`--jobs`): chosen by CellCostModel, or fixed.
+    public var jobs: CellJobs = .auto
     /// Worker threads (recorded in the manifest; the caller sets Parallel.workers).
     public var threads: Int
     /// Progress lines and notes, to standard error by default.
@@ -117,30 +119,15 @@ public enum Runner {
             )
         }
 
-        let context = RunContext(cache: options.cache, showProgress: options.showProgress, log: options.log)
         let commit = todo.isEmpty ? "unknown" : Manifest.gitState().commit
-        let progress = ProgressReporter(
-            total: todo.count, label: "\(experiment.name) cells", enabled: options.showProgress && !todo.isEmpty)
-        for (done, cell) in todo.enumerated() {
-            let cellStart = Date()
-            let result: CellResult
-            do {
-                result = try cell.run(in: context)
-            } catch {
-                throw LabError.message("cell \(cell.index) (\(describe(cell, in: experiment))) failed: \(error)")
-            }
-            try store.write(
-                CellRecord(
-                    hash: cell.hash, kind: experiment.kindName, index: cell.index, labels: cell.labels, result: result,
-                    seconds: Date().timeIntervalSince(cellStart), shard: options.shard.description, commit: commit))
-            progress.update(done + 1, detail: describe(cell, in: experiment))
-        }
-        progress.finish()
+        // One cell at a time on every worker, or several side by side (CellScheduler).
+        let outcome = try CellScheduler.run(todo, of: experiment, options: options, store: store, commit: commit)
 
-        let invocation = Invocation(
+        var invocation = Invocation(
             command: "run", shard: options.shard, threads: options.threads, started: start,
             seconds: Date().timeIntervalSince(start),
-            computed: todo.count, reused: reused, trained: context.trained, loadedFromCache: context.loadedFromCache)
+            computed: todo.count, reused: reused, trained: outcome.trained, loadedFromCache: outcome.loadedFromCache)
+        invocation.cellsInParallel = outcome.cellsInParallel
         return try finish(experiment, store: store, output: options.output, invocation: invocation, inShard: mine.count)
     }
 
@@ -220,4 +207,6 @@ public struct Invocation {
     public var reused: Int
     public var trained: [TeacherRecord]
     public var loadedFromCache: [String]
+    /// Cells this invocation ran side by side (1: one at a time on every worker).
+    public var cellsInParallel = 1
 }

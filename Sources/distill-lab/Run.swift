@@ -18,6 +18,10 @@ struct OutputOptions: ParsableArguments {
             "Compute into the repository's results/ even with uncommitted code changes (the manifest records a dirty tree)."
     )
     var allowDirty = false
+    @Option(
+        help:
+            "Cells to run at once: auto (a cost model of the cells' shapes chooses), 1 (one cell at a time on every worker) or N (N cells side by side, the workers shared among them). Results do not depend on it."
+    ) var jobs = "auto"
 
     /// results/<experiment>; with `--set` overrides runs/<experiment>-set-<digest>, so an overridden run never
     /// lands on the file's own results.
@@ -53,6 +57,7 @@ struct Run: ParsableCommand {
     func validate() throws {
         if let shard { _ = try Shard(parsing: shard) }
         for text in overrides { _ = try Override(parsing: text) }
+        _ = try CellJobs(parsing: output.jobs)
     }
 
     func run() throws {
@@ -74,6 +79,7 @@ struct Run: ParsableCommand {
         options.waitForLock = output.wait
         options.allowDirtyTree = output.allowDirty
         options.showProgress = !quiet
+        options.jobs = try CellJobs(parsing: output.jobs)
         let summary = try Runner.run(experiment, options: options)
         ExperimentSummary.report(summary, experiment: experiment, output: options.output)
     }

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# `make reproduce`: regenerates every committed result — each Experiments/*.yaml whose results/<experiment>/
+# has a manifest.json — into a scratch directory, from an empty teacher cache, and compares it with results/.
+# Every file but manifest.json (dates, timings, machine) must be byte-identical; cell records are compared
+# without their `seconds`, `commit` and `shard` (when, where and by which commit a cell was computed).
+# Prints a progress line per experiment with an estimate of the time left, from the committed manifests'
+# cell timings scaled by how fast this machine has been so far, then one verdict per experiment.
+#
+#   EXPERIMENTS="quickstart defence-sweep" make reproduce   # a subset, by experiment name
+#   SCRATCH=/tmp/repro JOBS=1 bash scripts/reproduce.sh     # keep the output there; one cell at a time
+#
+# Environment: EXPERIMENTS (names; default all), SCRATCH (default a new mktemp directory), JOBS (passed to
+# `run --jobs`, default auto), THREADS (`--threads`), DISTILL_LAB_CACHE (default an empty $SCRATCH/cache,
+# so teachers are trained again as they were for the committed results), CORETYPE (the OpenBLAS kernel, set
+# as OPENBLAS_CORETYPE whatever the environment says; default Cooperlake, the kernel the committed results were
+# computed with — another kernel gives other last digits). Exit status 1 when anything differs.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+export OPENBLAS_CORETYPE="${CORETYPE:-Cooperlake}"
+SCRATCH="${SCRATCH:-$(mktemp -d "${TMPDIR:-/tmp}/distill-lab-reproduce.XXXXXX")}"
+mkdir -p "$SCRATCH"
+CACHE="${DISTILL_LAB_CACHE:-$SCRATCH/cache}"
+JOBS="${JOBS:-auto}"
+
+# name → file, for every experiment file with committed results.
+declare -A file_of=()
+all=()
+for f in Experiments/*.yaml; do
+    name=$(sed -n 's/^experiment:[[:space:]]*\([^[:space:]#]*\).*/\1/p' "$f" | head -n 1)
+    [ -n "$name" ] && [ -f "results/$name/manifest.json" ] || continue
+    file_of[$name]=$f
+    all+=("$name")
+done
+if [ -n "${EXPERIMENTS:-}" ]; then
+    read -r -a names <<<"$EXPERIMENTS"
+    for n in "${names[@]}"; do
+        if [ -z "${file_of[$n]:-}" ]; then
+            echo "reproduce: EXPERIMENTS names '$n', which has no Experiments/*.yaml with committed results/$n/manifest.json; choose among: ${all[*]}" >&2
+            exit 2
+        fi
+    done
+else
+    names=("${all[@]}")
+fi
+
+# The committed cell time of an experiment (seconds, rounded up), from its manifest.
+estimate() {
+    sed -n 's/^ *"cells_total_seconds": *\([0-9.e+-]*\).*/\1/p' "results/$1/manifest.json" | head -n 1 |
+        awk '{ printf "%d\n", $1 + 1 }'
+}
+clock() { printf '%d:%02d:%02d' $(($1 / 3600)) $(($1 / 60 % 60)) $(($1 % 60)); }
+
+total_estimate=0
+for n in "${names[@]}"; do total_estimate=$((total_estimate + $(estimate "$n"))); done
+echo "reproduce: ${#names[@]} experiment(s) into $SCRATCH (teacher cache $CACHE, OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE, --jobs $JOBS); committed cell time $(clock "$total_estimate")"
+
+echo "reproduce: building distill-lab (release)"
+swift build -c release --product distill-lab >"$SCRATCH/build.log" 2>&1 || {
+    tail -n 30 "$SCRATCH/build.log" >&2
+    echo "reproduce: the release build failed (log: $SCRATCH/build.log)" >&2
+    exit 2
+}
+bin=.build/release/distill-lab
+
+start=$(date +%s)
+done_estimate=0
+failed=()
+i=0
+for n in "${names[@]}"; do
+    i=$((i + 1))
+    est=$(estimate "$n")
+    elapsed=$(($(date +%s) - start))
+    left=$((total_estimate - done_estimate))
+    # Scale the committed timings by this machine's pace so far.
+    if [ "$done_estimate" -gt 0 ]; then left=$((left * elapsed / done_estimate)); fi
+    echo "[$i/${#names[@]}] $n (${file_of[$n]}; committed cell time $(clock "$est")) — elapsed $(clock "$elapsed"), about $(clock "$left") left"
+    t0=$(date +%s)
+    out="$SCRATCH/$n"
+    if ! "$bin" run "${file_of[$n]}" --out "$out" --cache "$CACHE" --fresh --jobs "$JOBS" \
+        ${THREADS:+--threads "$THREADS"} >"$SCRATCH/$n.log" 2>&1; then
+        echo "  FAILED: distill-lab run exited non-zero; last lines of $SCRATCH/$n.log:"
+        tail -n 5 "$SCRATCH/$n.log" | sed 's/^/    /'
+        failed+=("$n")
+    else
+        differences=$(bash scripts/compare-results.sh "results/$n" "$out")
+        took=$(($(date +%s) - t0))
+        if [ -z "$differences" ]; then
+            echo "  identical to results/$n/ (every file but manifest.json; cells without timings) in $(clock "$took")"
+        else
+            echo "  DIFFERS from results/$n/ (after $(clock "$took")):"
+            echo "$differences"
+            failed+=("$n")
+        fi
+    fi
+    done_estimate=$((done_estimate + est))
+done
+
+echo "reproduce: ${#names[@]} experiment(s) in $(clock $(($(date +%s) - start))); regenerated results in $SCRATCH"
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "reproduce: not reproduced: ${failed[*]}"
+    exit 1
+fi
+echo "reproduce: every result reproduced"
