@@ -11,13 +11,13 @@
 #
 # Environment: EXPERIMENTS (names; default all), SCRATCH (default a new mktemp directory), JOBS (passed to
 # `run --jobs`, default auto), THREADS (`--threads`), DISTILL_LAB_CACHE (default an empty $SCRATCH/cache,
-# so teachers are trained again as they were for the committed results), CORETYPE (the OpenBLAS kernel, set
-# as OPENBLAS_CORETYPE whatever the environment says; default Cooperlake, the kernel the committed results were
-# computed with — another kernel gives other last digits). Exit status 1 when anything differs.
+# so teachers are trained again as they were for the committed results; one sub-cache per kernel), CORETYPE
+# (the OpenBLAS kernel for every experiment, whatever the environment says; by default each experiment runs
+# under the kernel its committed manifest names — another kernel gives other last digits). Exit status 1 when
+# anything differs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-export OPENBLAS_CORETYPE="${CORETYPE:-Cooperlake}"
 SCRATCH="${SCRATCH:-$(mktemp -d "${TMPDIR:-/tmp}/distill-lab-reproduce.XXXXXX")}"
 mkdir -p "$SCRATCH"
 CACHE="${DISTILL_LAB_CACHE:-$SCRATCH/cache}"
@@ -53,7 +53,17 @@ clock() { printf '%d:%02d:%02d' $(($1 / 3600)) $(($1 / 60 % 60)) $(($1 % 60)); }
 
 total_estimate=0
 for n in "${names[@]}"; do total_estimate=$((total_estimate + $(estimate "$n"))); done
-echo "reproduce: ${#names[@]} experiment(s) into $SCRATCH (teacher cache $CACHE, OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE, --jobs $JOBS); committed cell time $(clock "$total_estimate")"
+# The OpenBLAS kernel an experiment's committed results were computed with (its manifest's machine.blas).
+kernel() {
+    if [ -n "${CORETYPE:-}" ]; then
+        echo "$CORETYPE"
+        return
+    fi
+    k=$(sed -n 's/.*"blas": *"OpenBLAS kernel \([A-Za-z0-9]*\).*/\1/p' "results/$1/manifest.json" | head -n 1)
+    echo "${k:-Cooperlake}"
+}
+
+echo "reproduce: ${#names[@]} experiment(s) into $SCRATCH (teacher cache $CACHE/<kernel>, ${CORETYPE:+OPENBLAS_CORETYPE=$CORETYPE, }--jobs $JOBS); committed cell time $(clock "$total_estimate")"
 
 echo "reproduce: building distill-lab (release)"
 swift build -c release --product distill-lab >"$SCRATCH/build.log" 2>&1 || {
@@ -74,10 +84,11 @@ for n in "${names[@]}"; do
     left=$((total_estimate - done_estimate))
     # Scale the committed timings by this machine's pace so far.
     if [ "$done_estimate" -gt 0 ]; then left=$((left * elapsed / done_estimate)); fi
-    echo "[$i/${#names[@]}] $n (${file_of[$n]}; committed cell time $(clock "$est")) — elapsed $(clock "$elapsed"), about $(clock "$left") left"
+    k=$(kernel "$n")
+    echo "[$i/${#names[@]}] $n (${file_of[$n]}; kernel $k; committed cell time $(clock "$est")) — elapsed $(clock "$elapsed"), about $(clock "$left") left"
     t0=$(date +%s)
     out="$SCRATCH/$n"
-    if ! "$bin" run "${file_of[$n]}" --out "$out" --cache "$CACHE" --fresh --jobs "$JOBS" \
+    if ! OPENBLAS_CORETYPE="$k" "$bin" run "${file_of[$n]}" --out "$out" --cache "$CACHE/$k" --fresh --jobs "$JOBS" \
         ${THREADS:+--threads "$THREADS"} >"$SCRATCH/$n.log" 2>&1; then
         echo "  FAILED: distill-lab run exited non-zero; last lines of $SCRATCH/$n.log:"
         tail -n 5 "$SCRATCH/$n.log" | sed 's/^/    /'

@@ -19,7 +19,7 @@ public final class GPTTeacher: TeacherAPI {
         self.init(model: languageModel.model, maxBatch: maxBatch)
     }
 
-    public var vocabularySize: Int { model.config.vocabSize }
+    public var vocabularySize: Int { model.config.vocabularySize }
     public var contextLength: Int { model.config.contextLength }
 
     /// Σ_{t=1..n} (2N + 4·L·C·t): `GPTConfig.inferenceFlopsPerToken` at each position's own length,

@@ -80,7 +80,7 @@ public struct StudentSpec: Codable, Equatable, Sendable {
             return fromTeacher(teacher)
         }
         let config = GPTConfig(
-            vocabSize: V, contextLength: contextLength ?? teacherContext, width: try pick(width, "width", \.width),
+            vocabularySize: V, contextLength: contextLength ?? teacherContext, width: try pick(width, "width", \.width),
             layers: try pick(layers, "layers", \.layers), heads: try pick(heads, "heads", \.heads))
         do { try config.validate() } catch let LabError.invalidConfig(key, message) {
             throw LabError.invalidConfig(key: "student.\(key)", message: message)

@@ -121,9 +121,9 @@ public final class FidelityEvaluator {
     /// The student's fidelity against the teacher, and its loss and exact match on the same data.
     public func evaluate(student: GPT) throws -> FidelityReport {
         let V = vocabularySize
-        guard student.config.vocabSize == V else {
+        guard student.config.vocabularySize == V else {
             throw LabError.invalidConfig(
-                key: "student", message: "has a vocabulary of \(student.config.vocabSize); the teacher's is \(V)")
+                key: "student", message: "has a vocabulary of \(student.config.vocabularySize); the teacher's is \(V)")
         }
         let studentTeacher = GPTTeacher(model: student)
         let logits = try studentTeacher.logits(prompts: heldOut)

@@ -141,11 +141,11 @@ public final class LanguageModel {
                     "is not a valid tokenizer file (\(DecodingErrorText.describe(error))); restore it or re-save the checkpoint"
             )
         }
-        guard tokenizer.vocabularySize == ck.config.vocabSize else {
+        guard tokenizer.vocabularySize == ck.config.vocabularySize else {
             throw LabError.file(
                 path: directory.path,
                 message:
-                    "tokenizer has \(tokenizer.vocabularySize) tokens but the model's vocab_size is \(ck.config.vocabSize)"
+                    "tokenizer has \(tokenizer.vocabularySize) tokens but the model's vocab_size is \(ck.config.vocabularySize)"
             )
         }
         var spec: CorpusSpec?
@@ -206,7 +206,8 @@ public struct ModelArchitecture: Codable, Equatable, Sendable {
     }
     enum CodingKeys: String, CodingKey { case contextLength = "context_length", width, layers, heads }
     public func config(vocabularySize: Int) -> GPTConfig {
-        GPTConfig(vocabSize: vocabularySize, contextLength: contextLength, width: width, layers: layers, heads: heads)
+        GPTConfig(
+            vocabularySize: vocabularySize, contextLength: contextLength, width: width, layers: layers, heads: heads)
     }
 }
 

@@ -319,7 +319,7 @@ public enum AntiDistillationKind: ExperimentKind {
         let teacherQuality = try AntiDistillationTrial.quality(
             served, normal: normal, tokens: corpus.test, length: served.config.contextLength)
 
-        let V = normal.config.vocabSize
+        let V = normal.config.vocabularySize
         let studentConfig = cell.student.architecture.config(vocabularySize: V)
         var soft: (loss: Double, accuracy: Double, agreement: Double)?
         if let tau = cell.distillationTemperature {

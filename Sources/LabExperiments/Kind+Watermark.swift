@@ -226,7 +226,7 @@ public enum WatermarkKind: ExperimentKind {
     public static func run(_ cell: Resolved, in context: RunContext) throws -> CellResult {
         let trained = try context.teacher(cell.teacher)
         let model = trained.model.model
-        let V = model.config.vocabSize
+        let V = model.config.vocabularySize
         let w = cell.watermark
         var keyStream = LabRNG(seed: cell.seed, stream: "watermark-keys")
         let fixedKey = keyStream.next()

@@ -52,7 +52,7 @@ public enum Radioactivity {
     public static func reading(student: GPT, texts: [[Int32]], watermarks: [KGWWatermark], batchSize: Int = 16) throws
         -> [RadioactivityReport]
     {
-        let V = student.config.vocabSize, T = student.config.contextLength
+        let V = student.config.vocabularySize, T = student.config.contextLength
         for watermark in watermarks where V != watermark.vocabularySize {
             throw LabError.message(
                 "the student has \(V) tokens, the watermark \(watermark.vocabularySize); radioactivity needs the tokenizer the watermark was made with"
@@ -116,9 +116,9 @@ public enum Radioactivity {
         student: GPT, prompts: [[Int32]], maxNewTokens: Int, temperature: Float = 1, seed: UInt64,
         watermark: KGWWatermark
     ) throws -> RadioactivityReport {
-        guard student.config.vocabSize == watermark.vocabularySize else {
+        guard student.config.vocabularySize == watermark.vocabularySize else {
             throw LabError.message(
-                "the student has \(student.config.vocabSize) tokens, the watermark \(watermark.vocabularySize); radioactivity needs the tokenizer the watermark was made with"
+                "the student has \(student.config.vocabularySize) tokens, the watermark \(watermark.vocabularySize); radioactivity needs the tokenizer the watermark was made with"
             )
         }
         let texts = try Sampler(model: student).generate(

@@ -14,9 +14,11 @@ public struct BenchmarkConfig: Sendable {
         self.batch = batch
     }
     public static let tiny = BenchmarkConfig(
-        name: "tiny", model: GPTConfig(vocabSize: 96, contextLength: 64, width: 128, layers: 4, heads: 4), batch: 32)
+        name: "tiny", model: GPTConfig(vocabularySize: 96, contextLength: 64, width: 128, layers: 4, heads: 4),
+        batch: 32)
     public static let small = BenchmarkConfig(
-        name: "small", model: GPTConfig(vocabSize: 96, contextLength: 128, width: 256, layers: 6, heads: 8), batch: 16)
+        name: "small", model: GPTConfig(vocabularySize: 96, contextLength: 128, width: 256, layers: 6, heads: 8),
+        batch: 16)
 }
 
 public struct ThroughputResult: Codable, Sendable {
@@ -34,7 +36,7 @@ public struct ConfigBenchmark: Codable, Sendable {
     public var width: Int
     public var layers: Int
     public var heads: Int
-    public var vocabSize: Int
+    public var vocabularySize: Int
     public var results: [ThroughputResult]
     public var peakRSSMebibytes: Double
 }
@@ -109,8 +111,8 @@ public enum EngineBenchmark {
         let gpt = try GPT(config: cfg, seed: 1)
         gpt.attentionKernel = attention
         var rng = LabRNG(seed: 2)
-        let tokens = (0..<(B * T)).map { _ in Int32(rng.int(below: cfg.vocabSize)) }
-        let targets = (0..<(B * T)).map { _ in Int32(rng.int(below: cfg.vocabSize)) }
+        let tokens = (0..<(B * T)).map { _ in Int32(rng.int(below: cfg.vocabularySize)) }
+        let targets = (0..<(B * T)).map { _ in Int32(rng.int(below: cfg.vocabularySize)) }
         var results: [ThroughputResult] = []
         func record(_ mode: String, _ seconds: Double, tokens: Int, flopsPerToken: Double) {
             let tps = Double(tokens) / seconds
@@ -148,7 +150,7 @@ public enum EngineBenchmark {
         }
         return ConfigBenchmark(
             config: bc.name, batch: B, contextLength: T, width: cfg.width, layers: cfg.layers, heads: cfg.heads,
-            vocabSize: cfg.vocabSize, results: results, peakRSSMebibytes: ResourceUsage.peakRSSMebibytes)
+            vocabularySize: cfg.vocabularySize, results: results, peakRSSMebibytes: ResourceUsage.peakRSSMebibytes)
     }
 }
 

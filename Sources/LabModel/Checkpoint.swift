@@ -261,7 +261,7 @@ public enum Checkpoint {
                 throw LabError.checkpoint(
                     path: file.path, tensor: storedName,
                     message:
-                        "has shape \(entry.shape) but config.json (n_embd \(config.width), n_layer \(config.layers), vocab_size \(config.vocabSize), n_positions \(config.contextLength)) implies \(spec.shape); the config does not match the weights"
+                        "has shape \(entry.shape) but config.json (n_embd \(config.width), n_layer \(config.layers), vocab_size \(config.vocabularySize), n_positions \(config.contextLength)) implies \(spec.shape); the config does not match the weights"
                 )
             }
             try file.read(
@@ -357,7 +357,7 @@ public enum Checkpoint {
         if raw.scaleAttnByInverseLayerIdx == true {
             throw fail("scale_attn_by_inverse_layer_idx", "is true; this lab does not scale attention by layer index")
         }
-        guard let vocabSize = raw.vocabSize else { throw fail("vocab_size", "is missing") }
+        guard let vocabularySize = raw.vocabularySize else { throw fail("vocab_size", "is missing") }
         guard let contextLength = raw.nPositions ?? raw.nCtx else { throw fail("n_positions", "is missing") }
         guard let width = raw.nEmbd else { throw fail("n_embd", "is missing") }
         guard let layers = raw.nLayer else { throw fail("n_layer", "is missing") }
@@ -366,7 +366,7 @@ public enum Checkpoint {
             throw fail("n_inner", "is \(inner); this lab's MLP is 4 × n_embd = \(4 * width) wide (set it to null)")
         }
         let config = GPTConfig(
-            vocabSize: vocabSize, contextLength: contextLength, width: width, layers: layers, heads: heads)
+            vocabularySize: vocabularySize, contextLength: contextLength, width: width, layers: layers, heads: heads)
         do {
             try config.validate()
         } catch let LabError.invalidConfig(key, message) {
@@ -400,7 +400,7 @@ struct GPT2ConfigFile: Encodable {
     let lab: Lab
 
     enum CodingKeys: String, CodingKey {
-        case modelType = "model_type", architectures, vocabSize = "vocab_size", nPositions = "n_positions", nCtx =
+        case modelType = "model_type", architectures, vocabularySize = "vocab_size", nPositions = "n_positions", nCtx =
             "n_ctx"
         case nEmbd = "n_embd", nLayer = "n_layer", nHead = "n_head", nInner = "n_inner"
         case layerNormEpsilon = "layer_norm_epsilon", activationFunction = "activation_function"
@@ -414,7 +414,7 @@ struct GPT2ConfigFile: Encodable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode("gpt2", forKey: .modelType)
         try c.encode(["GPT2LMHeadModel"], forKey: .architectures)
-        try c.encode(config.vocabSize, forKey: .vocabSize)
+        try c.encode(config.vocabularySize, forKey: .vocabularySize)
         try c.encode(config.contextLength, forKey: .nPositions)
         try c.encode(config.contextLength, forKey: .nCtx)
         try c.encode(config.width, forKey: .nEmbd)
@@ -439,14 +439,14 @@ struct GPT2ConfigFile: Encodable {
     /// The keys `load` checks; the many other keys transformers writes are ignored.
     struct Read: Decodable {
         var modelType: String?
-        var vocabSize, nPositions, nCtx, nEmbd, nLayer, nHead, nInner: Int?
+        var vocabularySize, nPositions, nCtx, nEmbd, nLayer, nHead, nInner: Int?
         var layerNormEpsilon: Double?
         var activationFunction: String?
         var tieWordEmbeddings, scaleAttnWeights, scaleAttnByInverseLayerIdx: Bool?
         var distillLab: Lab?
 
         enum CodingKeys: String, CodingKey {
-            case modelType = "model_type", vocabSize = "vocab_size", nPositions = "n_positions", nCtx = "n_ctx"
+            case modelType = "model_type", vocabularySize = "vocab_size", nPositions = "n_positions", nCtx = "n_ctx"
             case nEmbd = "n_embd", nLayer = "n_layer", nHead = "n_head", nInner = "n_inner"
             case layerNormEpsilon = "layer_norm_epsilon", activationFunction = "activation_function"
             case tieWordEmbeddings = "tie_word_embeddings", scaleAttnWeights = "scale_attn_weights"

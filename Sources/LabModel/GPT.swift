@@ -37,7 +37,7 @@ final class Activations {
         self.B = B
         self.T = T
         workers = max(1, Parallel.workers)
-        let N = B * T, C = config.width, L = config.layers, V = config.vocabSize, NH = config.heads
+        let N = B * T, C = config.width, L = config.layers, V = config.vocabularySize, NH = config.heads
         func many(_ n: Int) -> [FloatBuffer] { (0..<L).map { _ in FloatBuffer(count: n) } }
         tokens = .allocate(capacity: N)
         tokens.initialize(repeating: 0, count: N)
@@ -154,7 +154,7 @@ public final class GPT {
             throw LabError.invalidConfig(
                 key: "sequence_length", message: "\(T) exceeds the model's context length \(config.contextLength)")
         }
-        let V = config.vocabSize
+        let V = config.vocabularySize
         for t in tokens where t < 0 || Int(t) >= V {
             throw LabError.message("token id \(t) is outside the vocabulary 0..<\(V)")
         }
@@ -171,7 +171,7 @@ public final class GPT {
 
     func runForward(_ a: Activations) {
         let B = a.B, T = a.T, N = B * T
-        let C = config.width, V = config.vocabSize, NH = config.heads
+        let C = config.width, V = config.vocabularySize, NH = config.heads
         let P = parameters.pointer
         encoderForward(
             out: a.encoded.pointer, tokens: a.tokens, wte: P + layout.tokenEmbedding, wpe: P + layout.positionEmbedding,
@@ -226,7 +226,7 @@ public final class GPT {
         guard let a = activations else { throw LabError.message("loss: call forward first") }
         return try LossKernel.compute(
             dlogits: a.dlogits.pointer, logits: a.logits.pointer, targets: targets, options: options, N: a.B * a.T,
-            V: config.vocabSize, rowLoss: a.rowLoss.pointer)
+            V: config.vocabularySize, rowLoss: a.rowLoss.pointer)
     }
 
     /// Gradient of the last loss with respect to the logits, (B·T, V); writable, so callers can
@@ -240,7 +240,7 @@ public final class GPT {
     public func backward() {
         guard let a = activations else { preconditionFailure("backward before forward") }
         let B = a.B, T = a.T, N = B * T
-        let C = config.width, V = config.vocabSize, NH = config.heads
+        let C = config.width, V = config.vocabularySize, NH = config.heads
         let P = parameters.pointer, G = gradients.pointer
         // logits = lnf · wteᵀ: dlnf = dlogits · wte; dwte += dlogitsᵀ · lnf.
         let dres = a.dresidual.pointer

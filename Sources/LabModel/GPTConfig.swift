@@ -4,7 +4,7 @@ import LabCore
 
 public struct GPTConfig: Codable, Equatable, Hashable, Sendable {
     /// Vocabulary size V.
-    public var vocabSize: Int
+    public var vocabularySize: Int
     /// Maximum sequence length T (number of learned positions).
     public var contextLength: Int
     /// Residual width C.
@@ -16,16 +16,28 @@ public struct GPTConfig: Codable, Equatable, Hashable, Sendable {
 
     public static let layerNormEpsilon: Float = 1e-5
 
-    public init(vocabSize: Int, contextLength: Int, width: Int, layers: Int, heads: Int) {
-        self.vocabSize = vocabSize
+    public init(vocabularySize: Int, contextLength: Int, width: Int, layers: Int, heads: Int) {
+        self.vocabularySize = vocabularySize
         self.contextLength = contextLength
         self.width = width
         self.layers = layers
         self.heads = heads
     }
 
+    /// The former spelling, kept so that packages written against it still build.
+    @available(*, deprecated, renamed: "vocabularySize")
+    public var vocabSize: Int {
+        get { vocabularySize }
+        set { vocabularySize = newValue }
+    }
+
+    @available(*, deprecated, renamed: "init(vocabularySize:contextLength:width:layers:heads:)")
+    public init(vocabSize: Int, contextLength: Int, width: Int, layers: Int, heads: Int) {
+        self.init(vocabularySize: vocabSize, contextLength: contextLength, width: width, layers: layers, heads: heads)
+    }
+
     enum CodingKeys: String, CodingKey {
-        case vocabSize = "vocab_size", contextLength = "context_length", width, layers, heads
+        case vocabularySize = "vocab_size", contextLength = "context_length", width, layers, heads
     }
 
     public var headSize: Int { width / heads }
@@ -35,14 +47,14 @@ public struct GPTConfig: Codable, Equatable, Hashable, Sendable {
         func check(_ ok: Bool, _ key: String, _ message: String) throws {
             if !ok { throw LabError.invalidConfig(key: key, message: message) }
         }
-        try check(vocabSize >= 2, "vocab_size", "is \(vocabSize); a vocabulary needs at least 2 tokens")
+        try check(vocabularySize >= 2, "vocab_size", "is \(vocabularySize); a vocabulary needs at least 2 tokens")
         try check(contextLength >= 1, "context_length", "is \(contextLength); must be at least 1")
         try check(width >= 1, "width", "is \(width); must be at least 1")
         try check(layers >= 1, "layers", "is \(layers); must be at least 1")
         try check(heads >= 1, "heads", "is \(heads); must be at least 1")
         // Each size is bounded before any product of sizes is formed, so the layout's arithmetic cannot overflow.
         for (key, value) in [
-            ("vocab_size", vocabSize), ("context_length", contextLength), ("width", width), ("layers", layers),
+            ("vocab_size", vocabularySize), ("context_length", contextLength), ("width", width), ("layers", layers),
             ("heads", heads),
         ] {
             try check(
@@ -64,7 +76,7 @@ public struct GPTConfig: Codable, Equatable, Hashable, Sendable {
 
     /// N computed in floating point (never overflows), for bounds checks before the layout is built.
     public var approximateParameterCount: Double {
-        let V = Double(vocabSize), T = Double(contextLength), C = Double(width), L = Double(layers)
+        let V = Double(vocabularySize), T = Double(contextLength), C = Double(width), L = Double(layers)
         return V * C + T * C + L * (12 * C * C + 13 * C) + 2 * C
     }
 
@@ -72,7 +84,7 @@ public struct GPTConfig: Codable, Equatable, Hashable, Sendable {
     /// QKV, attention weights (B, NH, T, T), the MLP's 4C, logits and their gradient), in floating point.
     public func activationBytes(batch: Int, length: Int? = nil) -> Double {
         let B = Double(batch), T = Double(length ?? contextLength), C = Double(width), L = Double(layers),
-            NH = Double(heads), V = Double(vocabSize)
+            NH = Double(heads), V = Double(vocabularySize)
         return 4 * (B * T * (L * (16 * C + 2 * NH * T) + 2 * V + 8 * C))
     }
 
@@ -86,7 +98,7 @@ public struct GPTConfig: Codable, Equatable, Hashable, Sendable {
     public var parameterCount: Int { ParameterLayout(self).count }
 
     /// Non-embedding-ish count used by the FLOP convention: 12·L·C² + C·V (PaLM appendix B).
-    public var flopParameterCount: Int { 12 * layers * width * width + width * vocabSize }
+    public var flopParameterCount: Int { 12 * layers * width * width + width * vocabularySize }
 
     /// Training FLOPs per token at sequence length `t`: 6N + 12·L·C·T.
     public func trainingFlopsPerToken(sequenceLength t: Int) -> Double {

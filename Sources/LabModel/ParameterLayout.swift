@@ -34,7 +34,7 @@ public struct ParameterLayout: Sendable {
 
     public init(_ config: GPTConfig) {
         self.config = config
-        let V = config.vocabSize, T = config.contextLength, C = config.width
+        let V = config.vocabularySize, T = config.contextLength, C = config.width
         var specs: [TensorSpec] = []
         var offset = 0
         func add(_ name: String, _ shape: [Int]) -> Int {

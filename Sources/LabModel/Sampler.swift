@@ -88,7 +88,7 @@ public final class Sampler {
         choose: TokenChooser? = nil
     ) throws -> [[Int32]] {
         let cfg = model.config
-        let V = cfg.vocabSize, C = cfg.width, T = cfg.contextLength, NH = cfg.heads, hs = C / NH
+        let V = cfg.vocabularySize, C = cfg.width, T = cfg.contextLength, NH = cfg.heads, hs = C / NH
         try options.validate(vocabularySize: V)
         let B = prompts.count
         guard B > 0 else { return [] }
@@ -180,7 +180,7 @@ public final class Sampler {
     /// One position for every sequence: logits (B, V) for the token after `tokens` at `position`.
     func step(tokens: [Int32], position pos: Int, cache: KVCache, state s: DecodeState) throws {
         let cfg = model.config, layout = model.layout
-        let B = tokens.count, C = cfg.width, V = cfg.vocabSize, NH = cfg.heads, hs = C / NH, T = cache.T
+        let B = tokens.count, C = cfg.width, V = cfg.vocabularySize, NH = cfg.heads, hs = C / NH, T = cache.T
         let P = model.parameters.pointer
         for i in 0..<B { s.tokens[i] = tokens[i] }
         for i in 0..<B {

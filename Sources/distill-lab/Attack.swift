@@ -134,9 +134,9 @@ struct AttackCommand: ParsableCommand {
             }
             let served = try HTTPTeacher(
                 endpoint: url, apiKey: apiKey, allPositions: attackConfig.harvest.name == "echo")
-            guard served.vocabularySize == c.vocabSize else {
+            guard served.vocabularySize == c.vocabularySize else {
                 throw LabError.message(
-                    "\(endpoint) serves \(served.vocabularySize) tokens but --teacher has \(c.vocabSize); give the checkpoint the server serves"
+                    "\(endpoint) serves \(served.vocabularySize) tokens but --teacher has \(c.vocabularySize); give the checkpoint the server serves"
                 )
             }
             target.servedTeacher = served

@@ -129,7 +129,8 @@ struct Steal: ParsableCommand {
             }
             do {
                 // Heads 1: the random teacher's shape is checked (and its memory bounded) before anything is built.
-                try GPTConfig(vocabSize: vocab, contextLength: context, width: w, layers: layers, heads: 1).validate()
+                try GPTConfig(vocabularySize: vocab, contextLength: context, width: w, layers: layers, heads: 1)
+                    .validate()
             } catch let error as LabError {
                 throw ValidationError("--random-width \(w): \(error.description)")
             }

@@ -222,7 +222,7 @@ struct Sample: ParsableCommand {
         // KV cache (2·L·T·C per sequence), logits and scratch, per sample.
         try MemoryLimit.check(
             Double(count) * 4
-                * (2 * Double(c.layers) * Double(c.contextLength) * Double(c.width) + 4 * Double(c.vocabSize) + 8
+                * (2 * Double(c.layers) * Double(c.contextLength) * Double(c.width) + 4 * Double(c.vocabularySize) + 8
                     * Double(c.width) + Double(c.contextLength)),
             for: "\(count) samples at once", key: "--count", fix: "Lower --count.")
         let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP)
@@ -257,7 +257,7 @@ struct Logprobs: ParsableCommand {
             throw ValidationError(
                 "--text encodes to \(ids.count) tokens; the model's context is \(lm.model.config.contextLength)")
         }
-        let V = lm.model.config.vocabSize, T = ids.count
+        let V = lm.model.config.vocabularySize, T = ids.count
         let logits = try lm.model.forward(tokens: ids.map(Int32.init), batch: 1, length: T)
         var rows: [[Float]] = []
         var next: [Float] = []

@@ -26,7 +26,7 @@ final class TeacherAPITests: XCTestCase {
     func testScoringSurfacesMatchAPlainForwardPass() throws {
         let gpt = try Fixture.tinyGPT()
         let api = try makeAPI(GPTTeacher(model: gpt))
-        let V = gpt.config.vocabSize
+        let V = gpt.config.vocabularySize
         let prompt: [Int32] = [3, 1, 4, 1, 5, 9, 2]
         let rs = try api.call([.distribution(prompt), .echo(prompt, logprobs: 3), .label(prompt)], account: "a")
         let logits = try gpt.forward(tokens: prompt, batch: 1, length: prompt.count)

@@ -154,7 +154,7 @@ final class AttackPartRecipeTests: XCTestCase {
         let client = AttackerClient(
             api: DefendedAPI(teacher: teacher, ledger: ledger), account: "a", unit: .queries, cap: 1_000_000)
         let student = try GPT(
-            config: GPTConfig(vocabSize: V, contextLength: 16, width: 8, layers: 1, heads: 2), seed: 1)
+            config: GPTConfig(vocabularySize: V, contextLength: 16, width: 8, layers: 1, heads: 2), seed: 1)
         for kind in strategies {
             let strategy = try StrategyRegistry.make(StrategySpec(kind.registryName), kinds: strategies)
             let text = (0..<400).map { Int32(($0 * 7) % V) }

@@ -25,7 +25,8 @@ final class DistillerTests: XCTestCase {
     }
 
     func student() throws -> GPT {
-        let gpt = try GPT(config: GPTConfig(vocabSize: V, contextLength: 8, width: 8, layers: 1, heads: 2), seed: 4)
+        let gpt = try GPT(
+            config: GPTConfig(vocabularySize: V, contextLength: 8, width: 8, layers: 1, heads: 2), seed: 4)
         if let wte = gpt.parameter("transformer.wte.weight") { for i in 0..<(V * 8) { wte[i] *= 25 } }
         return gpt
     }

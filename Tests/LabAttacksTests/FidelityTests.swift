@@ -35,7 +35,8 @@ final class FidelityTests: XCTestCase {
     func testMetricsAgainstHandComputedValues() throws {
         let teacher = try handTeacher()
         // A GPT with every parameter zero: LayerNorm weights 0 → logits 0 → exactly uniform predictions.
-        let student = try GPT(config: GPTConfig(vocabSize: 4, contextLength: 8, width: 8, layers: 1, heads: 2), seed: 0)
+        let student = try GPT(
+            config: GPTConfig(vocabularySize: 4, contextLength: 8, width: 8, layers: 1, heads: 2), seed: 0)
         student.parameters.zero()
         // Positions predict after 0, 1, 1, 0.
         let data = AttackData(heldOut: [[0, 1], [1, 0]], testTokens: [0, 1, 1, 0, 0], attackerText: { _, _ in [] })
@@ -58,9 +59,10 @@ final class FidelityTests: XCTestCase {
     func testEvaluatorMatchesANaiveOracle() throws {
         let V = 9, T = 12
         let teacherModel = try GPT(
-            config: GPTConfig(vocabSize: V, contextLength: T, width: 16, layers: 1, heads: 2), seed: 7)
+            config: GPTConfig(vocabularySize: V, contextLength: T, width: 16, layers: 1, heads: 2), seed: 7)
         if let wte = teacherModel.parameter("transformer.wte.weight") { for i in 0..<(V * 16) { wte[i] *= 30 } }
-        let student = try GPT(config: GPTConfig(vocabSize: V, contextLength: T, width: 8, layers: 2, heads: 2), seed: 8)
+        let student = try GPT(
+            config: GPTConfig(vocabularySize: V, contextLength: T, width: 8, layers: 2, heads: 2), seed: 8)
         if let wte = student.parameter("transformer.wte.weight") { for i in 0..<(V * 8) { wte[i] *= 30 } }
         var rng = LabRNG(seed: 3)
         let windows = (0..<11).map { _ in (0..<T).map { _ in Int32(rng.int(below: V)) } }

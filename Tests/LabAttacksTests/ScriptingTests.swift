@@ -21,7 +21,8 @@ final class ScriptingTests: XCTestCase {
         let corpus = try spec.build()
         let gpt = try GPT(
             config: GPTConfig(
-                vocabSize: corpus.tokenizer.vocabularySize, contextLength: 16, width: 8, layers: 1, heads: 2), seed: 1)
+                vocabularySize: corpus.tokenizer.vocabularySize, contextLength: 16, width: 8, layers: 1, heads: 2),
+            seed: 1)
         return (LanguageModel(model: gpt, tokenizer: corpus.tokenizer, corpusSpec: spec), corpus, spec)
     }
 

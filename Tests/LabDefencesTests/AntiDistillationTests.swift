@@ -42,7 +42,7 @@ final class AntiDistillationTests: XCTestCase {
         // A freshly initialised GPT: near-uniform rows, so a tilt of the distribution changes the draws.
         let teacher = GPTTeacher(
             model: try GPT(
-                config: GPTConfig(vocabSize: Self.V, contextLength: 32, width: 16, layers: 1, heads: 2), seed: 9),
+                config: GPTConfig(vocabularySize: Self.V, contextLength: 32, width: 16, layers: 1, heads: 2), seed: 9),
             maxBatch: 8)
         func complete(_ pipeline: DefencePipeline) throws -> [[Int32]] {
             let ledger = Ledger()

@@ -40,7 +40,8 @@ final class ReportTests: XCTestCase {
         let corpus = try spec.build()
         let gpt = try GPT(
             config: GPTConfig(
-                vocabSize: corpus.tokenizer.vocabularySize, contextLength: 16, width: 8, layers: 1, heads: 2), seed: 1)
+                vocabularySize: corpus.tokenizer.vocabularySize, contextLength: 16, width: 8, layers: 1, heads: 2),
+            seed: 1)
         let target = try ExtractionTarget(
             teacher: LanguageModel(model: gpt, tokenizer: corpus.tokenizer, corpusSpec: spec), corpus: corpus,
             spec: spec)

@@ -89,7 +89,8 @@ final class RadioactivityTests: XCTestCase {
         let train = try Self.texts(teacher, key: key, delta: 3, count: 30, length: 200, seed: 1)
         lap("watermarked training text")
         let stream = train.flatMap { $0 }.map(Int.init)
-        let gpt = try GPT(config: GPTConfig(vocabSize: V, contextLength: 16, width: 16, layers: 1, heads: 2), seed: 2)
+        let gpt = try GPT(
+            config: GPTConfig(vocabularySize: V, contextLength: 16, width: 16, layers: 1, heads: 2), seed: 2)
         var training = TrainingConfig()
         training.steps = 80
         training.batchSize = 8

@@ -35,7 +35,7 @@ final class CLIKernelParityTests: XCTestCase {
         // Batch row 0 of the fixture and the reference log-probabilities of each next token.
         let ids = Array(f.tokens[0..<f.T]).map(Int.init)
         let logits = f.doubles(f.json["logits"])
-        let V = f.config.vocabSize
+        let V = f.config.vocabularySize
         var expected: [Double] = []
         for t in 0..<(f.T - 1) {
             let row = logits[(t * V)..<((t + 1) * V)]

@@ -21,7 +21,7 @@ final class CheckpointTests: XCTestCase {
 
     // MARK: helpers
 
-    private let tiny = GPTConfig(vocabSize: 11, contextLength: 7, width: 8, layers: 2, heads: 2)
+    private let tiny = GPTConfig(vocabularySize: 11, contextLength: 7, width: 8, layers: 2, heads: 2)
 
     /// Random parameters, including negative zero and subnormals so "bit-exact" means bits.
     private func randomParameters(_ layout: ParameterLayout, seed: UInt64) -> FloatBuffer {

@@ -318,7 +318,7 @@ final class GradientCheckTests: XCTestCase {
     /// not the identity, biases are not zero, and the residual projections are not negligible.
     private func tinyGPT(contextLength: Int = 6) throws -> GPT {
         let gpt = try GPT(
-            config: GPTConfig(vocabSize: 7, contextLength: contextLength, width: 8, layers: 2, heads: 2),
+            config: GPTConfig(vocabularySize: 7, contextLength: contextLength, width: 8, layers: 2, heads: 2),
             seed: 0x5EED_2024)
         var rng = LabRNG(seed: 0x5EED_2024, stream: "gradient-check-noise")
         for i in 0..<gpt.layout.count { gpt.parameters[i] += Float(0.1 * rng.normal()) }
@@ -467,7 +467,7 @@ final class GradientCheckTests: XCTestCase {
         )
         XCTAssertLessThanOrEqual(ratio, 1, "B·T = 64: one worker vs two")
         // Only the LayerNorm weights and biases, whose row sums are what the chunking reorders.
-        let layout = ParameterLayout(GPTConfig(vocabSize: 7, contextLength: 16, width: 8, layers: 2, heads: 2))
+        let layout = ParameterLayout(GPTConfig(vocabularySize: 7, contextLength: 16, width: 8, layers: 2, heads: 2))
         for spec in layout.tensors where !(spec.name.contains("ln_")) {
             let same = (spec.offset..<(spec.offset + spec.count)).allSatisfy {
                 large1[$0].bitPattern == large2[$0].bitPattern

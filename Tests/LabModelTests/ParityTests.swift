@@ -20,7 +20,7 @@ final class ParityTests: XCTestCase {
             json = try JSONSerialization.jsonObject(with: data) as! [String: Any]
             let c = json["config"] as! [String: Int]
             config = GPTConfig(
-                vocabSize: c["vocab_size"]!, contextLength: c["n_positions"]!, width: c["n_embd"]!,
+                vocabularySize: c["vocab_size"]!, contextLength: c["n_positions"]!, width: c["n_embd"]!,
                 layers: c["n_layer"]!, heads: c["n_head"]!)
             B = json["batch"] as! Int
             T = json["seq_len"] as! Int

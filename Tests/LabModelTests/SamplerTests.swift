@@ -8,7 +8,7 @@ import XCTest
 final class SamplerTests: XCTestCase {
     func model(seed: UInt64 = 11) throws -> GPT {
         let gpt = try GPT(
-            config: GPTConfig(vocabSize: 23, contextLength: 16, width: 32, layers: 2, heads: 4), seed: seed)
+            config: GPTConfig(vocabularySize: 23, contextLength: 16, width: 32, layers: 2, heads: 4), seed: seed)
         // Sharpen the random init so that distributions are far from uniform.
         var rng = LabRNG(seed: seed, stream: "perturb")
         for i in 0..<gpt.parameters.count { gpt.parameters[i] += Float(rng.normal() * 0.3) }
@@ -17,7 +17,7 @@ final class SamplerTests: XCTestCase {
 
     /// Log-softmax of the full forward at every position of `tokens`.
     func fullLogprobs(_ gpt: GPT, _ tokens: [Int32]) throws -> [[Float]] {
-        let V = gpt.config.vocabSize
+        let V = gpt.config.vocabularySize
         let logits = try gpt.forward(tokens: tokens, batch: 1, length: tokens.count)
         return (0..<tokens.count).map { t in
             var row = [Float](repeating: 0, count: V)

@@ -23,7 +23,8 @@ final class TrainerTests: XCTestCase {
 
     func testLossFallsOnALearnableSource() throws {
         Parallel.workers = 2
-        let gpt = try GPT(config: GPTConfig(vocabSize: 11, contextLength: 8, width: 32, layers: 2, heads: 2), seed: 1)
+        let gpt = try GPT(
+            config: GPTConfig(vocabularySize: 11, contextLength: 8, width: 32, layers: 2, heads: 2), seed: 1)
         var cfg = TrainingConfig()
         cfg.steps = 60
         cfg.batchSize = 8
@@ -52,7 +53,8 @@ final class TrainerTests: XCTestCase {
     }
 
     func testDivergenceNamesTheStepAndTensor() throws {
-        let gpt = try GPT(config: GPTConfig(vocabSize: 11, contextLength: 8, width: 16, layers: 1, heads: 2), seed: 1)
+        let gpt = try GPT(
+            config: GPTConfig(vocabularySize: 11, contextLength: 8, width: 16, layers: 1, heads: 2), seed: 1)
         gpt.parameter("transformer.h.0.mlp.c_fc.weight")![3] = .nan
         var cfg = TrainingConfig()
         cfg.steps = 3
@@ -64,14 +66,15 @@ final class TrainerTests: XCTestCase {
     }
 
     func testInvalidTrainingConfigNamesTheKey() throws {
-        let gpt = try GPT(config: GPTConfig(vocabSize: 11, contextLength: 8, width: 16, layers: 1, heads: 2), seed: 1)
+        let gpt = try GPT(
+            config: GPTConfig(vocabularySize: 11, contextLength: 8, width: 16, layers: 1, heads: 2), seed: 1)
         var cfg = TrainingConfig()
         cfg.sequenceLength = 9
         XCTAssertThrowsError(try Trainer(model: gpt, config: cfg)) {
             XCTAssertTrue("\($0)".contains("sequence_length"))
         }
         XCTAssertThrowsError(
-            try GPT(config: GPTConfig(vocabSize: 11, contextLength: 8, width: 30, layers: 1, heads: 4), seed: 0)
+            try GPT(config: GPTConfig(vocabularySize: 11, contextLength: 8, width: 30, layers: 1, heads: 4), seed: 0)
         ) {
             XCTAssertTrue("\($0)".contains("heads"))
         }

@@ -28,7 +28,8 @@ public enum Fixture {
 
     /// A randomly initialised GPT, small enough for debug-build tests.
     public static func tinyGPT(vocabularySize V: Int = 12, contextLength T: Int = 16, seed: UInt64 = 3) throws -> GPT {
-        let gpt = try GPT(config: GPTConfig(vocabSize: V, contextLength: T, width: 16, layers: 1, heads: 2), seed: seed)
+        let gpt = try GPT(
+            config: GPTConfig(vocabularySize: V, contextLength: T, width: 16, layers: 1, heads: 2), seed: seed)
         // Initial weights give near-uniform logits; scaling the embedding makes the distributions peaked
         // enough that top-1 and sampling differences are visible.
         if let wte = gpt.parameter("transformer.wte.weight") { for i in 0..<(V * 16) { wte[i] *= 40 } }

@@ -24,7 +24,7 @@ extension LogitLeak {
                 message: "is \(finalLayerNormBiasStd); must be a standard deviation ≥ 0")
         }
         let config = GPTConfig(
-            vocabSize: vocabularySize, contextLength: contextLength, width: width, layers: layers,
+            vocabularySize: vocabularySize, contextLength: contextLength, width: width, layers: layers,
             heads: heads ?? (width % 4 == 0 ? 4 : 1))
         let model = try GPT(config: config, seed: seed)
         if finalLayerNormBiasStd > 0, let beta = model.parameter("transformer.ln_f.bias") {

@@ -200,7 +200,8 @@ public struct OutputProjection: Sendable {
         let c = model.config
         let p = model.parameters.pointer + model.layout.tokenEmbedding
         self.init(
-            values: (0..<(c.vocabSize * c.width)).map { Double(p[$0]) }, vocabularySize: c.vocabSize, width: c.width)
+            values: (0..<(c.vocabularySize * c.width)).map { Double(p[$0]) }, vocabularySize: c.vocabularySize,
+            width: c.width)
     }
 }
 

@@ -196,7 +196,7 @@ public final class ReasoningAttack {
     func trainAndScore(_ harvest: [[Int32]], milestone: Int) throws -> (Double, Double, Double) {
         let c = config
         let gptConfig = GPTConfig(
-            vocabSize: tokenizer.vocabularySize, contextLength: c.contextLength, width: c.width, layers: c.layers,
+            vocabularySize: tokenizer.vocabularySize, contextLength: c.contextLength, width: c.width, layers: c.layers,
             heads: c.heads)
         var seeds = LabRNG(seed: c.seed, stream: "reasoning-student-\(milestone)")
         let student = try GPT(config: gptConfig, seed: seeds.next())

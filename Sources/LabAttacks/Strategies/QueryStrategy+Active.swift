@@ -76,7 +76,7 @@ public final class ActiveSelection: RegisteredStrategy {
     static func entropies(_ prompts: [[Int32]], student: GPT, coverage: TargetCoverage, flops: inout Double) throws
         -> [Double]
     {
-        let V = student.config.vocabSize, batch = 64
+        let V = student.config.vocabularySize, batch = 64
         var out: [Double] = []
         out.reserveCapacity(prompts.count)
         var start = 0

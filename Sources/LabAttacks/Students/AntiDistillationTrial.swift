@@ -35,7 +35,7 @@ public enum AntiDistillationTrial {
     public static func distil(_ student: GPT, from teacher: GPT, tokens: [Int], tau: Float, training: TrainingConfig)
         throws
     {
-        let V = teacher.config.vocabSize, B = training.batchSize,
+        let V = teacher.config.vocabularySize, B = training.batchSize,
             T = training.sequenceLength ?? student.config.contextLength
         let gradientStep = GradientStep(model: student, optimizer: training.adamW)
         var sampler = try BatchSampler(tokens: tokens, batchSize: B, sequenceLength: T, seed: training.seed)
@@ -66,7 +66,7 @@ public enum AntiDistillationTrial {
     public static func quality(_ model: GPT, normal: GPT, tokens: [Int], length: Int) throws -> (
         loss: Double, accuracy: Double, agreement: Double
     ) {
-        let V = model.config.vocabSize
+        let V = model.config.vocabularySize
         let windows = BatchSampler.sequentialWindows(over: tokens, sequenceLength: length).filter {
             $0.inputs.count == length
         }
@@ -103,7 +103,7 @@ public enum AntiDistillationTrial {
 
     /// The normal teacher's mean NLL (nats/token) of the completion tokens of `texts` (positions ≥ `from`).
     public static func teacherNLL(_ model: GPT, texts: [[Int32]], from: Int) throws -> Double {
-        let V = model.config.vocabSize
+        let V = model.config.vocabularySize
         var total = 0.0, count = 0
         for (length, group) in Dictionary(grouping: texts, by: \.count).sorted(by: { $0.key < $1.key })
         where length > from {

@@ -228,7 +228,7 @@ public final class Distiller {
     /// Runs the student on `records` as one batch and leaves ∂loss/∂logits in `student.logitGradients`;
     /// returns the loss. Exposed for tests; `train` calls it.
     public func lossAndLogitGradients(_ records: [HarvestRecord]) throws -> Float {
-        let V = student.config.vocabSize
+        let V = student.config.vocabularySize
         var tail = SparseTail.bucket
         if case let .soft(_, _, t) = loss { tail = t }
         let batch = DistillationBatch(

@@ -56,7 +56,8 @@ public final class CampaignQueryStrategy: CampaignPromptSource {
         let api = DefendedAPI(teacher: teacher, ledger: ledger)
         let student = try GPT(
             config: GPTConfig(
-                vocabSize: mixture.vocabularySize, contextLength: teacher.contextLength, width: 8, layers: 1, heads: 1),
+                vocabularySize: mixture.vocabularySize, contextLength: teacher.contextLength, width: 8, layers: 1,
+                heads: 1),
             seed: 0)
         round = StrategyRound(
             client: AttackerClient(api: api, account: "strategy", unit: .queries, cap: 0), student: student,

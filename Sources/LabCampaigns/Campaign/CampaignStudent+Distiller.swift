@@ -126,7 +126,7 @@ public struct GPTCampaignDistiller: CampaignDistiller {
         }
         let student = try GPT(
             config: GPTConfig(
-                vocabSize: V, contextLength: teacher.contextLength, width: config.width, layers: config.layers,
+                vocabularySize: V, contextLength: teacher.contextLength, width: config.width, layers: config.layers,
                 heads: config.heads), seed: seed)
         let loss: DistillationLoss = topLogprobs > 0 ? .soft(temperature: 1, alpha: 1, tail: .bucket) : .hard
         let distiller = Distiller(

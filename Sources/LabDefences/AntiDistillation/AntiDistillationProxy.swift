@@ -34,7 +34,7 @@ public final class AntidistillationProxy {
     public let gradientNorm: Double
     /// ℓ(θ_P): the proxy's mean cross-entropy (nats) on the target windows.
     public let targetLoss: Double
-    public var vocabularySize: Int { plus.config.vocabSize }
+    public var vocabularySize: Int { plus.config.vocabularySize }
     public var contextLength: Int { plus.config.contextLength }
 
     /// Builds the two perturbed copies of `proxy` (whose parameters are left as they were; its gradients
@@ -136,7 +136,7 @@ public final class AntidistillationProxy {
 
     /// log softmax of every logit row of one forward pass, (B·T, V).
     static func logSoftmaxRows(_ model: GPT, tokens: [Int32], batch: Int, length: Int) throws -> [Float] {
-        let V = model.config.vocabSize
+        let V = model.config.vocabularySize
         let logits = try model.forward(tokens: tokens, batch: batch, length: length)
         var out = [Float](repeating: 0, count: batch * length * V)
         for row in 0..<(batch * length) {

@@ -94,11 +94,11 @@ public struct AntidistillationSampling: RegisteredDefence {
         var windows: [[Int32]] = []
         if let path {
             let lm = try LanguageModel.load(from: URL(fileURLWithPath: path))
-            guard lm.model.config.vocabSize == environment.vocabularySize else {
+            guard lm.model.config.vocabularySize == environment.vocabularySize else {
                 throw LabError.invalidConfig(
                     key: "defences.antidistillation.proxy",
                     message:
-                        "\(path) has \(lm.model.config.vocabSize) tokens; the teacher has \(environment.vocabularySize); the proxy must share its vocabulary"
+                        "\(path) has \(lm.model.config.vocabularySize) tokens; the teacher has \(environment.vocabularySize); the proxy must share its vocabulary"
                 )
             }
             guard let spec = lm.corpusSpec else {
@@ -114,7 +114,8 @@ public struct AntidistillationSampling: RegisteredDefence {
             windows = Self.windows(tokens, length: model.config.contextLength + 1)
         } else {
             let config = GPTConfig(
-                vocabSize: environment.vocabularySize, contextLength: min(environment.contextLength, 64), width: 32,
+                vocabularySize: environment.vocabularySize, contextLength: min(environment.contextLength, 64),
+                width: 32,
                 layers: 1, heads: 2)
             model = try GPT(config: config, seed: seed)
             var rng = LabRNG(seed: seed, stream: "antidistillation-stand-in-target")

@@ -117,11 +117,11 @@ public enum NastyTeacher {
         try config.validate()
         try training.validate(model: config)
         let B = training.batchSize, T = training.sequenceLength ?? config.contextLength
-        guard adversary.config.vocabSize == V else {
+        guard adversary.config.vocabularySize == V else {
             throw LabError.invalidConfig(
                 key: "nasty_teacher.adversary",
                 message:
-                    "has \(adversary.config.vocabSize) tokens; the corpus has \(V); train the normal network on the same corpus"
+                    "has \(adversary.config.vocabularySize) tokens; the corpus has \(V); train the normal network on the same corpus"
             )
         }
         guard adversary.config.contextLength >= T else {

@@ -71,11 +71,11 @@ public struct AdaptiveMisinformation: RegisteredDefence {
         switch (kind, path) {
         case (.checkpoint, let dir?):
             let lm = try LanguageModel.load(from: URL(fileURLWithPath: dir))
-            guard lm.model.config.vocabSize == environment.vocabularySize else {
+            guard lm.model.config.vocabularySize == environment.vocabularySize else {
                 throw LabError.invalidConfig(
                     key: "defences.misinformation.checkpoint",
                     message:
-                        "\(dir) has \(lm.model.config.vocabSize) tokens; the teacher has \(environment.vocabularySize); the misinformation model must share its vocabulary"
+                        "\(dir) has \(lm.model.config.vocabularySize) tokens; the teacher has \(environment.vocabularySize); the misinformation model must share its vocabulary"
                 )
             }
             self.init(threshold: threshold, sharpness: sharpness, source: .model(GPTTeacher(lm)))

@@ -57,7 +57,7 @@ public enum KGWSampling {
         seed: UInt64,
         stream: String
     ) throws -> Sampled {
-        let V = model.config.vocabSize
+        let V = model.config.vocabularySize
         let sampler = Sampler(model: model)
         let temperature = Float(options.temperature)
         // The spike modulus ζ of the bonus the sampled distribution gets (Kirchenbauer et al. Thm 4.2); 0 for clean
