@@ -57,7 +57,8 @@ struct ChoiceBody: Encodable {
     var text: String
     var index: Int
     var logprobs: LogprobsBody?
-    var finishReason: String
+    /// Always set in a plain answer; in a stream, only in each choice's last chunk (null before).
+    var finishReason: String?
     /// Every token of `text` with its logprobs, whether or not the request asked for them (not encoded): what
     /// a stream cuts into one event per token.
     var tokens = LogprobsBody()
@@ -73,7 +74,11 @@ struct ChoiceBody: Encodable {
         try c.encode(text, forKey: .text)
         try c.encode(index, forKey: .index)
         if let l = logprobs { try c.encode(l, forKey: .logprobs) } else { try c.encodeNil(forKey: .logprobs) }
-        try c.encode(finishReason, forKey: .finishReason)
+        if let f = finishReason {
+            try c.encode(f, forKey: .finishReason)
+        } else {
+            try c.encodeNil(forKey: .finishReason)
+        }
     }
 }
 

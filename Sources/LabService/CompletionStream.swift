@@ -5,33 +5,12 @@
 // what the ledger says; the events cut that answer into tokens. Not incremental generation.
 import Foundation
 
-struct StreamChoiceBody: Encodable {
-    var text: String
-    var index: Int
-    var logprobs: LogprobsBody?
-    var finishReason: String?
-
-    enum CodingKeys: String, CodingKey { case text, index, logprobs, finishReason = "finish_reason" }
-
-    func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(text, forKey: .text)
-        try c.encode(index, forKey: .index)
-        if let l = logprobs { try c.encode(l, forKey: .logprobs) } else { try c.encodeNil(forKey: .logprobs) }
-        if let f = finishReason {
-            try c.encode(f, forKey: .finishReason)
-        } else {
-            try c.encodeNil(forKey: .finishReason)
-        }
-    }
-}
-
 struct StreamChunkBody: Encodable {
     var id: String
     var object = "text_completion"
     var created: Int
     var model: String
-    var choices: [StreamChoiceBody]
+    var choices: [ChoiceBody]
     var usage: UsageBody?
 
     enum CodingKeys: String, CodingKey { case id, object, created, model, choices, usage }
@@ -72,7 +51,7 @@ enum CompletionStream {
             out.append(
                 StreamChunkBody(
                     id: id, created: created, model: model,
-                    choices: [StreamChoiceBody(text: text, index: index, logprobs: logprobs, finishReason: finish)]))
+                    choices: [ChoiceBody(text: text, index: index, logprobs: logprobs, finishReason: finish)]))
         }
         for choice in choices {
             let wanted = choice.logprobs != nil
