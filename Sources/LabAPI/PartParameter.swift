@@ -109,3 +109,20 @@ extension PartParameters {
         try parameter.reader(&self, parameter)
     }
 }
+
+/// The Markdown table `--list` and the docs print for a registry: one row per parameter of each part (its name
+/// and reference on the first), and a row of dashes for a part without parameters.
+public func partDocumentationTable(
+    heading: String, _ parts: [(name: String, reference: String, docs: [ParameterDoc])]
+) -> String {
+    var lines = ["| \(heading) | follows | parameter | default | meaning |", "|---|---|---|---|---|"]
+    for part in parts {
+        if part.docs.isEmpty { lines.append("| `\(part.name)` | \(part.reference) | — | — | — |") }
+        for (i, d) in part.docs.enumerated() {
+            lines.append(
+                "| \(i == 0 ? "`\(part.name)`" : "") | \(i == 0 ? part.reference : "") | `\(d.key)` | \(d.defaultValue) | \(d.meaning) |"
+            )
+        }
+    }
+    return lines.joined(separator: "\n")
+}

@@ -56,18 +56,6 @@ public enum DefenceRegistry {
     public static var documentation: String { documentation(of: kinds) }
 
     public static func documentation(of kinds: [any RegisteredDefence.Type]) -> String {
-        var lines = ["| defence | follows | parameter | default | meaning |", "|---|---|---|---|---|"]
-        for type in kinds {
-            let docs = type.parameterDocs
-            if docs.isEmpty {
-                lines.append("| `\(type.registryName)` | \(type.reference) | — | — | — |")
-            }
-            for (i, d) in docs.enumerated() {
-                lines.append(
-                    "| \(i == 0 ? "`\(type.registryName)`" : "") | \(i == 0 ? type.reference : "") | `\(d.key)` | \(d.defaultValue) | \(d.meaning) |"
-                )
-            }
-        }
-        return lines.joined(separator: "\n")
+        partDocumentationTable(heading: "defence", kinds.map { ($0.registryName, $0.reference, $0.parameterDocs) })
     }
 }

@@ -41,27 +41,47 @@ public final class AdaptiveHarvest: RegisteredHarvestMode {
     public static let registryName = "adaptive"
     public static let reference =
         "pilot-tested: repeats averaged against noise, logit bias against truncation, biased views' median against poisoning"
+    /// How a config names the plan: decided by the pilot, or forced.
+    public enum PlanName: String, CaseIterable, Sendable { case auto, plain, average, bias, consensus }
+    public enum Declared {
+        public static let plan = PartParameter.choice(
+            "plan", PlanName.auto,
+            meaning: "`auto` (decided by the pilot), or forced: `plain`, `average`, `bias`, `consensus`")
+        public static let pilotPrompts = PartParameter.int(
+            "pilot_prompts", 4, valid: { $0 >= 1 }, "must be at least 1",
+            meaning: "prompts asked the pilot's questions before the plan is chosen")
+        public static let pilotRepeats = PartParameter.int(
+            "pilot_repeats", 3, valid: { $0 >= 2 }, "must be at least 2 to measure a variance",
+            meaning: "plain distribution queries per pilot prompt, to measure the noise (≥ 2)")
+        public static let tolerance = PartParameter.double(
+            "tolerance", 0.05, valid: { $0 > 0 && $0.isFinite }, "must be a positive deviation",
+            meaning: "standard deviation per reported value that averaging aims for: R = ⌈σ̂²/tol²⌉")
+        public static let maxRepeats = PartParameter.int(
+            "max_repeats", 8, valid: { $0 >= 1 }, "must be at least 1",
+            meaning: "most repeats averaged per prompt (`average`'s R when forced)")
+        public static let missingMass = PartParameter.double(
+            "missing_mass", 0.05, valid: { $0 >= 0 && $0 < 1 }, "must be in [0, 1)",
+            meaning: "pilot answers reporting less than 1 − this in total are truncated: logit bias")
+        public static let consistency = PartParameter.double(
+            "consistency", 0.02, valid: { $0 >= 0 && $0 <= 1 }, "must be a total variation in [0, 1]",
+            meaning: "total variation between the plain answer and the views' median above which answers are poisoned")
+        public static let views = PartParameter.int(
+            "views", 3, valid: { $0 >= 2 }, "must be at least 2: the plain answer and one biased",
+            meaning: "answers per prompt under `consensus`: the plain one and views − 1 biased ones")
+        public static let viewBias = PartParameter.double(
+            "view_bias", 12, valid: { $0 > 0 && $0.isFinite }, "must be a positive finite logit offset",
+            meaning:
+                "logit bias on the one token each biased view lifts; every token also gets a draw in [0, view_bias/3]")
+    }
+    /// `k`, `bias` and `reference` are the logit-bias harvest's own parameters.
     public static let parameterDocs = [
-        ParameterDoc(
-            "plan", "auto", "`auto` (decided by the pilot), or forced: `plain`, `average`, `bias`, `consensus`"),
-        ParameterDoc("pilot_prompts", "4", "prompts asked the pilot's questions before the plan is chosen"),
-        ParameterDoc("pilot_repeats", "3", "plain distribution queries per pilot prompt, to measure the noise (≥ 2)"),
-        ParameterDoc(
-            "tolerance", "0.05", "standard deviation per reported value that averaging aims for: R = ⌈σ̂²/tol²⌉"),
-        ParameterDoc("max_repeats", "8", "most repeats averaged per prompt (`average`'s R when forced)"),
-        ParameterDoc(
-            "missing_mass", "0.05", "pilot answers reporting less than 1 − this in total are truncated: logit bias"),
-        ParameterDoc(
-            "consistency", "0.02",
-            "total variation between the plain answer and the views' median above which answers are poisoned"),
-        ParameterDoc("views", "3", "answers per prompt under `consensus`: the plain one and views − 1 biased ones"),
-        ParameterDoc(
-            "view_bias", "12",
-            "logit bias on the one token each biased view lifts; every token also gets a draw in [0, view_bias/3]"),
-        ParameterDoc(
-            "k", "5", "largest block of the logit-bias reconstruction (used: what the pilot's answers report)"),
-        ParameterDoc("bias", "100", "the logit bias B of the reconstruction"),
-        ParameterDoc("reference", "0", "the reconstruction's reference token"),
+        Declared.plan.doc, Declared.pilotPrompts.doc, Declared.pilotRepeats.doc, Declared.tolerance.doc,
+        Declared.maxRepeats.doc, Declared.missingMass.doc, Declared.consistency.doc, Declared.views.doc,
+        Declared.viewBias.doc,
+        LogitBiasHarvest.Declared.k.doc(
+            meaning: "largest block of the logit-bias reconstruction (used: what the pilot's answers report)"),
+        LogitBiasHarvest.Declared.bias.doc(meaning: "the logit bias B of the reconstruction"),
+        LogitBiasHarvest.Declared.reference.doc(meaning: "the reconstruction's reference token"),
     ]
 
     public let forced: Plan?
@@ -115,19 +135,18 @@ public final class AdaptiveHarvest: RegisteredHarvestMode {
     }
 
     public convenience init(parameters p: inout AttackParameters, environment: AttackEnvironment?) throws {
-        let planName = try p.choice("plan", "auto", ["auto", "plain", "average", "bias", "consensus"])
-        let pilots = try p.int("pilot_prompts", 4, valid: { $0 >= 1 }, "must be at least 1")
-        let repeats = try p.int("pilot_repeats", 3, valid: { $0 >= 2 }, "must be at least 2 to measure a variance")
-        let tol = try p.double("tolerance", 0.05, valid: { $0 > 0 && $0.isFinite }, "must be a positive deviation")
-        let most = try p.int("max_repeats", 8, valid: { $0 >= 1 }, "must be at least 1")
-        let missing = try p.double("missing_mass", 0.05, valid: { $0 >= 0 && $0 < 1 }, "must be in [0, 1)")
-        let tv = try p.double("consistency", 0.02, valid: { $0 >= 0 && $0 <= 1 }, "must be a total variation in [0, 1]")
-        let views = try p.int("views", 3, valid: { $0 >= 2 }, "must be at least 2: the plain answer and one biased")
-        let vb = try p.double(
-            "view_bias", 12, valid: { $0 > 0 && $0.isFinite }, "must be a positive finite logit offset")
-        let k = try p.int("k", 5, valid: { $0 >= 2 }, "must be at least 2: one slot holds the reference token")
-        let b = try p.double("bias", 100, valid: { $0 > 0 && $0.isFinite }, "must be a positive finite logit offset")
-        let r = try p.int("reference", 0, valid: { $0 >= 0 }, "must be a token id")
+        let planName = try p.read(Declared.plan)
+        let pilots = try p.read(Declared.pilotPrompts)
+        let repeats = try p.read(Declared.pilotRepeats)
+        let tol = try p.read(Declared.tolerance)
+        let most = try p.read(Declared.maxRepeats)
+        let missing = try p.read(Declared.missingMass)
+        let tv = try p.read(Declared.consistency)
+        let views = try p.read(Declared.views)
+        let vb = try p.read(Declared.viewBias)
+        let k = try p.read(LogitBiasHarvest.Declared.k)
+        let b = try p.read(LogitBiasHarvest.Declared.bias)
+        let r = try p.read(LogitBiasHarvest.Declared.reference)
         var allowed = true, withLogprobs = true
         var block = k
         if let env = environment {
@@ -149,19 +168,19 @@ public final class AdaptiveHarvest: RegisteredHarvestMode {
             // A distribution answer is logprobs: the views need bias with logprobs as much as the reconstruction.
             case .refused, .refusedWithLogprobs: (allowed, withLogprobs) = (false, false)
             }
-            if planName == "bias" && !withLogprobs || planName == "consensus" && !allowed {
+            if planName == .bias && !withLogprobs || planName == .consensus && !allowed {
                 throw LabError.invalidConfig(
                     key: p.key("plan"),
-                    message: "is \(planName), but the API's policy refuses the logit bias it needs; use auto")
+                    message: "is \(planName.rawValue), but the API's policy refuses the logit bias it needs; use auto")
             }
         }
         let plan: Plan? =
             switch planName {
-            case "plain": .plain
-            case "average": .average(repeats: most)
-            case "bias": .bias(k: block)
-            case "consensus": .consensus
-            default: nil
+            case .plain: .plain
+            case .average: .average(repeats: most)
+            case .bias: .bias(k: block)
+            case .consensus: .consensus
+            case .auto: nil
             }
         self.init(
             plan: plan, pilotPrompts: pilots, pilotRepeats: repeats, tolerance: tol, maxRepeats: most,

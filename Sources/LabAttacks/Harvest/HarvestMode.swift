@@ -101,24 +101,11 @@ public enum HarvestRegistry {
     public static var documentation: String { documentation(of: kinds) }
 
     public static func documentation(of kinds: [any RegisteredHarvestMode.Type]) -> String {
-        documentationTable(kinds.map { ($0.registryName, $0.reference, $0.parameterDocs) })
+        partDocumentationTable(heading: "name", kinds.map { ($0.registryName, $0.reference, $0.parameterDocs) })
     }
 }
 
 /// The Markdown table the registries print: one row per parameter, the name and reference on the first.
-func documentationTable(_ kinds: [(name: String, reference: String, docs: [ParameterDoc])]) -> String {
-    var lines = ["| name | follows | parameter | default | meaning |", "|---|---|---|---|---|"]
-    for kind in kinds {
-        if kind.docs.isEmpty { lines.append("| `\(kind.name)` | \(kind.reference) | — | — | — |") }
-        for (i, d) in kind.docs.enumerated() {
-            lines.append(
-                "| \(i == 0 ? "`\(kind.name)`" : "") | \(i == 0 ? kind.reference : "") | `\(d.key)` | \(d.defaultValue) | \(d.meaning) |"
-            )
-        }
-    }
-    return lines.joined(separator: "\n")
-}
-
 /// The target a list of reported (token, logprob) entries makes; `complete` when all V are listed.
 func target(position: Int, entries: [TokenLogprob], vocabularySize V: Int) -> PositionTarget {
     PositionTarget(

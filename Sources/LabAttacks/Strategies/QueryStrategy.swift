@@ -118,7 +118,7 @@ public enum StrategyRegistry {
     public static var documentation: String { documentation(of: kinds) }
 
     public static func documentation(of kinds: [any RegisteredStrategy.Type]) -> String {
-        documentationTable(kinds.map { ($0.registryName, $0.reference, $0.parameterDocs) })
+        partDocumentationTable(heading: "name", kinds.map { ($0.registryName, $0.reference, $0.parameterDocs) })
     }
 }
 

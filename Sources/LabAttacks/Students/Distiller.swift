@@ -32,13 +32,15 @@ public enum DistillationLoss: Equatable, Sendable {
 
     /// Every loss with its parameters, as a Markdown table (`distill-lab attack --list`, the docs).
     public static var documentation: String {
-        documentationTable([
-            ("hard", "cross-entropy on each target's top token (label-only; Kim & Rush 2016 on sampled text)", []),
-            (
-                "soft", "Hinton et al. 2015 with τ² scaling; sparse top-k targets with an explicit tail rule",
-                [Declared.temperature.doc, Declared.alpha.doc, Declared.tail.doc]
-            ),
-        ])
+        partDocumentationTable(
+            heading: "name",
+            [
+                ("hard", "cross-entropy on each target's top token (label-only; Kim & Rush 2016 on sampled text)", []),
+                (
+                    "soft", "Hinton et al. 2015 with τ² scaling; sparse top-k targets with an explicit tail rule",
+                    [Declared.temperature.doc, Declared.alpha.doc, Declared.tail.doc]
+                ),
+            ])
     }
 
     /// Reads `hard`, or `{soft: {temperature, alpha, tail}}` as `Declared` says.

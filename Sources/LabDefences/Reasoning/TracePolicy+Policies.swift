@@ -33,21 +33,25 @@ public struct SummarisedTrace: RegisteredTracePolicy {
     public static let registryName = "summary"
     public static let reference =
         "a summary instead of the raw trace (OpenAI reasoning summaries, Anthropic summarised thinking); here deterministic: a subset of the steps"
-    public static let parameterDocs = [
-        ParameterDoc("every", "2", "keep step i when i mod every = 0 (counting from 0), and the last step always"),
-        ParameterDoc("last_only", "false", "keep only the last step (overrides every)"),
-    ]
+    public enum Declared {
+        public static let every = PartParameter.int(
+            "every", 2, valid: { (1...1_000).contains($0) }, "must be in 1...1000",
+            meaning: "keep step i when i mod every = 0 (counting from 0), and the last step always")
+        public static let lastOnly = PartParameter.bool(
+            "last_only", false, meaning: "keep only the last step (overrides every)")
+    }
+    public static let parameterDocs = [Declared.every.doc, Declared.lastOnly.doc]
     public var every: Int
     public var lastOnly: Bool
 
-    public init(every: Int = 2, lastOnly: Bool = false) {
+    public init(every: Int = Declared.every.defaultValue, lastOnly: Bool = Declared.lastOnly.defaultValue) {
         self.every = every
         self.lastOnly = lastOnly
     }
 
     public init(parameters: inout PartParameters) throws {
-        every = try parameters.int("every", 2, valid: { (1...1_000).contains($0) }, "must be in 1...1000")
-        lastOnly = try parameters.bool("last_only", false)
+        every = try parameters.read(Declared.every)
+        lastOnly = try parameters.read(Declared.lastOnly)
     }
 
     public var parameters: [(key: String, value: String)] { [("every", String(every)), ("last_only", "\(lastOnly)")] }
@@ -64,13 +68,18 @@ public struct TruncatedTrace: RegisteredTracePolicy {
     public static let registryName = "truncated"
     public static let reference =
         "the trace cut after its first steps (a preview of the reasoning, as streamed UIs show)"
-    public static let parameterDocs = [ParameterDoc("steps", "1", "how many steps from the start are shown")]
+    public enum Declared {
+        public static let steps = PartParameter.int(
+            "steps", 1, valid: { (0...1_000).contains($0) }, "must be in 0...1000",
+            meaning: "how many steps from the start are shown")
+    }
+    public static let parameterDocs = [Declared.steps.doc]
     public var steps: Int
 
-    public init(steps: Int = 1) { self.steps = steps }
+    public init(steps: Int = Declared.steps.defaultValue) { self.steps = steps }
 
     public init(parameters: inout PartParameters) throws {
-        steps = try parameters.int("steps", 1, valid: { (0...1_000).contains($0) }, "must be in 0...1000")
+        steps = try parameters.read(Declared.steps)
     }
 
     public var parameters: [(key: String, value: String)] { [("steps", String(steps))] }
@@ -85,15 +94,18 @@ public struct NoisyTrace: RegisteredTracePolicy {
     public static let registryName = "noisy"
     public static let reference =
         "steps perturbed at random, a trace-poisoning defence in the spirit of antidistillation sampling (Savani et al. 2025) at the step level"
-    public static let parameterDocs = [
-        ParameterDoc("probability", "0.3", "chance that a step has one digit replaced by a different digit")
-    ]
+    public enum Declared {
+        public static let probability = PartParameter.double(
+            "probability", 0.3, valid: { (0...1).contains($0) }, "must be in [0, 1]",
+            meaning: "chance that a step has one digit replaced by a different digit")
+    }
+    public static let parameterDocs = [Declared.probability.doc]
     public var probability: Double
 
-    public init(probability: Double = 0.3) { self.probability = probability }
+    public init(probability: Double = Declared.probability.defaultValue) { self.probability = probability }
 
     public init(parameters: inout PartParameters) throws {
-        probability = try parameters.double("probability", 0.3, valid: { (0...1).contains($0) }, "must be in [0, 1]")
+        probability = try parameters.read(Declared.probability)
     }
 
     public var parameters: [(key: String, value: String)] { [("probability", show(probability))] }

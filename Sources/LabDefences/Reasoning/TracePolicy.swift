@@ -76,15 +76,7 @@ public enum TracePolicyRegistry {
 
     /// A Markdown table of every policy: name, reference, each parameter with its default and meaning.
     public static var documentation: String {
-        var lines = ["| trace policy | follows | parameter | default | meaning |", "|---|---|---|---|---|"]
-        for type in kinds {
-            if type.parameterDocs.isEmpty { lines.append("| `\(type.registryName)` | \(type.reference) | — | — | — |") }
-            for (i, d) in type.parameterDocs.enumerated() {
-                lines.append(
-                    "| \(i == 0 ? "`\(type.registryName)`" : "") | \(i == 0 ? type.reference : "") | `\(d.key)` | \(d.defaultValue) | \(d.meaning) |"
-                )
-            }
-        }
-        return lines.joined(separator: "\n")
+        partDocumentationTable(
+            heading: "trace policy", kinds.map { ($0.registryName, $0.reference, $0.parameterDocs) })
     }
 }
