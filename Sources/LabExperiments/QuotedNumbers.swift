@@ -1,0 +1,553 @@
+// QuotedNumbers: checks that a number a Markdown file quotes from a committed result is what that result says.
+// Each checked number carries an HTML comment naming its source (`<!-- data: … -->` after the number, or one
+// `<!-- data-table: … -->` before a table); the syntax is documented in docs/results.md. Reads only; it never
+// writes a result, and it checks only the numbers that carry a source (prose arithmetic is the author's).
+import Foundation
+
+package enum QuotedNumbers {
+    /// A quoted number that disagrees with its source, or a source that cannot be read.
+    package struct Finding: CustomStringConvertible, Equatable {
+        package var file: String
+        package var line: Int
+        package var message: String
+        package var description: String { "\(file):\(line): \(message)" }
+    }
+
+    /// What checking one Markdown text found: how many quoted numbers were compared, and what failed.
+    package struct Report {
+        package var checked = 0
+        package var findings: [Finding] = []
+    }
+
+    /// Checks every annotated number of `markdown` against the results under `results` (the directory holding
+    /// one folder per experiment). `file` names the text in findings.
+    package static func check(markdown: String, file: String, results: URL) -> Report {
+        var report = Report()
+        var sources = SourceCache(root: results)
+        let text = markdown
+        var searchStart = text.startIndex
+        // Line numbers counted as the scan moves on, not from the top for every comment.
+        var line = 1
+        var counted = text.startIndex
+        while let open = text.range(of: "<!--", range: searchStart..<text.endIndex) {
+            guard let close = text.range(of: "-->", range: open.upperBound..<text.endIndex) else { break }
+            searchStart = close.upperBound
+            let body = text[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespacesAndNewlines)
+            line += text[counted..<open.lowerBound].reduce(0) { $1 == "\n" ? $0 + 1 : $0 }
+            counted = open.lowerBound
+            func fail(_ message: String) { report.findings.append(Finding(file: file, line: line, message: message)) }
+            do {
+                if body.hasPrefix("data-table:") {
+                    let spec = String(body.dropFirst("data-table:".count))
+                    let tableLines = followingTable(text[close.upperBound...])
+                    try checkTable(spec, table: tableLines, sources: &sources, line: line, file: file, into: &report)
+                } else if body.hasPrefix("data:") {
+                    let spec = String(body.dropFirst("data:".count))
+                    let before = text[text.startIndex..<open.lowerBound]
+                    let lineStart = before.lastIndex(of: "\n").map { before.index(after: $0) } ?? before.startIndex
+                    let quoted = try Quoted.trailing(String(before[lineStart...]))
+                    let tokens = try tokenize(spec)
+                    guard let experiment = tokens.first, !experiment.contains("=") else {
+                        throw Problem("a `data:` comment starts with the experiment's name")
+                    }
+                    let selection = try Selection(Array(tokens.dropFirst()))
+                    try compare(quoted, selection, experiment: experiment, sources: &sources)
+                    report.checked += quoted.count
+                }
+            } catch let problem as Problem {
+                fail(problem.message)
+            } catch {
+                fail("\(error)")
+            }
+        }
+        return report
+    }
+
+    // MARK: - Tables
+
+    /// The lines of the first Markdown table after a `data-table:` comment (blank lines before it allowed).
+    static func followingTable(_ rest: Substring) -> [String] {
+        var lines: [String] = []
+        for raw in rest.split(separator: "\n", omittingEmptySubsequences: false).dropFirst() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("|") {
+                lines.append(line)
+            } else if !lines.isEmpty || !line.isEmpty {
+                break
+            }
+        }
+        return lines
+    }
+
+    /// Splits a table line into its cells (without the outer pipes).
+    static func cells(_ line: String) -> [String] {
+        var body = Substring(line)
+        if body.hasPrefix("|") { body = body.dropFirst() }
+        if body.hasSuffix("|") { body = body.dropLast() }
+        return body.split(separator: "|", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+    }
+
+    static func checkTable(
+        _ spec: String, table: [String], sources: inout SourceCache, line: Int, file: String, into report: inout Report
+    ) throws {
+        var specLines = spec.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+            !$0.isEmpty
+        }
+        guard !specLines.isEmpty else { throw Problem("a `data-table:` comment names the experiment first") }
+        let experiment = specLines.removeFirst()
+        guard !experiment.contains(" "), !experiment.isEmpty else {
+            throw Problem(
+                "the first line of a `data-table:` comment is the experiment's name alone; got '\(experiment)'")
+        }
+        var rows: [[String]?] = []
+        var columns: [Int: [[String]]] = [:]
+        for specLine in specLines {
+            if specLine.hasPrefix("rows:") {
+                rows = try specLine.dropFirst("rows:".count).split(separator: "|").map {
+                    let part = $0.trimmingCharacters(in: .whitespaces)
+                    return part == "-" ? nil : try tokenize(part)
+                }
+            } else if let colon = specLine.firstIndex(of: ":"), let column = Int(specLine[..<colon]) {
+                columns[column] = try specLine[specLine.index(after: colon)...].components(separatedBy: " / ").map {
+                    try tokenize($0)
+                }
+            } else {
+                throw Problem(
+                    "in a `data-table:` comment, '\(specLine)' is neither `rows: filters | filters | …` nor `N: selection`"
+                )
+            }
+        }
+        guard table.count >= 2 else { throw Problem("no Markdown table follows this `data-table:` comment") }
+        let body = Array(table.dropFirst(2))
+        guard body.count == rows.count else {
+            throw Problem("the `rows:` list has \(rows.count) entries; the table below has \(body.count) rows")
+        }
+        for (r, (rowFilters, rowLine)) in zip(rows, body).enumerated() {
+            guard let rowFilters else { continue }
+            let cells = Self.cells(rowLine)
+            for (column, parts) in columns.sorted(by: { $0.key < $1.key }) {
+                guard column >= 1, column <= cells.count else {
+                    throw Problem("column \(column) is not in the table (it has \(cells.count) columns)")
+                }
+                let cell = cells[column - 1]
+                if cell == "—" || cell.isEmpty { continue }
+                let pieces = try Quoted.all(cell)
+                guard pieces.count == parts.count else {
+                    throw Problem(
+                        "row \(r + 1), column \(column): '\(cell)' holds \(pieces.count) number(s); the comment gives \(parts.count) selection(s) separated by ' / '"
+                    )
+                }
+                // A row's `@TEXT` word stands for itself wherever a column's selection writes `@`.
+                let substitute = rowFilters.first { $0.hasPrefix("@") }.map { String($0.dropFirst()) }
+                let filters = rowFilters.filter { !$0.hasPrefix("@") }
+                for (piece, part) in zip(pieces, parts) {
+                    do {
+                        let quoted = piece
+                        let columnPart = part.map { token in
+                            substitute.map { token.replacingOccurrences(of: "@", with: $0) } ?? token
+                        }
+                        let selection = try Selection(filters + columnPart)
+                        try compare(quoted, selection, experiment: experiment, sources: &sources)
+                        report.checked += quoted.count
+                    } catch let problem as Problem {
+                        report.findings.append(
+                            Finding(
+                                file: file, line: line, message: "row \(r + 1), column \(column): \(problem.message)"))
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: - Quoted values
+
+    /// A number as written: its value and the half-unit of its last digit (the rounding it admits).
+    struct Quoted: Equatable {
+        var value: Double
+        var tolerance: Double
+        var text: String
+
+        static let pattern = #"[+\-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+\-−]?\d+)?"#
+
+        init(_ text: String) throws {
+            self.text = text
+            var plain = text.replacingOccurrences(of: "−", with: "-").replacingOccurrences(of: ",", with: "")
+            if plain.hasPrefix("+") { plain.removeFirst() }
+            guard let value = Double(plain) else { throw Problem("'\(text)' is not a number") }
+            self.value = value
+            let mantissa = plain.split(whereSeparator: { $0 == "e" || $0 == "E" })
+            let exponent = mantissa.count > 1 ? Double(mantissa[1]) ?? 0 : 0
+            let decimals = mantissa[0].split(separator: ".").dropFirst().first?.count ?? 0
+            // A bare 0 claims exactly zero; anything else admits the rounding of its last digit.
+            tolerance = value == 0 && decimals == 0 ? 0 : 0.5 * pow(10, -Double(decimals) + exponent)
+        }
+
+        /// The number, or "mean ± std", that ends `text` (markup and units after it are skipped).
+        static func trailing(_ text: String) throws -> [Quoted] {
+            var t = Substring(text)
+            while let last = t.last, last.isWhitespace || "*%×`".contains(last) { t = t.dropLast() }
+            let regex = try NSRegularExpression(pattern: "(\(pattern))(?:\\s*±\\s*(\(pattern)))?$")
+            let s = String(t)
+            guard let m = regex.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) else {
+                throw Problem("no number right before this `data:` comment (after '\(s.suffix(24))')")
+            }
+            return try numbers(of: m, in: s)
+        }
+
+        /// The number, or "mean ± std", that starts `text` (a table cell; markup before it is skipped).
+        static func leading(_ text: String) throws -> [Quoted] {
+            var t = Substring(text)
+            while let first = t.first, first.isWhitespace || "*`([≈".contains(first) { t = t.dropFirst() }
+            let regex = try NSRegularExpression(pattern: "^(\(pattern))(?:\\s*±\\s*(\(pattern)))?")
+            let s = String(t)
+            guard let m = regex.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) else {
+                throw Problem("'\(text)' does not start with a number")
+            }
+            return try numbers(of: m, in: s)
+        }
+
+        /// Every number of a table cell in order, "mean ± std" counted as one (words and brackets skipped).
+        static func all(_ text: String) throws -> [[Quoted]] {
+            let regex = try NSRegularExpression(pattern: "(?<![\\w.])(\(pattern))(?:\\s*±\\s*(\(pattern)))?")
+            return try regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).map {
+                try numbers(of: $0, in: text)
+            }
+        }
+
+        private static func numbers(of m: NSTextCheckingResult, in s: String) throws -> [Quoted] {
+            var out: [Quoted] = []
+            for group in 1...2 {
+                if let r = Range(m.range(at: group), in: s) { out.append(try Quoted(String(s[r]))) }
+            }
+            return out
+        }
+
+        func matches(_ actual: Double) -> Bool {
+            abs(actual - value) <= tolerance + 1e-9 * max(abs(value), abs(actual)) + (tolerance == 0 ? 1e-12 : 0)
+        }
+    }
+
+    // MARK: - Selections
+
+    /// What to compare against: an aggregate of one results.csv column over the rows a filter selects, or a
+    /// cell of table.md; optionally the difference or ratio of two such aggregates.
+    struct Selection {
+        enum Aggregate: String, CaseIterable {
+            case mean, std, meanStd = "mean±std", min, max, count, sum, value, ratio
+        }
+        enum Operation: String { case minus, over }
+
+        var metric: String?
+        var aggregate: Aggregate
+        var filters: [(key: String, value: String)]
+        var table: (title: String, row: String, column: String)?
+        var operation: (Operation, metric: String?, aggregate: Aggregate?, filters: [(key: String, value: String)])?
+        var scale = 1.0
+        /// `experiment=NAME`: another experiment than the comment's (one column of a table from another run).
+        var experiment: String?
+
+        /// `METRIC AGG key=value … [minus|over [METRIC [AGG]] key=value …] [scale=N]`, or
+        /// `table="TITLE" row="ROW" column="COLUMN" AGG`.
+        init(_ tokens: [String]) throws {
+            var rest = tokens[...]
+            var first: [(String, String)] = [], second: [(String, String)] = []
+            var words: [String] = [], secondWords: [String] = []
+            var op: Operation?
+            var tableKeys: [String: String] = [:]
+            while let token = rest.popFirst() {
+                if let o = Operation(rawValue: token) {
+                    guard op == nil else { throw Problem("one `minus` or `over` per selection") }
+                    op = o
+                    continue
+                }
+                if let eq = token.firstIndex(of: "=") {
+                    let key = String(token[..<eq]), value = String(token[token.index(after: eq)...])
+                    if key == "scale" {
+                        guard let s = Double(value) else { throw Problem("scale=\(value) is not a number") }
+                        scale = s
+                    } else if key == "experiment" {
+                        experiment = value
+                    } else if ["table", "row", "column"].contains(key) {
+                        tableKeys[key] = value
+                    } else if op == nil {
+                        first.append((key, value))
+                    } else {
+                        second.append((key, value))
+                    }
+                } else if op == nil {
+                    words.append(token)
+                } else {
+                    secondWords.append(token)
+                }
+            }
+            func parseAggregate(_ word: String) throws -> Aggregate {
+                guard let a = Aggregate(rawValue: word) else {
+                    throw Problem(
+                        "'\(word)' is not an aggregate; use one of \(Aggregate.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
+                }
+                return a
+            }
+            filters = first
+            if !tableKeys.isEmpty {
+                guard let t = tableKeys["table"], let r = tableKeys["row"], let c = tableKeys["column"] else {
+                    throw Problem("a table.md cell is named by table=\"TITLE\" row=\"ROW\" column=\"COLUMN\"")
+                }
+                table = (t, r, c)
+                guard words.count == 1 else {
+                    throw Problem("a table.md cell takes one aggregate: mean, std, mean±std or ratio")
+                }
+                aggregate = try parseAggregate(words[0])
+                return
+            }
+            guard words.count == 2 else {
+                throw Problem("a selection is `METRIC AGGREGATE key=value …`; got '\(tokens.joined(separator: " "))'")
+            }
+            metric = words[0]
+            aggregate = try parseAggregate(words[1])
+            if let op {
+                guard secondWords.count <= 2 else {
+                    throw Problem("after `\(op.rawValue)`: [METRIC [AGGREGATE]] key=value …")
+                }
+                operation = (
+                    op, secondWords.first, try secondWords.dropFirst().first.map(parseAggregate), second
+                )
+            } else if !secondWords.isEmpty {
+                throw Problem("unexpected '\(secondWords.joined(separator: " "))'")
+            }
+        }
+    }
+
+    /// Compares quoted numbers (one, or mean and std) with the selection's value(s).
+    static func compare(_ quoted: [Quoted], _ s: Selection, experiment named: String, sources: inout SourceCache) throws
+    {
+        let experiment = s.experiment ?? named
+        var expected: [Double]
+        if let t = s.table {
+            let cell = try sources.tableCell(experiment, title: t.title, row: t.row, column: t.column)
+            let numbers = try Quoted.leading(cell)
+            switch s.aggregate {
+            case .mean: expected = [numbers[0].value]
+            case .std:
+                guard numbers.count == 2 else { throw Problem("table.md cell '\(cell)' has no ± std") }
+                expected = [numbers[1].value]
+            case .meanStd: expected = numbers.map(\.value)
+            case .ratio:
+                // The "(0.5×)" a queries_to_reach cell gives beside its mean.
+                guard let open = cell.range(of: "("),
+                    let close = cell.range(of: "×)", range: open.upperBound..<cell.endIndex)
+                else { throw Problem("table.md cell '\(cell)' has no (N×) ratio") }
+                expected = [try Quoted(String(cell[open.upperBound..<close.lowerBound])).value]
+            default: throw Problem("a table.md cell takes mean, std, mean±std or ratio")
+            }
+        } else {
+            let csv = try sources.csv(experiment)
+            guard let metric = s.metric else { throw Problem("no metric") }
+            func values(_ metric: String, _ filters: [(key: String, value: String)]) throws -> [Double?] {
+                try csv.values(metric, where: filters, experiment: experiment)
+            }
+            func reduce(_ vs: [Double?], _ a: Selection.Aggregate) throws -> [Double] {
+                let xs = vs.compactMap { $0 }
+                if a == .count { return [Double(xs.count)] }
+                guard !xs.isEmpty else { throw Problem("the selection has rows but no values") }
+                let mean = xs.reduce(0, +) / Double(xs.count)
+                let std =
+                    xs.count < 2
+                    ? 0 : (xs.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(xs.count - 1)).squareRoot()
+                switch a {
+                case .mean: return [mean]
+                case .std: return [std]
+                case .meanStd: return [mean, std]
+                case .min: return [xs.min()!]
+                case .max: return [xs.max()!]
+                case .sum: return [xs.reduce(0, +)]
+                case .value:
+                    guard xs.count == 1 else {
+                        throw Problem("`value` needs exactly one row; the selection has \(xs.count)")
+                    }
+                    return xs
+                case .count: return [Double(xs.count)]
+                case .ratio: throw Problem("`ratio` reads the (N×) of a table.md cell; for results.csv use `over`")
+                }
+            }
+            expected = try reduce(try values(metric, s.filters), s.aggregate)
+            if let (op, metric2, aggregate2, filters2) = s.operation {
+                var merged = s.filters.filter { f in !filters2.contains { $0.key == f.key } }
+                merged += filters2
+                let other = try reduce(try values(metric2 ?? metric, merged), aggregate2 ?? s.aggregate)
+                guard other.count == 1, expected.count == 1 else {
+                    throw Problem("`\(op.rawValue)` combines single values (not mean±std)")
+                }
+                expected = [op == .minus ? expected[0] - other[0] : expected[0] / other[0]]
+            }
+        }
+        expected = expected.map { $0 * s.scale }
+        if quoted.count == 2, expected.count == 1 {
+            throw Problem("'\(quoted[0].text) ± \(quoted[1].text)' is quoted with ±; use the aggregate mean±std")
+        }
+        for (q, e) in zip(quoted, expected) where !q.matches(e) {
+            throw Problem("quotes \(q.text), but \(experiment) gives \(String(format: "%.6g", e))")
+        }
+    }
+
+    // MARK: - Sources
+
+    /// results.csv and table.md of each experiment, read once.
+    struct SourceCache {
+        let root: URL
+        var tables: [String: CSVTable] = [:]
+        var markdown: [String: String] = [:]
+
+        func file(_ experiment: String, _ name: String) throws -> String {
+            let url = root.appendingPathComponent(experiment).appendingPathComponent(name)
+            guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+                throw Problem("\(url.path) cannot be read (is the experiment's name right, and its results committed?)")
+            }
+            return text
+        }
+
+        mutating func csv(_ experiment: String) throws -> CSVTable {
+            if let t = tables[experiment] { return t }
+            let t = try CSVTable(try file(experiment, "results.csv"), name: "\(experiment)/results.csv")
+            tables[experiment] = t
+            return t
+        }
+
+        mutating func tableCell(_ experiment: String, title: String, row: String, column: String) throws -> String {
+            let text: String
+            if let t = markdown[experiment] {
+                text = t
+            } else {
+                text = try file(experiment, "table.md")
+                markdown[experiment] = text
+            }
+            let sections = text.components(separatedBy: "\n## ").dropFirst()
+            guard let section = sections.first(where: { $0.prefix(while: { $0 != "\n" }).contains(title) }) else {
+                throw Problem("\(experiment)/table.md has no table titled '…\(title)…'")
+            }
+            let lines = section.split(separator: "\n").map(String.init).filter { $0.hasPrefix("|") }
+            guard let header = lines.first.map(cells) else { throw Problem("table '\(title)' has no rows") }
+            guard let c = header.firstIndex(of: column) else {
+                throw Problem("table '\(title)' has no column '\(column)'; it has \(header.joined(separator: ", "))")
+            }
+            guard let line = lines.dropFirst(2).map(cells).first(where: { $0.first == row }) else {
+                throw Problem("table '\(title)' has no row '\(row)'")
+            }
+            return line[c]
+        }
+    }
+
+    /// A results.csv: its header and rows (RFC 4180 quoting).
+    struct CSVTable {
+        var header: [String]
+        var rows: [[String]]
+        var name: String
+
+        init(_ text: String, name: String) throws {
+            var records: [[String]] = []
+            var field = "", record: [String] = [], quoted = false
+            var chars = text.makeIterator()
+            var pending: Character? = nil
+            while let c = pending ?? chars.next() {
+                pending = nil
+                if quoted {
+                    if c == "\"" {
+                        // A doubled quote is a quote; any other character ends the quoted part.
+                        let next = chars.next()
+                        if next == "\"" {
+                            field.append("\"")
+                        } else {
+                            quoted = false
+                            pending = next
+                        }
+                    } else {
+                        field.append(c)
+                    }
+                } else if c == "\"" {
+                    quoted = true
+                } else if c == "," {
+                    record.append(field)
+                    field = ""
+                } else if c == "\n" || c == "\r\n" {
+                    record.append(field)
+                    records.append(record)
+                    field = ""
+                    record = []
+                } else {
+                    field.append(c)
+                }
+            }
+            if !field.isEmpty || !record.isEmpty {
+                record.append(field)
+                records.append(record)
+            }
+            guard let header = records.first else { throw Problem("\(name) is empty") }
+            self.header = header
+            rows = Array(records.dropFirst())
+            self.name = name
+        }
+
+        /// The column a key names: its exact name, or the one column whose dotted name ends in `.key`.
+        func column(_ key: String) throws -> Int {
+            if let i = header.firstIndex(of: key) { return i }
+            let matches = header.indices.filter { header[$0].hasSuffix("." + key) }
+            guard matches.count == 1 else {
+                throw Problem(
+                    matches.isEmpty
+                        ? "\(name) has no column '\(key)'"
+                        : "'\(key)' names several columns of \(name): \(matches.map { header[$0] }.joined(separator: ", "))"
+                )
+            }
+            return matches[0]
+        }
+
+        func values(_ metric: String, where filters: [(key: String, value: String)], experiment: String) throws
+            -> [Double?]
+        {
+            let m = try column(metric)
+            let keyed = try filters.map { (column: try column($0.key), value: $0.value) }
+            let selected = rows.filter { row in
+                keyed.allSatisfy { f in
+                    guard f.column < row.count else { return false }
+                    let cell = row[f.column]
+                    if cell == f.value { return true }
+                    if let a = Double(cell), let b = Double(f.value) { return a == b }
+                    return false
+                }
+            }
+            guard !selected.isEmpty else {
+                throw Problem(
+                    "no row of \(name) has \(filters.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
+            }
+            return selected.map { m < $0.count ? Double($0[m]) : nil }
+        }
+    }
+
+    /// Splits a selection into words; double quotes keep spaces (`defence="antidistillation λ=2"`).
+    static func tokenize(_ text: String) throws -> [String] {
+        var tokens: [String] = [], current = "", quoted = false, started = false
+        for c in text {
+            if c == "\"" {
+                quoted.toggle()
+                started = true
+            } else if c.isWhitespace, !quoted {
+                if started { tokens.append(current) }
+                current = ""
+                started = false
+            } else {
+                current.append(c)
+                started = true
+            }
+        }
+        guard !quoted else { throw Problem("an unclosed \" in '\(text)'") }
+        if started { tokens.append(current) }
+        return tokens
+    }
+
+    struct Problem: Error {
+        var message: String
+        init(_ message: String) { self.message = message }
+    }
+}
