@@ -102,7 +102,9 @@ let package = Package(
         ),
         .testTarget(
             name: "LabServiceTests",
-            dependencies: ["LabCore", "LabModel", "LabData", "LabAPI", "LabAttacks", "LabService", "TestSupport"]
+            dependencies: [
+                "LabCore", "LabModel", "LabData", "LabAPI", "LabAttacks", "LabExperiments", "LabService", "TestSupport",
+            ]
         ),
         // Runs the built distill-lab binary over a table of bad inputs; depends on no library target.
         .testTarget(name: "CLIRobustnessTests"),
