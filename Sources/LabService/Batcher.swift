@@ -11,6 +11,8 @@ struct BatchJob: Sendable {
     var queries: [Query]
     var requestID: String
     var account: Int64
+    /// The account's name: what its per-account watermark key is derived from.
+    var accountName: String
     var endpoint: String
 }
 
@@ -22,7 +24,7 @@ struct BatchResult: Sendable {
 
 final class Batcher: @unchecked Sendable {
     private let teacher: any TeacherAPI
-    private let defences: DefencePipeline
+    private let pipelines: DefencePipelines
     private let prices: PriceTable
     private let store: LedgerStore
     private let window: Double
@@ -38,12 +40,12 @@ final class Batcher: @unchecked Sendable {
     private let onBatch: @Sendable (_ queries: Int, _ seconds: Double) -> Void
 
     init(
-        teacher: any TeacherAPI, defences: DefencePipeline, prices: PriceTable, store: LedgerStore,
+        teacher: any TeacherAPI, pipelines: DefencePipelines, prices: PriceTable, store: LedgerStore,
         batching: ServiceConfig.Batching, seed: UInt64,
         onBatch: @escaping @Sendable (Int, Double) -> Void = { _, _ in }
     ) {
         self.teacher = teacher
-        self.defences = defences
+        self.pipelines = pipelines
         self.prices = prices
         self.store = store
         window = batching.windowMilliseconds / 1000
@@ -117,13 +119,36 @@ final class Batcher: @unchecked Sendable {
         batches += 1
         let queries = taken.flatMap(\.job.queries)
         do {
-            let answered = try teacher.answer(queries, defences: defences, seed: server.next())
+            // One teacher pass for the batch; with per-account watermarks, one per account in it (each account's
+            // answers carry its own key), in the order the accounts first appear.
+            var groups: [[Int]] = [Array(taken.indices)]
+            if pipelines.isPerAccount {
+                var byAccount: [String: Int] = [:]
+                groups = []
+                for (i, (job, _)) in taken.enumerated() {
+                    if let g = byAccount[job.accountName] {
+                        groups[g].append(i)
+                    } else {
+                        byAccount[job.accountName] = groups.count
+                        groups.append([i])
+                    }
+                }
+            }
+            var answers = [[Response]](repeating: [], count: taken.count)
+            for group in groups {
+                let answered = try teacher.answer(
+                    group.flatMap { taken[$0].job.queries },
+                    defences: try pipelines.pipeline(account: taken[group[0]].job.accountName), seed: server.next())
+                var offset = 0
+                for i in group {
+                    answers[i] = Array(answered[offset..<(offset + taken[i].job.queries.count)])
+                    offset += taken[i].job.queries.count
+                }
+            }
             var results: [BatchResult] = []
-            var offset = 0
             let now = Date().timeIntervalSince1970
-            for (job, _) in taken {
-                var responses = Array(answered[offset..<(offset + job.queries.count)])
-                offset += job.queries.count
+            for (i, (job, _)) in taken.enumerated() {
+                var responses = answers[i]
                 var total = Usage.zero
                 for i in responses.indices {
                     let u = responses[i].usage

@@ -179,7 +179,9 @@ extension Service {
         case let .quotaExhausted(after): throw ServiceError.rateLimited(after, quota: true)
         }
         let result = try await batcher.submit(
-            BatchJob(queries: queries, requestID: requestID, account: account.id, endpoint: endpoint))
+            BatchJob(
+                queries: queries, requestID: requestID, account: account.id, accountName: account.name,
+                endpoint: endpoint))
         metrics.served(
             inputTokens: result.charge.usage.inputTokens, outputTokens: result.charge.usage.outputTokens,
             picodollars: result.charge.usage.cost.picodollars)
