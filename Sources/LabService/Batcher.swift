@@ -177,6 +177,10 @@ final class Batcher: @unchecked Sendable {
     /// Routes each decoding step's draws to the streamed jobs among `group` (indices into `taken`): the decode
     /// call's sequences are the group's completion queries in order; a sequence past its end draws filler.
     private func tap(_ taken: [(job: BatchJob, done: CheckedContinuation<BatchResult, Error>)], group: [Int]) {
+        guard group.contains(where: { taken[$0].job.stream != nil }) else {
+            teacher.onStep = nil
+            return
+        }
         var owners: [(job: Int, completion: Int, query: Query)] = []
         for i in group {
             var c = 0
@@ -184,10 +188,6 @@ final class Batcher: @unchecked Sendable {
                 owners.append((i, c, q))
                 c += 1
             }
-        }
-        guard group.contains(where: { taken[$0].job.stream != nil }) else {
-            teacher.onStep = nil
-            return
         }
         var produced = [Int](repeating: 0, count: owners.count)
         var finished = [Bool](repeating: false, count: owners.count)
@@ -263,10 +263,10 @@ final class Batcher: @unchecked Sendable {
             for (i, (job, _)) in taken.enumerated() {
                 var responses = answers[i]
                 var total = Usage.zero
-                for i in responses.indices {
-                    let u = responses[i].usage
-                    responses[i].usage.cost = prices.cost(inputTokens: u.inputTokens, outputTokens: u.outputTokens)
-                    total = total + responses[i].usage
+                for r in responses.indices {
+                    let u = responses[r].usage
+                    responses[r].usage.cost = prices.cost(inputTokens: u.inputTokens, outputTokens: u.outputTokens)
+                    total = total + responses[r].usage
                 }
                 results.append(
                     BatchResult(
