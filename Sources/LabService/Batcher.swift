@@ -26,6 +26,18 @@ struct StreamedToken: Sendable {
     var completion: Int
     var token: Int32
     var last: Bool
+    /// The token's served log-probability (nil when a defence left it unreported) and the top-k, as a plain
+    /// answer reports them; nil when the completion asked for no logprobs.
+    var logprobs: (token: Double?, top: [TokenLogprob])?
+}
+
+/// A last pipeline stage that changes nothing and keeps the rows it saw: after a decoding step, the served rows
+/// of that step's live sequences, from which a streamed token's logprobs are read as the plain answer reads them.
+final class RowTap: Defence, @unchecked Sendable {
+    let name = "row_tap"
+    var parameters: [(key: String, value: String)] { [] }
+    private(set) var rows: [DistributionRow] = []
+    func apply(to rows: inout [DistributionRow]) throws { self.rows = rows }
 }
 
 /// A streamed request's sink. `tokens` is called on the teacher's thread at every decoding step with the
@@ -176,11 +188,18 @@ final class Batcher: @unchecked Sendable {
 
     /// Routes each decoding step's draws to the streamed jobs among `group` (indices into `taken`): the decode
     /// call's sequences are the group's completion queries in order; a sequence past its end draws filler.
-    private func tap(_ taken: [(job: BatchJob, done: CheckedContinuation<BatchResult, Error>)], group: [Int]) {
+    /// Returns the row tap to append to the group's pipeline when a streamed job asks for logprobs.
+    private func tap(_ taken: [(job: BatchJob, done: CheckedContinuation<BatchResult, Error>)], group: [Int])
+        -> RowTap?
+    {
         guard group.contains(where: { taken[$0].job.stream != nil }) else {
             teacher.onStep = nil
-            return
+            return nil
         }
+        let wantsLogprobs = group.contains { i in
+            taken[i].job.stream != nil && taken[i].job.queries.contains { $0.kind == .completion && $0.logprobs != nil }
+        }
+        let rowTap = wantsLogprobs ? RowTap() : nil
         var owners: [(job: Int, completion: Int, query: Query)] = []
         for i in group {
             var c = 0
@@ -193,17 +212,30 @@ final class Batcher: @unchecked Sendable {
         var finished = [Bool](repeating: false, count: owners.count)
         teacher.onStep = { sequences, chosen in
             var out: [Int: [StreamedToken]] = [:]
+            // The pipeline saw the live sequences' rows in this order (as answerCompletions builds them).
+            let rows = rowTap?.rows ?? []
+            var r = 0
             for (n, j) in sequences.enumerated() where !finished[j] {
+                defer { r += 1 }
                 let owner = owners[j]
                 produced[j] += 1
                 finished[j] = produced[j] >= owner.query.maxNewTokens || chosen[n] == owner.query.stopToken
-                if taken[owner.job].job.stream != nil {
-                    out[owner.job, default: []].append(
-                        StreamedToken(completion: owner.completion, token: chosen[n], last: finished[j]))
+                guard taken[owner.job].job.stream != nil else { continue }
+                var token = StreamedToken(completion: owner.completion, token: chosen[n], last: finished[j])
+                if let k = owner.query.logprobs, rows.indices.contains(r) {
+                    let row = rows[r], t = Int(chosen[n])
+                    token.logprobs = (
+                        row.isReported(t) ? log(row.values[t]) : nil,
+                        row.rankedReported.prefix(k).map {
+                            TokenLogprob(token: Int32($0), logprob: log(row.values[$0]))
+                        }
+                    )
                 }
+                out[owner.job, default: []].append(token)
             }
             for (i, tokens) in out { taken[i].job.stream?.tokens(tokens) }
         }
+        return rowTap
     }
 
     private func run(_ taken: [(job: BatchJob, done: CheckedContinuation<BatchResult, Error>)]) {
@@ -247,11 +279,11 @@ final class Batcher: @unchecked Sendable {
             }
             var answers = [[Response]](repeating: [], count: taken.count)
             for group in groups {
-                tap(taken, group: group)
+                var pipeline = try pipelines.pipeline(account: taken[group[0]].job.accountName)
+                if let rowTap = tap(taken, group: group) { pipeline.defences.append(rowTap) }
                 defer { teacher.onStep = nil }
                 let answered = try teacher.answer(
-                    group.flatMap { taken[$0].job.queries },
-                    defences: try pipelines.pipeline(account: taken[group[0]].job.accountName), seed: server.next())
+                    group.flatMap { taken[$0].job.queries }, defences: pipeline, seed: server.next())
                 var offset = 0
                 for i in group {
                     answers[i] = Array(answered[offset..<(offset + taken[i].job.queries.count)])

@@ -2,8 +2,8 @@
 // (`data: {text_completion chunk}` per token, the finish reason in each choice's last chunk, an optional usage
 // chunk, then `data: [DONE]`). `IncrementalStream` sends each token as the batcher decodes it (the request's
 // most is charged before the first event and settled when decoding ends); `CompletionStream.chunks` cuts a
-// finished answer into the same events, for requests whose events depend on the whole answer (logprobs, stop
-// strings longer than one token). Not the decoding itself (Batcher).
+// finished answer into the same events, for requests whose events depend on more than the tokens decoded so far
+// (echo with logprobs, stop strings longer than one token). Not the decoding itself (Batcher).
 import Foundation
 import LabModel
 import NIOCore
@@ -101,8 +101,9 @@ enum CompletionStream {
 
 /// A streamed completion sent as it is decoded: each choice's echoed prompt first, then every token as its step
 /// is drawn (choices interleaved, each chunk naming its index), each choice's finish reason with its last token,
-/// the usage chunk when asked for (the settled charge), then `[DONE]`. Used when no event depends on later
-/// tokens: no logprobs and no stop string longer than one token (a one-token stop ends decoding on the server).
+/// the usage chunk when asked for (the settled charge), then `[DONE]`; logprobs, when asked for, as the plain
+/// answer reports them. Used when no event depends on later tokens or on the echo's scoring: no stop string
+/// longer than one token (a one-token stop ends decoding on the server), no echo with logprobs.
 final class IncrementalStream: @unchecked Sendable {
     let id: String
     let created: Int
@@ -114,10 +115,12 @@ final class IncrementalStream: @unchecked Sendable {
     let events: AsyncStream<ByteBuffer>
     private let sink: AsyncStream<ByteBuffer>.Continuation
     private let encoder = JSONEncoder()
+    /// Each choice's text so far (for the logprobs' text offsets).
+    private var texts: [Int: String] = [:]
 
     /// Whether `request`'s events can be sent as its tokens are decoded.
     static func fits(_ request: CompletionRequest, tokenizer: Tokenizer) -> Bool {
-        request.stream && request.logprobs == nil && request.maxTokens > 0
+        request.stream && !(request.echo && request.logprobs != nil) && request.maxTokens > 0
             && request.stops.allSatisfy { s in
                 let ids = tokenizer.encode(s)
                 return ids.count == 1 && tokenizer.decode(ids) == s
@@ -142,11 +145,30 @@ final class IncrementalStream: @unchecked Sendable {
         sink.yield(buffer)
     }
 
-    private func send(_ text: String, choice: Int, finish: String? = nil) {
+    private func send(_ text: String, choice: Int, finish: String? = nil, logprobs: LogprobsBody? = nil) {
+        texts[choice, default: ""] += text
         send(
             StreamChunkBody(
                 id: id, created: created, model: model,
-                choices: [ChoiceBody(text: text, index: choice, logprobs: nil, finishReason: finish)]))
+                choices: [ChoiceBody(text: text, index: choice, logprobs: logprobs, finishReason: finish)]))
+    }
+
+    /// A generated token's logprobs entry, as `CompletionRendering` writes it in a plain answer.
+    private func logprobs(_ t: StreamedToken, text: String) -> LogprobsBody? {
+        guard let k = request.logprobs else { return nil }
+        var body = LogprobsBody()
+        body.tokens = [text]
+        body.tokenIDs = [Int(t.token)]
+        body.textOffset = [texts[t.completion, default: ""].count]
+        body.tokenLogprobs = [t.logprobs?.token.map(CompletionRendering.finite)]
+        if k > 0 {
+            var top: [String: Double] = [:]
+            for e in t.logprobs?.top ?? [] {
+                top[tokenizer.symbol(for: Int(e.token)) ?? ""] = CompletionRendering.finite(e.logprob)
+            }
+            body.topLogprobs = [top]
+        }
+        return body
     }
 
     /// Queues the echoed prompts (choices are prompts × n, in order): before any token can be decoded.
@@ -165,7 +187,8 @@ final class IncrementalStream: @unchecked Sendable {
                 send("", choice: t.completion, finish: "stop")
                 continue
             }
-            send(tokenizer.symbol(for: Int(t.token)) ?? "", choice: t.completion)
+            let text = tokenizer.symbol(for: Int(t.token)) ?? ""
+            send(text, choice: t.completion, logprobs: logprobs(t, text: text))
             if t.last { send("", choice: t.completion, finish: "length") }
         }
     }

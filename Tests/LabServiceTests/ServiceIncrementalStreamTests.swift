@@ -1,5 +1,5 @@
-// Incremental streaming: a streamed completion's tokens leave as they are decoded — the first event of a
-// 1,000-token completion arrives long before the last — and its charge, reserved at max_tokens before the first
+// Incremental streaming: a streamed completion's tokens leave as they are decoded, with their logprobs — the
+// first event of a 1,000-token completion arrives long before the last — and its charge, reserved at max_tokens before the first
 // event, is settled in the ledger to what was generated (a stop token ends it early).
 import Foundation
 import LabData
@@ -64,7 +64,9 @@ final class ServiceIncrementalStreamTests: XCTestCase {
         try server.start()
         defer { server.stop() }
 
-        let long = #"{"model": "tiny", "prompt": [1], "max_tokens": 1000, "stream": true, "temperature": 1, "seed": 1}"#
+        let long =
+            #"{"model": "tiny", "prompt": [1], "max_tokens": 1000, "stream": true, "temperature": 1, "seed": 1, "#
+            + #""logprobs": 1}"#
         let (sent, pieces) = try post(long, key: key, port: server.port)
         let all = pieces.map(\.1).joined()
         XCTAssertTrue(all.hasPrefix("HTTP/1.1 200"), String(all.prefix(200)))
