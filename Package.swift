@@ -51,7 +51,7 @@ let package = Package(
         .target(
             name: "LabService",
             dependencies: [
-                "LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabCampaigns",
+                "LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabForensics", "LabCampaigns",
                 "LabExperiments",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -102,7 +102,10 @@ let package = Package(
         ),
         .testTarget(
             name: "LabServiceTests",
-            dependencies: ["LabCore", "LabModel", "LabData", "LabAPI", "LabAttacks", "LabService", "TestSupport"]
+            dependencies: [
+                "LabCore", "LabModel", "LabData", "LabAPI", "LabDefences", "LabAttacks", "LabForensics",
+                "LabExperiments", "LabService", "TestSupport",
+            ]
         ),
         // Runs the built distill-lab binary over a table of bad inputs; depends on no library target.
         .testTarget(name: "CLIRobustnessTests"),

@@ -29,6 +29,8 @@ all=()
 for f in Experiments/*.yaml; do
     name=$(sed -n 's/^experiment:[[:space:]]*\([^[:space:]#]*\).*/\1/p' "$f" | head -n 1)
     [ -n "$name" ] && [ -f "results/$name/manifest.json" ] || continue
+    # An attack sent to a served teacher needs its server running: scripts/wire-pair.sh reproduces it.
+    grep -q '^endpoint:' "$f" && continue
     file_of[$name]=$f
     all+=("$name")
 done

@@ -197,7 +197,9 @@ enum CellScheduler {
                     ? "running \(todo.count) cells \(jobs) at a time, each on \(max(1, workers / jobs)) worker(s)\(note)"
                     : "running \(todo.count) cells one at a time, each on \(workers) worker(s)\(note)")
         }
-        let context = RunContext(cache: options.cache, showProgress: options.showProgress, log: options.log)
+        let context = RunContext(
+            cache: options.cache, showProgress: options.showProgress, log: options.log,
+            remoteTeachers: options.remoteTeachers)
         func record(_ cell: PlannedCell, _ result: CellResult, since start: Date) throws {
             try store.write(
                 CellRecord(
@@ -238,7 +240,9 @@ enum CellScheduler {
 
         let shared = SharedQueue(todo)
         let contexts = (0..<jobs).map { _ in
-            RunContext(cache: options.cache, showProgress: false, log: { display.log($0) })
+            RunContext(
+                cache: options.cache, showProgress: false, log: { display.log($0) },
+                remoteTeachers: options.remoteTeachers)
         }
         let body: (Int) -> Void = { slot in
             let context = contexts[slot]

@@ -2,7 +2,9 @@
 // the defence pipeline, evaluated at every budget milestone — an anytime curve of fidelity (top-1 agreement,
 // KL, TV, student perplexity) against cost (queries, tokens, dollars, attacker FLOPs). The attack itself is
 // LabAttacks'; this file only resolves the experiment file's sections into an AttackConfig and an
-// ExtractionTarget, and turns the curve into rows. Not campaigns across accounts (the `campaign` kind).
+// ExtractionTarget, and turns the curve into rows. With `endpoint:` the attacker's queries go to a served teacher
+// (reached through RunContext.remoteTeachers) while `teacher:` stays the yardstick and the source of held-out
+// text. Not campaigns across accounts (the `campaign` kind).
 import Foundation
 import LabAPI
 import LabAttacks
@@ -14,12 +16,16 @@ public enum AttackKind: ExperimentKind {
     /// prompt_length, round_size, evaluation); its seed comes from `seeds`.
     public struct Settings: Decodable {
         public var attack = AttackConfig()
+        /// `endpoint:` — a served teacher (`distill-lab serve`) to send the attacker's queries to; nil: the
+        /// teacher in-process.
+        public var endpoint: EndpointSpec?
 
-        enum Keys: String, CodingKey { case attack }
+        enum Keys: String, CodingKey { case attack, endpoint }
 
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: Keys.self)
             attack = try c.decodeIfPresent(AttackConfig.self, forKey: .attack) ?? AttackConfig()
+            endpoint = try c.decodeIfPresent(EndpointSpec.self, forKey: .endpoint)
         }
     }
 
@@ -30,10 +36,13 @@ public enum AttackKind: ExperimentKind {
         public var attack: AttackConfig
         /// The API's own randomness (defence noise, sampling streams) — the cell's seed, as the attack's.
         public var apiSeed: UInt64
+        /// The served teacher the queries go to (its defences, prices and limits are the server's); nil:
+        /// in-process. Absent from the hashed JSON when nil, so in-process cells keep their identity.
+        public var endpoint: EndpointSpec?
         /// The pipeline as written, to build it again when the cell runs.
         var specs: [DefenceSpec]
 
-        enum CodingKeys: String, CodingKey { case teacher, api, defences, attack, apiSeed = "api_seed" }
+        enum CodingKeys: String, CodingKey { case teacher, api, defences, attack, apiSeed = "api_seed", endpoint }
     }
 
     public static let name = "attack"
@@ -41,7 +50,7 @@ public enum AttackKind: ExperimentKind {
         "extraction by distillation against the defended API: fidelity versus cost at each budget milestone"
     public static let version = 1
     public static let reads: [SharedSection] = [.teacher, .api, .defences]
-    public static let settingsKeys = ["attack"]
+    public static let settingsKeys = ["attack", "endpoint"]
     public static let curveAxis: String? = "budget"
     public static let seedMeaning =
         "the attack (prompts, student initialisation, batch order) and the API's randomness (defence noise, sampling); the teacher is trained with `teacher.training.seed`"
@@ -114,17 +123,39 @@ public enum AttackKind: ExperimentKind {
             )
         }
         let specs = cell.defences ?? []
+        if cell.settings.endpoint != nil, !specs.isEmpty {
+            throw SpecIssue(
+                ["defences"],
+                "is set, but the queries go to a served teacher (`endpoint:`), whose defences are its own",
+                fix: "put them in the server's config (`defences:` of `distill-lab serve`) and remove them here",
+                atKey: true)
+        }
         let defences = try context.resolve(specs, vocabularySize: V, contextLength: T)
         return Resolved(
-            teacher: teacher, api: api, defences: defences, attack: attack, apiSeed: cell.seed, specs: specs)
+            teacher: teacher, api: api, defences: defences, attack: attack, apiSeed: cell.seed,
+            endpoint: cell.settings.endpoint, specs: specs)
     }
 
     public static func run(_ cell: Resolved, in context: RunContext) throws -> CellResult {
+        // The served teacher first: a missing key or a stopped server fails before any training.
+        let served = try cell.endpoint?.connect(
+            with: context.remoteTeachers, allPositions: cell.attack.harvest.name == "echo")
         let trained = try context.teacher(cell.teacher)
-        let target = try ExtractionTarget(
+        var target = try ExtractionTarget(
             teacher: trained.model, corpus: trained.corpus, spec: cell.teacher.corpus, defences: cell.specs,
             policy: cell.api.policy, prices: cell.api.prices, teacherTrainingTokens: cell.teacher.trainingTokens,
             apiSeed: cell.apiSeed)
+        if let served, let endpoint = cell.endpoint {
+            let own = target.teacher
+            guard served.vocabularySize == own.vocabularySize, served.contextLength == own.contextLength else {
+                throw LabError.invalidConfig(
+                    key: "endpoint.url",
+                    message:
+                        "\(endpoint.url) serves a teacher of \(served.vocabularySize) tokens and context \(served.contextLength), but `teacher:` describes \(own.vocabularySize) tokens and context \(own.contextLength); serve the checkpoint `teacher:` trains (its cache entry's checkpoint/ directory)"
+                )
+            }
+            target.servedTeacher = served
+        }
         let curve = try Attack(config: cell.attack, target: target).run()
         let unit = curve.unit
         // Wall time is left out on purpose: results must be identical between identical runs.

@@ -12,6 +12,8 @@ public final class RunContext {
     public let showProgress: Bool
     /// Lines for the user (standard error), e.g. "training teacher 3f2a… (500 steps)".
     public let log: (String) -> Void
+    /// Reaches teachers served elsewhere (`endpoint:` in attack cells); nil when the program passed none.
+    public let remoteTeachers: (any RemoteTeacherConnector)?
 
     var corpora: [String: Corpus] = [:]
     var teachers: [String: TrainedTeacher] = [:]
@@ -27,10 +29,14 @@ public final class RunContext {
     public private(set) var trained: [TeacherRecord] = []
     public private(set) var loadedFromCache: [String] = []
 
-    public init(cache: TeacherCache, showProgress: Bool = true, log: @escaping (String) -> Void = { _ in }) {
+    public init(
+        cache: TeacherCache, showProgress: Bool = true, log: @escaping (String) -> Void = { _ in },
+        remoteTeachers: (any RemoteTeacherConnector)? = nil
+    ) {
         self.cache = cache
         self.showProgress = showProgress
         self.log = log
+        self.remoteTeachers = remoteTeachers
     }
 
     /// The corpus `spec` describes, built once per run.

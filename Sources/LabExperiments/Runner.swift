@@ -60,6 +60,8 @@ public struct RunOptions {
     public var threads: Int
     /// Progress lines and notes, to standard error by default.
     public var log: (String) -> Void
+    /// How attack cells that name an `endpoint:` reach the served teacher (nil: such cells fail, naming it).
+    public var remoteTeachers: (any RemoteTeacherConnector)?
 
     public init(
         output: URL, cache: TeacherCache, threads: Int,

@@ -1,9 +1,12 @@
 // CompletionStream: `stream: true` on /v1/completions — the answer as server-sent events in OpenAI's format
 // (`data: {text_completion chunk}` per token, the finish reason in each choice's last chunk, an optional usage
-// chunk, then `data: [DONE]`). The completion is generated and its charge committed to the ledger before the
-// first event is written, as for a plain answer, so a client that drops the stream has still paid exactly
-// what the ledger says; the events cut that answer into tokens. Not incremental generation.
+// chunk, then `data: [DONE]`). `IncrementalStream` sends each token as the batcher decodes it (the request's
+// most is charged before the first event and settled when decoding ends); `CompletionStream.chunks` cuts a
+// finished answer into the same events, for requests whose events depend on more than the tokens decoded so far
+// (echo with logprobs, stop strings longer than one token). Not the decoding itself (Batcher).
 import Foundation
+import LabModel
+import NIOCore
 
 struct StreamChunkBody: Encodable {
     var id: String
@@ -93,5 +96,122 @@ enum CompletionStream {
         }
         data.append(contentsOf: "data: [DONE]\n\n".utf8)
         return data
+    }
+}
+
+/// A streamed completion sent as it is decoded: each choice's echoed prompt first, then every token as its step
+/// is drawn (choices interleaved, each chunk naming its index), each choice's finish reason with its last token,
+/// the usage chunk when asked for (the settled charge), then `[DONE]`; logprobs, when asked for, as the plain
+/// answer reports them. Used when no event depends on later tokens or on the echo's scoring: no stop string
+/// longer than one token (a one-token stop ends decoding on the server), no echo with logprobs.
+final class IncrementalStream: @unchecked Sendable {
+    let id: String
+    let created: Int
+    let model: String
+    let request: CompletionRequest
+    let tokenizer: Tokenizer
+    let stopToken: Int32?
+    /// The response body: the events, as they are queued.
+    let events: AsyncStream<ByteBuffer>
+    private let sink: AsyncStream<ByteBuffer>.Continuation
+    private let encoder = JSONEncoder()
+    /// Each choice's text so far (for the logprobs' text offsets).
+    private var texts: [Int: String] = [:]
+
+    /// Whether `request`'s events can be sent as its tokens are decoded.
+    static func fits(_ request: CompletionRequest, tokenizer: Tokenizer) -> Bool {
+        request.stream && !(request.echo && request.logprobs != nil) && request.maxTokens > 0
+            && request.stops.allSatisfy { s in
+                let ids = tokenizer.encode(s)
+                return ids.count == 1 && tokenizer.decode(ids) == s
+            }
+    }
+
+    init(id: String, created: Int, model: String, request: CompletionRequest, tokenizer: Tokenizer) {
+        self.id = id
+        self.created = created
+        self.model = model
+        self.request = request
+        self.tokenizer = tokenizer
+        stopToken = request.stopToken(tokenizer: tokenizer)
+        (events, sink) = AsyncStream<ByteBuffer>.makeStream()
+        encoder.outputFormatting = [.sortedKeys]
+    }
+
+    private func send(_ chunk: StreamChunkBody) {
+        var buffer = ByteBuffer(string: "data: ")
+        buffer.writeBytes((try? encoder.encode(chunk)) ?? Data("{}".utf8))
+        buffer.writeString("\n\n")
+        sink.yield(buffer)
+    }
+
+    private func send(_ text: String, choice: Int, finish: String? = nil, logprobs: LogprobsBody? = nil) {
+        texts[choice, default: ""] += text
+        send(
+            StreamChunkBody(
+                id: id, created: created, model: model,
+                choices: [ChoiceBody(text: text, index: choice, logprobs: logprobs, finishReason: finish)]))
+    }
+
+    /// A generated token's logprobs entry, as `CompletionRendering` writes it in a plain answer.
+    private func logprobs(_ t: StreamedToken, text: String) -> LogprobsBody? {
+        guard let k = request.logprobs else { return nil }
+        var body = LogprobsBody()
+        body.tokens = [text]
+        body.tokenIDs = [Int(t.token)]
+        body.textOffset = [texts[t.completion, default: ""].count]
+        body.tokenLogprobs = [t.logprobs?.token.map(CompletionRendering.finite)]
+        if k > 0 {
+            var top: [String: Double] = [:]
+            for e in t.logprobs?.top ?? [] {
+                top[tokenizer.symbol(for: Int(e.token)) ?? ""] = CompletionRendering.finite(e.logprob)
+            }
+            body.topLogprobs = [top]
+        }
+        return body
+    }
+
+    /// Queues the echoed prompts (choices are prompts × n, in order): before any token can be decoded.
+    func begin() {
+        guard request.echo else { return }
+        for (p, prompt) in request.prompts.enumerated() {
+            let text = prompt.map { tokenizer.symbol(for: Int($0)) ?? "" }.joined()
+            for j in 0..<request.n { send(text, choice: p * request.n + j) }
+        }
+    }
+
+    /// One decoding step's tokens (called on the teacher's thread). The completions are the choices, in order.
+    func send(_ tokens: [StreamedToken]) {
+        for t in tokens {
+            if t.last, t.token == stopToken {
+                send("", choice: t.completion, finish: "stop")
+                continue
+            }
+            let text = tokenizer.symbol(for: Int(t.token)) ?? ""
+            send(text, choice: t.completion, logprobs: logprobs(t, text: text))
+            if t.last { send("", choice: t.completion, finish: "length") }
+        }
+    }
+
+    /// Ends the stream: the usage chunk (when asked for) and [DONE], or an error object if decoding failed.
+    func finish(_ result: Result<BatchResult, Error>) {
+        switch result {
+        case let .success(answer):
+            if request.includeUsage {
+                send(
+                    StreamChunkBody(
+                        id: id, created: created, model: model, choices: [], usage: UsageBody(answer.charge.usage)))
+            }
+        case .failure:
+            let error = ServiceError(
+                status: 500, message: "the server failed while decoding; the request was charged its reservation",
+                type: "server_error")
+            var buffer = ByteBuffer(string: "data: ")
+            buffer.writeBytes(error.body)
+            buffer.writeString("\n\n")
+            sink.yield(buffer)
+        }
+        sink.yield(ByteBuffer(string: "data: [DONE]\n\n"))
+        sink.finish()
     }
 }

@@ -6,6 +6,7 @@ import Foundation
 import FoundationNetworking
 import LabAPI
 import LabCore
+import LabExperiments
 
 #if canImport(FoundationNetworking)
 #endif
@@ -48,8 +49,10 @@ public final class HTTPTeacher: TeacherAPI, @unchecked Sendable {
             let lab = first["x_lab"] as? [String: Any],
             let V = lab["vocabulary_size"] as? Int, let T = lab["context_length"] as? Int
         else {
-            throw LabError.message(
-                "\(endpoint): GET /v1/models did not describe a distill-lab model (no x_lab block); is this a `distill-lab serve` endpoint?"
+            throw HTTPTeacherError(
+                url: endpoint.absoluteString, status: 200,
+                message:
+                    "GET /v1/models did not describe a distill-lab model (no x_lab block); is this a `distill-lab serve` endpoint?"
             )
         }
         model = id
@@ -98,7 +101,7 @@ public final class HTTPTeacher: TeacherAPI, @unchecked Sendable {
                 attempt += 1
                 continue
             }
-            throw LabError.message("\(request.url?.absoluteString ?? "?"): \(reply.status): \(message)")
+            throw HTTPTeacherError(url: request.url?.absoluteString ?? "?", status: reply.status, message: message)
         }
     }
 
@@ -115,7 +118,13 @@ public final class HTTPTeacher: TeacherAPI, @unchecked Sendable {
             done.signal()
         }.resume()
         done.wait()
-        let (data, response) = try result.get()
+        let data: Data, response: HTTPURLResponse?
+        do {
+            (data, response) = try result.get()
+        } catch {
+            throw HTTPTeacherError(
+                url: request.url?.absoluteString ?? "?", status: nil, message: error.localizedDescription)
+        }
         let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
         let headers = response?.allHeaderFields ?? [:]
         func header(_ name: String) -> String? {
@@ -195,5 +204,32 @@ public final class HTTPTeacher: TeacherAPI, @unchecked Sendable {
             }
         }
         return out
+    }
+}
+
+/// A request the server did not answer with 200: `status` nil when nothing answered at all (refused, timed out).
+public struct HTTPTeacherError: Error, CustomStringConvertible, Sendable {
+    public var url: String
+    public var status: Int?
+    public var message: String
+
+    public var description: String { "\(url): " + (status.map { "\($0): " } ?? "") + message }
+}
+
+/// LabExperiments' hook for `endpoint:` in attack experiments: opens an `HTTPTeacher`, sorting failures into
+/// unreachable, refused key and not-a-teacher so the experiment's error names the key to fix.
+public struct HTTPTeacherConnector: RemoteTeacherConnector {
+    public init() {}
+
+    public func connect(url: URL, apiKey: String, allPositions: Bool) throws -> any TeacherAPI {
+        do {
+            return try HTTPTeacher(endpoint: url, apiKey: apiKey, allPositions: allPositions)
+        } catch let error as HTTPTeacherError {
+            switch error.status {
+            case nil: throw RemoteTeacherError(.unreachable, error.message)
+            case 401?, 403?: throw RemoteTeacherError(.rejectedKey, "HTTP \(error.status ?? 0): \(error.message)")
+            default: throw RemoteTeacherError(.notATeacher, error.description)
+            }
+        }
     }
 }

@@ -167,9 +167,25 @@ public final class LedgerStore: Sendable {
     }
 
     /// Commits every row in one transaction (one fsync for a whole batch); returns once it is durable.
-    public func commit(_ rows: [ChargeRow]) throws {
-        guard !rows.isEmpty else { return }
+    /// Inserts `rows` and replaces the usage of the rows already committed under `settling`'s request ids (a
+    /// streamed request's reservation, settled to what it was served), in one transaction.
+    public func commit(_ rows: [ChargeRow], settling: [ChargeRow] = []) throws {
+        guard !rows.isEmpty || !settling.isEmpty else { return }
         try pool.write { db in
+            let update = try db.cachedStatement(
+                sql: """
+                    UPDATE charges SET queries = ?, input_tokens = ?, output_tokens = ?, cost_picodollars = ?, flops = ?
+                    WHERE request_id = ?
+                    """)
+            for r in settling {
+                try update.execute(arguments: [
+                    r.usage.queries, r.usage.inputTokens, r.usage.outputTokens, r.usage.cost.picodollars, r.usage.flops,
+                    r.requestID,
+                ])
+                guard db.changesCount == 1 else {
+                    throw LabError.message("no reserved charge for request \(r.requestID) to settle")
+                }
+            }
             let statement = try db.cachedStatement(
                 sql: """
                     INSERT INTO charges (request_id, account_id, time, endpoint, queries, input_tokens, output_tokens, cost_picodollars, flops)

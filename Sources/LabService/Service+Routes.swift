@@ -164,10 +164,11 @@ extension Service {
         ])
     }
 
-    /// Admits `queries` for `account` at the gateway, then has the batcher answer and charge them.
-    func serve(_ queries: [Query], account: StoredAccount, endpoint: String, requestID: String) async throws
-        -> BatchResult
-    {
+    /// Admits `queries` for `account` at the gateway, then has the batcher answer and charge them. With `stream`,
+    /// returns once the request's reservation is durable; the tokens and the settled answer reach `stream`.
+    func serve(
+        _ queries: [Query], account: StoredAccount, endpoint: String, requestID: String, stream: StreamTap? = nil
+    ) async throws -> BatchResult {
         for (i, q) in queries.enumerated() {
             try q.validate(vocabularySize: teacher.vocabularySize, contextLength: teacher.contextLength, index: i)
             try policy.check(q, index: i)
@@ -179,7 +180,10 @@ extension Service {
         case let .quotaExhausted(after): throw ServiceError.rateLimited(after, quota: true)
         }
         let result = try await batcher.submit(
-            BatchJob(queries: queries, requestID: requestID, account: account.id, endpoint: endpoint))
+            BatchJob(
+                queries: queries, requestID: requestID, account: account.id, accountName: account.name,
+                endpoint: endpoint, stream: stream))
+        if stream != nil { return result }
         metrics.served(
             inputTokens: result.charge.usage.inputTokens, outputTokens: result.charge.usage.outputTokens,
             picodollars: result.charge.usage.cost.picodollars)
@@ -199,6 +203,29 @@ extension Service {
             policy: policy, maxChoices: config.limits.maxChoices)
         try checkModel(parsed.model)
         let id = Self.requestID("cmpl")
+        if IncrementalStream.fits(parsed, tokenizer: tokenizer) {
+            let stream = IncrementalStream(
+                id: id, created: Int(Date().timeIntervalSince1970), model: modelName, request: parsed,
+                tokenizer: tokenizer)
+            stream.begin()
+            let metrics = self.metrics
+            let tap = StreamTap(
+                tokens: { stream.send($0) },
+                done: { result in
+                    if case let .success(answer) = result {
+                        let u = answer.charge.usage
+                        metrics.served(
+                            inputTokens: u.inputTokens, outputTokens: u.outputTokens, picodollars: u.cost.picodollars)
+                    }
+                    stream.finish(result)
+                })
+            _ = try await serve(
+                parsed.queries(tokenizer: tokenizer), account: account, endpoint: "completions", requestID: id,
+                stream: tap)
+            return Response(
+                status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                body: ResponseBody(asyncSequence: stream.events))
+        }
         let result = try await serve(
             parsed.queries(tokenizer: tokenizer), account: account, endpoint: "completions", requestID: id)
         let render = CompletionRendering(

@@ -22,6 +22,8 @@ public final class Service: @unchecked Sendable {
     public let store: LedgerStore
     let gateway: LiveGateway
     let batcher: Batcher
+    /// The defence pipeline of each account (one shared, or keyed per account).
+    let pipelines: DefencePipelines
     let metrics: ServiceMetrics
     let logger: Logger
     let keys = KeyCache()
@@ -56,6 +58,23 @@ public final class Service: @unchecked Sendable {
         } catch {
             throw config.issue(
                 ["defences"], "\(error)", fix: "known defences: \(DefenceRegistry.names.joined(separator: ", "))")
+        }
+        var secret: String?
+        if let watermarks = config.accountWatermarks {
+            guard let value = ProcessInfo.processInfo.environment[watermarks.secretEnvironment], !value.isEmpty else {
+                throw config.issue(
+                    ["account_watermarks", "secret_env"],
+                    "the environment variable \(watermarks.secretEnvironment) is not set; it holds the provider secret every account's watermark key is derived from",
+                    fix:
+                        "export \(watermarks.secretEnvironment)=SECRET (keep it: provenance tests re-derive the keys from it)"
+                )
+            }
+            secret = value
+        }
+        do {
+            pipelines = try DefencePipelines(shared: defences, secret: secret)
+        } catch {
+            throw config.issue(["account_watermarks"], "\(error)", fix: "add one kgw stage to defences")
         }
         var detectors: [(detector: any Detector, bans: Bool)] = []
         let names = config.detectors.ban.map { ($0, true) } + config.detectors.monitor.map { ($0, false) }
@@ -92,7 +111,7 @@ public final class Service: @unchecked Sendable {
             throw config.issue(["gateway"], "\(error)")
         }
         batcher = Batcher(
-            teacher: teacher, defences: defences, prices: config.api.prices, store: store, batching: config.batching,
+            teacher: teacher, pipelines: pipelines, prices: config.api.prices, store: store, batching: config.batching,
             seed: config.seed
         ) {
             metrics.batch(queries: $0, seconds: $1)
@@ -101,7 +120,7 @@ public final class Service: @unchecked Sendable {
 
     /// One line for `serve --check`: the teacher, defences, detectors and limits in force.
     public var summary: String {
-        let defences = config.defences.map(\.name)
+        let defences = config.defences.map(\.name) + (pipelines.isPerAccount ? ["(kgw key per account)"] : [])
         let limit =
             config.gateway.rateLimit.map {
                 "\($0.requestsPerMinute) req/min burst \($0.burst)" + ($0.queriesPerDay.map { ", \($0)/day" } ?? "")

@@ -28,6 +28,37 @@ public struct ServiceConfig: Decodable, @unchecked Sendable {
     public var limits = Limits()
     /// Seeds the server's randomness (defence noise, completions without a client seed).
     public var seed: UInt64 = 0
+    /// Per-account watermark keys: when set, the `kgw` stage of `defences` is keyed for each account by
+    /// LabForensics' AccountKeys (SHA-256 of the provider secret ‖ 0 ‖ the account's name); nil: one key for all.
+    public var accountWatermarks: AccountWatermarks?
+
+    /// `account_watermarks: {secret_env: VAR}` — the provider secret is read from the environment variable
+    /// `VAR` at start-up, never written in the file.
+    public struct AccountWatermarks: Decodable, Sendable, Equatable {
+        public var secretEnvironment: String
+        public init(secretEnvironment: String) { self.secretEnvironment = secretEnvironment }
+        enum CodingKeys: String, CodingKey { case secretEnvironment = "secret_env" }
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let path = decoder.codingPath.map(\.stringValue)
+            guard c.contains(.secretEnvironment) else {
+                throw SpecIssue(
+                    path + ["secret_env"], "is missing; the provider secret is read from an environment variable",
+                    fix: "add e.g. `secret_env: DISTILL_LAB_WATERMARK_SECRET`")
+            }
+            secretEnvironment = try c.decode(String.self, forKey: .secretEnvironment)
+            let allowed = CharacterSet(
+                charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+            guard !secretEnvironment.isEmpty, secretEnvironment.unicodeScalars.allSatisfy(allowed.contains),
+                secretEnvironment.first?.isNumber == false
+            else {
+                throw SpecIssue(
+                    path + ["secret_env"],
+                    "is '\(secretEnvironment)'; allowed: an environment variable's name (letters, digits, '_')",
+                    fix: "name the variable that holds the secret, not the secret, e.g. DISTILL_LAB_WATERMARK_SECRET")
+            }
+        }
+    }
 
     public struct Listen: Decodable, Sendable, Equatable {
         public var host = "127.0.0.1"
@@ -151,7 +182,7 @@ public struct ServiceConfig: Decodable, @unchecked Sendable {
 
     enum CodingKeys: String, CodingKey {
         case teacher, modelName = "model_name", listen, database, api, defences, gateway, detectors, batching, limits,
-            seed
+            seed, accountWatermarks = "account_watermarks"
     }
 
     public init(teacher: String) { self.teacher = teacher }
@@ -169,6 +200,14 @@ public struct ServiceConfig: Decodable, @unchecked Sendable {
         batching = try c.decodeIfPresent(Batching.self, forKey: .batching) ?? batching
         limits = try c.decodeIfPresent(Limits.self, forKey: .limits) ?? limits
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
+        accountWatermarks = try c.decodeIfPresent(AccountWatermarks.self, forKey: .accountWatermarks)
+        if accountWatermarks != nil, defences.filter({ $0.name == "kgw" }).count != 1 {
+            throw SpecIssue(
+                ["account_watermarks"],
+                "asks for per-account watermark keys, but `defences` has \(defences.filter { $0.name == "kgw" }.count) kgw stages; it needs exactly one",
+                fix: "add one `- kgw: {gamma: 0.25, delta: 2.0}` to defences (its key is replaced per account)",
+                atKey: true)
+        }
         if let name = modelName, name.isEmpty || name.contains(where: { $0 == "/" || $0.isWhitespace }) {
             throw SpecIssue(
                 ["model_name"], "is '\(name)'; a model id is one word without '/' or spaces",

@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import LabCore
 import LabExperiments
+import LabService
 
 /// Where results and cached teachers go.
 struct OutputOptions: ParsableArguments {
@@ -80,6 +81,8 @@ struct Run: ParsableCommand {
         options.allowDirtyTree = output.allowDirty
         options.showProgress = !quiet
         options.jobs = try CellJobs(parsing: output.jobs)
+        // Attack cells with `endpoint:` reach their served teacher over HTTP.
+        options.remoteTeachers = HTTPTeacherConnector()
         let summary = try Runner.run(experiment, options: options)
         ExperimentSummary.report(summary, experiment: experiment, output: options.output)
     }

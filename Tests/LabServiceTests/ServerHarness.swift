@@ -64,14 +64,15 @@ final class ServerHarness {
     var stderrPipe: Pipe?
     let session: URLSession
 
-    /// Writes the checkpoint and a config whose extra YAML lines are `extra` (top-level keys).
-    init(_ name: String, extra: String = "") throws {
+    /// Writes the checkpoint (or serves the one at `checkpoint`) and a config whose extra YAML lines are `extra`
+    /// (top-level keys).
+    init(_ name: String, extra: String = "", checkpoint: String? = nil) throws {
         scratch = ServiceScratch(name)
-        try TinyTeacher.write(to: scratch.url.appendingPathComponent("ck"))
+        if checkpoint == nil { try TinyTeacher.write(to: scratch.url.appendingPathComponent("ck")) }
         configPath = scratch.file(
             "serve.yaml",
             """
-            teacher: ck
+            teacher: \(checkpoint ?? "ck")
             model_name: tiny
             listen: {host: 127.0.0.1, port: 0}
             database: serve.sqlite

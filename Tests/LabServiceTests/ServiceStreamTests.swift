@@ -52,6 +52,18 @@ final class ServiceStreamTests: XCTestCase {
                     }
                     XCTAssertEqual(tokens, logprobs["tokens"] as? [String], "\(extra)")
                     XCTAssertEqual(values.count, (logprobs["token_logprobs"] as? [Any])?.count, "\(extra)")
+                    // The same served rows, read the same way: the same numbers, offsets and top-k.
+                    XCTAssertEqual(
+                        values.map { $0 as? Double }, (logprobs["token_logprobs"] as? [Any])?.map { $0 as? Double })
+                    for field in ["text_offset", "x_lab_token_ids"] {
+                        let streamed = mine.flatMap { (($0["logprobs"] as? [String: Any])?[field] as? [Int]) ?? [] }
+                        XCTAssertEqual(streamed, logprobs[field] as? [Int], "\(field) \(extra)")
+                    }
+                    // A null entry (the first echoed token has no context) stays nil on both sides.
+                    let top = mine.flatMap { (($0["logprobs"] as? [String: Any])?["top_logprobs"] as? [Any]) ?? [] }
+                    XCTAssertEqual(
+                        top.map { $0 as? [String: Double] },
+                        (logprobs["top_logprobs"] as? [Any])?.map { $0 as? [String: Double] }, "\(extra)")
                 } else {
                     XCTAssertTrue(mine.allSatisfy { $0["logprobs"] is NSNull }, "no logprobs unless asked for")
                 }
