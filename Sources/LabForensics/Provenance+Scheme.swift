@@ -25,6 +25,78 @@ public enum ProvenanceScheme: Sendable, Equatable {
         }
     }
 
+    /// h, the context window both schemes hash.
+    public var contextWidth: Int {
+        switch self {
+        case .kgw(let w): w.contextWidth
+        case .gumbel(let w): w.contextWidth
+        }
+    }
+
+    /// The distinct (h-token window, token) tuples of some texts, in order of first occurrence, grouped by window
+    /// so a key hashes each window once. Equal windows are equal token sequences, so the set is the one every
+    /// key's de-duplicated tally finds (which compares keyed window hashes; they differ only on a 2⁻⁶⁴ collision).
+    public struct DistinctTuples: Sendable {
+        /// Distinct windows, h tokens each.
+        public var windows: [[Int32]] = []
+        /// For each window, the distinct tokens that followed it.
+        public var tokens: [[Int32]] = []
+        public var count: Int { tokens.reduce(0) { $0 + $1.count } }
+
+        /// Every token of `texts` with a full h-token window (from its prompt where needed; prompt tokens are
+        /// context only). Throws on a token outside 0..<V, naming the text and position.
+        public init(texts: [[Int32]], prompts: [[Int32]]?, contextWidth h: Int, vocabularySize V: Int) throws {
+            var index: [[Int32]: Int] = [:]
+            var seen = Set<[Int32]>()
+            for (n, text) in texts.enumerated() {
+                let prompt = prompts?[n] ?? []
+                let full = prompt.isEmpty ? text : prompt + text
+                let first = max(prompt.count, h)
+                guard first < full.count else { continue }
+                for i in first..<full.count {
+                    let token = full[i]
+                    guard token >= 0, Int(token) < V else {
+                        throw LabError.message(
+                            "text \(n): token \(token) at position \(i - prompt.count) is outside the watermark's vocabulary 0..<\(V); score text in the tokenizer the watermark was made with"
+                        )
+                    }
+                    let window = Array(full[(i - h)..<i])
+                    guard seen.insert(window + [token]).inserted else { continue }
+                    if let w = index[window] {
+                        tokens[w].append(token)
+                    } else {
+                        index[window] = windows.count
+                        windows.append(window)
+                        tokens.append([token])
+                    }
+                }
+            }
+        }
+    }
+
+    /// The de-duplicated test of `tuples` under this key; the same as `evidence(texts:prompts:)` on the texts
+    /// they came from.
+    public func evidence(_ tuples: DistinctTuples) throws -> Evidence {
+        switch self {
+        case .kgw(let w):
+            var green = 0
+            for (window, tokens) in zip(tuples.windows, tuples.tokens) {
+                let c = w.contextHash(window[...]) ?? 0
+                for t in tokens where w.isGreen(token: t, contextHash: c) { green += 1 }
+            }
+            let s = WatermarkScore(green: green, scored: tuples.count, gamma: w.effectiveGamma)
+            return Evidence(score: s, scored: s.scored, statistic: Double(green), pValue: s.binomialPValue)
+        case .gumbel(let w):
+            var sum = 0.0
+            for (window, tokens) in zip(tuples.windows, tuples.tokens) {
+                let c = w.contextHash(window[...]) ?? 0
+                for t in tokens { sum += -log1p(-w.uniform(token: t, contextHash: c)) }
+            }
+            let s = GumbelScore(statistic: sum, scored: tuples.count)
+            return Evidence(score: nil, scored: s.scored, statistic: s.statistic, pValue: s.pValue)
+        }
+    }
+
     /// The same scheme and parameters under `key`.
     public func withKey(_ key: UInt64) throws -> ProvenanceScheme {
         switch self {

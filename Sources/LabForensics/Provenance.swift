@@ -141,13 +141,14 @@ public enum Provenance {
                 "\(prompts.count) prompts for \(texts.count) texts; give one prompt per text, or none")
         }
         let keys = try accounts.map { try AccountKeys.key(secret: secret, account: $0) }
+        // Which (window, token) tuples are distinct does not depend on the key: found once, scored N times.
+        let tuples = try ProvenanceScheme.DistinctTuples(
+            texts: texts, prompts: prompts, contextWidth: scheme.contextWidth, vocabularySize: scheme.vocabularySize)
         var rows = [Result<ProvenanceScheme.Evidence, Error>](
             repeating: .success(.init(score: nil, scored: 0, statistic: 0, pValue: 1)), count: keys.count)
         rows.withUnsafeMutableBufferPointer { out in
             Parallel.forChunks(keys.count, minimumPerChunk: 8) { range in
-                for k in range {
-                    out[k] = Result { try scheme.withKey(keys[k]).evidence(texts: texts, prompts: prompts) }
-                }
+                for k in range { out[k] = Result { try scheme.withKey(keys[k]).evidence(tuples) } }
             }
         }
         return try report(

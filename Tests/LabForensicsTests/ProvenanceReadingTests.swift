@@ -61,6 +61,32 @@ final class ProvenanceReadingTests: XCTestCase {
                 watermark: try KGWWatermark(key: 0, vocabularySize: 64)))
     }
 
+    /// Tracing de-duplicates once over token windows and then scores each key; that must equal each key's own
+    /// de-duplicated tally over the texts (hashed windows), for both schemes, with repeats, prompts and h = 2.
+    func testDistinctTuplesScoreAsEachKeysOwnTally() throws {
+        var rng = LabRNG(seed: 3)
+        let texts = (0..<6).map { _ in (0..<80).map { _ in Int32(rng.int(below: 5)) } }
+        let prompts = (0..<6).map { _ in [Int32(rng.int(below: 5)), Int32(rng.int(below: 5))] }
+        for h in [1, 2] {
+            let tuples = try ProvenanceScheme.DistinctTuples(
+                texts: texts, prompts: prompts, contextWidth: h, vocabularySize: 16)
+            for key in [UInt64(1), 99, 12345] {
+                for scheme in [
+                    ProvenanceScheme.kgw(try KGWWatermark(key: key, contextWidth: h, vocabularySize: 16)),
+                    .gumbel(try GumbelWatermark(key: key, contextWidth: h, vocabularySize: 16)),
+                ] {
+                    let a = try scheme.evidence(tuples), b = try scheme.evidence(texts: texts, prompts: prompts)
+                    XCTAssertEqual(a.scored, b.scored)
+                    XCTAssertLessThan(a.scored, 6 * 80)
+                    XCTAssertEqual(a.statistic, b.statistic, accuracy: 1e-9 * max(1, b.statistic))
+                    XCTAssertEqual(a.pValue, b.pValue, accuracy: 1e-9)
+                }
+            }
+        }
+        XCTAssertThrowsError(
+            try ProvenanceScheme.DistinctTuples(texts: [[0, 16]], prompts: nil, contextWidth: 1, vocabularySize: 16))
+    }
+
     func testCampaignCounterMovesAndSchemes() throws {
         var c = ProvenanceCampaign.Config()
         c.accounts = 100
