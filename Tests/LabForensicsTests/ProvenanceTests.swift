@@ -35,8 +35,12 @@ final class ProvenanceTests: XCTestCase {
         func sample(length: Int, watermark: KGWWatermark?, seed: UInt64) -> [Int32] {
             var rng = LabRNG(seed: seed, stream: "sample")
             var text: [Int32] = [Int32(rng.int(below: V))]
-            while text.count < length {
-                text.append(Int32(rng.categorical(distribution(prev: text.last!, watermark: watermark))))
+            // Each context's distribution is computed once (the same numbers every time it recurs).
+            var rows = [[Double]?](repeating: nil, count: V)
+            while let last = text.last, text.count < length {
+                let row = rows[Int(last)] ?? distribution(prev: last, watermark: watermark)
+                rows[Int(last)] = row
+                text.append(Int32(rng.categorical(row)))
             }
             return text
         }
