@@ -15,7 +15,8 @@ public enum ForensicsKind: ExperimentKind {
             case vocabularySize = "vocabulary_size", teacherScale = "teacher_scale", gamma, delta, accounts, proxies
             case proxyShare = "proxy_share", trainingTokens = "training_tokens", suspectTokens = "suspect_tokens", alpha
             case scheme, responseTokens = "response_tokens", counterMove = "counter_move", counterRate = "counter_rate"
-            case costAccounts = "cost_accounts", campaignShare = "campaign_share"
+            case costAccounts = "cost_accounts", campaignShare = "campaign_share", student
+            case studentSteps = "student_steps"
         }
 
         public init(from decoder: Decoder) throws {
@@ -50,6 +51,16 @@ public enum ForensicsKind: ExperimentKind {
                 }
                 config.counterMove = move
             }
+            if let v = try s.decodeIfPresent(String.self, forKey: .student) {
+                guard let student = ProvenanceCampaign.Student(rawValue: v) else {
+                    throw SpecIssue(
+                        ["forensics", "student"],
+                        "is '\(v)'; allowed: \(ProvenanceCampaign.Student.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
+                }
+                config.student = student
+            }
+            config.studentSteps = try s.decodeIfPresent(Int.self, forKey: .studentSteps) ?? config.studentSteps
             config.responseTokens = try s.decodeIfPresent(Int.self, forKey: .responseTokens) ?? config.responseTokens
             config.counterRate = try s.decodeIfPresent(Double.self, forKey: .counterRate) ?? config.counterRate
             config.costAccounts = try s.decodeIfPresent(Int.self, forKey: .costAccounts) ?? config.costAccounts
@@ -133,6 +144,14 @@ public enum ForensicsKind: ExperimentKind {
         try check(
             c.counterMove != .regenerate || c.responseTokens > 0, "counter_move",
             "is regenerate, which replaces whole responses; set response_tokens (e.g. 50)")
+        try check(
+            c.student == .bigram || c.scheme == .kgw, "student",
+            "is gpt, traced in reading mode, which is implemented for scheme kgw only")
+        try check(
+            c.student == .bigram || c.accounts <= 2000, "accounts",
+            "is \(c.accounts); with student gpt (reading mode keeps one tally per key) at most 2000")
+        try check(
+            (1...100_000).contains(c.studentSteps), "student_steps", "is \(c.studentSteps); allowed range 1...100000")
         try check(
             c.costAccounts == 0 || (2...10_000).contains(c.costAccounts), "cost_accounts",
             "is \(c.costAccounts); use 0 (not measured) or 2...10000")

@@ -61,6 +61,24 @@ final class ProvenanceReadingTests: XCTestCase {
                 watermark: try KGWWatermark(key: 0, vocabularySize: 64)))
     }
 
+    /// The campaign's GPT student, read in reading mode: trained 150 steps on one proxy's whole harvest it names the
+    /// proxy among 100 accounts; it needs the KGW scheme.
+    func testCampaignGPTStudentInReadingMode() throws {
+        var c = ProvenanceCampaign.Config()
+        c.accounts = 100
+        c.trainingTokens = 10_000
+        c.suspectTokens = 1000
+        c.responseTokens = 50
+        c.student = .gpt
+        c.studentSteps = 150
+        let o = try ProvenanceCampaign.run(c, seed: 2)
+        print("campaign GPT student, reading mode: log10 p of the proxy \(o.proxyLog10P)")
+        XCTAssertEqual(o.identificationRate, 1)
+        XCTAssertEqual(o.anyFalseAccusation, 0)
+        c.scheme = .gumbel
+        XCTAssertThrowsError(try ProvenanceCampaign.run(c, seed: 2))
+    }
+
     /// Tracing de-duplicates once over token windows and then scores each key; that must equal each key's own
     /// de-duplicated tally over the texts (hashed windows), for both schemes, with repeats, prompts and h = 2.
     func testDistinctTuplesScoreAsEachKeysOwnTally() throws {
