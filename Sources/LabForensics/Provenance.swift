@@ -36,6 +36,13 @@ public enum AccountKeys {
             gamma: template.gamma, delta: template.delta, key: key(secret: secret, account: account),
             contextWidth: template.contextWidth, vocabularySize: template.vocabularySize)
     }
+
+    /// `template` (either scheme) with its key replaced by `account`'s key.
+    public static func scheme(_ template: ProvenanceScheme, secret: String, account: String) throws
+        -> ProvenanceScheme
+    {
+        try template.withKey(key(secret: secret, account: account))
+    }
 }
 
 /// Corrections of N p-values for testing N keys at once. Adjusted p-values: reject key i at level α
@@ -73,9 +80,13 @@ public struct ProvenanceReport: Sendable, Equatable, Codable {
     }
     public struct Row: Sendable, Equatable, Codable {
         public var account: String
-        /// The account key's de-duplicated radioactivity score.
-        public var score: WatermarkScore
-        /// The exact binomial p-value of the de-duplicated test.
+        /// The account key's de-duplicated KGW radioactivity score (nil under the Gumbel scheme).
+        public var score: WatermarkScore?
+        /// Distinct tuples scored under the key.
+        public var scored: Int
+        /// The test statistic: the green count (KGW) or Σ −log(1 − r) (Gumbel).
+        public var statistic: Double
+        /// The exact p-value of the de-duplicated test (binomial for KGW, Gamma for Gumbel).
         public var pValue: Double
         public var bonferroni: Double
         public var benjaminiHochberg: Double
@@ -83,7 +94,8 @@ public struct ProvenanceReport: Sendable, Equatable, Codable {
         public var accused: Bool
 
         enum CodingKeys: String, CodingKey {
-            case account, score, pValue = "p_value", bonferroni, benjaminiHochberg = "benjamini_hochberg", accused
+            case account, score, scored, statistic, pValue = "p_value", bonferroni
+            case benjaminiHochberg = "benjamini_hochberg", accused
         }
     }
     public var mode: RadioactivityReport.Mode
@@ -112,22 +124,35 @@ public enum Provenance {
         watermark template: KGWWatermark,
         alpha: Double = 0.05, correction: ProvenanceReport.Correction = .bonferroni
     ) throws -> ProvenanceReport {
-        let marks = try watermarks(accounts: accounts, secret: secret, template: template, alpha: alpha)
-        var scores = [Result<WatermarkScore, Error>](
-            repeating: .success(WatermarkScore(green: 0, scored: 0, gamma: template.effectiveGamma)), count: marks.count
-        )
-        scores.withUnsafeMutableBufferPointer { out in
-            Parallel.forChunks(marks.count, minimumPerChunk: 8) { range in
-                for k in range {
-                    out[k] = Result {
-                        try KGWDetector(watermark: marks[k]).aggregate(
-                            texts: texts, prompts: prompts, deduplicate: true)
-                    }
-                }
+        try trace(
+            texts: texts, prompts: prompts, accounts: accounts, secret: secret, scheme: .kgw(template), alpha: alpha,
+            correction: correction)
+    }
+
+    /// Generation mode under either scheme: every account's key (the template's parameters, the account's key)
+    /// scores the de-duplicated tuples of `texts`; one exact p-value per account.
+    public static func trace(
+        texts: [[Int32]], prompts: [[Int32]]? = nil, accounts: [String], secret: String, scheme: ProvenanceScheme,
+        alpha: Double = 0.05, correction: ProvenanceReport.Correction = .bonferroni
+    ) throws -> ProvenanceReport {
+        try checkAccounts(accounts, alpha: alpha)
+        if let prompts, prompts.count != texts.count {
+            throw LabError.message(
+                "\(prompts.count) prompts for \(texts.count) texts; give one prompt per text, or none")
+        }
+        let keys = try accounts.map { try AccountKeys.key(secret: secret, account: $0) }
+        // Which (window, token) tuples are distinct does not depend on the key: found once, scored N times.
+        let tuples = try ProvenanceScheme.DistinctTuples(
+            texts: texts, prompts: prompts, contextWidth: scheme.contextWidth, vocabularySize: scheme.vocabularySize)
+        var rows = [Result<ProvenanceScheme.Evidence, Error>](
+            repeating: .success(.init(score: nil, scored: 0, statistic: 0, pValue: 1)), count: keys.count)
+        rows.withUnsafeMutableBufferPointer { out in
+            Parallel.forChunks(keys.count, minimumPerChunk: 8) { range in
+                for k in range { out[k] = Result { try scheme.withKey(keys[k]).evidence(tuples) } }
             }
         }
         return try report(
-            mode: .generation, accounts: accounts, scores: scores.map { try $0.get() }, alpha: alpha,
+            mode: .generation, accounts: accounts, evidence: rows.map { try $0.get() }, alpha: alpha,
             correction: correction)
     }
 
@@ -140,13 +165,22 @@ public enum Provenance {
         let marks = try watermarks(accounts: accounts, secret: secret, template: template, alpha: alpha)
         let reports = try Radioactivity.reading(student: student, texts: texts, watermarks: marks)
         return try report(
-            mode: .reading, accounts: accounts, scores: reports.map(\.deduplicated), alpha: alpha,
-            correction: correction)
+            mode: .reading, accounts: accounts,
+            evidence: reports.map {
+                .init(
+                    score: $0.deduplicated, scored: $0.deduplicated.scored, statistic: Double($0.deduplicated.green),
+                    pValue: $0.deduplicated.binomialPValue)
+            }, alpha: alpha, correction: correction)
     }
 
     static func watermarks(accounts: [String], secret: String, template: KGWWatermark, alpha: Double) throws
         -> [KGWWatermark]
     {
+        try checkAccounts(accounts, alpha: alpha)
+        return try accounts.map { try AccountKeys.watermark(template, secret: secret, account: $0) }
+    }
+
+    static func checkAccounts(_ accounts: [String], alpha: Double) throws {
         guard !accounts.isEmpty else {
             throw LabError.invalidConfig(key: "accounts", message: "is empty; give the account ids whose keys to test")
         }
@@ -158,18 +192,18 @@ public enum Provenance {
             throw LabError.invalidConfig(
                 key: "alpha", message: "is \(alpha); the error level must be in (0, 1), e.g. 0.05")
         }
-        return try accounts.map { try AccountKeys.watermark(template, secret: secret, account: $0) }
     }
 
     static func report(
-        mode: RadioactivityReport.Mode, accounts: [String], scores: [WatermarkScore], alpha: Double,
+        mode: RadioactivityReport.Mode, accounts: [String], evidence: [ProvenanceScheme.Evidence], alpha: Double,
         correction: ProvenanceReport.Correction
     ) throws -> ProvenanceReport {
-        let p = scores.map(\.binomialPValue)
+        let p = evidence.map(\.pValue)
         let bonf = MultipleTesting.bonferroni(p), bh = MultipleTesting.benjaminiHochberg(p)
         var rows = accounts.indices.map { i in
             ProvenanceReport.Row(
-                account: accounts[i], score: scores[i], pValue: p[i], bonferroni: bonf[i], benjaminiHochberg: bh[i],
+                account: accounts[i], score: evidence[i].score, scored: evidence[i].scored,
+                statistic: evidence[i].statistic, pValue: p[i], bonferroni: bonf[i], benjaminiHochberg: bh[i],
                 accused: (correction == .bonferroni ? bonf[i] : bh[i]) <= alpha)
         }
         rows.sort { ($0.pValue, $0.account) < ($1.pValue, $1.account) }
