@@ -48,7 +48,7 @@ public final class Attack {
             attack: config, strategy: run.strategy.summary, harvest: run.mode.summary, loss: run.distiller.loss.summary,
             defences: target.defences.summary, studentWidth: c.width, studentLayers: c.layers,
             studentParameters: c.parameterCount,
-            teacher: run.evaluator.reference, points: points)
+            teacher: run.evaluator.reference, points: points, plan: run.mode.chosenPlan)
     }
 
     /// Everything one run holds while it goes.
