@@ -113,7 +113,9 @@ public final class Attack {
             vocabularySize: V, teacherContext: T, teacher: target.teacherConfig)
         let evalLength = config.evaluation.length ?? lengths.upperBound
         let longestText = max(
-            lengths.upperBound + ((mode as? CompletionHarvest).map { $0.maxNewTokens - 1 } ?? 0), evalLength)
+            lengths.upperBound
+                + ((mode as? CompletionHarvest).map { $0.maxNewTokens - 1 }
+                    ?? (mode as? AdaptiveHarvest).map { $0.completionTokens - 1 } ?? 0), evalLength)
         guard studentConfig.contextLength >= longestText else {
             throw LabError.invalidConfig(
                 key: "student.context_length",

@@ -99,4 +99,23 @@ final class AdaptiveFilterTests: XCTestCase {
         XCTAssertGreaterThan(poisoned.single.tv, 0.85)
         XCTAssertGreaterThan(poisoned.kept.tv, 0.85)
     }
+
+    /// Forced through a config, the filter plan runs as an attack: every sampled completion is charged, one
+    /// record per prompt keeps one completion's tokens as targets, and the plan is reported.
+    func testAForcedFilterRunsAsAnAttackAndChargesEveryCompletion() throws {
+        let teacher = try ExtractionFixture.teacher(V: V)
+        let config = ExtractionFixture.config(
+            strategy: .ownCorpus(.fresh), harvest: HarvestSpec("adaptive", ["plan": .string("filter")]),
+            budget: .queries([40]))
+        let attack = Attack(config: config, target: ExtractionFixture.target(teacher))
+        let curve = try attack.run()
+        XCTAssertEqual(curve.plan, "filter(4)")
+        let ledger = try XCTUnwrap(attack.api?.ledger.usage(Attack.account))
+        XCTAssertEqual(ledger.queries, attack.harvest.usage.queries)
+        XCTAssertEqual(ledger.queries, 4 * attack.harvest.records.count)
+        for record in attack.harvest.records {
+            XCTAssertEqual(record.targets.count, 8)
+            XCTAssertEqual(record.text.count, record.promptLength + 7)
+        }
+    }
 }

@@ -298,6 +298,13 @@ public final class AdaptiveHarvest: RegisteredHarvestMode {
         return contextLength - 1
     }
 
+    /// Tokens a record's text gains after its prompt: `filter`'s completions (all but the last are text),
+    /// else none beyond the one target.
+    public var completionTokens: Int {
+        if case .filter? = forced { return filterTokens }
+        return 1
+    }
+
     /// Whether the views of `invert` fit under the policy's cap.
     var inversionAllowed: Bool {
         biasWithLogprobs && (ReverseSigmoidInversion.viewBiases(inversionViews).last ?? 0) <= biasCap
