@@ -115,7 +115,8 @@ public final class Attack {
         let longestText = max(
             lengths.upperBound
                 + ((mode as? CompletionHarvest).map { $0.maxNewTokens - 1 }
-                    ?? (mode as? AdaptiveHarvest).map { $0.completionTokens - 1 } ?? 0), evalLength)
+                    ?? (mode as? AdaptiveHarvest).map { $0.completionTokens - 1 } ?? 0),
+            evalLength)
         guard studentConfig.contextLength >= longestText else {
             throw LabError.invalidConfig(
                 key: "student.context_length",
