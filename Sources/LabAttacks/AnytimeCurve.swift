@@ -35,10 +35,12 @@ public struct AnytimeCurve: Codable, Equatable, Sendable {
     public var studentParameters: Int
     public var teacher: TeacherReference
     public var points: [CurvePoint]
+    /// What a harvest that decides as it goes (`adaptive`) chose, with what it measured; nil for the others.
+    public var plan: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case attack, strategy, harvest, loss, defences, studentWidth = "student_width", studentLayers = "student_layers"
-        case studentParameters = "student_parameters", teacher, points
+        case studentParameters = "student_parameters", teacher, points, plan
     }
 
     public var unit: BudgetUnit { attack.budget.unit }

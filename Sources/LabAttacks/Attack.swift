@@ -48,7 +48,7 @@ public final class Attack {
             attack: config, strategy: run.strategy.summary, harvest: run.mode.summary, loss: run.distiller.loss.summary,
             defences: target.defences.summary, studentWidth: c.width, studentLayers: c.layers,
             studentParameters: c.parameterCount,
-            teacher: run.evaluator.reference, points: points)
+            teacher: run.evaluator.reference, points: points, plan: run.mode.chosenPlan)
     }
 
     /// Everything one run holds while it goes.
@@ -113,7 +113,10 @@ public final class Attack {
             vocabularySize: V, teacherContext: T, teacher: target.teacherConfig)
         let evalLength = config.evaluation.length ?? lengths.upperBound
         let longestText = max(
-            lengths.upperBound + ((mode as? CompletionHarvest).map { $0.maxNewTokens - 1 } ?? 0), evalLength)
+            lengths.upperBound
+                + ((mode as? CompletionHarvest).map { $0.maxNewTokens - 1 }
+                    ?? (mode as? AdaptiveHarvest).map { $0.completionTokens - 1 } ?? 0),
+            evalLength)
         guard studentConfig.contextLength >= longestText else {
             throw LabError.invalidConfig(
                 key: "student.context_length",

@@ -88,11 +88,25 @@ public struct CellResult: Codable, Equatable, Sendable {
     /// a student's fidelity after 1k, 3k, 10k queries. Tables and plots treat the milestone labels as one
     /// more axis; `metrics` and `costs` above hold what applies to the whole cell.
     public var curve: [Point]
+    /// Words a cell reports beside its numbers (e.g. the plan an adaptive attacker chose): one more column
+    /// each in results.csv, after the numbers; never a table's value.
+    public var notes: [Note]
 
-    public init(metrics: [Entry] = [], costs: [Entry] = [], curve: [Point] = []) {
+    /// A named piece of text a cell reports.
+    public struct Note: Codable, Equatable, Sendable {
+        public var name: String
+        public var text: String
+        public init(_ name: String, _ text: String) {
+            self.name = name
+            self.text = text
+        }
+    }
+
+    public init(metrics: [Entry] = [], costs: [Entry] = [], curve: [Point] = [], notes: [Note] = []) {
         self.metrics = metrics
         self.costs = costs
         self.curve = curve
+        self.notes = notes
     }
 
     /// The value of a metric or cost by name (nil when absent or not applicable).
@@ -100,13 +114,14 @@ public struct CellResult: Codable, Equatable, Sendable {
         (metrics.first { $0.name == name } ?? costs.first { $0.name == name })?.value
     }
 
-    enum CodingKeys: String, CodingKey { case metrics, costs, curve }
+    enum CodingKeys: String, CodingKey { case metrics, costs, curve, notes }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         metrics = try c.decode([Entry].self, forKey: .metrics)
         costs = try c.decode([Entry].self, forKey: .costs)
         curve = try c.decodeIfPresent([Point].self, forKey: .curve) ?? []
+        notes = try c.decodeIfPresent([Note].self, forKey: .notes) ?? []
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -114,6 +129,7 @@ public struct CellResult: Codable, Equatable, Sendable {
         try c.encode(metrics, forKey: .metrics)
         try c.encode(costs, forKey: .costs)
         if !curve.isEmpty { try c.encode(curve, forKey: .curve) }
+        if !notes.isEmpty { try c.encode(notes, forKey: .notes) }
     }
 }
 

@@ -178,6 +178,6 @@ public enum AttackKind: ExperimentKind {
         return CellResult(
             metrics: [
                 .init("teacher_perplexity", curve.teacher.perplexity), .init("entropy_rate", curve.teacher.entropyRate),
-            ], costs: [], curve: points)
+            ], costs: [], curve: points, notes: curve.plan.map { [.init("plan", $0)] } ?? [])
     }
 }

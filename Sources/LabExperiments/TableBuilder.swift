@@ -138,11 +138,20 @@ enum TableBuilder {
                 ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
         }
         let outputs = results.outputs.map(\.name)
-        var lines = [(["index", "hash"] + results.axes.map(\.name) + outputs).map(field).joined(separator: ",")]
+        // Notes (words a cell reports) follow the numbers, in order of first appearance; none, no columns.
+        var noteNames: [String] = []
+        for record in results.records {
+            for note in record.result.notes where !noteNames.contains(note.name) { noteNames.append(note.name) }
+        }
+        var lines = [
+            (["index", "hash"] + results.axes.map(\.name) + outputs + noteNames).map(field).joined(separator: ",")
+        ]
         for row in results.rows {
             let values = outputs.map { name in row.value(name).map(JSONValue.spell) ?? "" }
+            let notes = noteNames.map { name in row.record.result.notes.first { $0.name == name }?.text ?? "" }
             lines.append(
-                ([String(row.cell.index), row.cell.hash] + row.labels + values).map(field).joined(separator: ","))
+                ([String(row.cell.index), row.cell.hash] + row.labels + values + notes).map(field).joined(
+                    separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -39,9 +39,13 @@ public protocol HarvestMode {
     func queries(for prompt: [Int32], vocabularySize: Int) -> [Query]
     /// The record made of the answers to `queries(for: prompt)`, in the same order.
     func record(prompt: [Int32], responses: [Response], vocabularySize: Int) -> HarvestRecord
+    /// What a mode that decides as it goes has chosen so far, with what it measured; nil for the others.
+    var chosenPlan: String? { get }
 }
 
 extension HarvestMode {
+    public var chosenPlan: String? { nil }
+
     /// "name(key=value, ...)".
     public var summary: String {
         parameters.isEmpty
