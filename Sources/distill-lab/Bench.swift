@@ -9,7 +9,9 @@ struct Bench: ParsableCommand {
         abstract: "Measure the engine's throughput against the machine's sgemm peak.")
 
     @OptionGroup var threads: ThreadOptions
-    @Option(help: "Configs to run: tiny, small or all.")
+    @Option(
+        help:
+            "Configs to run, comma-separated: tiny, small, tiny-b8, nanogpt, bpe; or all (tiny and small).")
     var config: String = "all"
     @Option(help: "Modes: train, infer, decode, or all (comma-separated).")
     var mode: String = "all"
@@ -21,8 +23,10 @@ struct Bench: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard ["tiny", "small", "all"].contains(config) else {
-            throw ValidationError("--config must be tiny, small or all (got '\(config)')")
+        let names = BenchmarkConfig.named.map(\.name)
+        guard config == "all" || config.split(separator: ",").allSatisfy({ names.contains(String($0)) }) else {
+            throw ValidationError(
+                "--config must be all or a comma-separated list of \(names.joined(separator: ", ")) (got '\(config)')")
         }
         guard AttentionKernel(rawValue: attention) != nil else {
             throw ValidationError("--attention must be gemm or fused")
@@ -40,7 +44,9 @@ struct Bench: ParsableCommand {
     func run() throws {
         try threads.scope {
             let configs: [BenchmarkConfig] =
-                config == "all" ? [.tiny, .small] : (config == "tiny" ? [.tiny] : [.small])
+                config == "all"
+                ? [.tiny, .small]
+                : config.split(separator: ",").compactMap { name in BenchmarkConfig.named.first { $0.name == name } }
             let modes: Set<String> =
                 mode == "all" ? ["train", "infer", "decode"] : Set(mode.split(separator: ",").map(String.init))
             let peak = try EngineBenchmark.sgemmPeak(seconds: min(2, seconds))
