@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""PyTorch CPU eager reference benchmark: the same tiny GPT-2 as DistillLab's Swift engine, to run side by side with `distill-lab bench`.
-It is a throughput/memory yardstick only, not a trainer, not a correctness oracle (no data, no checkpoints, no torch.compile).
+"""PyTorch CPU reference benchmark: the same tiny GPT-2 as DistillLab's Swift engine, to run side by side with `distill-lab bench`.
+Training and full-sequence inference run the model below in eager mode, or through torch.compile with --compile; decode runs
+Hugging Face transformers' GPT2LMHeadModel.generate() (KV cache, sampling at temperature 1, same shapes as the engine's decode).
+It is a throughput/memory yardstick only, not a trainer, not a correctness oracle (no data, no checkpoints).
 """
 
 import argparse
@@ -12,9 +14,15 @@ import statistics
 import sys
 import time
 
+# The same shapes as `distill-lab bench --config NAME` (BenchmarkConfig in Sources/LabModel/Benchmark.swift).
 CONFIGS = {
     "tiny": dict(V=96, T=64, C=128, L=4, NH=4, B=32),
     "small": dict(V=96, T=128, C=256, L=6, NH=8, B=16),
+    # Student-sized batches: tiny at batch 8, and nanoGPT's shakespeare_char CPU recipe (65 symbols, batch 12).
+    "tiny-b8": dict(V=96, T=64, C=128, L=4, NH=4, B=8),
+    "nanogpt": dict(V=65, T=64, C=128, L=4, NH=4, B=12),
+    # A byte-level BPE vocabulary: the unembedding (C x V) is as large as all four blocks together.
+    "bpe": dict(V=2048, T=128, C=128, L=4, NH=4, B=16),
 }
 
 LR = 3e-4
@@ -28,9 +36,10 @@ N_BATCHES = 8  # pre-generated random batches, cycled (generation is outside the
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--config", choices=["tiny", "small", "all"], default="all")
+    p.add_argument("--config", choices=[*CONFIGS, "all"], default="all")
     p.add_argument("--threads", type=int, required=True, help="torch intra-op threads")
-    p.add_argument("--mode", choices=["train", "infer", "all"], default="all")
+    p.add_argument("--mode", choices=["train", "infer", "decode", "all"], default="all")
+    p.add_argument("--compile", action="store_true", help="train/infer through torch.compile (inductor) instead of eager")
     p.add_argument("--seconds", type=float, default=10.0, help="minimum timed seconds per (config, mode)")
     p.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
     return p.parse_args()
@@ -125,6 +134,8 @@ def flops_per_token(cfg, mode):
     N = 12 * L * C * C + C * V
     if mode == "train":
         return 6 * N + 12 * L * C * T
+    if mode == "decode":
+        return 2 * N + 4 * L * C * (T // 2)
     return 2 * N + 4 * L * C * T
 
 
@@ -153,14 +164,38 @@ def timed_loop(step_fn, seconds):
     return times
 
 
+def hf_generate_step(cfg):
+    """One timed call: B one-token prompts, T - 1 new tokens each, sampled at temperature 1 with the KV cache."""
+    from transformers import GPT2Config, GPT2LMHeadModel  # noqa: E402  (only decode needs transformers)
+
+    config = GPT2Config(vocab_size=cfg["V"], n_positions=cfg["T"], n_embd=cfg["C"], n_layer=cfg["L"],
+                        n_head=cfg["NH"], activation_function="gelu_new", resid_pdrop=0, embd_pdrop=0,
+                        attn_pdrop=0, bos_token_id=0, eos_token_id=None, pad_token_id=0)
+    model = GPT2LMHeadModel(config).eval()
+    g = torch.Generator().manual_seed(SEED)
+    prompts = torch.randint(0, cfg["V"], (cfg["B"], 1), generator=g)
+    new = cfg["T"] - 1
+
+    def step(i):
+        with torch.inference_mode():
+            out = model.generate(prompts, attention_mask=torch.ones_like(prompts), do_sample=True, temperature=1.0,
+                                 top_k=0, top_p=1.0, max_new_tokens=new, min_new_tokens=new, use_cache=True)
+        assert out.shape == (cfg["B"], cfg["T"])
+
+    return step
+
+
 def run(name, cfg, mode, seconds):
     torch.manual_seed(SEED)
     model = GPT2(cfg["V"], cfg["T"], cfg["C"], cfg["L"], cfg["NH"])
     batches = make_batches(cfg)
     baseline = current_rss_mib()
     extra = {}
+    forward = torch.compile(model) if args.compile else model
 
-    if mode == "train":
+    if mode == "decode":
+        times = timed_loop(hf_generate_step(cfg), seconds)
+    elif mode == "train":
         model.train()
         decay = [p for p in model.parameters() if p.dim() == 2]
         no_decay = [p for p in model.parameters() if p.dim() != 2]
@@ -175,7 +210,7 @@ def run(name, cfg, mode, seconds):
         def step(i):
             x, y = batches[i % N_BATCHES]
             opt.zero_grad(set_to_none=True)
-            logits = model(x)
+            logits = forward(x)
             loss = F.cross_entropy(logits.view(-1, V), y.view(-1))
             loss.backward()
             opt.step()
@@ -189,14 +224,15 @@ def run(name, cfg, mode, seconds):
 
         def step(i):
             x, _ = batches[i % N_BATCHES]
-            with torch.inference_mode():
-                logits = model(x)
+            with torch.no_grad() if args.compile else torch.inference_mode():
+                logits = forward(x)
             assert logits.shape == (cfg["B"], cfg["T"], cfg["V"])
 
         times = timed_loop(step, seconds)
 
     peak = peak_rss_mib()
-    tokens = cfg["B"] * cfg["T"]
+    # Decode produces T - 1 tokens per sequence and averages its attention over T / 2 positions (as the engine's).
+    tokens = cfg["B"] * (cfg["T"] - 1 if mode == "decode" else cfg["T"])
     med = statistics.median(times)
     mean = sum(times) / len(times)
     tps_med = tokens / med
@@ -208,6 +244,7 @@ def run(name, cfg, mode, seconds):
         config=name,
         threads=args.threads,
         mode=mode,
+        compiled=args.compile and mode != "decode",
         tokens_per_s=round(tps_med, 1),
         tokens_per_s_mean=round(tps_mean, 1),
         step_ms=round(med * 1e3, 3),
@@ -237,7 +274,7 @@ def blas_summary():
 
 def main():
     configs = ["tiny", "small"] if args.config == "all" else [args.config]
-    modes = ["train", "infer"] if args.mode == "all" else [args.mode]
+    modes = ["train", "infer", "decode"] if args.mode == "all" else [args.mode]
 
     if not args.json:
         print(f"torch {torch.__version__}  threads={torch.get_num_threads()} "

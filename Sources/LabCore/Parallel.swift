@@ -19,8 +19,25 @@ import Synchronization
 #endif
 
 public enum Parallel {
-    /// Worker count for the lab's own loops (defaults to the machine's active cores).
-    nonisolated(unsafe) public static var workers: Int = max(1, ProcessInfoCores.active)
+    /// The worker count outside any `withWorkers` scope: the machine's active cores.
+    public static let defaultWorkers = max(1, ProcessInfoCores.active)
+
+    /// Worker count for the lab's own loops on the calling thread: the innermost `withWorkers` scope's,
+    /// else `defaultWorkers`. Regions run by the pool's helpers (and nested regions) see their caller's.
+    public static var workers: Int {
+        let stored = Int(bitPattern: pthread_getspecific(WorkerScope.key))
+        return stored > 0 ? stored : defaultWorkers
+    }
+
+    /// Runs `body` with `workers` set to `n` (at least 1) on the calling thread, then restores the
+    /// previous value. A run, a cell or a test picks its worker count this way; nothing is process-wide,
+    /// so cells side by side on their own threads each keep theirs.
+    public static func withWorkers<R>(_ n: Int, _ body: () throws -> R) rethrows -> R {
+        let saved = pthread_getspecific(WorkerScope.key)
+        pthread_setspecific(WorkerScope.key, UnsafeRawPointer(bitPattern: max(1, n)))
+        defer { pthread_setspecific(WorkerScope.key, saved) }
+        return try body()
+    }
 
     /// Pieces a reduction or a split product is cut into, whatever the worker count: the order of
     /// additions (and each BLAS call's shape) depends only on the problem. Two, so that two workers
@@ -101,9 +118,19 @@ public enum Parallel {
             if n == 1 { body(0) }
             return
         }
-        if let pool = WorkerPool.shared(size: n), pool.tryRun(n, body) { return }
-        DispatchQueue.concurrentPerform(iterations: n, execute: body)
+        let scope = workers
+        if let pool = WorkerPool.shared(size: n), pool.tryRun(n, scope: scope, body) { return }
+        DispatchQueue.concurrentPerform(iterations: n) { i in withWorkers(scope) { body(i) } }
     }
+}
+
+/// The thread-local slot behind `Parallel.workers` (0, unset, reads as the default).
+enum WorkerScope {
+    static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
 }
 
 /// Persistent worker threads for `Parallel.perform`. Worker `w` (1…) runs item `w` of each region
@@ -119,6 +146,8 @@ final class WorkerPool: @unchecked Sendable {
     /// (release) and read by workers after they see the bump (acquire).
     private nonisolated(unsafe) var body: ((Int) -> Void)?
     private nonisolated(unsafe) var items = 0
+    /// The caller's worker count, which the helpers take for the region (nested regions see it).
+    private nonisolated(unsafe) var scope = 1
     private var mutex = pthread_mutex_t()
     private var condition = pthread_cond_t()
     private nonisolated(unsafe) var sleepers = 0
@@ -151,12 +180,13 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     /// Runs one region on the pool; false (nothing run) when another region holds it.
-    func tryRun(_ n: Int, _ work: (Int) -> Void) -> Bool {
+    func tryRun(_ n: Int, scope: Int, _ work: (Int) -> Void) -> Bool {
         guard n - 1 <= helpers, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
         else { return false }
         withoutActuallyEscaping(work) { work in
             body = work
             items = n
+            self.scope = scope
             // Every worker acknowledges every region (those past `n` without running anything), so
             // none can lag into the next region and read its body.
             pending.store(helpers, ordering: .relaxed)
@@ -194,7 +224,7 @@ final class WorkerPool: @unchecked Sendable {
                 current = generation.load(ordering: .acquiring)
             }
             seen = current
-            if w < items, let work = body { work(w) }
+            if w < items, let work = body { Parallel.withWorkers(scope) { work(w) } }
             pending.wrappingSubtract(1, ordering: .releasing)
         }
     }

@@ -176,7 +176,7 @@ enum CellScheduler {
     static func run(
         _ todo: [PlannedCell], of experiment: Experiment, options: RunOptions, store: CellStore, commit: String
     ) throws -> ScheduleOutcome {
-        let workers = max(1, Parallel.workers)
+        let workers = max(1, options.threads)
         let jobs: Int
         let note: String
         switch options.jobs {
@@ -234,17 +234,15 @@ enum CellScheduler {
         let display = CellProgress(
             label: experiment.name, total: todo.count, slots: jobs, enabled: options.showProgress,
             log: options.log)
-        let saved = Parallel.workers
-        Parallel.workers = max(1, workers / jobs)
-        defer { Parallel.workers = saved }
-
         let shared = SharedQueue(todo)
         let contexts = (0..<jobs).map { _ in
             RunContext(
                 cache: options.cache, showProgress: false, log: { display.log($0) },
                 remoteTeachers: options.remoteTeachers)
         }
-        let body: (Int) -> Void = { slot in
+        // Each slot runs its cells on its own thread with its share of the workers.
+        let perCell = max(1, workers / jobs)
+        func runSlot(_ slot: Int) {
             let context = contexts[slot]
             while let (i, cell) = shared.next() {
                 display.started(slot, text: "cell \(cell.index) \(Runner.describe(cell, in: experiment))")
@@ -258,6 +256,9 @@ enum CellScheduler {
                     return
                 }
             }
+        }
+        let body: (Int) -> Void = { slot in
+            Parallel.withWorkers(perCell) { runSlot(slot) }
         }
         let unchecked = UncheckedSendable(body)
         var threads: [Thread] = []

@@ -56,7 +56,8 @@ public struct RunOptions {
     public var showProgress = true
     /// Cells to run at once (`--jobs`): chosen by CellCostModel, or fixed.
     public var jobs: CellJobs = .auto
-    /// Worker threads (recorded in the manifest; the caller sets Parallel.workers).
+    /// Worker threads: the run's `Parallel.withWorkers` scope, shared out among cells run side by side;
+    /// recorded in the manifest.
     public var threads: Int
     /// Progress lines and notes, to standard error by default.
     public var log: (String) -> Void
@@ -89,7 +90,12 @@ public struct RunSummary {
 }
 
 public enum Runner {
+    /// Runs the experiment's cells (those of `options.shard`) with `options.threads` workers, then writes its results.
     public static func run(_ experiment: Experiment, options: RunOptions) throws -> RunSummary {
+        try Parallel.withWorkers(options.threads) { try runCells(experiment, options: options) }
+    }
+
+    private static func runCells(_ experiment: Experiment, options: RunOptions) throws -> RunSummary {
         let start = Date()
         let store = options.cells
         try OutputOwner.check(experiment, output: options.output, allowForeign: options.overwriteForeign)

@@ -19,6 +19,18 @@ public struct BenchmarkConfig: Sendable {
     public static let small = BenchmarkConfig(
         name: "small", model: GPTConfig(vocabularySize: 96, contextLength: 128, width: 256, layers: 6, heads: 8),
         batch: 16)
+    /// `tiny` at a student's batch, where fixed per-step costs weigh more.
+    public static let tinyBatch8 = BenchmarkConfig(name: "tiny-b8", model: tiny.model, batch: 8)
+    /// nanoGPT's shakespeare_char recipe for a CPU (65 symbols, width 128, 4 layers, context 64, batch 12).
+    public static let nanoGPT = BenchmarkConfig(
+        name: "nanogpt", model: GPTConfig(vocabularySize: 65, contextLength: 64, width: 128, layers: 4, heads: 4),
+        batch: 12)
+    /// A byte-level BPE vocabulary of 2,048: the tied unembedding is as large as the four blocks together.
+    public static let bpe = BenchmarkConfig(
+        name: "bpe", model: GPTConfig(vocabularySize: 2048, contextLength: 128, width: 128, layers: 4, heads: 4),
+        batch: 16)
+    /// Every named config; scripts/torch_bench.py has the same shapes under the same names.
+    public static let named: [BenchmarkConfig] = [tiny, small, tinyBatch8, nanoGPT, bpe]
 }
 
 public struct ThroughputResult: Codable, Sendable {

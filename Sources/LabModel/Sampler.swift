@@ -50,14 +50,17 @@ public struct SamplingOptions: Codable, Equatable, Sendable {
     }
 }
 
-/// K and V of every layer for B sequences up to the context length: (L, B, T, C) each.
+/// K and V of every layer for B sequences up to the context length, head by head: (L, B, NH, T, hs) each.
+/// One head's keys (and values) are contiguous, so a decode step's attention streams them from memory
+/// instead of gathering 32-float pieces at a stride of C.
 final class KVCache {
-    let B: Int, T: Int, C: Int
+    let B: Int, T: Int, C: Int, NH: Int
     let keys: [FloatBuffer], values: [FloatBuffer]
-    init(layers: Int, B: Int, T: Int, C: Int) {
+    init(layers: Int, B: Int, T: Int, C: Int, heads: Int) {
         self.B = B
         self.T = T
         self.C = C
+        NH = heads
         keys = (0..<layers).map { _ in FloatBuffer(count: B * T * C) }
         values = (0..<layers).map { _ in FloatBuffer(count: B * T * C) }
     }
@@ -101,7 +104,7 @@ public final class Sampler {
                 throw LabError.message("prompt \(i) has token \(t) outside the vocabulary 0..<\(V)")
             }
         }
-        let cache = KVCache(layers: cfg.layers, B: B, T: T, C: C)
+        let cache = KVCache(layers: cfg.layers, B: B, T: T, C: C, heads: NH)
         let s = DecodeState(B: B, C: C, V: V, T: T, workers: Parallel.workers)
         var rngs = (0..<B).map { LabRNG(seed: seed, stream: "sample-\($0)") }
         var outputs = [[Int32]](repeating: [], count: B)
@@ -197,21 +200,26 @@ public final class Sampler {
             linearForward(
                 out: s.qkv.pointer, x: s.ln.pointer, weight: P + o.qkvWeight, bias: P + o.qkvBias, N: B, IC: C,
                 OC: 3 * C)
+            // Head h of sequence i keeps its keys at K[(i·NH + h)·T·hs + j·hs ..< +hs], j < T (values alike).
             let K = cache.keys[l].pointer, Vc = cache.values[l].pointer
             for i in 0..<B {
-                (K + (i * T + pos) * C).update(from: s.qkv.pointer + i * 3 * C + C, count: C)
-                (Vc + (i * T + pos) * C).update(from: s.qkv.pointer + i * 3 * C + 2 * C, count: C)
+                for h in 0..<NH {
+                    let at = ((i * NH + h) * T + pos) * hs, from = s.qkv.pointer + i * 3 * C + h * hs
+                    (K + at).update(from: from + C, count: hs)
+                    (Vc + at).update(from: from + 2 * C, count: hs)
+                }
             }
             let n = pos + 1
             forEachWithWorker(B * NH) { bh, worker in
                 let i = bh / NH, h = bh % NH
                 let q = s.qkv.pointer + i * 3 * C + h * hs
+                let keys = K + bh * T * hs, values = Vc + bh * T * hs
                 let sc = s.scores.pointer + worker * T
-                for j in 0..<n { sc[j] = Vec.dot(hs, q, K + (i * T + j) * C + h * hs) * scale }
+                for j in 0..<n { sc[j] = Vec.dot(hs, q, keys + j * hs) * scale }
                 maskedSoftmaxRow(sc, valid: n, length: n)
                 let out = s.atty.pointer + i * C + h * hs
                 out.update(repeating: 0, count: hs)
-                for j in 0..<n { Vec.axpy(hs, sc[j], Vc + (i * T + j) * C + h * hs, out) }
+                for j in 0..<n { Vec.axpy(hs, sc[j], values + j * hs, out) }
             }
             linearForward(
                 out: s.x.pointer, x: s.atty.pointer, weight: P + o.attnProjWeight, bias: P + o.attnProjBias, N: B,

@@ -85,6 +85,8 @@ final class Batcher: @unchecked Sendable {
     private let window: Double
     private let maxBatch: Int
     private let seed: UInt64
+    /// Worker count for the teacher's forward passes and decodes on the batch thread.
+    private let workers: Int
     private let condition = NSCondition()
     private var pending: [(job: BatchJob, done: CheckedContinuation<BatchResult, Error>)] = []
     private var stopping = false
@@ -96,7 +98,7 @@ final class Batcher: @unchecked Sendable {
 
     init(
         teacher: any TeacherAPI, pipelines: DefencePipelines, prices: PriceTable, store: LedgerStore,
-        batching: ServiceConfig.Batching, seed: UInt64,
+        batching: ServiceConfig.Batching, seed: UInt64, workers: Int,
         onBatch: @escaping @Sendable (Int, Double) -> Void = { _, _ in }
     ) {
         self.teacher = TappedTeacher(teacher)
@@ -106,11 +108,12 @@ final class Batcher: @unchecked Sendable {
         window = batching.windowMilliseconds / 1000
         maxBatch = batching.maxBatch
         self.seed = seed
+        self.workers = workers
         self.onBatch = onBatch
     }
 
     func start() {
-        let t = Thread { [self] in loop() }
+        let t = Thread { [self] in Parallel.withWorkers(workers) { loop() } }
         t.name = "teacher"
         t.stackSize = 8 << 20
         thread = t

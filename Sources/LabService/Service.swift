@@ -32,7 +32,7 @@ public final class Service: @unchecked Sendable {
     /// Loads everything `config` names, or throws a located error; `serve --check` stops here.
     public init(
         config: ServiceConfig, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
-        logger: Logger = Logger(label: "distill-lab.serve")
+        logger: Logger = Logger(label: "distill-lab.serve"), workers: Int = Parallel.defaultWorkers
     ) throws {
         self.config = config
         self.logger = logger
@@ -112,7 +112,7 @@ public final class Service: @unchecked Sendable {
         }
         batcher = Batcher(
             teacher: teacher, pipelines: pipelines, prices: config.api.prices, store: store, batching: config.batching,
-            seed: config.seed
+            seed: config.seed, workers: workers
         ) {
             metrics.batch(queries: $0, seconds: $1)
         }

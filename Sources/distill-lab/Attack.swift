@@ -106,73 +106,75 @@ struct AttackCommand: ParsableCommand {
             print("\n## Losses\n\n\(DistillationLoss.documentation)")
             return
         }
-        threads.apply()
-        let attackConfig = try resolvedConfig()
-        try attackConfig.validate()
-        guard let teacherPath = teacher else { return }
-        let lm = try loadModel(teacherPath)
-        guard let spec = lm.corpusSpec else {
-            throw LabError.message(
-                "\(teacherPath) does not record the corpus it was trained on, so the attack cannot rebuild its held-out data"
-            )
-        }
-        let corpus = try lm.rebuildCorpus(checkpoint: teacherPath)
-        let c = lm.model.config
-        guard let input = Decimal(string: inputPrice), let output = Decimal(string: outputPrice) else {
-            throw ValidationError("--input-price and --output-price are dollars per million tokens, e.g. 0.15")
-        }
-        let prices = try PriceTable(inputDollarsPerMillion: input, outputDollarsPerMillion: output)
-        var target = try ExtractionTarget(
-            teacher: lm, corpus: corpus, spec: spec, defences: try defences.map(parseDefence), prices: prices,
-            teacherTrainingTokens: lm.step * teacherBatchSize * c.contextLength, apiSeed: apiSeed)
-        // With --json, standard output carries only the JSON; these lines go to standard error.
-        let say: (String) -> Void = json ? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } : { print($0) }
-        var wire: HTTPTeacher?
-        if let endpoint, let apiKey {
-            guard let url = URL(string: endpoint), url.scheme == "http" || url.scheme == "https" else {
-                throw ValidationError("--endpoint must be a URL such as http://127.0.0.1:8080 (got '\(endpoint)')")
-            }
-            let served = try HTTPTeacher(
-                endpoint: url, apiKey: apiKey, allPositions: attackConfig.harvest.name == "echo")
-            guard served.vocabularySize == c.vocabularySize else {
+        try threads.scope {
+            let attackConfig = try resolvedConfig()
+            try attackConfig.validate()
+            guard let teacherPath = teacher else { return }
+            let lm = try loadModel(teacherPath)
+            guard let spec = lm.corpusSpec else {
                 throw LabError.message(
-                    "\(endpoint) serves \(served.vocabularySize) tokens but --teacher has \(c.vocabularySize); give the checkpoint the server serves"
+                    "\(teacherPath) does not record the corpus it was trained on, so the attack cannot rebuild its held-out data"
                 )
             }
-            target.servedTeacher = served
-            wire = served
+            let corpus = try lm.rebuildCorpus(checkpoint: teacherPath)
+            let c = lm.model.config
+            guard let input = Decimal(string: inputPrice), let output = Decimal(string: outputPrice) else {
+                throw ValidationError("--input-price and --output-price are dollars per million tokens, e.g. 0.15")
+            }
+            let prices = try PriceTable(inputDollarsPerMillion: input, outputDollarsPerMillion: output)
+            var target = try ExtractionTarget(
+                teacher: lm, corpus: corpus, spec: spec, defences: try defences.map(parseDefence), prices: prices,
+                teacherTrainingTokens: lm.step * teacherBatchSize * c.contextLength, apiSeed: apiSeed)
+            // With --json, standard output carries only the JSON; these lines go to standard error.
+            let say: (String) -> Void =
+                json ? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } : { print($0) }
+            var wire: HTTPTeacher?
+            if let endpoint, let apiKey {
+                guard let url = URL(string: endpoint), url.scheme == "http" || url.scheme == "https" else {
+                    throw ValidationError("--endpoint must be a URL such as http://127.0.0.1:8080 (got '\(endpoint)')")
+                }
+                let served = try HTTPTeacher(
+                    endpoint: url, apiKey: apiKey, allPositions: attackConfig.harvest.name == "echo")
+                guard served.vocabularySize == c.vocabularySize else {
+                    throw LabError.message(
+                        "\(endpoint) serves \(served.vocabularySize) tokens but --teacher has \(c.vocabularySize); give the checkpoint the server serves"
+                    )
+                }
+                target.servedTeacher = served
+                wire = served
+                say(
+                    "served teacher: \(endpoint) model \(served.model) (V \(served.vocabularySize), context \(served.contextLength))"
+                )
+            }
             say(
-                "served teacher: \(endpoint) model \(served.model) (V \(served.vocabularySize), context \(served.contextLength))"
+                "teacher \(teacherPath): \(c.parameterCount) parameters (width \(c.width), \(c.layers) layers), \(lm.step) steps on \(corpus.name)"
             )
-        }
-        say(
-            "teacher \(teacherPath): \(c.parameterCount) parameters (width \(c.width), \(c.layers) layers), \(lm.step) steps on \(corpus.name)"
-        )
-        say("attack: \(attackConfig.summary); defences: \(target.defences.summary)")
-        let curve = try attackConfig.run(against: target, progressLabel: "attack")
-        if let wire {
+            say("attack: \(attackConfig.summary); defences: \(target.defences.summary)")
+            let curve = try attackConfig.run(against: target, progressLabel: "attack")
+            if let wire {
+                print(
+                    "over the wire: \(wire.requests) HTTP requests, \(wire.rateLimited) answered 429 (waited \(String(format: "%.1f", wire.waitedSeconds)) s)"
+                )
+            }
+            if let out { try curve.write(to: URL(fileURLWithPath: out)) }
+            if json {
+                print(String(decoding: try curve.json(), as: UTF8.self))
+                return
+            }
             print(
-                "over the wire: \(wire.requests) HTTP requests, \(wire.rateLimited) answered 429 (waited \(String(format: "%.1f", wire.waitedSeconds)) s)"
+                "student: \(curve.studentParameters) parameters (width \(curve.studentWidth), \(curve.studentLayers) layers); strategy \(curve.strategy); harvest \(curve.harvest); loss \(curve.loss)"
             )
-        }
-        if let out { try curve.write(to: URL(fileURLWithPath: out)) }
-        if json {
-            print(String(decoding: try curve.json(), as: UTF8.self))
-            return
-        }
-        print(
-            "student: \(curve.studentParameters) parameters (width \(curve.studentWidth), \(curve.studentLayers) layers); strategy \(curve.strategy); harvest \(curve.harvest); loss \(curve.loss)"
-        )
-        if let h = curve.teacher.entropyRate {
-            print(String(format: "source entropy rate %.4f nats/token (perplexity %.3f)", h, exp(h)))
-        }
-        print(curve.markdownTable)
-        if let last = curve.points.last, let ratio = last.cost.costRatio {
-            print(
-                String(
-                    format:
-                        "attacker total cost (query dollars + its compute at $%.2f per 10¹⁸ FLOPs) = %.3g × the teacher's training compute",
-                    last.cost.computeDollarsPerExaflop, ratio))
+            if let h = curve.teacher.entropyRate {
+                print(String(format: "source entropy rate %.4f nats/token (perplexity %.3f)", h, exp(h)))
+            }
+            print(curve.markdownTable)
+            if let last = curve.points.last, let ratio = last.cost.costRatio {
+                print(
+                    String(
+                        format:
+                            "attacker total cost (query dollars + its compute at $%.2f per 10¹⁸ FLOPs) = %.3g × the teacher's training compute",
+                        last.cost.computeDollarsPerExaflop, ratio))
+            }
         }
     }
 

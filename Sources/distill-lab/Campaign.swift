@@ -40,16 +40,17 @@ struct CampaignCommand: ParsableCommand {
     }
 
     func run() throws {
-        threads.apply()
-        guard !benchmark else { return try runBenchmark() }
-        guard let file else { return }
-        let experiment = try Experiment.load(path: file)
-        guard experiment.kindName == CampaignKind.name else {
-            throw ValidationError(
-                "\(file) is of kind '\(experiment.kindName)'; `distill-lab campaign` runs kind campaign (use `distill-lab run` for the others)"
-            )
+        try threads.scope {
+            guard !benchmark else { return try runBenchmark() }
+            guard let file else { return }
+            let experiment = try Experiment.load(path: file)
+            guard experiment.kindName == CampaignKind.name else {
+                throw ValidationError(
+                    "\(file) is of kind '\(experiment.kindName)'; `distill-lab campaign` runs kind campaign (use `distill-lab run` for the others)"
+                )
+            }
+            try Run.execute(experiment, output: output, shard: shard, fresh: fresh, quiet: quiet)
         }
-        try Run.execute(experiment, output: output, shard: shard, fresh: fresh, quiet: quiet)
     }
 
     func runBenchmark() throws {

@@ -46,31 +46,33 @@ struct Defences: ParsableCommand {
     }
 
     func run() throws {
-        threads.apply()
-        if list {
-            print(DefenceRegistry.documentation)
-            return
+        try threads.scope {
+            if list {
+                print(DefenceRegistry.documentation)
+                return
+            }
+            guard let teacher else { return }
+            let lm = try loadModel(teacher)
+            guard lm.corpusSpec != nil else {
+                throw LabError.message(
+                    "\(teacher) does not record the corpus it was trained on, so there is no benign validation text to prompt it with"
+                )
+            }
+            let corpus = try lm.rebuildCorpus(checkpoint: teacher)
+            let api = GPTTeacher(lm)
+            let options = BenignCostOptions(
+                prompts: prompts, promptLength: promptLength, completionTokens: completionTokens, seed: seed)
+            try options.validate(contextLength: api.contextLength)
+            let progress = ProgressReporter(total: DefenceRegistry.kinds.count + 1, label: "defences")
+            let rows = try BenignCost.defaultsTable(
+                teacher: api, benignTokens: corpus.validation, options: options, progress: progress)
+            let report = BenignCostReport(
+                teacher: teacher, vocabularySize: api.vocabularySize, contextLength: api.contextLength,
+                options: options,
+                rows: rows)
+            let files = try report.write(to: URL(fileURLWithPath: out))
+            print(json ? try report.json() : report.markdown, terminator: "")
+            FileHandle.standardError.write(Data("wrote \(files.map(\.path).joined(separator: ", "))\n".utf8))
         }
-        guard let teacher else { return }
-        let lm = try loadModel(teacher)
-        guard lm.corpusSpec != nil else {
-            throw LabError.message(
-                "\(teacher) does not record the corpus it was trained on, so there is no benign validation text to prompt it with"
-            )
-        }
-        let corpus = try lm.rebuildCorpus(checkpoint: teacher)
-        let api = GPTTeacher(lm)
-        let options = BenignCostOptions(
-            prompts: prompts, promptLength: promptLength, completionTokens: completionTokens, seed: seed)
-        try options.validate(contextLength: api.contextLength)
-        let progress = ProgressReporter(total: DefenceRegistry.kinds.count + 1, label: "defences")
-        let rows = try BenignCost.defaultsTable(
-            teacher: api, benignTokens: corpus.validation, options: options, progress: progress)
-        let report = BenignCostReport(
-            teacher: teacher, vocabularySize: api.vocabularySize, contextLength: api.contextLength, options: options,
-            rows: rows)
-        let files = try report.write(to: URL(fileURLWithPath: out))
-        print(json ? try report.json() : report.markdown, terminator: "")
-        FileHandle.standardError.write(Data("wrote \(files.map(\.path).joined(separator: ", "))\n".utf8))
     }
 }

@@ -24,25 +24,27 @@ struct Demo: ParsableCommand {
     var text = false
 
     func run() throws {
-        threads.apply()
-        let cacheDirectory = cache.map { URL(fileURLWithPath: $0) } ?? TeacherCache.defaultDirectory
-        if text {
+        try threads.scope {
+            let cacheDirectory = cache.map { URL(fileURLWithPath: $0) } ?? TeacherCache.defaultDirectory
+            if text {
+                print(
+                    try LabExperiments.Demo.textContinuations(
+                        cache: TeacherCache(directory: cacheDirectory),
+                        log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }))
+                return
+            }
+            let outcome = try LabExperiments.Demo.run(
+                file: file, output: URL(fileURLWithPath: out), cache: TeacherCache(directory: cacheDirectory),
+                threads: Parallel.workers, resume: resume,
+                log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+            print(outcome.tables)
+            for chart in outcome.charts { print(chart) }
+            print("Report: \(outcome.report.path) (open it in a browser)")
             print(
-                try LabExperiments.Demo.textContinuations(
-                    cache: TeacherCache(directory: cacheDirectory),
-                    log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }))
-            return
+                String(
+                    format: "Demo finished in %.1f s on %d threads (%d cells computed).", outcome.seconds,
+                    Parallel.workers,
+                    outcome.summary.computed))
         }
-        let outcome = try LabExperiments.Demo.run(
-            file: file, output: URL(fileURLWithPath: out), cache: TeacherCache(directory: cacheDirectory),
-            threads: Parallel.workers, resume: resume,
-            log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
-        print(outcome.tables)
-        for chart in outcome.charts { print(chart) }
-        print("Report: \(outcome.report.path) (open it in a browser)")
-        print(
-            String(
-                format: "Demo finished in %.1f s on %d threads (%d cells computed).", outcome.seconds, Parallel.workers,
-                outcome.summary.computed))
     }
 }

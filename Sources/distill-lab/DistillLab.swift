@@ -88,9 +88,10 @@ struct ThreadOptions: ParsableArguments {
         return t
     }
 
-    func apply() {
-        Parallel.workers = resolved
+    /// Runs a command's work with `resolved` workers (BLAS single-threaded beneath them).
+    func scope<R>(_ body: () throws -> R) rethrows -> R {
         BLAS.useSingleThreadedBLAS()
+        return try Parallel.withWorkers(resolved, body)
     }
 }
 

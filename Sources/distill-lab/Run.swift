@@ -62,9 +62,10 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        threads.apply()
-        let experiment = try Experiment.load(path: file, overrides: try overrides.map(Override.init(parsing:)))
-        try Self.execute(experiment, output: output, shard: shard, fresh: fresh, quiet: quiet)
+        try threads.scope {
+            let experiment = try Experiment.load(path: file, overrides: try overrides.map(Override.init(parsing:)))
+            try Self.execute(experiment, output: output, shard: shard, fresh: fresh, quiet: quiet)
+        }
     }
 
     /// Runs a loaded experiment and reports it: what `run` does after reading the file (shared with

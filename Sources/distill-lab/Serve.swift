@@ -49,33 +49,34 @@ struct ServeRun: ParsableCommand {
     }
 
     func run() throws {
-        threads.apply()
-        var cfg = try ServiceConfig.load(path: config)
-        if let port { cfg.listen.port = port }
-        if let host { cfg.listen.host = host }
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let service = try Service(config: cfg, registry: registry)
-        if check {
-            print("\(config): ok — model '\(service.modelName)', \(service.summary)")
-            return
-        }
-        let host = cfg.listen.host, database = cfg.database
-        try blocking {
-            try await service.run { port in
-                print(
-                    "distill-lab serve: listening on http://\(host):\(port) (model \(service.modelName), database \(database))"
-                )
-                fflush(stdout)
+        try threads.scope {
+            var cfg = try ServiceConfig.load(path: config)
+            if let port { cfg.listen.port = port }
+            if let host { cfg.listen.host = host }
+            let level = Logger.Level(rawValue: logLevel) ?? .info
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
             }
+            let registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            let service = try Service(config: cfg, registry: registry, workers: threads.resolved)
+            if check {
+                print("\(config): ok — model '\(service.modelName)', \(service.summary)")
+                return
+            }
+            let host = cfg.listen.host, database = cfg.database
+            try blocking {
+                try await service.run { port in
+                    print(
+                        "distill-lab serve: listening on http://\(host):\(port) (model \(service.modelName), database \(database))"
+                    )
+                    fflush(stdout)
+                }
+            }
+            print("distill-lab serve: stopped")
         }
-        print("distill-lab serve: stopped")
     }
 }
 

@@ -150,66 +150,67 @@ struct Steal: ParsableCommand {
     func list(_ s: String) -> [String] { s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
     func run() throws {
-        threads.apply()
-        var subjects: [LogitLeakSubject] = []
-        var V = vocab
-        if let teacher {
-            let lm = try loadModel(teacher)
-            let t = GPTTeacher(lm)
-            V = t.vocabularySize
-            subjects = [
-                LogitLeakSubject(label: "\(teacher) (C=\(t.model.config.width) V=\(V))") { _ in
-                    (t, OutputProjection(model: t.model))
-                }
-            ]
-        } else {
-            subjects = try parsedWidths().map {
-                .random(
-                    width: $0, vocabularySize: vocab, layers: layers, contextLength: context,
-                    finalLayerNormBiasStd: lnfBiasStd)
-            }
-        }
-        var sweep = LogitLeakSweep(subjects: subjects)
-        sweep.modes = try parsedModes()
-        sweep.noise = try parsedNoise()
-        sweep.rounding = try parsedRounding()
-        sweep.roundingDomain = roundOn
-        sweep.policy = try policy()
-        sweep.seeds = (0..<UInt64(seeds)).map { seed + $0 }
-        sweep.options.vectors = vectors ?? max(64, 2 * V)
-        // The harvest holds n logit vectors of V floats, and the SVD a few copies.
-        try MemoryLimit.check(
-            Double(sweep.options.vectors) * Double(V) * 4 * 4,
-            for: "harvesting \(sweep.options.vectors) logit vectors of \(V) entries",
-            key: "--vectors", fix: "Lower --vectors or --vocab.")
-        sweep.topK = try parsedTopK()
-        sweep.options.bias = bias
-        sweep.options.promptLength = promptLength
-
-        let harvests = sweep.modes.reduce(0) { $0 + ($1 == .full ? 1 : sweep.topK.count) }
-        let cellCount = subjects.count * harvests * sweep.noise.count * sweep.rounding.count * seeds
-        let progress = cellCount > 1 ? ProgressReporter(total: cellCount, label: "steal") : nil
-        var done = 0
-        let report = try sweep.run { _ in
-            done += 1
-            progress?.update(done)
-        }
-        progress?.finish()
-        if let out { try report.write(to: URL(fileURLWithPath: out)) }
-
-        if json {
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.sortedKeys, .prettyPrinted]
-            // One cell prints its result alone; a grid (or a refusal) the whole report.
-            if cellCount == 1, let result = report.cells.first?.result {
-                print(String(decoding: try enc.encode(result), as: UTF8.self))
+        try threads.scope {
+            var subjects: [LogitLeakSubject] = []
+            var V = vocab
+            if let teacher {
+                let lm = try loadModel(teacher)
+                let t = GPTTeacher(lm)
+                V = t.vocabularySize
+                subjects = [
+                    LogitLeakSubject(label: "\(teacher) (C=\(t.model.config.width) V=\(V))") { _ in
+                        (t, OutputProjection(model: t.model))
+                    }
+                ]
             } else {
-                print(String(decoding: try enc.encode(report), as: UTF8.self))
+                subjects = try parsedWidths().map {
+                    .random(
+                        width: $0, vocabularySize: vocab, layers: layers, contextLength: context,
+                        finalLayerNormBiasStd: lnfBiasStd)
+                }
             }
-        } else if cellCount == 1, let cell = report.cells.first {
-            print(describe(cell))
-        } else {
-            print(report.markdown)
+            var sweep = LogitLeakSweep(subjects: subjects)
+            sweep.modes = try parsedModes()
+            sweep.noise = try parsedNoise()
+            sweep.rounding = try parsedRounding()
+            sweep.roundingDomain = roundOn
+            sweep.policy = try policy()
+            sweep.seeds = (0..<UInt64(seeds)).map { seed + $0 }
+            sweep.options.vectors = vectors ?? max(64, 2 * V)
+            // The harvest holds n logit vectors of V floats, and the SVD a few copies.
+            try MemoryLimit.check(
+                Double(sweep.options.vectors) * Double(V) * 4 * 4,
+                for: "harvesting \(sweep.options.vectors) logit vectors of \(V) entries",
+                key: "--vectors", fix: "Lower --vectors or --vocab.")
+            sweep.topK = try parsedTopK()
+            sweep.options.bias = bias
+            sweep.options.promptLength = promptLength
+
+            let harvests = sweep.modes.reduce(0) { $0 + ($1 == .full ? 1 : sweep.topK.count) }
+            let cellCount = subjects.count * harvests * sweep.noise.count * sweep.rounding.count * seeds
+            let progress = cellCount > 1 ? ProgressReporter(total: cellCount, label: "steal") : nil
+            var done = 0
+            let report = try sweep.run { _ in
+                done += 1
+                progress?.update(done)
+            }
+            progress?.finish()
+            if let out { try report.write(to: URL(fileURLWithPath: out)) }
+
+            if json {
+                let enc = JSONEncoder()
+                enc.outputFormatting = [.sortedKeys, .prettyPrinted]
+                // One cell prints its result alone; a grid (or a refusal) the whole report.
+                if cellCount == 1, let result = report.cells.first?.result {
+                    print(String(decoding: try enc.encode(result), as: UTF8.self))
+                } else {
+                    print(String(decoding: try enc.encode(report), as: UTF8.self))
+                }
+            } else if cellCount == 1, let cell = report.cells.first {
+                print(describe(cell))
+            } else {
+                print(report.markdown)
+            }
         }
     }
 

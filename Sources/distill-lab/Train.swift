@@ -89,44 +89,45 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        threads.apply()
-        // Fail before work: the checkpoint's place must be writable before hours of training.
-        try FileRead.checkWritableDirectory(out, what: "the checkpoint (--out)")
-        let spec = try corpus.spec()
-        let arch = ModelArchitecture(contextLength: context, width: width, layers: layers, heads: heads)
-        var check = TrainingConfig()
-        check.batchSize = batchSize
-        try arch.config(vocabularySize: 2).validate()
-        try check.validate(model: arch.config(vocabularySize: 2))
-        let data = try spec.build()
-        var training = TrainingConfig()
-        training.steps = steps
-        training.batchSize = batchSize
-        training.learningRate = lr
-        training.warmupSteps = warmup
-        training.evalInterval = evalInterval
-        training.seed = seed
-        let config = arch.config(vocabularySize: data.tokenizer.vocabularySize)
-        try config.validate()
-        print(
-            "corpus \(data.name): \(data.train.count) train tokens, vocabulary \(data.tokenizer.vocabularySize)"
-                + (data.entropyRate.map { String(format: ", entropy rate %.4f nats/token", $0) } ?? ""))
-        print(
-            "model: \(config.parameterCount) parameters (context \(context), width \(width), \(layers) layers, \(heads) heads); \(BLASKernel.summary)"
-        )
-        let progress = ProgressReporter(total: steps, label: "train")
-        let (lm, history) = try LanguageModel.train(
-            corpus: data, spec: spec, architecture: arch, training: training, progress: progress)
-        try lm.save(to: URL(fileURLWithPath: out))
-        let val = history.finalValidationLoss.map { Double($0) } ?? .nan
-        var line = String(
-            format: "done in %.1f s (%.0f tokens/s); validation loss %.4f nats/token", history.seconds,
-            history.tokensPerSecond, val)
-        if let h = data.entropyRate {
-            line += String(format: " (entropy rate %.4f, gap %+.2f%%)", h, (val - h) / h * 100)
+        try threads.scope {
+            // Fail before work: the checkpoint's place must be writable before hours of training.
+            try FileRead.checkWritableDirectory(out, what: "the checkpoint (--out)")
+            let spec = try corpus.spec()
+            let arch = ModelArchitecture(contextLength: context, width: width, layers: layers, heads: heads)
+            var check = TrainingConfig()
+            check.batchSize = batchSize
+            try arch.config(vocabularySize: 2).validate()
+            try check.validate(model: arch.config(vocabularySize: 2))
+            let data = try spec.build()
+            var training = TrainingConfig()
+            training.steps = steps
+            training.batchSize = batchSize
+            training.learningRate = lr
+            training.warmupSteps = warmup
+            training.evalInterval = evalInterval
+            training.seed = seed
+            let config = arch.config(vocabularySize: data.tokenizer.vocabularySize)
+            try config.validate()
+            print(
+                "corpus \(data.name): \(data.train.count) train tokens, vocabulary \(data.tokenizer.vocabularySize)"
+                    + (data.entropyRate.map { String(format: ", entropy rate %.4f nats/token", $0) } ?? ""))
+            print(
+                "model: \(config.parameterCount) parameters (context \(context), width \(width), \(layers) layers, \(heads) heads); \(BLASKernel.summary)"
+            )
+            let progress = ProgressReporter(total: steps, label: "train")
+            let (lm, history) = try LanguageModel.train(
+                corpus: data, spec: spec, architecture: arch, training: training, progress: progress)
+            try lm.save(to: URL(fileURLWithPath: out))
+            let val = history.finalValidationLoss.map { Double($0) } ?? .nan
+            var line = String(
+                format: "done in %.1f s (%.0f tokens/s); validation loss %.4f nats/token", history.seconds,
+                history.tokensPerSecond, val)
+            if let h = data.entropyRate {
+                line += String(format: " (entropy rate %.4f, gap %+.2f%%)", h, (val - h) / h * 100)
+            }
+            print(line)
+            print("checkpoint written to \(out)")
         }
-        print(line)
-        print("checkpoint written to \(out)")
     }
 }
 
@@ -144,33 +145,36 @@ struct Eval: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        threads.apply()
-        let sp = split
-        let lm = try loadModel(checkpoint)
-        guard lm.corpusSpec != nil else {
-            throw LabError.message(
-                "\(checkpoint) does not record the corpus it was trained on, so eval cannot rebuild it")
+        try threads.scope {
+            let sp = split
+            let lm = try loadModel(checkpoint)
+            guard lm.corpusSpec != nil else {
+                throw LabError.message(
+                    "\(checkpoint) does not record the corpus it was trained on, so eval cannot rebuild it")
+            }
+            let corpus = try lm.rebuildCorpus(checkpoint: checkpoint)
+            let r = try lm.evaluate(on: corpus, split: sp)
+            guard r.loss.isFinite else {
+                throw LabError.file(
+                    path: checkpoint,
+                    message:
+                        "gives a non-finite loss (\(r.loss)) on the \(sp.rawValue) split; the weights are corrupt or the model diverged"
+                )
+            }
+            if json {
+                let enc = JSONEncoder()
+                enc.outputFormatting = [.sortedKeys]
+                print(String(decoding: try enc.encode(r), as: UTF8.self))
+                return
+            }
+            print(
+                String(
+                    format: "%@ loss %.4f nats/token, perplexity %.3f", sp.rawValue as NSString, r.loss, r.perplexity))
+            if let h = r.entropyRate, let g = r.relativeGapToEntropyRate {
+                print(String(format: "source entropy rate %.4f nats/token; gap %+.2f%%", h, g * 100))
+            }
+            if let em = r.exactMatch { print(String(format: "exact-match accuracy %.1f%%", em * 100)) }
         }
-        let corpus = try lm.rebuildCorpus(checkpoint: checkpoint)
-        let r = try lm.evaluate(on: corpus, split: sp)
-        guard r.loss.isFinite else {
-            throw LabError.file(
-                path: checkpoint,
-                message:
-                    "gives a non-finite loss (\(r.loss)) on the \(sp.rawValue) split; the weights are corrupt or the model diverged"
-            )
-        }
-        if json {
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.sortedKeys]
-            print(String(decoding: try enc.encode(r), as: UTF8.self))
-            return
-        }
-        print(String(format: "%@ loss %.4f nats/token, perplexity %.3f", sp.rawValue as NSString, r.loss, r.perplexity))
-        if let h = r.entropyRate, let g = r.relativeGapToEntropyRate {
-            print(String(format: "source entropy rate %.4f nats/token; gap %+.2f%%", h, g * 100))
-        }
-        if let em = r.exactMatch { print(String(format: "exact-match accuracy %.1f%%", em * 100)) }
     }
 }
 
@@ -200,39 +204,41 @@ struct Sample: ParsableCommand {
     }
 
     func run() throws {
-        threads.apply()
-        let lm = try loadModel(checkpoint)
-        var ids = lm.tokenizer.encode(prompt ?? "").map(Int32.init)
-        if ids.isEmpty { ids = [Int32(min(1, lm.tokenizer.vocabularySize - 1))] }
-        let c = lm.model.config
-        let room = c.contextLength - ids.count
-        guard room > 0 else {
-            throw LabError.invalidConfig(
-                key: "--prompt",
-                message: "has \(ids.count) tokens; the model's context is \(c.contextLength): shorten it")
-        }
-        let tokens = self.tokens ?? min(100, room)
-        guard tokens <= room else {
-            throw LabError.invalidConfig(
-                key: "--tokens",
-                message:
-                    "\(tokens) does not fit: the model's context is \(c.contextLength) and the prompt takes \(ids.count), so at most \(room) new tokens"
-            )
-        }
-        // KV cache (2·L·T·C per sequence), logits and scratch, per sample.
-        try MemoryLimit.check(
-            Double(count) * 4
-                * (2 * Double(c.layers) * Double(c.contextLength) * Double(c.width) + 4 * Double(c.vocabularySize) + 8
-                    * Double(c.width) + Double(c.contextLength)),
-            for: "\(count) samples at once", key: "--count", fix: "Lower --count.")
-        let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP)
-        let outs = try Sampler(model: lm.model).generate(
-            prompts: Array(repeating: ids, count: count), maxNewTokens: tokens, options: options, seed: seed)
-        let promptIds = prompt == nil ? [] : ids.map(Int.init)
-        for out in outs {
-            // Decode prompt and continuation together, so word-level text keeps its spaces.
-            print(lm.tokenizer.decode(promptIds + out.map(Int.init)))
-            if count > 1 { print("---") }
+        try threads.scope {
+            let lm = try loadModel(checkpoint)
+            var ids = lm.tokenizer.encode(prompt ?? "").map(Int32.init)
+            if ids.isEmpty { ids = [Int32(min(1, lm.tokenizer.vocabularySize - 1))] }
+            let c = lm.model.config
+            let room = c.contextLength - ids.count
+            guard room > 0 else {
+                throw LabError.invalidConfig(
+                    key: "--prompt",
+                    message: "has \(ids.count) tokens; the model's context is \(c.contextLength): shorten it")
+            }
+            let tokens = self.tokens ?? min(100, room)
+            guard tokens <= room else {
+                throw LabError.invalidConfig(
+                    key: "--tokens",
+                    message:
+                        "\(tokens) does not fit: the model's context is \(c.contextLength) and the prompt takes \(ids.count), so at most \(room) new tokens"
+                )
+            }
+            // KV cache (2·L·T·C per sequence), logits and scratch, per sample.
+            try MemoryLimit.check(
+                Double(count) * 4
+                    * (2 * Double(c.layers) * Double(c.contextLength) * Double(c.width) + 4 * Double(c.vocabularySize)
+                        + 8
+                        * Double(c.width) + Double(c.contextLength)),
+                for: "\(count) samples at once", key: "--count", fix: "Lower --count.")
+            let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP)
+            let outs = try Sampler(model: lm.model).generate(
+                prompts: Array(repeating: ids, count: count), maxNewTokens: tokens, options: options, seed: seed)
+            let promptIds = prompt == nil ? [] : ids.map(Int.init)
+            for out in outs {
+                // Decode prompt and continuation together, so word-level text keeps its spaces.
+                print(lm.tokenizer.decode(promptIds + out.map(Int.init)))
+                if count > 1 { print("---") }
+            }
         }
     }
 }
@@ -247,43 +253,45 @@ struct Logprobs: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        threads.apply()
-        let lm = try loadModel(checkpoint)
-        let ids = lm.tokenizer.encode(text)
-        guard ids.count >= 2 else {
-            throw ValidationError("--text must encode to at least 2 tokens (got \(ids.count))")
-        }
-        guard ids.count <= lm.model.config.contextLength else {
-            throw ValidationError(
-                "--text encodes to \(ids.count) tokens; the model's context is \(lm.model.config.contextLength)")
-        }
-        let V = lm.model.config.vocabularySize, T = ids.count
-        let logits = try lm.model.forward(tokens: ids.map(Int32.init), batch: 1, length: T)
-        var rows: [[Float]] = []
-        var next: [Float] = []
-        var row = [Float](repeating: 0, count: V)
-        for t in 0..<T {
-            row.withUnsafeMutableBufferPointer {
-                Softmax.logProbabilities(logits.baseAddress! + t * V, count: V, temperature: 1, into: $0.baseAddress!)
+        try threads.scope {
+            let lm = try loadModel(checkpoint)
+            let ids = lm.tokenizer.encode(text)
+            guard ids.count >= 2 else {
+                throw ValidationError("--text must encode to at least 2 tokens (got \(ids.count))")
             }
-            if full { rows.append(row) }
-            if t + 1 < T { next.append(row[ids[t + 1]]) }
-        }
-        if json {
-            var obj: [String: Any] = [
-                "tokens": ids, "next_token_logprobs": next.map(Double.init), "blas_kernel": BLAS.coreName,
-            ]
-            if full { obj["logprobs"] = rows.map { $0.map(Double.init) } }
-            let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
-            print(String(data: data, encoding: .utf8)!)
-        } else {
-            for t in 0..<(T - 1) {
-                print(
-                    String(
-                        format: "%4d %-12@ %9.4f", t + 1,
-                        lm.tokenizer.symbol(for: ids[t + 1])?.debugDescription as NSString? ?? "?", next[t]))
+            guard ids.count <= lm.model.config.contextLength else {
+                throw ValidationError(
+                    "--text encodes to \(ids.count) tokens; the model's context is \(lm.model.config.contextLength)")
             }
-            print(String(format: "mean %.4f nats/token", -next.reduce(0, +) / Float(next.count)))
+            let V = lm.model.config.vocabularySize, T = ids.count
+            let logits = try lm.model.forward(tokens: ids.map(Int32.init), batch: 1, length: T)
+            var rows: [[Float]] = []
+            var next: [Float] = []
+            var row = [Float](repeating: 0, count: V)
+            for t in 0..<T {
+                row.withUnsafeMutableBufferPointer {
+                    Softmax.logProbabilities(
+                        logits.baseAddress! + t * V, count: V, temperature: 1, into: $0.baseAddress!)
+                }
+                if full { rows.append(row) }
+                if t + 1 < T { next.append(row[ids[t + 1]]) }
+            }
+            if json {
+                var obj: [String: Any] = [
+                    "tokens": ids, "next_token_logprobs": next.map(Double.init), "blas_kernel": BLAS.coreName,
+                ]
+                if full { obj["logprobs"] = rows.map { $0.map(Double.init) } }
+                let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+                print(String(data: data, encoding: .utf8)!)
+            } else {
+                for t in 0..<(T - 1) {
+                    print(
+                        String(
+                            format: "%4d %-12@ %9.4f", t + 1,
+                            lm.tokenizer.symbol(for: ids[t + 1])?.debugDescription as NSString? ?? "?", next[t]))
+                }
+                print(String(format: "mean %.4f nats/token", -next.reduce(0, +) / Float(next.count)))
+            }
         }
     }
 }

@@ -32,30 +32,32 @@ final class BLASKernelTests: XCTestCase {
 
     func testSgemmAndItsSplitMatchANaiveProduct() {
         for (m, n, k, workers) in [(3, 5, 7, 1), (130, 40, 70, 2), (20, 300, 90, 2), (97, 97, 97, 2)] {
-            Parallel.workers = workers
-            for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
-                var rng = LabRNG(seed: UInt64(m * n + k))
-                let a = (0..<(m * k)).map { _ in Float(rng.normal()) },
-                    b = (0..<(k * n)).map { _ in Float(rng.normal()) }
-                var c = [Float](repeating: 0.5, count: m * n)
-                var naive = [Double](repeating: 0, count: m * n)
-                for i in 0..<m {
-                    for j in 0..<n {
-                        var s = 0.0
-                        for p in 0..<k {
-                            let av = ta ? a[p * m + i] : a[i * k + p]
-                            let bv = tb ? b[j * k + p] : b[p * n + j]
-                            s += Double(av) * Double(bv)
+            Parallel.withWorkers(workers) {
+                for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+                    var rng = LabRNG(seed: UInt64(m * n + k))
+                    let a = (0..<(m * k)).map { _ in Float(rng.normal()) },
+                        b = (0..<(k * n)).map { _ in Float(rng.normal()) }
+                    var c = [Float](repeating: 0.5, count: m * n)
+                    var naive = [Double](repeating: 0, count: m * n)
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            var s = 0.0
+                            for p in 0..<k {
+                                let av = ta ? a[p * m + i] : a[i * k + p]
+                                let bv = tb ? b[j * k + p] : b[p * n + j]
+                                s += Double(av) * Double(bv)
+                            }
+                            naive[i * n + j] = 2 * s + 0.5 * 0.5
                         }
-                        naive[i * n + j] = 2 * s + 0.5 * 0.5
                     }
+                    BLAS.parallelSgemm(
+                        transA: ta, transB: tb, m: m, n: n, k: k, alpha: 2, a: a, lda: ta ? m : k, b: b,
+                        ldb: tb ? k : n,
+                        beta: 0.5, c: &c, ldc: n)
+                    XCTAssertLessThanOrEqual(
+                        maxToleranceRatio(c, naive, atol: 1e-3, rtol: 1e-4), 1,
+                        "\(m)×\(n)×\(k) tA=\(ta) tB=\(tb) workers=\(workers)")
                 }
-                BLAS.parallelSgemm(
-                    transA: ta, transB: tb, m: m, n: n, k: k, alpha: 2, a: a, lda: ta ? m : k, b: b, ldb: tb ? k : n,
-                    beta: 0.5, c: &c, ldc: n)
-                XCTAssertLessThanOrEqual(
-                    maxToleranceRatio(c, naive, atol: 1e-3, rtol: 1e-4), 1,
-                    "\(m)×\(n)×\(k) tA=\(ta) tB=\(tb) workers=\(workers)")
             }
         }
     }

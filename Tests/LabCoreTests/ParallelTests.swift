@@ -22,16 +22,15 @@ final class ParallelTests: XCTestCase {
     }
 
     func testChunksCoverTheRangeExactlyOnce() {
-        let saved = Parallel.workers
-        defer { Parallel.workers = saved }
         for workers in [1, 2, 3] {
-            Parallel.workers = workers
-            for count in [0, 1, 2, 5, 31, 32, 33, 1000] {
-                let hits = UnsafeMutablePointer<Int>.allocate(capacity: max(1, count))
-                defer { hits.deallocate() }
-                hits.initialize(repeating: 0, count: max(1, count))
-                Parallel.forChunks(count, minimumPerChunk: 4) { range in for i in range { hits[i] += 1 } }
-                XCTAssertEqual((0..<count).filter { hits[$0] != 1 }, [], "workers \(workers), count \(count)")
+            Parallel.withWorkers(workers) {
+                for count in [0, 1, 2, 5, 31, 32, 33, 1000] {
+                    let hits = UnsafeMutablePointer<Int>.allocate(capacity: max(1, count))
+                    defer { hits.deallocate() }
+                    hits.initialize(repeating: 0, count: max(1, count))
+                    Parallel.forChunks(count, minimumPerChunk: 4) { range in for i in range { hits[i] += 1 } }
+                    XCTAssertEqual((0..<count).filter { hits[$0] != 1 }, [], "workers \(workers), count \(count)")
+                }
             }
         }
     }

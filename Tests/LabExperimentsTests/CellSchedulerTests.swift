@@ -36,9 +36,6 @@ final class CellSchedulerTests: XCTestCase {
         var options = RunOptions(output: out, cache: TeacherCache(directory: cache), threads: 2, log: { _ in })
         options.showProgress = false
         options.jobs = jobs
-        let saved = Parallel.workers
-        Parallel.workers = 2
-        defer { Parallel.workers = saved }
         let summary = try Runner.run(e, options: options)
         XCTAssertEqual(summary.missing, 0)
         return try JSONValueProbe(out.appendingPathComponent("manifest.json"))
@@ -69,10 +66,9 @@ final class CellSchedulerTests: XCTestCase {
         let cache = TeacherCache(directory: scratch.dir("cache"))
         let contexts = [RunContext(cache: cache, showProgress: false), RunContext(cache: cache, showProgress: false)]
         let box = UncheckedSendable(contexts)
-        let saved = Parallel.workers
-        Parallel.workers = 1
-        defer { Parallel.workers = saved }
-        DispatchQueue.concurrentPerform(iterations: 2) { i in _ = try? box.value[i].teacher(spec) }
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            Parallel.withWorkers(1) { _ = try? box.value[i].teacher(spec) }
+        }
         XCTAssertEqual(contexts.map(\.trained.count).reduce(0, +), 1, "the teacher was trained twice")
         XCTAssertEqual(contexts.map(\.loadedFromCache.count).reduce(0, +), 1)
     }

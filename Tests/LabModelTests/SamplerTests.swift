@@ -29,22 +29,23 @@ final class SamplerTests: XCTestCase {
     }
 
     func testKVCacheDecodeMatchesFullForward() throws {
-        Parallel.workers = 2
-        let gpt = try model()
-        let prompts: [[Int32]] = [[3, 7, 1], [5], [9, 9, 2, 4, 8, 1]]
-        var seen: [[[Float]]] = Array(repeating: [], count: prompts.count)
-        let outs = try Sampler(model: gpt).generate(
-            prompts: prompts, maxNewTokens: 8, options: SamplingOptions(temperature: 1), seed: 5
-        ) { i, step, lp in
-            XCTAssertEqual(step, seen[i].count)
-            seen[i].append(Array(lp))
-        }
-        for (i, p) in prompts.enumerated() {
-            XCTAssertEqual(outs[i].count, 8)
-            let full = try fullLogprobs(gpt, p + outs[i])
-            for step in 0..<outs[i].count {
-                let ratio = maxToleranceRatio(seen[i][step], full[p.count - 1 + step], atol: 1e-4, rtol: 1e-4)
-                XCTAssertLessThanOrEqual(ratio, 1, "sequence \(i) step \(step)")
+        try Parallel.withWorkers(2) {
+            let gpt = try model()
+            let prompts: [[Int32]] = [[3, 7, 1], [5], [9, 9, 2, 4, 8, 1]]
+            var seen: [[[Float]]] = Array(repeating: [], count: prompts.count)
+            let outs = try Sampler(model: gpt).generate(
+                prompts: prompts, maxNewTokens: 8, options: SamplingOptions(temperature: 1), seed: 5
+            ) { i, step, lp in
+                XCTAssertEqual(step, seen[i].count)
+                seen[i].append(Array(lp))
+            }
+            for (i, p) in prompts.enumerated() {
+                XCTAssertEqual(outs[i].count, 8)
+                let full = try fullLogprobs(gpt, p + outs[i])
+                for step in 0..<outs[i].count {
+                    let ratio = maxToleranceRatio(seen[i][step], full[p.count - 1 + step], atol: 1e-4, rtol: 1e-4)
+                    XCTAssertLessThanOrEqual(ratio, 1, "sequence \(i) step \(step)")
+                }
             }
         }
     }

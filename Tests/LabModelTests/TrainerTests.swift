@@ -22,20 +22,21 @@ final class TrainerTests: XCTestCase {
     }
 
     func testLossFallsOnALearnableSource() throws {
-        Parallel.workers = 2
-        let gpt = try GPT(
-            config: GPTConfig(vocabularySize: 11, contextLength: 8, width: 32, layers: 2, heads: 2), seed: 1)
-        var cfg = TrainingConfig()
-        cfg.steps = 60
-        cfg.batchSize = 8
-        cfg.learningRate = 1e-2
-        cfg.warmupSteps = 5
-        cfg.evalInterval = 0
-        var data = CycleSource(V: 11, B: 8, T: 8)
-        let history = try Trainer(model: gpt, config: cfg).train(data: &data)
-        XCTAssertEqual(history.records.count, 60)
-        XCTAssertGreaterThan(history.records[0].trainLoss, 2.0)
-        XCTAssertLessThan(history.records.last!.trainLoss, 0.2)
+        try Parallel.withWorkers(2) {
+            let gpt = try GPT(
+                config: GPTConfig(vocabularySize: 11, contextLength: 8, width: 32, layers: 2, heads: 2), seed: 1)
+            var cfg = TrainingConfig()
+            cfg.steps = 60
+            cfg.batchSize = 8
+            cfg.learningRate = 1e-2
+            cfg.warmupSteps = 5
+            cfg.evalInterval = 0
+            var data = CycleSource(V: 11, B: 8, T: 8)
+            let history = try Trainer(model: gpt, config: cfg).train(data: &data)
+            XCTAssertEqual(history.records.count, 60)
+            XCTAssertGreaterThan(history.records[0].trainLoss, 2.0)
+            XCTAssertLessThan(history.records.last!.trainLoss, 0.2)
+        }
     }
 
     func testScheduleWarmsUpThenDecaysToTheFloor() {
