@@ -33,8 +33,11 @@ struct CampaignCommand: ParsableCommand {
         help:
             "With --benchmark: requests the run must handle (16,000 honest users per million; the attack's budget is a tenth)."
     ) var requests: Int?
-    @Option(help: "With --benchmark: proxy accounts the campaign opens at the start (default 1,000).") var accounts: Int?
-    @Option(help: "With --benchmark: the detectors in force, comma-separated (default: volume,prada,fingerprint,clustering).")
+    @Option(help: "With --benchmark: proxy accounts the campaign opens at the start (default 1,000).") var accounts:
+        Int?
+    @Option(
+        help:
+            "With --benchmark: the detectors in force, comma-separated (default: volume,prada,fingerprint,clustering).")
     var detectors: String?
 
     var scale: CampaignBenchmark.Scale {
@@ -52,7 +55,8 @@ struct CampaignCommand: ParsableCommand {
             return
         }
         guard requests == nil, accounts == nil, detectors == nil else {
-            throw ValidationError("--requests, --accounts and --detectors shape the benchmark; use them with --benchmark")
+            throw ValidationError(
+                "--requests, --accounts and --detectors shape the benchmark; use them with --benchmark")
         }
         guard file != nil else { throw ValidationError("give an experiment file (kind: campaign), or --benchmark") }
         if let shard { _ = try Shard(parsing: shard) }

@@ -134,29 +134,36 @@ final class CampaignTests: XCTestCase {
     }
 }
 
-/// LabAttacks' parts behind the campaign's seams: its query strategies through `CampaignQueryStrategy`, its
+/// LabAttacks' parts behind the campaign's seams: its query strategies through `CampaignPrompts`, its
 /// Distiller and FidelityEvaluator through `GPTCampaignDistiller`.
 final class CampaignExtractionSeamTests: XCTestCase {
-    func testIssue4StrategiesRunInCampaignsOrAreRefusedByName() throws {
+    func testEveryRegisteredStrategyRunsInACampaignOrIsRefusedByName() throws {
         var c = CampaignFixture.config(strategy: "own_corpus", accounts: 2, budget: 60)
         c.defence = CampaignDefenceConfig(rateLimits: false)
         let run = try CampaignSimulation.run(config: c, seed: 4, world: CampaignFixture.world)
         XCTAssertEqual(run.outcome.attack.delivered, 60)
-        let text = CampaignQueryStrategy.attackerText(CampaignFixture.world.mixture)
+        let text = CampaignPrompts.attackerText(CampaignFixture.world.mixture)
         for r in run.records {
             XCTAssert((8...32).contains(r.prompt.count))
             // own_corpus sends windows of the attacker's text: every prompt occurs in it.
             XCTAssertNotNil(
                 (0...(text.count - r.prompt.count)).first { text[$0..<($0 + r.prompt.count)].elementsEqual(r.prompt) })
         }
-        for name in ["active", "teacher_bootstrap"] {
+        for name in StrategyRegistry.names {
             c.attack.strategy = name
+            if CampaignPrompts.unsupported[name] == nil {
+                let run = try CampaignSimulation.run(config: c, seed: 4, world: CampaignFixture.world)
+                XCTAssertEqual(run.outcome.attack.delivered, 60, name)
+                XCTAssert(run.records.allSatisfy { (1...32).contains($0.prompt.count) }, name)
+                continue
+            }
             XCTAssertThrowsError(try CampaignSimulation.run(config: c, seed: 4, world: CampaignFixture.world)) {
                 error in
                 guard case let .invalidConfig(key, _)? = error as? LabError else { return XCTFail("\(error)") }
                 XCTAssertEqual(key, "attack.strategy")
             }
         }
+        XCTAssertEqual(Set(CampaignPrompts.names).union(CampaignPrompts.unsupported.keys), Set(StrategyRegistry.names))
     }
 
     /// A GPT student trained by the campaign's schedule (warm-up, cosine, a floor on steps) on a real harvest

@@ -100,7 +100,8 @@ public enum CampaignBenchmark {
         let wall = Double(DispatchTime.now().uptimeNanoseconds - wall0) / 1e9, cpu = cpuSeconds() - cpu0
         let o = run.outcome
         guard o.requests >= scale.requests else {
-            throw LabError.numerical("benchmark handled \(o.requests) requests; it must handle at least \(scale.requests)")
+            throw LabError.numerical(
+                "benchmark handled \(o.requests) requests; it must handle at least \(scale.requests)")
         }
         guard o.detectors.contains(where: { $0.attackerAccountsAlarmed > 0 }) else {
             throw LabError.numerical(

@@ -231,11 +231,24 @@ struct NeighbourBlock {
                 for (r, i) in chunk.enumerated() {
                     let row = g.baseAddress! + r * N
                     var count = 0
-                    // ‖x − y‖² = 2 − 2 x·y for the unit vectors √p.
-                    for j in 0..<N {
+                    // ‖x − y‖² = 2 − 2 x·y for the unit vectors √p; sixteen lanes at a time, each lane the
+                    // same IEEE operations as the scalar tail.
+                    let ni = SIMD16<Float>(repeating: noise[i])
+                    var j = 0
+                    while j + 16 <= N {
+                        let x = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD16<Float>.self)
+                        let nj = UnsafeRawPointer(noise.baseAddress! + j).loadUnaligned(as: SIMD16<Float>.self)
+                        let near = (2 - 2 * x) .< (ni + nj)
+                        let ones = SIMD16<Float>(repeating: 0).replacing(with: 1, where: near)
+                        UnsafeMutableRawPointer(row + j).storeBytes(of: ones, as: SIMD16<Float>.self)
+                        count += Int(ones.sum())
+                        j += 16
+                    }
+                    while j < N {
                         let near: Float = 2 - 2 * row[j] < noise[i] + noise[j] ? 1 : 0
                         row[j] = near
                         count += Int(near)
+                        j += 1
                     }
                     count -= Int(row[i])
                     row[i] = 0
