@@ -220,3 +220,31 @@ final class CampaignExtractionSeamTests: XCTestCase {
         XCTAssertNotEqual(try JSONEncoder().encode(s), bigram)
     }
 }
+
+/// The benchmark's scale flags: the default is the million-request cell it always timed, a larger scale grows
+/// users and budget in proportion, and a bad flag is refused naming it. Builds configs only; runs nothing.
+final class CampaignBenchmarkScaleTests: XCTestCase {
+    func testDefaultScaleIsTheMillionRequestCellAndBadFlagsAreNamed() throws {
+        let c = CampaignBenchmark.config()
+        XCTAssertEqual(c.population.users, 16_000)
+        XCTAssertEqual(c.attack.accounts, 1000)
+        XCTAssertEqual(c.attack.budgetQueries, 100_000)
+        XCTAssertEqual(c.defence.detectors, ["volume", "prada", "fingerprint", "clustering"])
+        let big = CampaignBenchmark.config(.init(requests: 10_000_000, accounts: 50_000))
+        XCTAssertEqual(big.population.users, 160_000)
+        XCTAssertEqual(big.attack.budgetQueries, 1_000_000)
+        XCTAssertEqual(big.attack.accounts, 50_000)
+        let bad: [(CampaignBenchmark.Scale, String)] = [
+            (.init(requests: 10), "--requests"), (.init(accounts: 0), "--accounts"),
+            (.init(requests: 100_000, accounts: 20_000), "--accounts"), (.init(detectors: ["nope"]), "--detectors"),
+            (.init(detectors: []), "--detectors"),
+        ]
+        for (scale, flag) in bad {
+            XCTAssertThrowsError(try scale.validate()) { error in
+                guard case let .invalidConfig(key, _)? = error as? LabError else { return XCTFail("\(error)") }
+                XCTAssertEqual(key, flag)
+            }
+        }
+        XCTAssertNoThrow(try CampaignBenchmark.Scale().validate())
+    }
+}
