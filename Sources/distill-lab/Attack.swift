@@ -26,7 +26,10 @@ struct AttackCommand: ParsableCommand {
     @OptionGroup var threads: ThreadOptions
     @Option(help: "Teacher checkpoint directory (its corpus is rebuilt from the spec it records).") var teacher: String?
     @Option(help: "A JSON attack config; flags given here override its fields.") var config: String?
-    @Option(help: "Query strategy: random_tokens, own_corpus, teacher_bootstrap or active [:key=value,...].")
+    @Option(
+        help:
+            "Query strategy: random_tokens, own_corpus, natural, perturbed, teacher_bootstrap or active [:key=value,...]."
+    )
     var strategy: String?
     @Option(help: "Harvest mode: distribution, logit_bias, echo, top_k, completion or label [:key=value,...].")
     var harvest: String?

@@ -26,14 +26,37 @@ struct CampaignCommand: ParsableCommand {
     @Flag(help: "No progress bars.") var quiet = false
     @Flag(
         help:
-            "Time the detection-only scale run (16,000 users, ~1.1M requests, a 1,000-account campaign, all detectors) instead of a file."
+            "Time the detection-only scale run (by default 16,000 users, ~1.04M requests, a 1,000-account campaign, all detectors) instead of a file."
     )
     var benchmark = false
+    @Option(
+        help:
+            "With --benchmark: requests the run must handle (16,000 honest users per million; the attack's budget is a tenth)."
+    ) var requests: Int?
+    @Option(help: "With --benchmark: proxy accounts the campaign opens at the start (default 1,000).") var accounts:
+        Int?
+    @Option(
+        help:
+            "With --benchmark: the detectors in force, comma-separated (default: volume,prada,fingerprint,clustering).")
+    var detectors: String?
+
+    var scale: CampaignBenchmark.Scale {
+        var s = CampaignBenchmark.Scale()
+        if let requests { s.requests = requests }
+        if let accounts { s.accounts = accounts }
+        if let detectors { s.detectors = detectors.split(separator: ",").map { String($0) } }
+        return s
+    }
 
     func validate() throws {
         if benchmark {
             guard file == nil else { throw ValidationError("--benchmark runs its own fixed cell; give no file") }
+            do { try scale.validate() } catch { throw ValidationError("\(error)") }
             return
+        }
+        guard requests == nil, accounts == nil, detectors == nil else {
+            throw ValidationError(
+                "--requests, --accounts and --detectors shape the benchmark; use them with --benchmark")
         }
         guard file != nil else { throw ValidationError("give an experiment file (kind: campaign), or --benchmark") }
         if let shard { _ = try Shard(parsing: shard) }
@@ -54,7 +77,7 @@ struct CampaignCommand: ParsableCommand {
     }
 
     func runBenchmark() throws {
-        let report = try CampaignBenchmark.run {
+        let report = try CampaignBenchmark.run(scale: scale) {
             FileHandle.standardError.write(Data("campaign benchmark: \($0)\n".utf8))
         }
         let o = report.outcome

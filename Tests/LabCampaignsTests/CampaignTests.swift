@@ -134,29 +134,36 @@ final class CampaignTests: XCTestCase {
     }
 }
 
-/// LabAttacks' parts behind the campaign's seams: its query strategies through `CampaignQueryStrategy`, its
+/// LabAttacks' parts behind the campaign's seams: its query strategies through `CampaignPrompts`, its
 /// Distiller and FidelityEvaluator through `GPTCampaignDistiller`.
 final class CampaignExtractionSeamTests: XCTestCase {
-    func testIssue4StrategiesRunInCampaignsOrAreRefusedByName() throws {
+    func testEveryRegisteredStrategyRunsInACampaignOrIsRefusedByName() throws {
         var c = CampaignFixture.config(strategy: "own_corpus", accounts: 2, budget: 60)
         c.defence = CampaignDefenceConfig(rateLimits: false)
         let run = try CampaignSimulation.run(config: c, seed: 4, world: CampaignFixture.world)
         XCTAssertEqual(run.outcome.attack.delivered, 60)
-        let text = CampaignQueryStrategy.attackerText(CampaignFixture.world.mixture)
+        let text = CampaignPrompts.attackerText(CampaignFixture.world.mixture)
         for r in run.records {
             XCTAssert((8...32).contains(r.prompt.count))
             // own_corpus sends windows of the attacker's text: every prompt occurs in it.
             XCTAssertNotNil(
                 (0...(text.count - r.prompt.count)).first { text[$0..<($0 + r.prompt.count)].elementsEqual(r.prompt) })
         }
-        for name in ["active", "teacher_bootstrap"] {
+        for name in StrategyRegistry.names {
             c.attack.strategy = name
+            if CampaignPrompts.unsupported[name] == nil {
+                let run = try CampaignSimulation.run(config: c, seed: 4, world: CampaignFixture.world)
+                XCTAssertEqual(run.outcome.attack.delivered, 60, name)
+                XCTAssert(run.records.allSatisfy { (1...32).contains($0.prompt.count) }, name)
+                continue
+            }
             XCTAssertThrowsError(try CampaignSimulation.run(config: c, seed: 4, world: CampaignFixture.world)) {
                 error in
                 guard case let .invalidConfig(key, _)? = error as? LabError else { return XCTFail("\(error)") }
                 XCTAssertEqual(key, "attack.strategy")
             }
         }
+        XCTAssertEqual(Set(CampaignPrompts.names).union(CampaignPrompts.unsupported.keys), Set(StrategyRegistry.names))
     }
 
     /// A GPT student trained by the campaign's schedule (warm-up, cosine, a floor on steps) on a real harvest
@@ -211,5 +218,33 @@ final class CampaignExtractionSeamTests: XCTestCase {
         XCTAssertEqual(try JSONEncoder().encode(s), bigram, "GPT settings are not part of a bigram cell")
         s.kind = .gpt
         XCTAssertNotEqual(try JSONEncoder().encode(s), bigram)
+    }
+}
+
+/// The benchmark's scale flags: the default is the million-request cell it always timed, a larger scale grows
+/// users and budget in proportion, and a bad flag is refused naming it. Builds configs only; runs nothing.
+final class CampaignBenchmarkScaleTests: XCTestCase {
+    func testDefaultScaleIsTheMillionRequestCellAndBadFlagsAreNamed() throws {
+        let c = CampaignBenchmark.config()
+        XCTAssertEqual(c.population.users, 16_000)
+        XCTAssertEqual(c.attack.accounts, 1000)
+        XCTAssertEqual(c.attack.budgetQueries, 100_000)
+        XCTAssertEqual(c.defence.detectors, ["volume", "prada", "fingerprint", "clustering"])
+        let big = CampaignBenchmark.config(.init(requests: 10_000_000, accounts: 50_000))
+        XCTAssertEqual(big.population.users, 160_000)
+        XCTAssertEqual(big.attack.budgetQueries, 1_000_000)
+        XCTAssertEqual(big.attack.accounts, 50_000)
+        let bad: [(CampaignBenchmark.Scale, String)] = [
+            (.init(requests: 10), "--requests"), (.init(accounts: 0), "--accounts"),
+            (.init(requests: 100_000, accounts: 20_000), "--accounts"), (.init(detectors: ["nope"]), "--detectors"),
+            (.init(detectors: []), "--detectors"),
+        ]
+        for (scale, flag) in bad {
+            XCTAssertThrowsError(try scale.validate()) { error in
+                guard case let .invalidConfig(key, _)? = error as? LabError else { return XCTFail("\(error)") }
+                XCTAssertEqual(key, flag)
+            }
+        }
+        XCTAssertNoThrow(try CampaignBenchmark.Scale().validate())
     }
 }

@@ -31,9 +31,10 @@ final class DetectorTests: XCTestCase {
         }
     }
 
-    func randomTokens(_ count: Int, seed: UInt64) -> [[Int32]] {
+    func randomTokens(_ count: Int, seed: UInt64) throws -> [[Int32]] {
         var rng = LabRNG(seed: seed)
-        let source = CampaignRandomTokens(vocabularySize: mixture.vocabularySize, lengths: 8...32)
+        let source = RandomTokens()
+        try source.prepare(StrategySetup(vocabularySize: mixture.vocabularySize, lengths: 8...32, seed: 0) { _ in [] })
         return (0..<count).map { _ in source.prompt(proxy: 0, rng: &rng) }
     }
 
@@ -104,10 +105,10 @@ final class DetectorTests: XCTestCase {
         XCTAssertNil(observe(PRADADetector(config: .init()), natural(300, seed: 10)))
     }
 
-    func testFingerprintFlagsRandomTokensNotNaturalOrSingleTopicText() {
+    func testFingerprintFlagsRandomTokensNotNaturalOrSingleTopicText() throws {
         let topics = DetectorTopics(profiles: mixture.topicProfiles(prompts: 300, lengths: PromptLengths(), seed: 1))
         func detector() -> FingerprintDetector { FingerprintDetector(config: .init(), topics: topics) }
-        let alarm = observe(detector(), randomTokens(200, seed: 2))
+        let alarm = observe(detector(), try randomTokens(200, seed: 2))
         XCTAssertNotNil(alarm)
         XCTAssertLessThanOrEqual(alarm ?? .max, 100)
         XCTAssertNil(observe(detector(), natural(300, seed: 3)))
@@ -118,7 +119,7 @@ final class DetectorTests: XCTestCase {
 
     /// Twelve random-token proxies of 15 queries each — too few for the per-account fingerprint — among 30
     /// natural-text users: one sweep flags the proxies and none of the users; natural proxies pass.
-    func testClusteringFlagsACrowdOfLookAlikesAndNotHonestUsers() {
+    func testClusteringFlagsACrowdOfLookAlikesAndNotHonestUsers() throws {
         let topics = DetectorTopics(profiles: mixture.topicProfiles(prompts: 300, lengths: PromptLengths(), seed: 1))
         for (strategy, flagged) in [("random", 12), ("natural", 0)] {
             let d = ClusteringDetector(config: .init(), topics: topics)
@@ -131,7 +132,8 @@ final class DetectorTests: XCTestCase {
             }
             for p in 0..<12 {
                 let prompts =
-                    strategy == "random" ? randomTokens(15, seed: 200 + UInt64(p)) : natural(15, seed: 300 + UInt64(p))
+                    strategy == "random"
+                    ? try randomTokens(15, seed: 200 + UInt64(p)) : natural(15, seed: 300 + UInt64(p))
                 _ = observe(d, prompts, account: 30 + p)
             }
             let alarms = Set(d.sweep(time: 3600))

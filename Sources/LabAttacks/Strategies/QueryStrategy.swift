@@ -14,6 +14,9 @@ public struct StrategySetup {
     public var seed: UInt64
     /// The attacker's own text for a source (see `CorpusSource`).
     public var text: (CorpusSource) throws -> [Int32]
+    /// The attacker's own text by topic, with the share of its prompts each gets (a campaign's attacker owns
+    /// the train text of every benign source); empty: one topic, `text(.train)`.
+    public var topics: [(weight: Double, text: [Int32])] = []
 
     public init(
         vocabularySize: Int, lengths: ClosedRange<Int>, seed: UInt64, text: @escaping (CorpusSource) throws -> [Int32]
@@ -62,6 +65,12 @@ public protocol QueryStrategy: AnyObject {
     func observe(_ records: [HarvestRecord])
 }
 
+/// A strategy a proxy campaign can run: one prompt at a time for one proxy, every draw from the proxy's own
+/// stream, so that how the proxies interleave cannot change what any of them sends. Prepared once for all.
+public protocol ProxyPromptStrategy: QueryStrategy {
+    func prompt(proxy: Int, rng: inout LabRNG) throws -> [Int32]
+}
+
 extension QueryStrategy {
     public var isAdaptive: Bool { false }
     public func observe(_ records: [HarvestRecord]) {}
@@ -91,6 +100,8 @@ public enum StrategyRegistry {
     public static let kinds: [any RegisteredStrategy.Type] = [
         RandomTokens.self,  // random_tokens
         OwnCorpus.self,  // own_corpus
+        NaturalPrompts.self,  // natural
+        PerturbedPrompts.self,  // perturbed
         TeacherBootstrap.self,  // teacher_bootstrap
         ActiveSelection.self,  // active
     ]

@@ -4,6 +4,7 @@
 // definitions (CampaignOutcome) nor the sweep (the CLI).
 import Foundation
 import LabAPI
+import LabAttacks
 import LabCore
 import LabData
 
@@ -62,8 +63,8 @@ public enum CampaignSimulation {
             )
         }
         let population = try BenignPopulation(config: config.population, mixture: mixture, seed: seed)
-        let strategy = try CampaignPromptRegistry.make(
-            config.attack.strategy, mixture: mixture, lengths: config.attack.promptTokens, seed: seed,
+        let strategy = try CampaignPrompts(
+            name: config.attack.strategy, mixture: mixture, lengths: config.attack.promptTokens, seed: seed,
             teacher: world.teacher)
 
         // The defender's profile of benign traffic comes from its own logs: a stream no simulated user draws from.
@@ -289,12 +290,12 @@ struct Proxy {
 struct AdaptivePrompts {
     let adapt: CampaignAdaptation
     let strategyName: String
-    let strategy: any CampaignPromptSource
+    let strategy: CampaignPrompts
     let mixture: BenignMixture
     let lengths: ClosedRange<Int>
     static let historySize = 64
 
-    init(adapt: CampaignAdaptation, config: CampaignConfig, mixture: BenignMixture, strategy: any CampaignPromptSource)
+    init(adapt: CampaignAdaptation, config: CampaignConfig, mixture: BenignMixture, strategy: CampaignPrompts)
         throws
     {
         self.adapt = adapt
@@ -320,7 +321,7 @@ struct AdaptivePrompts {
             return q
         }
         var fresh: [Int32]
-        if adapt.families > 1, let perturbed = strategy as? CampaignPerturbedPrompts {
+        if adapt.families > 1, let perturbed = strategy.strategy as? PerturbedPrompts {
             // Perturbed prompts of one family: the account's pool of natural seeds from its family's source,
             // then copies of them with the strategy's edits.
             if proxy.history.count < perturbed.seeds {

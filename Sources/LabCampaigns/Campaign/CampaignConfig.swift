@@ -18,7 +18,7 @@ public struct CampaignAttackConfig: Equatable, Sendable {
     public var accounts = 10
     /// Queries the campaign buys in all (cover queries included), split evenly over the proxies.
     public var budgetQueries = 20_000
-    /// A `CampaignPromptRegistry` name.
+    /// A `StrategyRegistry` name a campaign can run (`CampaignPrompts.names`).
     public var strategy = "random_tokens"
     /// Extraction prompt lengths, uniform in [min, max].
     public var promptTokens: ClosedRange<Int> = 8...32
@@ -51,8 +51,8 @@ public struct CampaignAttackConfig: Equatable, Sendable {
         }
         guard accounts >= 1 else { throw fail("accounts", "is \(accounts); a campaign needs at least 1 proxy account") }
         guard budgetQueries >= 1 else { throw fail("budget_queries", "is \(budgetQueries); must be at least 1 query") }
-        guard CampaignPromptRegistry.names.contains(strategy) else {
-            throw fail("strategy", "is '\(strategy)'; known: \(CampaignPromptRegistry.names.joined(separator: ", "))")
+        guard CampaignPrompts.names.contains(strategy) else {
+            throw fail("strategy", "is '\(strategy)'; known: \(CampaignPrompts.names.joined(separator: ", "))")
         }
         guard promptTokens.lowerBound >= 1 else {
             throw fail("prompt_tokens", "starts at \(promptTokens.lowerBound); prompts have at least 1 token")

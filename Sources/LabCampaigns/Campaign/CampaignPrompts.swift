@@ -1,125 +1,119 @@
-// CampaignPrompts: where a campaign's extraction prompts come from — a small protocol with three strategies,
-// uniform random tokens (Krishna et al. 2020's RANDOM "nonsense" queries), natural text from the attacker's
-// own corpus (Orekondy et al. 2019's Knockoff Nets transfer set; Krishna et al.'s WIKI), and perturbations
-// of earlier queries (Papernot et al. 2017's Jacobian-based augmentation, the synthetic queries PRADA was
-// built against), and a registry that also reaches LabAttacks' query strategies (CampaignPrompts+QueryStrategy).
+// CampaignPrompts: where a campaign's extraction prompts come from — a strategy of LabAttacks' one registry
+// (`StrategyRegistry`: random tokens, natural text, perturbations of earlier queries, own corpus), prepared
+// with the benign mixture's public train text as the attacker's own (each source a topic, by its weight).
+// A `ProxyPromptStrategy` draws each proxy's prompts from the proxy's own stream; any other strategy gets one
+// instance per proxy, seeded from the campaign's seed and the proxy. Strategies that adapt to a student
+// (active) or buy their own prompts through the API (teacher_bootstrap) are refused by name: proxies send one
+// query per event and the student is trained once, after the harvest. Not a registry of its own.
 import LabAPI
 import LabAttacks
 import LabCore
+import LabModel
 
-public protocol CampaignPromptSource: AnyObject {
-    /// The registry name, e.g. "random_tokens".
-    var name: String { get }
-    /// The next prompt of proxy `proxy`, drawn from `rng` (each proxy passes its own stream).
-    func prompt(proxy: Int, rng: inout LabRNG) throws -> [Int32]
-}
+public final class CampaignPrompts {
+    public let name: String
+    /// The strategy as built from the registry (for a `ProxyPromptStrategy`, the one all proxies share).
+    public let strategy: any QueryStrategy
+    let spec: StrategySpec
+    let setup: (Int) -> StrategySetup
+    var round: StrategyRound?
+    var instances: [Int: any QueryStrategy] = [:]
 
-/// Every token uniform over the vocabulary except `<unk>` (id 0), length uniform in the range.
-public final class CampaignRandomTokens: CampaignPromptSource {
-    public let name = "random_tokens"
-    public let vocabularySize: Int
-    public let lengths: ClosedRange<Int>
-
-    public init(vocabularySize: Int, lengths: ClosedRange<Int>) {
-        self.vocabularySize = vocabularySize
-        self.lengths = lengths
-    }
-
-    public func prompt(proxy: Int, rng: inout LabRNG) -> [Int32] {
-        let n = lengths.lowerBound + rng.int(below: lengths.count)
-        return (0..<n).map { _ in Int32(1 + rng.int(below: vocabularySize - 1)) }
-    }
-}
-
-/// Windows of the benign sources' public train text, sources drawn by the population's weights: the
-/// knockoff attacker owns data like the users', and so writes prompts like theirs.
-public final class CampaignNaturalPrompts: CampaignPromptSource {
-    public let name = "natural"
-    public let mixture: BenignMixture
-    public let lengths: ClosedRange<Int>
-
-    public init(mixture: BenignMixture, lengths: ClosedRange<Int>) {
-        self.mixture = mixture
-        self.lengths = lengths
-    }
-
-    public func prompt(proxy: Int, rng: inout LabRNG) -> [Int32] {
-        let n = lengths.lowerBound + rng.int(below: lengths.count)
-        return mixture.window(source: rng.categorical(mixture.weights), split: .train, length: n, rng: &rng)
-    }
-}
-
-/// Each proxy starts from `seeds` natural prompts of its own and then sends copies of its earlier prompts
-/// (seeds included) with `edits` tokens replaced at random — the text analogue of synthesising new inputs
-/// by small steps from old ones (Papernot et al. 2017; Juuti et al. 2019's T-RND is the same idea).
-public final class CampaignPerturbedPrompts: CampaignPromptSource {
-    public let name = "perturbed"
-    public let natural: CampaignNaturalPrompts
-    public let seeds: Int
-    public let edits: Int
-    var pools: [Int: [[Int32]]] = [:]
-
-    public init(mixture: BenignMixture, lengths: ClosedRange<Int>, seeds: Int = 10, edits: Int = 2) {
-        natural = CampaignNaturalPrompts(mixture: mixture, lengths: lengths)
-        self.seeds = seeds
-        self.edits = edits
-    }
-
-    public func prompt(proxy: Int, rng: inout LabRNG) -> [Int32] {
-        var pool = pools[proxy] ?? []
-        defer { pools[proxy] = pool }
-        if pool.count < seeds {
-            let p = natural.prompt(proxy: proxy, rng: &rng)
-            pool.append(p)
-            return p
-        }
-        var p = pool[rng.int(below: pool.count)]
-        for _ in 0..<edits {
-            p[rng.int(below: p.count)] = Int32(1 + rng.int(below: natural.mixture.vocabularySize - 1))
-        }
-        pool.append(p)
-        return p
-    }
-}
-
-public enum CampaignPromptRegistry {
-    public typealias Factory = (BenignMixture, ClosedRange<Int>) -> any CampaignPromptSource
-
-    /// The campaign's own strategies, then LabAttacks' (`StrategyRegistry`) under their own names, through
-    /// `CampaignQueryStrategy` — those of its strategies a campaign can run.
-
-    /// Every strategy, one line per kind.
-    public static let kinds: [(name: String, reference: String, make: Factory)] = [
-        (
-            "random_tokens", "uniform random tokens (Krishna et al. 2020, RANDOM)",
-            { m, l in CampaignRandomTokens(vocabularySize: m.vocabularySize, lengths: l) }
-        ),
-        (
-            "natural", "the attacker's own natural text (Orekondy et al. 2019 Knockoff Nets; Krishna et al. 2020 WIKI)",
-            { m, l in CampaignNaturalPrompts(mixture: m, lengths: l) }
-        ),
-        (
-            "perturbed", "random token edits of earlier queries (Papernot et al. 2017 augmentation; PRADA's target)",
-            { m, l in CampaignPerturbedPrompts(mixture: m, lengths: l) }
-        ),
+    /// Strategies of the registry a campaign cannot run, with the reason.
+    public static let unsupported: [String: String] = [
+        "active":
+            "ranks prompts with a student trained between rounds; a campaign trains its student once, after the harvest",
+        "teacher_bootstrap":
+            "buys its own prompts through the API; a campaign's proxies send one query per event through the gateway",
     ]
 
-    public static var names: [String] {
-        kinds.map(\.name)
-            + StrategyRegistry.names.filter { n in
-                !kinds.contains { $0.name == n } && CampaignQueryStrategy.unsupported[n] == nil
-            }
-    }
+    /// The registry's strategies a campaign can run, in registry order.
+    public static var names: [String] { StrategyRegistry.names.filter { unsupported[$0] == nil } }
 
-    public static func make(
-        _ name: String, mixture: BenignMixture, lengths: ClosedRange<Int>, seed: UInt64, teacher: any TeacherAPI
-    ) throws -> any CampaignPromptSource {
-        if let kind = kinds.first(where: { $0.name == name }) { return kind.make(mixture, lengths) }
+    /// `name` from `StrategyRegistry` at its defaults; throws `LabError.invalidConfig` naming `attack.strategy`
+    /// for an unknown or unsupported one.
+    public init(name: String, mixture: BenignMixture, lengths: ClosedRange<Int>, seed: UInt64, teacher: any TeacherAPI)
+        throws
+    {
+        if let reason = Self.unsupported[name] {
+            throw LabError.invalidConfig(
+                key: "attack.strategy", message: "'\(name)' \(reason); use \(Self.names.joined(separator: ", "))")
+        }
         guard StrategyRegistry.names.contains(name) else {
             throw LabError.invalidConfig(
                 key: "attack.strategy",
-                message: "'\(name)' is not a campaign strategy; known: \(names.joined(separator: ", "))")
+                message: "'\(name)' is not a campaign strategy; known: \(Self.names.joined(separator: ", "))")
         }
-        return try CampaignQueryStrategy(name: name, mixture: mixture, lengths: lengths, seed: seed, teacher: teacher)
+        self.name = name
+        spec = StrategySpec(name)
+        strategy = try StrategyRegistry.make(spec)
+        let text = Self.attackerText(mixture)
+        let topics = mixture.sources.map { (weight: $0.weight, text: $0.train) }
+        setup = { proxy in
+            var rng = LabRNG(seed: seed, stream: "campaign-strategy-\(proxy)")
+            var setup = StrategySetup(vocabularySize: mixture.vocabularySize, lengths: lengths, seed: rng.next()) {
+                source in
+                switch source {
+                case .train, .fresh: return text
+                case .related, .split, .file:
+                    throw LabError.invalidConfig(
+                        key: "attack.strategy",
+                        message:
+                            "source: \(source.summary) is not available in a campaign; a campaign's attacker owns the mixture's train text (source: train or fresh)"
+                    )
+                }
+            }
+            setup.topics = topics
+            return setup
+        }
+        if strategy is any ProxyPromptStrategy {
+            try strategy.prepare(setup(0))
+        } else {
+            // The round a non-adaptive strategy is handed and never uses: a client with no budget (so a
+            // strategy that tried to buy would get nothing) and a one-layer placeholder student.
+            let ledger = Ledger()
+            try ledger.open("strategy", budget: Budget(maxQueries: 0))
+            let api = DefendedAPI(teacher: teacher, ledger: ledger)
+            let student = try GPT(
+                config: GPTConfig(
+                    vocabularySize: mixture.vocabularySize, contextLength: teacher.contextLength, width: 8,
+                    layers: 1, heads: 1),
+                seed: 0)
+            round = StrategyRound(
+                client: AttackerClient(api: api, account: "strategy", unit: .queries, cap: 0), student: student,
+                coverage: .every)
+        }
+    }
+
+    /// Each source's train text in proportion to its weight (the first weight × total tokens of each, its
+    /// text repeated if short), so windows drawn uniformly from it follow the population's mixture: the
+    /// single text of strategies that read one (own_corpus).
+    static func attackerText(_ mixture: BenignMixture) -> [Int32] {
+        let total = mixture.sources.reduce(0) { $0 + $1.train.count }
+        var text: [Int32] = []
+        for s in mixture.sources where !s.train.isEmpty {
+            let want = Int(s.weight * Double(total))
+            for i in 0..<want { text.append(s.train[i % s.train.count]) }
+        }
+        return text
+    }
+
+    /// The next prompt of proxy `proxy`: from its own stream `rng`, or from its own instance of the strategy.
+    public func prompt(proxy: Int, rng: inout LabRNG) throws -> [Int32] {
+        if let shared = strategy as? any ProxyPromptStrategy { return try shared.prompt(proxy: proxy, rng: &rng) }
+        let instance: any QueryStrategy
+        if let existing = instances[proxy] {
+            instance = existing
+        } else {
+            instance = try StrategyRegistry.make(spec)
+            try instance.prepare(setup(proxy))
+            instances[proxy] = instance
+        }
+        guard let round, let prompt = try instance.prompts(count: 1, round: round).first else {
+            throw LabError.invalidConfig(
+                key: "attack.strategy",
+                message: "'\(name)' produced no prompt without buying through the API; campaigns cannot run it")
+        }
+        return prompt
     }
 }

@@ -122,7 +122,8 @@ public final class ClusteringDetector: RegisteredDetector {
     /// Scores the accounts due (see `scoredAt`) against every fingerprinted account — banned ones included:
     /// a fresh proxy that looks like banned ones is the point. Per block of rows, one BLAS product gives the
     /// Gram matrix of the embeddings, the neighbour test turns it into a 0/1 matrix in place, and a second
-    /// product pools each row's neighbourhood counts. Single-threaded BLAS: on one machine the same shapes
+    /// product pools each row's neighbourhood counts; the workers take a block each, the blocks are scored in
+    /// order. Single-threaded BLAS calls whose shapes do not depend on the workers: on one machine the same shapes
     /// give the same sums, so the same seed gives the same alarms.
     public func sweep(time: Double) -> [Int] {
         sweeps += 1
@@ -154,56 +155,108 @@ public final class ClusteringDetector: RegisteredDetector {
         }
         let block = 256
         var alarms: [Int] = []
-        var query = [Float](repeating: 0, count: block * D)
-        var gram = [Float](repeating: 0, count: block * N)
-        var pools = [Float](repeating: 0, count: block * W)
-        for start in stride(from: 0, to: rows.count, by: block) {
-            let chunk = Array(rows[start..<min(rows.count, start + block)])
-            for (r, i) in chunk.enumerated() {
-                for k in 0..<D { query[r * D + k] = embedding[i * D + k] }
+        // The workers' slots: each finds and pools the neighbourhoods of one block of rows at a time (the same
+        // products, of the same shapes, whichever worker runs it); the blocks are then scored in order.
+        let slots = max(1, min(Parallel.workers, (rows.count + block - 1) / block))
+        var slot = (0..<slots).map { _ in NeighbourBlock(rows: block, members: N, width: W) }
+        for first in stride(from: 0, to: rows.count, by: block * slots) {
+            let chunks = stride(from: first, to: min(rows.count, first + block * slots), by: block).map {
+                Array(rows[$0..<min(rows.count, $0 + block)])
             }
-            BLAS.product(query, embedding, into: &gram, m: chunk.count, n: N, k: D, transB: true)
-            var close = [Int](repeating: 0, count: chunk.count)
-            gram.withUnsafeMutableBufferPointer { g in
-                noise.withUnsafeBufferPointer { noise in
-                    for (r, i) in chunk.enumerated() {
-                        let row = g.baseAddress! + r * N
-                        var count = 0
-                        // ‖x − y‖² = 2 − 2 x·y for the unit vectors √p.
-                        for j in 0..<N {
-                            let near: Float = 2 - 2 * row[j] < noise[i] + noise[j] ? 1 : 0
-                            row[j] = near
-                            count += Int(near)
-                        }
-                        count -= Int(row[i])
-                        row[i] = 0
-                        close[r] = count
-                    }
+            slot.withUnsafeMutableBufferPointer { slot in
+                Parallel.perform(chunks.count) { c in
+                    slot[c].find(chunks[c], embedding: embedding, noise: noise, raw: raw)
                 }
             }
-            BLAS.product(gram, raw, into: &pools, m: chunk.count, n: W, k: N, transB: false)
-            for (r, i) in chunk.enumerated() {
-                let a = members[i]
-                scoredAt[a] = counts[a]
-                neighbours[a] = close[r]
-                guard close[r] >= config.minNeighbours else {
-                    statistics[a] = 0
-                    continue
-                }
-                var pool = pooled.vector(a)
-                for k in 0..<D { pool[k] += pools[r * W + k] }
-                let queries = counts[a] + Int(pools[r * W + D])
-                let crowd = pool / max(1, pool.sum())
-                let residual = topics.residual(crowd, weights: &weights[a], iterations: 30)
-                statistics[a] = residual > config.minResidual ? Double(queries) * residual : 0
-                if statistics[a] > config.threshold, belongsToCrowd(a, crowd: crowd) {
-                    alarmed[a] = true
-                    alarms.append(a)
-                }
+            for (c, chunk) in chunks.enumerated() {
+                alarms += score(chunk, members: members, close: slot[c].close, pools: slot[c].pools, width: W)
             }
-            rowsScored += chunk.count
         }
         return alarms
+    }
+
+    /// Scores one block of rows from their neighbourhoods: the alarms, in row order.
+    func score(_ chunk: [Int], members: [Int], close: [Int], pools: [Float], width W: Int) -> [Int] {
+        let D = PromptFeatures.dimension
+        var alarms: [Int] = []
+        for (r, i) in chunk.enumerated() {
+            let a = members[i]
+            scoredAt[a] = counts[a]
+            neighbours[a] = close[r]
+            guard close[r] >= config.minNeighbours else {
+                statistics[a] = 0
+                continue
+            }
+            var pool = pooled.vector(a)
+            for k in 0..<D { pool[k] += pools[r * W + k] }
+            let queries = counts[a] + Int(pools[r * W + D])
+            let crowd = pool / max(1, pool.sum())
+            let residual = topics.residual(crowd, weights: &weights[a], iterations: 30)
+            statistics[a] = residual > config.minResidual ? Double(queries) * residual : 0
+            if statistics[a] > config.threshold, belongsToCrowd(a, crowd: crowd) {
+                alarmed[a] = true
+                alarms.append(a)
+            }
+        }
+        rowsScored += chunk.count
+        return alarms
+    }
+}
+
+/// One worker's buffers for the neighbour test of a block of rows: the Gram block, turned in place into the
+/// 0/1 neighbour matrix, and the pooled counts of each row's neighbourhood.
+struct NeighbourBlock {
+    var query: [Float]
+    var gram: [Float]
+    var pools: [Float]
+    var close: [Int]
+
+    init(rows: Int, members: Int, width: Int) {
+        query = [Float](repeating: 0, count: rows * PromptFeatures.dimension)
+        gram = [Float](repeating: 0, count: rows * members)
+        pools = [Float](repeating: 0, count: rows * width)
+        close = [Int](repeating: 0, count: rows)
+    }
+
+    /// For each row i of `chunk`: one BLAS product gives its dot products with every member's embedding, the
+    /// neighbour test turns them into 0/1 in place, and a second product pools the neighbours' `raw` rows.
+    mutating func find(_ chunk: [Int], embedding: [Float], noise: [Float], raw: [Float]) {
+        let D = PromptFeatures.dimension, N = noise.count, W = raw.count / max(1, N)
+        for (r, i) in chunk.enumerated() {
+            for k in 0..<D { query[r * D + k] = embedding[i * D + k] }
+        }
+        BLAS.product(query, embedding, into: &gram, m: chunk.count, n: N, k: D, transB: true)
+        gram.withUnsafeMutableBufferPointer { g in
+            noise.withUnsafeBufferPointer { noise in
+                for (r, i) in chunk.enumerated() {
+                    let row = g.baseAddress! + r * N
+                    var count = 0
+                    // ‖x − y‖² = 2 − 2 x·y for the unit vectors √p; sixteen lanes at a time, each lane the
+                    // same IEEE operations as the scalar tail.
+                    let ni = SIMD16<Float>(repeating: noise[i])
+                    var j = 0
+                    while j + 16 <= N {
+                        let x = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD16<Float>.self)
+                        let nj = UnsafeRawPointer(noise.baseAddress! + j).loadUnaligned(as: SIMD16<Float>.self)
+                        let near = (2 - 2 * x) .< (ni + nj)
+                        let ones = SIMD16<Float>(repeating: 0).replacing(with: 1, where: near)
+                        UnsafeMutableRawPointer(row + j).storeBytes(of: ones, as: SIMD16<Float>.self)
+                        count += Int(ones.sum())
+                        j += 16
+                    }
+                    while j < N {
+                        let near: Float = 2 - 2 * row[j] < noise[i] + noise[j] ? 1 : 0
+                        row[j] = near
+                        count += Int(near)
+                        j += 1
+                    }
+                    count -= Int(row[i])
+                    row[i] = 0
+                    close[r] = count
+                }
+            }
+        }
+        BLAS.product(gram, raw, into: &pools, m: chunk.count, n: W, k: N, transB: false)
     }
 }
 
