@@ -432,7 +432,11 @@ package enum QuotedNumbers {
             guard let c = header.firstIndex(of: column) else {
                 throw Problem("table '\(title)' has no column '\(column)'; it has \(header.joined(separator: ", "))")
             }
-            guard let line = lines.dropFirst(2).map(cells).first(where: { $0.first == row }) else {
+            // A row is named by its first cell, or by its leading cells joined with " & " where the first cell
+            // alone repeats (`row="top_k & adaptive"`).
+            let labels = row.components(separatedBy: " & ")
+            guard let line = lines.dropFirst(2).map(cells).first(where: { Array($0.prefix(labels.count)) == labels })
+            else {
                 throw Problem("table '\(title)' has no row '\(row)'")
             }
             return line[c]

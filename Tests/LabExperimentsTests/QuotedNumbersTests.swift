@@ -49,9 +49,10 @@ final class QuotedNumbersTests: XCTestCase {
 
         ## Queries needed to reach each level
 
-        | attack.strategy | agreement >= 0.6 |
-        |---|---:|
-        | in-dist | 829 ± 47 (0.5×) |
+        | attack.strategy | seed | agreement >= 0.6 |
+        |---|---|---:|
+        | in-dist | 0 | 829 ± 47 (0.5×) |
+        | in-dist | 1 | 900 ± 12 (0.6×) |
 
         """.write(to: dir.appendingPathComponent("table.md"), atomically: true, encoding: .utf8)
         return root
@@ -70,7 +71,8 @@ final class QuotedNumbersTests: XCTestCase {
             0.3<!-- data: toy agreement mean strategy="random, tokens" --> (−0.30<!-- data: toy agreement mean strategy="random, tokens" minus strategy=in-dist -->,
             0.5×<!-- data: toy agreement mean strategy="random, tokens" over strategy=in-dist -->, 25%<!-- data: toy agreement min strategy="random, tokens" scale=100 -->),
             KL 8<!-- data: toy kl mean strategy="random, tokens" --> from 1<!-- data: toy kl count strategy="random, tokens" --> value;
-            829 ± 47<!-- data: toy table="reach each level" row=in-dist column="agreement >= 0.6" mean±std -->.
+            829 ± 47<!-- data: toy table="reach each level" row=in-dist column="agreement >= 0.6" mean±std -->,
+            900<!-- data: toy table="reach each level" row="in-dist & 1" column="agreement >= 0.6" mean -->.
 
             <!-- data-table: toy
             rows: strategy=in-dist | - | strategy="random, tokens"
@@ -84,7 +86,7 @@ final class QuotedNumbersTests: XCTestCase {
             | random | 0.30 ± 0.071 | 0.25 / 0.35 |
             """)
         XCTAssertEqual(report.findings, [])
-        XCTAssertEqual(report.checked, 18)
+        XCTAssertEqual(report.checked, 19)
     }
 
     func testAWrongNumberFails() throws {
@@ -99,6 +101,8 @@ final class QuotedNumbersTests: XCTestCase {
             "830 ± 47<!-- data: toy table=reach row=in-dist column=\"agreement >= 0.6\" mean±std -->": "quotes 830",
             "text<!-- data: toy agreement mean strategy=in-dist -->": "no number right before",
             "0.6<!-- data: nothing agreement mean -->": "cannot be read",
+            "900<!-- data: toy table=reach row=\"in-dist & 2\" column=\"agreement >= 0.6\" mean -->":
+                "no row 'in-dist & 2'",
         ]
         for (markdown, expected) in cases {
             let report = try check(markdown)
