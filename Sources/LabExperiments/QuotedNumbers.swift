@@ -237,7 +237,7 @@ package enum QuotedNumbers {
         enum Aggregate: String, CaseIterable {
             case mean, std, meanStd = "mean±std", min, max, count, sum, value, ratio
         }
-        enum Operation: String { case minus, over }
+        enum Operation: String { case minus, over, plus }
 
         var metric: String?
         var aggregate: Aggregate
@@ -247,6 +247,9 @@ package enum QuotedNumbers {
         var scale = 1.0
         /// `experiment=NAME`: another experiment than the comment's (one column of a table from another run).
         var experiment: String?
+        /// `file=NAME`: another CSV of the experiment's folder than results.csv (`curve.csv` of a run that
+        /// `distill-lab attack` wrote).
+        var file: String?
 
         /// `METRIC AGG key=value … [minus|over [METRIC [AGG]] key=value …] [scale=N]`, or
         /// `table="TITLE" row="ROW" column="COLUMN" AGG`.
@@ -258,7 +261,7 @@ package enum QuotedNumbers {
             var tableKeys: [String: String] = [:]
             while let token = rest.popFirst() {
                 if let o = Operation(rawValue: token) {
-                    guard op == nil else { throw Problem("one `minus` or `over` per selection") }
+                    guard op == nil else { throw Problem("one `minus`, `over` or `plus` per selection") }
                     op = o
                     continue
                 }
@@ -269,6 +272,11 @@ package enum QuotedNumbers {
                         scale = s
                     } else if key == "experiment" {
                         experiment = value
+                    } else if key == "file" {
+                        guard value.hasSuffix(".csv"), !value.contains("/") else {
+                            throw Problem("file=\(value): name a .csv file in the experiment's folder")
+                        }
+                        file = value
                     } else if ["table", "row", "column"].contains(key) {
                         tableKeys[key] = value
                     } else if op == nil {
@@ -343,7 +351,7 @@ package enum QuotedNumbers {
             default: throw Problem("a table.md cell takes mean, std, mean±std or ratio")
             }
         } else {
-            let csv = try sources.csv(experiment)
+            let csv = try sources.csv(experiment, file: s.file ?? "results.csv")
             guard let metric = s.metric else { throw Problem("no metric") }
             func values(_ metric: String, _ filters: [(key: String, value: String)]) throws -> [Double?] {
                 try csv.values(metric, where: filters, experiment: experiment)
@@ -380,7 +388,11 @@ package enum QuotedNumbers {
                 guard other.count == 1, expected.count == 1 else {
                     throw Problem("`\(op.rawValue)` combines single values (not mean±std)")
                 }
-                expected = [op == .minus ? expected[0] - other[0] : expected[0] / other[0]]
+                switch op {
+                case .minus: expected = [expected[0] - other[0]]
+                case .over: expected = [expected[0] / other[0]]
+                case .plus: expected = [expected[0] + other[0]]
+                }
             }
         }
         expected = expected.map { $0 * s.scale }
@@ -408,10 +420,11 @@ package enum QuotedNumbers {
             return text
         }
 
-        mutating func csv(_ experiment: String) throws -> CSVTable {
-            if let t = tables[experiment] { return t }
-            let t = try CSVTable(try file(experiment, "results.csv"), name: "\(experiment)/results.csv")
-            tables[experiment] = t
+        mutating func csv(_ experiment: String, file name: String = "results.csv") throws -> CSVTable {
+            let key = "\(experiment)/\(name)"
+            if let t = tables[key] { return t }
+            let t = try CSVTable(try file(experiment, name), name: key)
+            tables[key] = t
             return t
         }
 
