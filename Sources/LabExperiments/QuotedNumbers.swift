@@ -351,10 +351,11 @@ package enum QuotedNumbers {
             default: throw Problem("a table.md cell takes mean, std, mean±std or ratio")
             }
         } else {
-            let csv = try sources.csv(experiment, file: s.file ?? "results.csv")
+            // `run-s{0,1,2}` pools the selected rows of several folders (one run per seed).
+            let csvs = try expandBraces(experiment).map { try sources.csv($0, file: s.file ?? "results.csv") }
             guard let metric = s.metric else { throw Problem("no metric") }
             func values(_ metric: String, _ filters: [(key: String, value: String)]) throws -> [Double?] {
-                try csv.values(metric, where: filters, experiment: experiment)
+                try csvs.flatMap { try $0.values(metric, where: filters, experiment: experiment) }
             }
             func reduce(_ vs: [Double?], _ a: Selection.Aggregate) throws -> [Double] {
                 let xs = vs.compactMap { $0 }
@@ -540,6 +541,18 @@ package enum QuotedNumbers {
             }
             return selected.map { m < $0.count ? Double($0[m]) : nil }
         }
+    }
+
+    /// `a{x,y}b` → `axb`, `ayb` (one brace group); any other name stands for itself.
+    static func expandBraces(_ name: String) throws -> [String] {
+        guard let open = name.firstIndex(of: "{") else { return [name] }
+        guard let close = name[open...].firstIndex(of: "}") else { throw Problem("an unclosed { in '\(name)'") }
+        let head = name[..<open], tail = name[name.index(after: close)...]
+        let options = name[name.index(after: open)..<close].split(separator: ",", omittingEmptySubsequences: false)
+        guard options.count > 1, !tail.contains("{") else {
+            throw Problem("'\(name)': one brace group of two or more names, such as run-s{0,1,2}")
+        }
+        return options.map { "\(head)\($0)\(tail)" }
     }
 
     /// Splits a selection into words; double quotes keep spaces (`defence="antidistillation λ=2"`).

@@ -71,6 +71,7 @@ final class QuotedNumbersTests: XCTestCase {
             0.3<!-- data: toy agreement mean strategy="random, tokens" --> (−0.30<!-- data: toy agreement mean strategy="random, tokens" minus strategy=in-dist -->,
             0.5×<!-- data: toy agreement mean strategy="random, tokens" over strategy=in-dist -->,
             3.7<!-- data: toy agreement value seed=1 strategy=in-dist plus kl file=results.csv -->,
+            4<!-- data: t{oy,oy} agreement count strategy=in-dist -->,
             25%<!-- data: toy agreement min strategy="random, tokens" scale=100 -->),
             KL 8<!-- data: toy kl mean strategy="random, tokens" --> from 1<!-- data: toy kl count strategy="random, tokens" --> value;
             829 ± 47<!-- data: toy table="reach each level" row=in-dist column="agreement >= 0.6" mean±std -->,
@@ -88,7 +89,7 @@ final class QuotedNumbersTests: XCTestCase {
             | random | 0.30 ± 0.071 | 0.25 / 0.35 |
             """)
         XCTAssertEqual(report.findings, [])
-        XCTAssertEqual(report.checked, 20)
+        XCTAssertEqual(report.checked, 21)
     }
 
     func testAWrongNumberFails() throws {
@@ -103,6 +104,7 @@ final class QuotedNumbersTests: XCTestCase {
             "830 ± 47<!-- data: toy table=reach row=in-dist column=\"agreement >= 0.6\" mean±std -->": "quotes 830",
             "text<!-- data: toy agreement mean strategy=in-dist -->": "no number right before",
             "0.6<!-- data: nothing agreement mean -->": "cannot be read",
+            "0.6<!-- data: t{oy} agreement mean -->": "one brace group of two or more names",
             "0.6<!-- data: toy agreement mean strategy=in-dist file=curve.csv -->": "toy/curve.csv cannot be read",
             "1.6<!-- data: toy agreement max plus kl min -->": "quotes 1.6, but toy gives 1.7",
             "900<!-- data: toy table=reach row=\"in-dist & 2\" column=\"agreement >= 0.6\" mean -->":
