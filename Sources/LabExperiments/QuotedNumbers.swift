@@ -248,7 +248,7 @@ package enum QuotedNumbers {
         /// `experiment=NAME`: another experiment than the comment's (one column of a table from another run).
         var experiment: String?
         /// `file=NAME`: another CSV of the experiment's folder than results.csv (`curve.csv` of a run that
-        /// `distill-lab attack` wrote).
+        /// `distill-lab attack` wrote), or another Markdown file than table.md for a table cell (`sweep.md`).
         var file: String?
 
         /// `METRIC AGG key=value … [minus|over [METRIC [AGG]] key=value …] [scale=N]`, or
@@ -273,8 +273,8 @@ package enum QuotedNumbers {
                     } else if key == "experiment" {
                         experiment = value
                     } else if key == "file" {
-                        guard value.hasSuffix(".csv"), !value.contains("/") else {
-                            throw Problem("file=\(value): name a .csv file in the experiment's folder")
+                        guard value.hasSuffix(".csv") || value.hasSuffix(".md"), !value.contains("/") else {
+                            throw Problem("file=\(value): name a .csv or .md file in the experiment's folder")
                         }
                         file = value
                     } else if ["table", "row", "column"].contains(key) {
@@ -334,7 +334,8 @@ package enum QuotedNumbers {
         let experiment = s.experiment ?? named
         var expected: [Double]
         if let t = s.table {
-            let cell = try sources.tableCell(experiment, title: t.title, row: t.row, column: t.column)
+            let cell = try sources.tableCell(
+                experiment, file: s.file ?? "table.md", title: t.title, row: t.row, column: t.column)
             let numbers = try Quoted.leading(cell)
             switch s.aggregate {
             case .mean: expected = [numbers[0].value]
@@ -429,23 +430,39 @@ package enum QuotedNumbers {
             return t
         }
 
-        mutating func tableCell(_ experiment: String, title: String, row: String, column: String) throws -> String {
+        mutating func tableCell(_ experiment: String, file name: String, title: String, row: String, column: String)
+            throws -> String
+        {
+            let key = "\(experiment)/\(name)"
             let text: String
-            if let t = markdown[experiment] {
+            if let t = markdown[key] {
                 text = t
             } else {
-                text = try file(experiment, "table.md")
-                markdown[experiment] = text
+                text = try file(experiment, name)
+                markdown[key] = text
             }
-            let sections = text.components(separatedBy: "\n## ").dropFirst()
+            // A file without `## ` headings (a sweep's tables) is one section titled by the file's name.
+            let sections =
+                text.contains("\n## ") ? Array(text.components(separatedBy: "\n## ").dropFirst()) : ["\(name)\n" + text]
             guard let section = sections.first(where: { $0.prefix(while: { $0 != "\n" }).contains(title) }) else {
-                throw Problem("\(experiment)/table.md has no table titled '…\(title)…'")
+                throw Problem("\(experiment)/\(name) has no table titled '…\(title)…'")
             }
-            let lines = section.split(separator: "\n").map(String.init).filter { $0.hasPrefix("|") }
-            guard let header = lines.first.map(cells) else { throw Problem("table '\(title)' has no rows") }
-            guard let c = header.firstIndex(of: column) else {
-                throw Problem("table '\(title)' has no column '\(column)'; it has \(header.joined(separator: ", "))")
+            // The section's tables (runs of `|` lines); the first whose header has the column is read.
+            var tables: [[String]] = [[]]
+            for line in section.split(separator: "\n", omittingEmptySubsequences: false) {
+                if line.hasPrefix("|") {
+                    tables[tables.count - 1].append(String(line))
+                } else if !(tables.last?.isEmpty ?? true) {
+                    tables.append([])
+                }
             }
+            tables = tables.filter { !$0.isEmpty }
+            guard let first = tables.first else { throw Problem("table '\(title)' has no rows") }
+            guard let lines = tables.first(where: { cells($0[0]).contains(column) }) else {
+                throw Problem(
+                    "table '\(title)' has no column '\(column)'; it has \(cells(first[0]).joined(separator: ", "))")
+            }
+            let c = cells(lines[0]).firstIndex(of: column)!
             // A row is named by its first cell, or by its leading cells joined with " & " where the first cell
             // alone repeats (`row="top_k & adaptive"`).
             let labels = row.components(separatedBy: " & ")

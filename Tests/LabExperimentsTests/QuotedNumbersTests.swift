@@ -55,6 +55,13 @@ final class QuotedNumbersTests: XCTestCase {
         | in-dist | 1 | 900 ± 12 (0.6×) |
 
         """.write(to: dir.appendingPathComponent("table.md"), atomically: true, encoding: .utf8)
+        try """
+        | teacher | mode | queries |
+        |---|---|---:|
+        | C=32 | full | 1024 |
+        | C=32 | topk k=5 | 256 |
+
+        """.write(to: dir.appendingPathComponent("sweep.md"), atomically: true, encoding: .utf8)
         return root
     }
 
@@ -72,6 +79,7 @@ final class QuotedNumbersTests: XCTestCase {
             0.5×<!-- data: toy agreement mean strategy="random, tokens" over strategy=in-dist -->,
             3.7<!-- data: toy agreement value seed=1 strategy=in-dist plus kl file=results.csv -->,
             4<!-- data: t{oy,oy} agreement count strategy=in-dist -->,
+            256<!-- data: toy table=sweep.md file=sweep.md row="C=32 & topk k=5" column=queries mean -->,
             25%<!-- data: toy agreement min strategy="random, tokens" scale=100 -->),
             KL 8<!-- data: toy kl mean strategy="random, tokens" --> from 1<!-- data: toy kl count strategy="random, tokens" --> value;
             829 ± 47<!-- data: toy table="reach each level" row=in-dist column="agreement >= 0.6" mean±std -->,
@@ -89,7 +97,7 @@ final class QuotedNumbersTests: XCTestCase {
             | random | 0.30 ± 0.071 | 0.25 / 0.35 |
             """)
         XCTAssertEqual(report.findings, [])
-        XCTAssertEqual(report.checked, 21)
+        XCTAssertEqual(report.checked, 22)
     }
 
     func testAWrongNumberFails() throws {
