@@ -250,6 +250,9 @@ package enum QuotedNumbers {
         /// `file=NAME`: another CSV of the experiment's folder than results.csv (`curve.csv` of a run that
         /// `distill-lab attack` wrote), or another Markdown file than table.md for a table cell (`sweep.md`).
         var file: String?
+        /// `by=KEY,KEY`: the rows are grouped by those columns (the cells of a table.md), each group reduced to its
+        /// mean, and the aggregate taken over the group means (`max by=adapt,strategy`: the largest cell mean).
+        var groupBy: [String] = []
 
         /// `METRIC AGG key=value … [minus|over [METRIC [AGG]] key=value …] [scale=N]`, or
         /// `table="TITLE" row="ROW" column="COLUMN" AGG`.
@@ -272,6 +275,8 @@ package enum QuotedNumbers {
                         scale = s
                     } else if key == "experiment" {
                         experiment = value
+                    } else if key == "by" {
+                        groupBy = value.split(separator: ",").map(String.init)
                     } else if key == "file" {
                         guard value.hasSuffix(".csv") || value.hasSuffix(".md"), !value.contains("/") else {
                             throw Problem("file=\(value): name a .csv or .md file in the experiment's folder")
@@ -382,7 +387,20 @@ package enum QuotedNumbers {
                 case .ratio: throw Problem("`ratio` reads the (N×) of a table.md cell; for results.csv use `over`")
                 }
             }
-            expected = try reduce(try values(metric, s.filters), s.aggregate)
+            if s.groupBy.isEmpty {
+                expected = try reduce(try values(metric, s.filters), s.aggregate)
+            } else {
+                guard s.operation == nil else { throw Problem("`by=` takes no `minus`, `over` or `plus`") }
+                var groups: [[String]: [Double]] = [:]
+                for csv in csvs {
+                    for (key, value) in try csv.grouped(metric, where: s.filters, by: s.groupBy, experiment: experiment)
+                    {
+                        groups[key, default: []] += value.compactMap { $0 }
+                    }
+                }
+                let means = groups.values.filter { !$0.isEmpty }.map { $0.reduce(0, +) / Double($0.count) }
+                expected = try reduce(means, s.aggregate)
+            }
             if let (op, metric2, aggregate2, filters2) = s.operation {
                 var merged = s.filters.filter { f in !filters2.contains { $0.key == f.key } }
                 merged += filters2
@@ -542,6 +560,27 @@ package enum QuotedNumbers {
             -> [Double?]
         {
             let m = try column(metric)
+            return try selected(filters).map { m < $0.count ? Double($0[m]) : nil }
+        }
+
+        /// The selected values, grouped by the cells of the `by` columns.
+        func grouped(
+            _ metric: String, where filters: [(key: String, value: String)], by keys: [String], experiment: String
+        )
+            throws -> [[String]: [Double?]]
+        {
+            let m = try column(metric)
+            let columns = try keys.map { try column($0) }
+            var out: [[String]: [Double?]] = [:]
+            for row in try selected(filters) {
+                let key = columns.map { $0 < row.count ? row[$0] : "" }
+                out[key, default: []].append(m < row.count ? Double(row[m]) : nil)
+            }
+            return out
+        }
+
+        /// The rows whose columns hold the filters' values (as text, or as numbers when both are numbers).
+        func selected(_ filters: [(key: String, value: String)]) throws -> [[String]] {
             let keyed = try filters.map { (column: try column($0.key), value: $0.value) }
             let selected = rows.filter { row in
                 keyed.allSatisfy { f in
@@ -556,7 +595,7 @@ package enum QuotedNumbers {
                 throw Problem(
                     "no row of \(name) has \(filters.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
             }
-            return selected.map { m < $0.count ? Double($0[m]) : nil }
+            return selected
         }
     }
 

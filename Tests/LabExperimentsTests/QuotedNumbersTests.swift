@@ -79,6 +79,7 @@ final class QuotedNumbersTests: XCTestCase {
             0.5×<!-- data: toy agreement mean strategy="random, tokens" over strategy=in-dist -->,
             3.7<!-- data: toy agreement value seed=1 strategy=in-dist plus kl file=results.csv -->,
             4<!-- data: t{oy,oy} agreement count strategy=in-dist -->,
+            0.3<!-- data: toy agreement min by=strategy --> to 0.6<!-- data: toy agreement max by=attack.strategy -->,
             256<!-- data: toy table=sweep.md file=sweep.md row="C=32 & topk k=5" column=queries mean -->,
             25%<!-- data: toy agreement min strategy="random, tokens" scale=100 -->),
             KL 8<!-- data: toy kl mean strategy="random, tokens" --> from 1<!-- data: toy kl count strategy="random, tokens" --> value;
@@ -97,7 +98,7 @@ final class QuotedNumbersTests: XCTestCase {
             | random | 0.30 ± 0.071 | 0.25 / 0.35 |
             """)
         XCTAssertEqual(report.findings, [])
-        XCTAssertEqual(report.checked, 22)
+        XCTAssertEqual(report.checked, 24)
     }
 
     func testAWrongNumberFails() throws {
@@ -115,6 +116,7 @@ final class QuotedNumbersTests: XCTestCase {
             "0.6<!-- data: t{oy} agreement mean -->": "one brace group of two or more names",
             "0.6<!-- data: toy agreement mean strategy=in-dist file=curve.csv -->": "toy/curve.csv cannot be read",
             "1.6<!-- data: toy agreement max plus kl min -->": "quotes 1.6, but toy gives 1.7",
+            "0.7<!-- data: toy agreement max by=strategy -->": "quotes 0.7, but toy gives 0.6",
             "900<!-- data: toy table=reach row=\"in-dist & 2\" column=\"agreement >= 0.6\" mean -->":
                 "no row 'in-dist & 2'",
         ]
