@@ -237,7 +237,7 @@ package enum QuotedNumbers {
         enum Aggregate: String, CaseIterable {
             case mean, std, meanStd = "mean±std", min, max, count, sum, value, ratio
         }
-        enum Operation: String { case minus, over }
+        enum Operation: String { case minus, over, plus }
 
         var metric: String?
         var aggregate: Aggregate
@@ -247,6 +247,12 @@ package enum QuotedNumbers {
         var scale = 1.0
         /// `experiment=NAME`: another experiment than the comment's (one column of a table from another run).
         var experiment: String?
+        /// `file=NAME`: another CSV of the experiment's folder than results.csv (`curve.csv` of a run that
+        /// `distill-lab attack` wrote), or another Markdown file than table.md for a table cell (`sweep.md`).
+        var file: String?
+        /// `by=KEY,KEY`: the rows are grouped by those columns (the cells of a table.md), each group reduced to its
+        /// mean, and the aggregate taken over the group means (`max by=adapt,strategy`: the largest cell mean).
+        var groupBy: [String] = []
 
         /// `METRIC AGG key=value … [minus|over [METRIC [AGG]] key=value …] [scale=N]`, or
         /// `table="TITLE" row="ROW" column="COLUMN" AGG`.
@@ -258,7 +264,7 @@ package enum QuotedNumbers {
             var tableKeys: [String: String] = [:]
             while let token = rest.popFirst() {
                 if let o = Operation(rawValue: token) {
-                    guard op == nil else { throw Problem("one `minus` or `over` per selection") }
+                    guard op == nil else { throw Problem("one `minus`, `over` or `plus` per selection") }
                     op = o
                     continue
                 }
@@ -269,6 +275,13 @@ package enum QuotedNumbers {
                         scale = s
                     } else if key == "experiment" {
                         experiment = value
+                    } else if key == "by" {
+                        groupBy = value.split(separator: ",").map(String.init)
+                    } else if key == "file" {
+                        guard value.hasSuffix(".csv") || value.hasSuffix(".md"), !value.contains("/") else {
+                            throw Problem("file=\(value): name a .csv or .md file in the experiment's folder")
+                        }
+                        file = value
                     } else if ["table", "row", "column"].contains(key) {
                         tableKeys[key] = value
                     } else if op == nil {
@@ -326,7 +339,8 @@ package enum QuotedNumbers {
         let experiment = s.experiment ?? named
         var expected: [Double]
         if let t = s.table {
-            let cell = try sources.tableCell(experiment, title: t.title, row: t.row, column: t.column)
+            let cell = try sources.tableCell(
+                experiment, file: s.file ?? "table.md", title: t.title, row: t.row, column: t.column)
             let numbers = try Quoted.leading(cell)
             switch s.aggregate {
             case .mean: expected = [numbers[0].value]
@@ -343,10 +357,11 @@ package enum QuotedNumbers {
             default: throw Problem("a table.md cell takes mean, std, mean±std or ratio")
             }
         } else {
-            let csv = try sources.csv(experiment)
+            // `run-s{0,1,2}` pools the selected rows of several folders (one run per seed).
+            let csvs = try expandBraces(experiment).map { try sources.csv($0, file: s.file ?? "results.csv") }
             guard let metric = s.metric else { throw Problem("no metric") }
             func values(_ metric: String, _ filters: [(key: String, value: String)]) throws -> [Double?] {
-                try csv.values(metric, where: filters, experiment: experiment)
+                try csvs.flatMap { try $0.values(metric, where: filters, experiment: experiment) }
             }
             func reduce(_ vs: [Double?], _ a: Selection.Aggregate) throws -> [Double] {
                 let xs = vs.compactMap { $0 }
@@ -372,7 +387,20 @@ package enum QuotedNumbers {
                 case .ratio: throw Problem("`ratio` reads the (N×) of a table.md cell; for results.csv use `over`")
                 }
             }
-            expected = try reduce(try values(metric, s.filters), s.aggregate)
+            if s.groupBy.isEmpty {
+                expected = try reduce(try values(metric, s.filters), s.aggregate)
+            } else {
+                guard s.operation == nil else { throw Problem("`by=` takes no `minus`, `over` or `plus`") }
+                var groups: [[String]: [Double]] = [:]
+                for csv in csvs {
+                    for (key, value) in try csv.grouped(metric, where: s.filters, by: s.groupBy, experiment: experiment)
+                    {
+                        groups[key, default: []] += value.compactMap { $0 }
+                    }
+                }
+                let means = groups.values.filter { !$0.isEmpty }.map { $0.reduce(0, +) / Double($0.count) }
+                expected = try reduce(means, s.aggregate)
+            }
             if let (op, metric2, aggregate2, filters2) = s.operation {
                 var merged = s.filters.filter { f in !filters2.contains { $0.key == f.key } }
                 merged += filters2
@@ -380,7 +408,11 @@ package enum QuotedNumbers {
                 guard other.count == 1, expected.count == 1 else {
                     throw Problem("`\(op.rawValue)` combines single values (not mean±std)")
                 }
-                expected = [op == .minus ? expected[0] - other[0] : expected[0] / other[0]]
+                switch op {
+                case .minus: expected = [expected[0] - other[0]]
+                case .over: expected = [expected[0] / other[0]]
+                case .plus: expected = [expected[0] + other[0]]
+                }
             }
         }
         expected = expected.map { $0 * s.scale }
@@ -408,31 +440,52 @@ package enum QuotedNumbers {
             return text
         }
 
-        mutating func csv(_ experiment: String) throws -> CSVTable {
-            if let t = tables[experiment] { return t }
-            let t = try CSVTable(try file(experiment, "results.csv"), name: "\(experiment)/results.csv")
-            tables[experiment] = t
+        mutating func csv(_ experiment: String, file name: String = "results.csv") throws -> CSVTable {
+            let key = "\(experiment)/\(name)"
+            if let t = tables[key] { return t }
+            let t = try CSVTable(try file(experiment, name), name: key)
+            tables[key] = t
             return t
         }
 
-        mutating func tableCell(_ experiment: String, title: String, row: String, column: String) throws -> String {
+        mutating func tableCell(_ experiment: String, file name: String, title: String, row: String, column: String)
+            throws -> String
+        {
+            let key = "\(experiment)/\(name)"
             let text: String
-            if let t = markdown[experiment] {
+            if let t = markdown[key] {
                 text = t
             } else {
-                text = try file(experiment, "table.md")
-                markdown[experiment] = text
+                text = try file(experiment, name)
+                markdown[key] = text
             }
-            let sections = text.components(separatedBy: "\n## ").dropFirst()
+            // A file without `## ` headings (a sweep's tables) is one section titled by the file's name.
+            let sections =
+                text.contains("\n## ") ? Array(text.components(separatedBy: "\n## ").dropFirst()) : ["\(name)\n" + text]
             guard let section = sections.first(where: { $0.prefix(while: { $0 != "\n" }).contains(title) }) else {
-                throw Problem("\(experiment)/table.md has no table titled '…\(title)…'")
+                throw Problem("\(experiment)/\(name) has no table titled '…\(title)…'")
             }
-            let lines = section.split(separator: "\n").map(String.init).filter { $0.hasPrefix("|") }
-            guard let header = lines.first.map(cells) else { throw Problem("table '\(title)' has no rows") }
-            guard let c = header.firstIndex(of: column) else {
-                throw Problem("table '\(title)' has no column '\(column)'; it has \(header.joined(separator: ", "))")
+            // The section's tables (runs of `|` lines); the first whose header has the column is read.
+            var tables: [[String]] = [[]]
+            for line in section.split(separator: "\n", omittingEmptySubsequences: false) {
+                if line.hasPrefix("|") {
+                    tables[tables.count - 1].append(String(line))
+                } else if !(tables.last?.isEmpty ?? true) {
+                    tables.append([])
+                }
             }
-            guard let line = lines.dropFirst(2).map(cells).first(where: { $0.first == row }) else {
+            tables = tables.filter { !$0.isEmpty }
+            guard let first = tables.first else { throw Problem("table '\(title)' has no rows") }
+            guard let lines = tables.first(where: { cells($0[0]).contains(column) }) else {
+                throw Problem(
+                    "table '\(title)' has no column '\(column)'; it has \(cells(first[0]).joined(separator: ", "))")
+            }
+            let c = cells(lines[0]).firstIndex(of: column)!
+            // A row is named by its first cell, or by its leading cells joined with " & " where the first cell
+            // alone repeats (`row="top_k & adaptive"`).
+            let labels = row.components(separatedBy: " & ")
+            guard let line = lines.dropFirst(2).map(cells).first(where: { Array($0.prefix(labels.count)) == labels })
+            else {
                 throw Problem("table '\(title)' has no row '\(row)'")
             }
             return line[c]
@@ -507,6 +560,27 @@ package enum QuotedNumbers {
             -> [Double?]
         {
             let m = try column(metric)
+            return try selected(filters).map { m < $0.count ? Double($0[m]) : nil }
+        }
+
+        /// The selected values, grouped by the cells of the `by` columns.
+        func grouped(
+            _ metric: String, where filters: [(key: String, value: String)], by keys: [String], experiment: String
+        )
+            throws -> [[String]: [Double?]]
+        {
+            let m = try column(metric)
+            let columns = try keys.map { try column($0) }
+            var out: [[String]: [Double?]] = [:]
+            for row in try selected(filters) {
+                let key = columns.map { $0 < row.count ? row[$0] : "" }
+                out[key, default: []].append(m < row.count ? Double(row[m]) : nil)
+            }
+            return out
+        }
+
+        /// The rows whose columns hold the filters' values (as text, or as numbers when both are numbers).
+        func selected(_ filters: [(key: String, value: String)]) throws -> [[String]] {
             let keyed = try filters.map { (column: try column($0.key), value: $0.value) }
             let selected = rows.filter { row in
                 keyed.allSatisfy { f in
@@ -521,8 +595,20 @@ package enum QuotedNumbers {
                 throw Problem(
                     "no row of \(name) has \(filters.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
             }
-            return selected.map { m < $0.count ? Double($0[m]) : nil }
+            return selected
         }
+    }
+
+    /// `a{x,y}b` → `axb`, `ayb` (one brace group); any other name stands for itself.
+    static func expandBraces(_ name: String) throws -> [String] {
+        guard let open = name.firstIndex(of: "{") else { return [name] }
+        guard let close = name[open...].firstIndex(of: "}") else { throw Problem("an unclosed { in '\(name)'") }
+        let head = name[..<open], tail = name[name.index(after: close)...]
+        let options = name[name.index(after: open)..<close].split(separator: ",", omittingEmptySubsequences: false)
+        guard options.count > 1, !tail.contains("{") else {
+            throw Problem("'\(name)': one brace group of two or more names, such as run-s{0,1,2}")
+        }
+        return options.map { "\(head)\($0)\(tail)" }
     }
 
     /// Splits a selection into words; double quotes keep spaces (`defence="antidistillation λ=2"`).

@@ -26,9 +26,9 @@ final class QuotedNumbersTests: XCTestCase {
             checked += report.checked
             for finding in report.findings { XCTFail(finding.description) }
         }
-        // The reproductions' and the real-text sections' numbers are annotated; fewer checked means annotations
-        // were lost.
-        XCTAssertGreaterThanOrEqual(checked, 1_000, "quoted numbers checked")
+        // Every results section and the hand-written experiment READMEs are annotated (2,685 numbers when this
+        // bound was set); fewer checked means annotations were lost.
+        XCTAssertGreaterThanOrEqual(checked, 2_500, "quoted numbers checked")
     }
 
     /// A fixture experiment: two arms × two seeds, and a generated table.md.
@@ -49,11 +49,19 @@ final class QuotedNumbersTests: XCTestCase {
 
         ## Queries needed to reach each level
 
-        | attack.strategy | agreement >= 0.6 |
-        |---|---:|
-        | in-dist | 829 ± 47 (0.5×) |
+        | attack.strategy | seed | agreement >= 0.6 |
+        |---|---|---:|
+        | in-dist | 0 | 829 ± 47 (0.5×) |
+        | in-dist | 1 | 900 ± 12 (0.6×) |
 
         """.write(to: dir.appendingPathComponent("table.md"), atomically: true, encoding: .utf8)
+        try """
+        | teacher | mode | queries |
+        |---|---|---:|
+        | C=32 | full | 1024 |
+        | C=32 | topk k=5 | 256 |
+
+        """.write(to: dir.appendingPathComponent("sweep.md"), atomically: true, encoding: .utf8)
         return root
     }
 
@@ -68,9 +76,15 @@ final class QuotedNumbersTests: XCTestCase {
             """
             In-distribution agreement is **0.600 ± 0.141**<!-- data: toy agreement mean±std strategy=in-dist -->, random
             0.3<!-- data: toy agreement mean strategy="random, tokens" --> (−0.30<!-- data: toy agreement mean strategy="random, tokens" minus strategy=in-dist -->,
-            0.5×<!-- data: toy agreement mean strategy="random, tokens" over strategy=in-dist -->, 25%<!-- data: toy agreement min strategy="random, tokens" scale=100 -->),
+            0.5×<!-- data: toy agreement mean strategy="random, tokens" over strategy=in-dist -->,
+            3.7<!-- data: toy agreement value seed=1 strategy=in-dist plus kl file=results.csv -->,
+            4<!-- data: t{oy,oy} agreement count strategy=in-dist -->,
+            0.3<!-- data: toy agreement min by=strategy --> to 0.6<!-- data: toy agreement max by=attack.strategy -->,
+            256<!-- data: toy table=sweep.md file=sweep.md row="C=32 & topk k=5" column=queries mean -->,
+            25%<!-- data: toy agreement min strategy="random, tokens" scale=100 -->),
             KL 8<!-- data: toy kl mean strategy="random, tokens" --> from 1<!-- data: toy kl count strategy="random, tokens" --> value;
-            829 ± 47<!-- data: toy table="reach each level" row=in-dist column="agreement >= 0.6" mean±std -->.
+            829 ± 47<!-- data: toy table="reach each level" row=in-dist column="agreement >= 0.6" mean±std -->,
+            900<!-- data: toy table="reach each level" row="in-dist & 1" column="agreement >= 0.6" mean -->.
 
             <!-- data-table: toy
             rows: strategy=in-dist | - | strategy="random, tokens"
@@ -84,7 +98,7 @@ final class QuotedNumbersTests: XCTestCase {
             | random | 0.30 ± 0.071 | 0.25 / 0.35 |
             """)
         XCTAssertEqual(report.findings, [])
-        XCTAssertEqual(report.checked, 18)
+        XCTAssertEqual(report.checked, 24)
     }
 
     func testAWrongNumberFails() throws {
@@ -99,6 +113,12 @@ final class QuotedNumbersTests: XCTestCase {
             "830 ± 47<!-- data: toy table=reach row=in-dist column=\"agreement >= 0.6\" mean±std -->": "quotes 830",
             "text<!-- data: toy agreement mean strategy=in-dist -->": "no number right before",
             "0.6<!-- data: nothing agreement mean -->": "cannot be read",
+            "0.6<!-- data: t{oy} agreement mean -->": "one brace group of two or more names",
+            "0.6<!-- data: toy agreement mean strategy=in-dist file=curve.csv -->": "toy/curve.csv cannot be read",
+            "1.6<!-- data: toy agreement max plus kl min -->": "quotes 1.6, but toy gives 1.7",
+            "0.7<!-- data: toy agreement max by=strategy -->": "quotes 0.7, but toy gives 0.6",
+            "900<!-- data: toy table=reach row=\"in-dist & 2\" column=\"agreement >= 0.6\" mean -->":
+                "no row 'in-dist & 2'",
         ]
         for (markdown, expected) in cases {
             let report = try check(markdown)
