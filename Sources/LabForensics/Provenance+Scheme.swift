@@ -49,19 +49,11 @@ public enum ProvenanceScheme: Sendable, Equatable {
             var index: [[Int32]: Int] = [:]
             var seen = Set<[Int32]>()
             for (n, text) in texts.enumerated() {
-                let prompt = prompts?[n] ?? []
-                let full = prompt.isEmpty ? text : prompt + text
-                let first = max(prompt.count, h)
-                guard first < full.count else { continue }
-                for i in first..<full.count {
-                    let token = full[i]
-                    guard token >= 0, Int(token) < V else {
-                        throw LabError.message(
-                            "text \(n): token \(token) at position \(i - prompt.count) is outside the watermark's vocabulary 0..<\(V); score text in the tokenizer the watermark was made with"
-                        )
-                    }
-                    let window = Array(full[(i - h)..<i])
-                    guard seen.insert(window + [token]).inserted else { continue }
+                try forEachWatermarkedToken(
+                    in: text, prompt: prompts?[n] ?? [], contextWidth: h, vocabularySize: V, label: "text \(n): "
+                ) { token, slice in
+                    let window = Array(slice)
+                    guard seen.insert(window + [token]).inserted else { return }
                     if let w = index[window] {
                         tokens[w].append(token)
                     } else {

@@ -109,18 +109,10 @@ public struct GumbelTally: Sendable {
     /// Scores every token of `tokens` with a full h-token window (from `prompt` where needed); prompt tokens
     /// are context only. Throws on a token outside the vocabulary.
     public mutating func add(tokens: [Int32], prompt: [Int32] = []) throws {
-        let h = watermark.contextWidth, V = watermark.vocabularySize
-        let full = prompt.isEmpty ? tokens : prompt + tokens
-        let first = max(prompt.count, h)
-        guard first < full.count else { return }
-        for i in first..<full.count {
-            let token = full[i]
-            guard token >= 0, Int(token) < V else {
-                throw LabError.message(
-                    "token \(token) at position \(i - prompt.count) is outside the watermark's vocabulary 0..<\(V); score text in the tokenizer the watermark was made with"
-                )
-            }
-            count(token: token, contextHash: watermark.contextHash(full[(i - h)..<i]) ?? 0)
+        try forEachWatermarkedToken(
+            in: tokens, prompt: prompt, contextWidth: watermark.contextWidth, vocabularySize: watermark.vocabularySize
+        ) { token, window in
+            count(token: token, contextHash: watermark.contextHash(window) ?? 0)
         }
     }
 

@@ -190,3 +190,25 @@ public struct KGWWatermark: Sendable, Equatable {
         return Int(v)
     }
 }
+
+/// The tokens a keyed watermark scores in one text: every token of `tokens` with a full h-token window before
+/// it (taken from `prompt` where `tokens` has too few), in order. A text without a prompt skips its first h
+/// tokens: they have no full window, so no key ever touched them. Prompt tokens are context only. Calls
+/// `body(token, window)`; throws on a token outside 0..<V, naming its position (after `label`, when given).
+public func forEachWatermarkedToken(
+    in tokens: [Int32], prompt: [Int32] = [], contextWidth h: Int, vocabularySize V: Int, label: String = "",
+    _ body: (Int32, ArraySlice<Int32>) throws -> Void
+) throws {
+    let full = prompt.isEmpty ? tokens : prompt + tokens
+    let first = max(prompt.count, h)
+    guard first < full.count else { return }
+    for i in first..<full.count {
+        let token = full[i]
+        guard token >= 0, Int(token) < V else {
+            throw LabError.message(
+                "\(label)token \(token) at position \(i - prompt.count) is outside the watermark's vocabulary 0..<\(V); score text in the tokenizer the watermark was made with"
+            )
+        }
+        try body(token, full[(i - h)..<i])
+    }
+}

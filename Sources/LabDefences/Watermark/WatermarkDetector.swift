@@ -135,20 +135,11 @@ public struct KGWTally: Sendable {
     /// window, hence no green list — the watermark never biased them either. Prompt tokens are context
     /// only, never scored. Throws if a scored token is outside the watermark's vocabulary.
     public mutating func add(tokens: [Int32], prompt: [Int32] = []) throws {
-        let h = watermark.contextWidth, V = watermark.vocabularySize
-        let full = prompt.isEmpty ? tokens : prompt + tokens
-        let first = max(prompt.count, h)
-        guard first < full.count else { return }
-        for i in first..<full.count {
-            let token = full[i]
-            guard token >= 0, Int(token) < V else {
-                throw LabError.message(
-                    "token \(token) at position \(i - prompt.count) is outside the watermark's vocabulary 0..<\(V); score text in the tokenizer the watermark was made with"
-                )
-            }
-            // A full window exists (i ≥ h), so the hash is never nil.
-            let c = watermark.contextHash(full[(i - h)..<i]) ?? 0
-            count(token: token, contextHash: c)
+        try forEachWatermarkedToken(
+            in: tokens, prompt: prompt, contextWidth: watermark.contextWidth, vocabularySize: watermark.vocabularySize
+        ) { token, window in
+            // A full window exists, so the hash is never nil.
+            count(token: token, contextHash: watermark.contextHash(window) ?? 0)
         }
     }
 
