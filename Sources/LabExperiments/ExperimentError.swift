@@ -90,3 +90,17 @@ public struct SpecIssue: Error, CustomStringConvertible, Sendable {
         "'\(path.joined(separator: "."))': \(message)" + (fix.map { " (fix: \($0))" } ?? "")
     }
 }
+
+extension KeyedDecodingContainer {
+    /// The value of a closed choice at `key`, or nil when the key is absent; a value outside the choice is a
+    /// `SpecIssue` at `path` listing what is allowed.
+    func decodeChoice<E: RawRepresentable & CaseIterable>(
+        _: E.Type, forKey key: Key, at path: [String]
+    ) throws -> E? where E.RawValue == String {
+        guard let raw = try decodeIfPresent(String.self, forKey: key) else { return nil }
+        guard let value = E(rawValue: raw) else {
+            throw SpecIssue(path, "is '\(raw)'; allowed: \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
+    }
+}

@@ -34,33 +34,16 @@ public enum ForensicsKind: ExperimentKind {
             config.trainingTokens = try s.decodeIfPresent(Int.self, forKey: .trainingTokens) ?? config.trainingTokens
             config.suspectTokens = try s.decodeIfPresent(Int.self, forKey: .suspectTokens) ?? config.suspectTokens
             config.alpha = try s.decodeIfPresent(Double.self, forKey: .alpha) ?? config.alpha
-            if let v = try s.decodeIfPresent(String.self, forKey: .scheme) {
-                guard let scheme = ProvenanceCampaign.Scheme(rawValue: v) else {
-                    throw SpecIssue(
-                        ["forensics", "scheme"],
-                        "is '\(v)'; allowed: \(ProvenanceCampaign.Scheme.allCases.map(\.rawValue).joined(separator: ", "))"
-                    )
-                }
-                config.scheme = scheme
-            }
-            if let v = try s.decodeIfPresent(String.self, forKey: .counterMove) {
-                guard let move = ProvenanceCampaign.CounterMove(rawValue: v) else {
-                    throw SpecIssue(
-                        ["forensics", "counter_move"],
-                        "is '\(v)'; allowed: \(ProvenanceCampaign.CounterMove.allCases.map(\.rawValue).joined(separator: ", "))"
-                    )
-                }
-                config.counterMove = move
-            }
-            if let v = try s.decodeIfPresent(String.self, forKey: .student) {
-                guard let student = ProvenanceCampaign.Student(rawValue: v) else {
-                    throw SpecIssue(
-                        ["forensics", "student"],
-                        "is '\(v)'; allowed: \(ProvenanceCampaign.Student.allCases.map(\.rawValue).joined(separator: ", "))"
-                    )
-                }
-                config.student = student
-            }
+            config.scheme =
+                try s.decodeChoice(ProvenanceCampaign.Scheme.self, forKey: .scheme, at: ["forensics", "scheme"])
+                ?? config.scheme
+            config.counterMove =
+                try s.decodeChoice(
+                    ProvenanceCampaign.CounterMove.self, forKey: .counterMove, at: ["forensics", "counter_move"])
+                ?? config.counterMove
+            config.student =
+                try s.decodeChoice(ProvenanceCampaign.Student.self, forKey: .student, at: ["forensics", "student"])
+                ?? config.student
             config.studentSteps = try s.decodeIfPresent(Int.self, forKey: .studentSteps) ?? config.studentSteps
             config.responseTokens = try s.decodeIfPresent(Int.self, forKey: .responseTokens) ?? config.responseTokens
             config.counterRate = try s.decodeIfPresent(Double.self, forKey: .counterRate) ?? config.counterRate

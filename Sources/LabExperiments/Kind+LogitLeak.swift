@@ -31,14 +31,9 @@ public enum LogitLeakKind: ExperimentKind {
             teacher = try s.decodeIfPresent(RandomTeacher.self, forKey: .teacher) ?? RandomTeacher()
             guard s.contains(.harvest) else { return }
             let h = try s.nestedContainer(keyedBy: HarvestKeys.self, forKey: .harvest)
-            if let v = try h.decodeIfPresent(String.self, forKey: .mode) {
-                guard let mode = LogitLeakMode(rawValue: v) else {
-                    throw SpecIssue(
-                        ["logit_leak", "harvest", "mode"],
-                        "is '\(v)'; allowed: \(LogitLeakMode.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                harvest.mode = mode
-            }
+            harvest.mode =
+                try h.decodeChoice(LogitLeakMode.self, forKey: .mode, at: ["logit_leak", "harvest", "mode"])
+                ?? harvest.mode
             if let v = try h.decodeIfPresent(Int.self, forKey: .vectors) { harvest.vectors = v }
             if let v = try h.decodeIfPresent(Int.self, forKey: .promptLength) { harvest.promptLength = v }
             if let v = try h.decodeIfPresent(Int.self, forKey: .topK) { harvest.topK = v }

@@ -70,26 +70,13 @@ public enum WatermarkKind: ExperimentKind {
             if let v = try c.decodeIfPresent([Double].self, forKey: .deltas) { deltas = v }
             if let v = try c.decodeIfPresent(Int.self, forKey: .contextWidth) { contextWidth = v }
             if let v = try c.decodeIfPresent(Double.self, forKey: .temperature) { temperature = v }
-            if let v = try c.decodeIfPresent(String.self, forKey: .biasOrder) {
-                guard let order = BiasOrder(rawValue: v) else {
-                    throw SpecIssue(
-                        ["watermark", "bias_order"],
-                        "is '\(v)'; allowed: \(BiasOrder.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                biasOrder = order
-            }
+            biasOrder =
+                try c.decodeChoice(BiasOrder.self, forKey: .biasOrder, at: ["watermark", "bias_order"]) ?? biasOrder
             if let v = try c.decodeIfPresent(Int.self, forKey: .length) { length = v }
             if let v = try c.decodeIfPresent(Int.self, forKey: .promptLength) { promptLength = v }
             if let v = try c.decodeIfPresent(Int.self, forKey: .cleanTexts) { cleanTexts = v }
             if let v = try c.decodeIfPresent(Int.self, forKey: .watermarkedTexts) { watermarkedTexts = v }
-            if let v = try c.decodeIfPresent(String.self, forKey: .keys) {
-                guard let mode = KeyMode(rawValue: v) else {
-                    throw SpecIssue(
-                        ["watermark", "keys"],
-                        "is '\(v)'; allowed: \(KeyMode.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                keys = mode
-            }
+            keys = try c.decodeChoice(KeyMode.self, forKey: .keys, at: ["watermark", "keys"]) ?? keys
             if let v = try c.decodeIfPresent(Bool.self, forKey: .deduplicate) { deduplicate = v }
             if let v = try c.decodeIfPresent(Int.self, forKey: .batchSize) { batchSize = v }
         }
