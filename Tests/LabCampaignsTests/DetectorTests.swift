@@ -119,23 +119,69 @@ final class DetectorTests: XCTestCase {
 
     /// Twelve random-token proxies of 15 queries each — too few for the per-account fingerprint — among 30
     /// natural-text users: one sweep flags the proxies and none of the users; natural proxies pass.
+    /// 30 honest users (accounts 0..<30) and 12 proxies (30..<42) sending random tokens or natural text.
+    func crowd(_ d: ClusteringDetector, strategy: String) throws {
+        for u in 0..<30 {
+            _ = observe(
+                d,
+                natural(10 + 5 * (u % 4), seed: 100 + UInt64(u), source: u % 3 == 0 ? u % mixture.sources.count : nil),
+                account: u)
+        }
+        for p in 0..<12 {
+            let prompts =
+                strategy == "random" ? try randomTokens(15, seed: 200 + UInt64(p)) : natural(15, seed: 300 + UInt64(p))
+            _ = observe(d, prompts, account: 30 + p)
+        }
+    }
+
+    func testClusteringAgainstAReferenceSample() throws {
+        let topics = DetectorTopics(profiles: mixture.topicProfiles(prompts: 300, lengths: PromptLengths(), seed: 1))
+        let exact = ClusteringDetector(config: .init(), topics: topics)
+        try crowd(exact, strategy: "random")
+        let exactAlarms = exact.sweep(time: 3600)
+        // A sample at least as large as the fingerprinted accounts is the exact detector, bit for bit.
+        var all = ClusteringDetector.Config()
+        all.referenceAccounts = 42
+        let whole = ClusteringDetector(config: all, topics: topics)
+        try crowd(whole, strategy: "random")
+        XCTAssertEqual(whole.sweep(time: 3600), exactAlarms)
+        for a in 0..<42 {
+            XCTAssertEqual(whole.statistic(account: a), exact.statistic(account: a), "account \(a)")
+            XCTAssertEqual(whole.neighbours(account: a), exact.neighbours(account: a), "account \(a)")
+        }
+        // A sample of 20: the 20 ids with the lowest hashes, the same on every call; neighbours only among them.
+        var some = ClusteringDetector.Config()
+        some.referenceAccounts = 20
+        let sampled = ClusteringDetector(config: some, topics: topics)
+        try crowd(sampled, strategy: "random")
+        let members = Array(0..<42)
+        let sample = sampled.referenceSample(members)
+        XCTAssertEqual(sample.count, 20)
+        XCTAssertEqual(sample, sampled.referenceSample(members))
+        XCTAssertEqual(sample, sample.sorted())
+        // Adding accounts only drops sampled ones whose hash is beaten; none enters but the new ones.
+        let grown = sampled.referenceSample(Array(0..<84))
+        XCTAssertEqual(grown.count, 20)
+        XCTAssertTrue(Set(grown.filter { $0 < 42 }).isSubset(of: Set(sample)))
+        let alarms = Set(sampled.sweep(time: 3600))
+        let inSample = Set(sample)
+        var seenFewer = false
+        for a in 0..<42 {
+            let own = inSample.contains(a) ? 1 : 0
+            XCTAssertLessThanOrEqual(sampled.neighbours(account: a), 20 - own, "account \(a)")
+            XCTAssertLessThanOrEqual(sampled.neighbours(account: a), exact.neighbours(account: a), "account \(a)")
+            seenFewer = seenFewer || sampled.neighbours(account: a) < exact.neighbours(account: a)
+        }
+        XCTAssertTrue(seenFewer, "a 20-account sample of 42 found every neighbour of every account")
+        XCTAssertEqual(alarms.filter { $0 < 30 }.count, 0, "honest users flagged against the sample")
+        XCTAssertGreaterThan(alarms.filter { $0 >= 30 }.count, 0, "no proxy flagged against the sample")
+    }
+
     func testClusteringFlagsACrowdOfLookAlikesAndNotHonestUsers() throws {
         let topics = DetectorTopics(profiles: mixture.topicProfiles(prompts: 300, lengths: PromptLengths(), seed: 1))
         for (strategy, flagged) in [("random", 12), ("natural", 0)] {
             let d = ClusteringDetector(config: .init(), topics: topics)
-            for u in 0..<30 {
-                _ = observe(
-                    d,
-                    natural(
-                        10 + 5 * (u % 4), seed: 100 + UInt64(u), source: u % 3 == 0 ? u % mixture.sources.count : nil),
-                    account: u)
-            }
-            for p in 0..<12 {
-                let prompts =
-                    strategy == "random"
-                    ? try randomTokens(15, seed: 200 + UInt64(p)) : natural(15, seed: 300 + UInt64(p))
-                _ = observe(d, prompts, account: 30 + p)
-            }
+            try crowd(d, strategy: strategy)
             let alarms = Set(d.sweep(time: 3600))
             XCTAssertEqual(alarms.filter { $0 >= 30 }.count, flagged, strategy)
             XCTAssertEqual(alarms.filter { $0 < 30 }.count, 0, "\(strategy): honest users flagged")
