@@ -62,7 +62,8 @@ public final class ClusteringDetector: RegisteredDetector {
             if let r = referenceAccounts, r <= minNeighbours {
                 throw fail(
                     "reference_accounts",
-                    "is \(r); must exceed min_neighbours (\(minNeighbours)), or leave it out to compare against every account")
+                    "is \(r); must exceed min_neighbours (\(minNeighbours)), or leave it out to compare against every account"
+                )
             }
         }
     }
