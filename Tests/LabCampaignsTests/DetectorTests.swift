@@ -177,6 +177,63 @@ final class DetectorTests: XCTestCase {
         XCTAssertGreaterThan(alarms.filter { $0 >= 30 }.count, 0, "no proxy flagged against the sample")
     }
 
+    /// The detectors on their own worker change nothing: two gateways, one pipelined, see the same traffic (30
+    /// honest accounts, 12 proxies sending random tokens, over a day, every detector banning after 10 minutes)
+    /// and give the same answer to every request, the same alarm log and the same bans.
+    func testPipelinedDetectorsGiveTheSynchronousOutcome() throws {
+        let topics = DetectorTopics(profiles: mixture.topicProfiles(prompts: 300, lengths: PromptLengths(), seed: 1))
+        func gateway(pipelined: Bool) throws -> Gateway {
+            var volume = VolumeDetector.Config()
+            volume.maxRequests = 14
+            var clustering = ClusteringDetector.Config()
+            clustering.sweepSeconds = 1800
+            let detectors: [(detector: any Detector, bans: Bool)] = [
+                (VolumeDetector(config: volume), true), (PRADADetector(config: .init()), true),
+                (FingerprintDetector(config: .init(), topics: topics), true),
+                (ClusteringDetector(config: clustering, topics: topics), true),
+            ]
+            return try Gateway(
+                config: GatewayConfig(rateLimit: nil, banDelaySeconds: 600), api: nil, detectors: detectors,
+                pipelined: pipelined)
+        }
+        let sync = try gateway(pipelined: false), piped = try gateway(pipelined: true)
+        XCTAssertFalse(sync.isPipelined)
+        XCTAssertTrue(piped.isPipelined)
+        for g in [sync, piped] { for _ in 0..<42 { _ = try g.openAccount(at: 0) } }
+        var rng = LabRNG(seed: 5)
+        var prompts = (0..<30).map { natural(150, seed: 100 + UInt64($0)) }
+        prompts += try (0..<12).map { try randomTokens(150, seed: 200 + UInt64($0)) }
+        var next = [Int](repeating: 0, count: 42)
+        var time = 0.0
+        var banned = 0
+        for _ in 0..<4000 {
+            time += 20 * rng.uniform()
+            let a = rng.int(below: 42)
+            let query = Query.completion(prompts[a][next[a] % 150], maxNewTokens: 4)
+            next[a] += 1
+            let answers = try [sync, piped].map { g -> String in
+                switch try g.submit(query, account: a, at: time) {
+                case .served: return "served"
+                case let .refused(r):
+                    return "\(r)"
+                }
+            }
+            XCTAssertEqual(answers[0], answers[1], "request at \(time) s from account \(a)")
+            if answers[0].hasPrefix("banned") { banned += 1 }
+        }
+        try sync.advance(to: time + 3600)
+        try piped.advance(to: time + 3600)
+        XCTAssertGreaterThan(banned, 100, "the traffic must meet bans for the comparison to mean anything")
+        XCTAssertEqual(piped.alarms, sync.alarms)
+        XCTAssertGreaterThan(
+            Set(sync.alarms.map(\.detector)).count, 1, "\(sync.alarms.map { ($0.detector, $0.account, $0.time) })")
+        XCTAssertEqual(piped.accounts.map(\.banAt), sync.accounts.map(\.banAt))
+        for name in sync.detectorNames {
+            let (s, p) = (sync.detector(named: name)!, piped.detector(named: name)!)
+            XCTAssertEqual((0..<42).map { p.statistic(account: $0) }, (0..<42).map { s.statistic(account: $0) }, name)
+        }
+    }
+
     func testClusteringFlagsACrowdOfLookAlikesAndNotHonestUsers() throws {
         let topics = DetectorTopics(profiles: mixture.topicProfiles(prompts: 300, lengths: PromptLengths(), seed: 1))
         for (strategy, flagged) in [("random", 12), ("natural", 0)] {
