@@ -39,12 +39,17 @@ struct CampaignCommand: ParsableCommand {
         help:
             "With --benchmark: the detectors in force, comma-separated (default: volume,prada,fingerprint,clustering).")
     var detectors: String?
+    @Option(
+        help:
+            "With --benchmark: the clustering detector seeks neighbours among this many accounts (a fixed hash sample; default: among all)."
+    ) var clusteringReference: Int?
 
     var scale: CampaignBenchmark.Scale {
         var s = CampaignBenchmark.Scale()
         if let requests { s.requests = requests }
         if let accounts { s.accounts = accounts }
         if let detectors { s.detectors = detectors.split(separator: ",").map { String($0) } }
+        s.clusteringReference = clusteringReference
         return s
     }
 
@@ -54,9 +59,10 @@ struct CampaignCommand: ParsableCommand {
             do { try scale.validate() } catch { throw ValidationError("\(error)") }
             return
         }
-        guard requests == nil, accounts == nil, detectors == nil else {
+        guard requests == nil, accounts == nil, detectors == nil, clusteringReference == nil else {
             throw ValidationError(
-                "--requests, --accounts and --detectors shape the benchmark; use them with --benchmark")
+                "--requests, --accounts, --detectors and --clustering-reference shape the benchmark; use them with --benchmark (in a file, set detectors.clustering.reference_accounts)"
+            )
         }
         guard file != nil else { throw ValidationError("give an experiment file (kind: campaign), or --benchmark") }
         if let shard { _ = try Shard(parsing: shard) }

@@ -113,6 +113,7 @@ final class CampaignTests: XCTestCase {
             (#"{"attack": {"accounts": 0}}"#, "attack.accounts"),
             (#"{"defence": {"detectors": ["prado"]}}"#, "defence.detectors"),
             (#"{"detectors": {"prada": {"delta": 1.5}}}"#, "detectors.prada.delta"),
+            (#"{"detectors": {"clustering": {"reference_accounts": 5}}}"#, "detectors.clustering.reference_accounts"),
             (#"{"gateway": {"account_cost_dollars": -1}}"#, "gateway.account_cost_dollars"),
             (#"{"attack": {"prompt_tokens": [8, 60]}}"#, "attack.prompt_tokens"),
             (#"{"defence": {"detectors": ["prada"], "monitors": ["prada"]}}"#, "defence.monitors"),

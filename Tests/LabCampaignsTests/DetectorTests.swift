@@ -119,23 +119,126 @@ final class DetectorTests: XCTestCase {
 
     /// Twelve random-token proxies of 15 queries each — too few for the per-account fingerprint — among 30
     /// natural-text users: one sweep flags the proxies and none of the users; natural proxies pass.
+    /// 30 honest users (accounts 0..<30) and 12 proxies (30..<42) sending random tokens or natural text.
+    func crowd(_ d: ClusteringDetector, strategy: String) throws {
+        for u in 0..<30 {
+            _ = observe(
+                d,
+                natural(10 + 5 * (u % 4), seed: 100 + UInt64(u), source: u % 3 == 0 ? u % mixture.sources.count : nil),
+                account: u)
+        }
+        for p in 0..<12 {
+            let prompts =
+                strategy == "random" ? try randomTokens(15, seed: 200 + UInt64(p)) : natural(15, seed: 300 + UInt64(p))
+            _ = observe(d, prompts, account: 30 + p)
+        }
+    }
+
+    func testClusteringAgainstAReferenceSample() throws {
+        let topics = DetectorTopics(profiles: mixture.topicProfiles(prompts: 300, lengths: PromptLengths(), seed: 1))
+        let exact = ClusteringDetector(config: .init(), topics: topics)
+        try crowd(exact, strategy: "random")
+        let exactAlarms = exact.sweep(time: 3600)
+        // A sample at least as large as the fingerprinted accounts is the exact detector, bit for bit.
+        var all = ClusteringDetector.Config()
+        all.referenceAccounts = 42
+        let whole = ClusteringDetector(config: all, topics: topics)
+        try crowd(whole, strategy: "random")
+        XCTAssertEqual(whole.sweep(time: 3600), exactAlarms)
+        for a in 0..<42 {
+            XCTAssertEqual(whole.statistic(account: a), exact.statistic(account: a), "account \(a)")
+            XCTAssertEqual(whole.neighbours(account: a), exact.neighbours(account: a), "account \(a)")
+        }
+        // A sample of 20: the 20 ids with the lowest hashes, the same on every call; neighbours only among them.
+        var some = ClusteringDetector.Config()
+        some.referenceAccounts = 20
+        let sampled = ClusteringDetector(config: some, topics: topics)
+        try crowd(sampled, strategy: "random")
+        let members = Array(0..<42)
+        let sample = sampled.referenceSample(members)
+        XCTAssertEqual(sample.count, 20)
+        XCTAssertEqual(sample, sampled.referenceSample(members))
+        XCTAssertEqual(sample, sample.sorted())
+        // Adding accounts only drops sampled ones whose hash is beaten; none enters but the new ones.
+        let grown = sampled.referenceSample(Array(0..<84))
+        XCTAssertEqual(grown.count, 20)
+        XCTAssertTrue(Set(grown.filter { $0 < 42 }).isSubset(of: Set(sample)))
+        let alarms = Set(sampled.sweep(time: 3600))
+        let inSample = Set(sample)
+        var seenFewer = false
+        for a in 0..<42 {
+            let own = inSample.contains(a) ? 1 : 0
+            XCTAssertLessThanOrEqual(sampled.neighbours(account: a), 20 - own, "account \(a)")
+            XCTAssertLessThanOrEqual(sampled.neighbours(account: a), exact.neighbours(account: a), "account \(a)")
+            seenFewer = seenFewer || sampled.neighbours(account: a) < exact.neighbours(account: a)
+        }
+        XCTAssertTrue(seenFewer, "a 20-account sample of 42 found every neighbour of every account")
+        XCTAssertEqual(alarms.filter { $0 < 30 }.count, 0, "honest users flagged against the sample")
+        XCTAssertGreaterThan(alarms.filter { $0 >= 30 }.count, 0, "no proxy flagged against the sample")
+    }
+
+    /// The detectors on their own worker change nothing: two gateways, one pipelined, see the same traffic (30
+    /// honest accounts, 12 proxies sending random tokens, over a day, every detector banning after 10 minutes)
+    /// and give the same answer to every request, the same alarm log and the same bans.
+    func testPipelinedDetectorsGiveTheSynchronousOutcome() throws {
+        let topics = DetectorTopics(profiles: mixture.topicProfiles(prompts: 300, lengths: PromptLengths(), seed: 1))
+        func gateway(pipelined: Bool) throws -> Gateway {
+            var volume = VolumeDetector.Config()
+            volume.maxRequests = 14
+            var clustering = ClusteringDetector.Config()
+            clustering.sweepSeconds = 1800
+            let detectors: [(detector: any Detector, bans: Bool)] = [
+                (VolumeDetector(config: volume), true), (PRADADetector(config: .init()), true),
+                (FingerprintDetector(config: .init(), topics: topics), true),
+                (ClusteringDetector(config: clustering, topics: topics), true),
+            ]
+            return try Gateway(
+                config: GatewayConfig(rateLimit: nil, banDelaySeconds: 600), api: nil, detectors: detectors,
+                pipelined: pipelined)
+        }
+        let sync = try gateway(pipelined: false), piped = try gateway(pipelined: true)
+        XCTAssertFalse(sync.isPipelined)
+        XCTAssertTrue(piped.isPipelined)
+        for g in [sync, piped] { for _ in 0..<42 { _ = try g.openAccount(at: 0) } }
+        var rng = LabRNG(seed: 5)
+        var prompts = (0..<30).map { natural(150, seed: 100 + UInt64($0)) }
+        prompts += try (0..<12).map { try randomTokens(150, seed: 200 + UInt64($0)) }
+        var next = [Int](repeating: 0, count: 42)
+        var time = 0.0
+        var banned = 0
+        for _ in 0..<4000 {
+            time += 20 * rng.uniform()
+            let a = rng.int(below: 42)
+            let query = Query.completion(prompts[a][next[a] % 150], maxNewTokens: 4)
+            next[a] += 1
+            let answers = try [sync, piped].map { g -> String in
+                switch try g.submit(query, account: a, at: time) {
+                case .served: return "served"
+                case let .refused(r):
+                    return "\(r)"
+                }
+            }
+            XCTAssertEqual(answers[0], answers[1], "request at \(time) s from account \(a)")
+            if answers[0].hasPrefix("banned") { banned += 1 }
+        }
+        try sync.advance(to: time + 3600)
+        try piped.advance(to: time + 3600)
+        XCTAssertGreaterThan(banned, 100, "the traffic must meet bans for the comparison to mean anything")
+        XCTAssertEqual(piped.alarms, sync.alarms)
+        XCTAssertGreaterThan(
+            Set(sync.alarms.map(\.detector)).count, 1, "\(sync.alarms.map { ($0.detector, $0.account, $0.time) })")
+        XCTAssertEqual(piped.accounts.map(\.banAt), sync.accounts.map(\.banAt))
+        for name in sync.detectorNames {
+            let (s, p) = (sync.detector(named: name)!, piped.detector(named: name)!)
+            XCTAssertEqual((0..<42).map { p.statistic(account: $0) }, (0..<42).map { s.statistic(account: $0) }, name)
+        }
+    }
+
     func testClusteringFlagsACrowdOfLookAlikesAndNotHonestUsers() throws {
         let topics = DetectorTopics(profiles: mixture.topicProfiles(prompts: 300, lengths: PromptLengths(), seed: 1))
         for (strategy, flagged) in [("random", 12), ("natural", 0)] {
             let d = ClusteringDetector(config: .init(), topics: topics)
-            for u in 0..<30 {
-                _ = observe(
-                    d,
-                    natural(
-                        10 + 5 * (u % 4), seed: 100 + UInt64(u), source: u % 3 == 0 ? u % mixture.sources.count : nil),
-                    account: u)
-            }
-            for p in 0..<12 {
-                let prompts =
-                    strategy == "random"
-                    ? try randomTokens(15, seed: 200 + UInt64(p)) : natural(15, seed: 300 + UInt64(p))
-                _ = observe(d, prompts, account: 30 + p)
-            }
+            try crowd(d, strategy: strategy)
             let alarms = Set(d.sweep(time: 3600))
             XCTAssertEqual(alarms.filter { $0 >= 30 }.count, flagged, strategy)
             XCTAssertEqual(alarms.filter { $0 < 30 }.count, 0, "\(strategy): honest users flagged")

@@ -86,7 +86,7 @@ public enum CampaignSimulation {
         let api = config.mode == .full ? DefendedAPI(teacher: world.teacher, seed: seed) : nil
         let gateway = try Gateway(
             config: config.effectiveGateway, api: api, detectors: detectors,
-            proofOfWork: config.defence.proofOfWork.map(ProofOfWork.init))
+            proofOfWork: config.defence.proofOfWork.map(ProofOfWork.init), pipelined: true)
 
         var queue = EventQueue()
         let U = population.users.count

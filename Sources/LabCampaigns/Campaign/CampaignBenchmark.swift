@@ -24,13 +24,19 @@ public enum CampaignBenchmark {
         public var accounts: Int
         /// The detectors in force, all banning.
         public var detectors: [String]
+        /// The clustering detector's `reference_accounts` (nil: neighbours among every fingerprinted account).
+        public var clusteringReference: Int?
 
         public static let allDetectors = ["volume", "prada", "fingerprint", "clustering"]
 
-        public init(requests: Int = 1_000_000, accounts: Int = 1000, detectors: [String] = Scale.allDetectors) {
+        public init(
+            requests: Int = 1_000_000, accounts: Int = 1000, detectors: [String] = Scale.allDetectors,
+            clusteringReference: Int? = nil
+        ) {
             self.requests = requests
             self.accounts = accounts
             self.detectors = detectors
+            self.clusteringReference = clusteringReference
         }
 
         /// Honest users: 16,000 per million requests.
@@ -59,13 +65,27 @@ public enum CampaignBenchmark {
             guard !detectors.isEmpty else {
                 throw LabError.invalidConfig(key: "--detectors", message: "is empty; name at least one detector")
             }
+            if let r = clusteringReference {
+                guard detectors.contains(ClusteringDetector.registryName) else {
+                    throw LabError.invalidConfig(
+                        key: "--clustering-reference",
+                        message: "is set but --detectors leaves out clustering; add clustering or drop the flag")
+                }
+                var c = ClusteringDetector.Config()
+                c.referenceAccounts = r
+                do { try c.validate() } catch {
+                    throw LabError.invalidConfig(
+                        key: "--clustering-reference",
+                        message: "is \(r); must exceed the clustering detector's min_neighbours (\(c.minNeighbours))")
+                }
+            }
         }
 
         /// The same run shrunk by `factor` (users, budget and accounts), for the warm-up.
         func scaled(by factor: Double) -> Scale {
             Scale(
                 requests: max(1000, Int(Double(requests) * factor)), accounts: max(1, Int(Double(accounts) * factor)),
-                detectors: detectors)
+                detectors: detectors, clusteringReference: clusteringReference)
         }
     }
 
@@ -79,6 +99,7 @@ public enum CampaignBenchmark {
         c.attack.budgetQueries = scale.budgetQueries
         c.attack.strategy = "random_tokens"
         c.defence = CampaignDefenceConfig(detectors: scale.detectors)
+        c.detectors[ClusteringDetector.self].referenceAccounts = scale.clusteringReference
         return c
     }
 

@@ -31,6 +31,13 @@ public final class ClusteringDetector: RegisteredDetector {
         /// which a neighbourhood of thousands of honest queries would otherwise magnify past the threshold.
         public var minResidual: Double = 0.002
         public var sweepSeconds: Double = 3600
+        /// Neighbours are sought among at most this many fingerprinted accounts (nil: among all of them): a sample
+        /// fixed by a hash of the account ids (the `referenceAccounts` with the smallest hashes at each sweep, so an
+        /// account in the sample stays in it until accounts with smaller hashes arrive). With M fingerprinted
+        /// accounts a sweep then costs rows × min(M, R) instead of rows × M. Up to R accounts it is the exact
+        /// detector; beyond, a neighbourhood holds only the sampled look-alikes, so a campaign with few accounts
+        /// among many honest ones is seen less (measured in BENCHMARKS.md).
+        public var referenceAccounts: Int?
 
         public init() {}
 
@@ -51,6 +58,12 @@ public final class ClusteringDetector: RegisteredDetector {
             }
             guard sweepSeconds > 0, sweepSeconds.isFinite else {
                 throw fail("sweep_minutes", "is \(sweepSeconds / 60); must be positive")
+            }
+            if let r = referenceAccounts, r <= minNeighbours {
+                throw fail(
+                    "reference_accounts",
+                    "is \(r); must exceed min_neighbours (\(minNeighbours)), or leave it out to compare against every account"
+                )
             }
         }
     }
@@ -86,7 +99,7 @@ public final class ClusteringDetector: RegisteredDetector {
             ("min_neighbours", "\(config.minNeighbours)"), ("threshold", CampaignFormat.number(config.threshold)),
             ("min_residual", CampaignFormat.number(config.minResidual)),
             ("sweep_minutes", CampaignFormat.number(config.sweepSeconds / 60)),
-        ]
+        ] + (config.referenceAccounts.map { [("reference_accounts", "\($0)")] } ?? [])
     }
 
     public var sweepInterval: Double? { config.sweepSeconds }
@@ -134,38 +147,56 @@ public final class ClusteringDetector: RegisteredDetector {
         }
         guard members.count > config.minNeighbours, !rows.isEmpty else { return [] }
         let D = PromptFeatures.dimension, N = members.count
-        // raw: (N, D + 1) each member's counts and, in the last column, its request count, so one product
-        // pools a neighbourhood's counts and its queries together.
+        // The accounts neighbourhoods are sought among: every member, or the reference sample's.
+        let reference = referenceSample(members)
+        let R = reference.count
+        // position[i]: member i's row in the reference matrices, −1 when it is not in the sample.
+        var position = [Int](repeating: -1, count: N)
+        for (j, i) in reference.enumerated() { position[i] = j }
+        // embedding: (N, D) each member's √p; raw: (R, D + 1) each reference account's counts and, in the last
+        // column, its request count, so one product pools a neighbourhood's counts and its queries together.
         let W = D + 1
         var embedding = [Float](repeating: 0, count: N * D)
-        var raw = [Float](repeating: 0, count: N * W)
+        var raw = [Float](repeating: 0, count: R * W)
         var noise = [Float](repeating: 0, count: N)
         let scale = Float(config.maxZ * Double(D - 1) / 4)
         pooled.values.withUnsafeBufferPointer { values in
             for (i, a) in members.enumerated() {
                 let row = values[(a * D)..<(a * D + D)]
                 let total = max(1, row.reduce(0, +))
+                let j = position[i]
                 for (k, v) in row.enumerated() {
-                    raw[i * W + k] = v
+                    if j >= 0 { raw[j * W + k] = v }
                     embedding[i * D + k] = (v / total).squareRoot()
                 }
-                raw[i * W + D] = Float(counts[a])
+                if j >= 0 { raw[j * W + D] = Float(counts[a]) }
                 noise[i] = scale / total
             }
+        }
+        let references: NeighbourReferences
+        if R == N {
+            references = NeighbourReferences(embedding: embedding, noise: noise, raw: raw, position: position)
+        } else {
+            var e = [Float](repeating: 0, count: R * D), n = [Float](repeating: 0, count: R)
+            for (j, i) in reference.enumerated() {
+                for k in 0..<D { e[j * D + k] = embedding[i * D + k] }
+                n[j] = noise[i]
+            }
+            references = NeighbourReferences(embedding: e, noise: n, raw: raw, position: position)
         }
         let block = 256
         var alarms: [Int] = []
         // The workers' slots: each finds and pools the neighbourhoods of one block of rows at a time (the same
         // products, of the same shapes, whichever worker runs it); the blocks are then scored in order.
         let slots = max(1, min(Parallel.workers, (rows.count + block - 1) / block))
-        var slot = (0..<slots).map { _ in NeighbourBlock(rows: block, members: N, width: W) }
+        var slot = (0..<slots).map { _ in NeighbourBlock(rows: block, members: R, width: W) }
         for first in stride(from: 0, to: rows.count, by: block * slots) {
             let chunks = stride(from: first, to: min(rows.count, first + block * slots), by: block).map {
                 Array(rows[$0..<min(rows.count, $0 + block)])
             }
             slot.withUnsafeMutableBufferPointer { slot in
                 Parallel.perform(chunks.count) { c in
-                    slot[c].find(chunks[c], embedding: embedding, noise: noise, raw: raw)
+                    slot[c].find(chunks[c], embedding: embedding, noise: noise, references: references)
                 }
             }
             for (c, chunk) in chunks.enumerated() {
@@ -173,6 +204,21 @@ public final class ClusteringDetector: RegisteredDetector {
             }
         }
         return alarms
+    }
+
+    /// The members (indices into `members`, ascending) neighbourhoods are sought among: all of them, or the
+    /// `referenceAccounts` whose account ids hash lowest (SplitMix64's finaliser; ties by id).
+    func referenceSample(_ members: [Int]) -> [Int] {
+        guard let limit = config.referenceAccounts, members.count > limit else { return Array(members.indices) }
+        func hash(_ account: Int) -> UInt64 {
+            var z = UInt64(truncatingIfNeeded: account) &+ 0x9E37_79B9_7F4A_7C15
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        let keyed = members.indices.map { (hash: hash(members[$0]), index: $0) }
+        let lowest = keyed.sorted { $0.hash != $1.hash ? $0.hash < $1.hash : $0.index < $1.index }.prefix(limit)
+        return lowest.map(\.index).sorted()
     }
 
     /// Scores one block of rows from their neighbourhoods: the alarms, in row order.
@@ -203,6 +249,15 @@ public final class ClusteringDetector: RegisteredDetector {
     }
 }
 
+/// The accounts a sweep's neighbourhoods are drawn from: their √p embeddings (R, D), noise terms (R), raw counts
+/// and request counts (R, D + 1), and each member's row among them (−1: not among them).
+struct NeighbourReferences {
+    var embedding: [Float]
+    var noise: [Float]
+    var raw: [Float]
+    var position: [Int]
+}
+
 /// One worker's buffers for the neighbour test of a block of rows: the Gram block, turned in place into the
 /// 0/1 neighbour matrix, and the pooled counts of each row's neighbourhood.
 struct NeighbourBlock {
@@ -218,16 +273,17 @@ struct NeighbourBlock {
         close = [Int](repeating: 0, count: rows)
     }
 
-    /// For each row i of `chunk`: one BLAS product gives its dot products with every member's embedding, the
-    /// neighbour test turns them into 0/1 in place, and a second product pools the neighbours' `raw` rows.
-    mutating func find(_ chunk: [Int], embedding: [Float], noise: [Float], raw: [Float]) {
-        let D = PromptFeatures.dimension, N = noise.count, W = raw.count / max(1, N)
+    /// For each row i of `chunk` (a member index): one BLAS product gives its dot products with every reference
+    /// account's embedding, the neighbour test turns them into 0/1 in place (the member itself excluded), and a
+    /// second product pools the neighbours' `raw` rows.
+    mutating func find(_ chunk: [Int], embedding: [Float], noise: [Float], references: NeighbourReferences) {
+        let D = PromptFeatures.dimension, N = references.noise.count, W = references.raw.count / max(1, N)
         for (r, i) in chunk.enumerated() {
             for k in 0..<D { query[r * D + k] = embedding[i * D + k] }
         }
-        BLAS.product(query, embedding, into: &gram, m: chunk.count, n: N, k: D, transB: true)
+        BLAS.product(query, references.embedding, into: &gram, m: chunk.count, n: N, k: D, transB: true)
         gram.withUnsafeMutableBufferPointer { g in
-            noise.withUnsafeBufferPointer { noise in
+            references.noise.withUnsafeBufferPointer { refNoise in
                 for (r, i) in chunk.enumerated() {
                     let row = g.baseAddress! + r * N
                     var count = 0
@@ -237,7 +293,7 @@ struct NeighbourBlock {
                     var j = 0
                     while j + 16 <= N {
                         let x = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD16<Float>.self)
-                        let nj = UnsafeRawPointer(noise.baseAddress! + j).loadUnaligned(as: SIMD16<Float>.self)
+                        let nj = UnsafeRawPointer(refNoise.baseAddress! + j).loadUnaligned(as: SIMD16<Float>.self)
                         let near = (2 - 2 * x) .< (ni + nj)
                         let ones = SIMD16<Float>(repeating: 0).replacing(with: 1, where: near)
                         UnsafeMutableRawPointer(row + j).storeBytes(of: ones, as: SIMD16<Float>.self)
@@ -245,18 +301,21 @@ struct NeighbourBlock {
                         j += 16
                     }
                     while j < N {
-                        let near: Float = 2 - 2 * row[j] < noise[i] + noise[j] ? 1 : 0
+                        let near: Float = 2 - 2 * row[j] < noise[i] + refNoise[j] ? 1 : 0
                         row[j] = near
                         count += Int(near)
                         j += 1
                     }
-                    count -= Int(row[i])
-                    row[i] = 0
+                    let own = references.position[i]
+                    if own >= 0 {
+                        count -= Int(row[own])
+                        row[own] = 0
+                    }
                     close[r] = count
                 }
             }
         }
-        BLAS.product(gram, raw, into: &pools, m: chunk.count, n: W, k: N, transB: false)
+        BLAS.product(gram, references.raw, into: &pools, m: chunk.count, n: W, k: N, transB: false)
     }
 }
 
@@ -297,6 +356,7 @@ extension ClusteringDetector.Config: DetectorConfig {
         case minQueries = "min_queries", maxZ = "max_z", minNeighbours = "min_neighbours", threshold, minResidual =
             "min_residual"
         case sweep = "sweep_minutes"
+        case referenceAccounts = "reference_accounts"
     }
 
     public init(from decoder: Decoder) throws {
@@ -310,6 +370,7 @@ extension ClusteringDetector.Config: DetectorConfig {
         threshold = try c.decodeIfPresent(Double.self, forKey: .threshold) ?? threshold
         minResidual = try c.decodeIfPresent(Double.self, forKey: .minResidual) ?? minResidual
         if let m = try c.decodeIfPresent(Double.self, forKey: .sweep) { sweepSeconds = m * 60 }
+        referenceAccounts = try c.decodeIfPresent(Int.self, forKey: .referenceAccounts)
         try validate()
     }
 
@@ -321,5 +382,6 @@ extension ClusteringDetector.Config: DetectorConfig {
         try c.encode(threshold, forKey: .threshold)
         try c.encode(minResidual, forKey: .minResidual)
         try c.encode(sweepSeconds / 60, forKey: .sweep)
+        try c.encodeIfPresent(referenceAccounts, forKey: .referenceAccounts)
     }
 }

@@ -71,21 +71,38 @@ public final class Gateway {
     /// API costs of every account: `api.ledger` when there is an API.
     public let ledger: Ledger
     public let proofOfWork: ProofOfWork?
-    public private(set) var accounts: [GatewayAccount] = []
-    public private(set) var alarms: [GatewayAlarm] = []
+    /// The accounts, in opening order (read after the detectors' pending alarms are in: see `settle()`).
+    public var accounts: [GatewayAccount] {
+        settle()
+        return table
+    }
+    /// Every alarm, in the order raised.
+    public var alarms: [GatewayAlarm] {
+        settle()
+        return alarmLog
+    }
+    var table: [GatewayAccount] = []
+    var alarmLog: [GatewayAlarm] = []
     /// The latest time the gateway has been shown; requests must not arrive before it.
     public private(set) var now = 0.0
     /// Requests served, in every account.
     public private(set) var served = 0
     let detectors: [(detector: any Detector, bans: Bool)]
     var nextSweep: [Double]
+    /// The detectors' worker when they run beside the gateway (`pipelined`), the items not yet handed to it,
+    /// and the time of the oldest item whose alarms are not yet in.
+    let pipeline: DetectorPipeline?
+    var pending: [DetectorWork] = []
+    var oldestPending: Double?
 
     /// `detectors` with `bans: false` only monitor: their alarms are logged, never acted on. A
     /// `proofOfWork` reads the suspicion of the detector its config names (or the largest of all).
+    /// `pipelined` runs the detectors on a worker thread of their own (Gateway+DetectorPipeline.swift) when the
+    /// outcome cannot tell: a ban delay above zero and no proof-of-work; otherwise it is ignored.
     public init(
         config: GatewayConfig, api: DefendedAPI?, ledger: Ledger = Ledger(),
         detectors: [(detector: any Detector, bans: Bool)] = [],
-        proofOfWork: ProofOfWork? = nil
+        proofOfWork: ProofOfWork? = nil, pipelined: Bool = false
     ) throws {
         try config.validate()
         if let pow = proofOfWork { try pow.config.validate(detectors: detectors.map(\.detector.name)) }
@@ -95,19 +112,49 @@ public final class Gateway {
         self.detectors = detectors
         self.proofOfWork = proofOfWork
         nextSweep = detectors.map { $0.detector.sweepInterval ?? .infinity }
+        pipeline =
+            pipelined && proofOfWork == nil && config.banDelaySeconds > 0 && !detectors.isEmpty
+            ? DetectorPipeline(detectors: detectors.map(\.detector), workers: Parallel.workers) : nil
+    }
+
+    /// Whether the detectors run on their own worker.
+    public var isPipelined: Bool { pipeline != nil }
+
+    /// Waits for the detectors' worker and applies every alarm it has found (nothing to do when synchronous).
+    /// The public readers of accounts, alarms and detectors call it; so does a request old pending work could ban.
+    public func settle() {
+        guard let pipeline, oldestPending != nil else { return }
+        if !pending.isEmpty {
+            pipeline.submit(pending)
+            pending = []
+        }
+        for a in pipeline.collect() { raise(account: a.account, detector: a.detector, at: a.time, served: a.served) }
+        oldestPending = nil
+    }
+
+    /// Queues one item for the detectors' worker, handing items over in batches.
+    func enqueue(_ item: DetectorWork, at time: Double) {
+        guard let pipeline else { return }
+        pending.append(item)
+        if oldestPending == nil { oldestPending = time }
+        if pending.count >= 2048 {
+            pipeline.submit(pending)
+            pending = []
+        }
     }
 
     public var detectorNames: [String] { detectors.map(\.detector.name) }
 
     /// The running detector called `name`, to read its state after a run.
     public func detector(named name: String) -> (any Detector)? {
-        detectors.first { $0.detector.name == name }?.detector
+        settle()
+        return detectors.first { $0.detector.name == name }?.detector
     }
 
     /// Opens an account at `time` with the ledger `budget`; its owner pays `config.accountCost`.
     public func openAccount(at time: Double, budget: Budget = .unlimited) throws -> Int {
         try advance(to: time)
-        let id = accounts.count
+        let id = table.count
         let name = "acct-\(id)"
         try ledger.open(name, budget: budget)
         var account = GatewayAccount(id: id, name: name, openedAt: time)
@@ -115,7 +162,7 @@ public final class Gateway {
             account.bucket = TokenBucket(capacity: limit.burst, ratePerSecond: limit.requestsPerMinute / 60, now: time)
             account.quota = limit.queriesPerDay.map { DailyQuota(limit: $0) }
         }
-        accounts.append(account)
+        table.append(account)
         return id
     }
 
@@ -129,7 +176,13 @@ public final class Gateway {
         while let (d, due) = nextSweep.enumerated().min(by: { $0.element < $1.element }).map({ ($0.offset, $0.element) }
         ), due <= time {
             now = due
-            for account in detectors[d].detector.sweep(time: due) { raise(account: account, detector: d, at: due) }
+            if pipeline != nil {
+                enqueue(.sweep(detector: d, time: due), at: due)
+            } else {
+                for account in detectors[d].detector.sweep(time: due) {
+                    raise(account: account, detector: d, at: due, served: table[account].served)
+                }
+            }
             nextSweep[d] = due + (detectors[d].detector.sweepInterval ?? .infinity)
         }
         now = time
@@ -142,31 +195,33 @@ public final class Gateway {
     /// admission, billing and detection, without the teacher's forward pass.
     public func submit(_ query: Query, account id: Int, at time: Double, compute: Bool = true) throws -> GatewayResult {
         try advance(to: time)
-        guard accounts.indices.contains(id) else { throw APIRefusal(reason: .unknownAccount("#\(id)")) }
-        if let since = accounts[id].banAt, since <= time {
-            accounts[id].refusedBanned += 1
+        // An alarm from work still pending bans at its time + the delay: wait for it only once that could be now.
+        if let oldest = oldestPending, oldest + config.banDelaySeconds <= time { settle() }
+        guard table.indices.contains(id) else { throw APIRefusal(reason: .unknownAccount("#\(id)")) }
+        if let since = table[id].banAt, since <= time {
+            table[id].refusedBanned += 1
             return .refused(.banned(since: since))
         }
-        if let quota = accounts[id].quota, !quota.admits(at: time) {
-            accounts[id].refusedQuota += 1
+        if let quota = table[id].quota, !quota.admits(at: time) {
+            table[id].refusedQuota += 1
             return .refused(
                 .quotaExhausted(resetAt: (Double(Int(time / DailyQuota.secondsPerDay)) + 1) * DailyQuota.secondsPerDay))
         }
-        if let retry = accounts[id].bucket?.take(at: time) {
-            accounts[id].refusedRateLimit += 1
+        if let retry = table[id].bucket?.take(at: time) {
+            table[id].refusedRateLimit += 1
             return .refused(.rateLimited(retryAt: retry))
         }
-        _ = accounts[id].quota?.take(at: time)
+        _ = table[id].quota?.take(at: time)
 
         var work: ProofOfWorkCharge?
         if let pow = proofOfWork {
             let charge = pow.charge(score: suspicion(account: id, from: pow.config.scoreFrom))
-            accounts[id].proofOfWorkHashes += charge.hashes
-            accounts[id].proofOfWorkSeconds += charge.seconds
+            table[id].proofOfWorkHashes += charge.hashes
+            table[id].proofOfWorkSeconds += charge.seconds
             work = charge
         }
 
-        let name = accounts[id].name
+        let name = table[id].name
         let response: Response?, usage: Usage
         do {
             if let api, compute {
@@ -183,25 +238,30 @@ public final class Gateway {
         } catch let refusal as APIRefusal {
             return .refused(.api(refusal))
         }
-        accounts[id].served += 1
+        table[id].served += 1
         served += 1
 
-        let observation = DetectorObservation(account: id, time: time, features: PromptFeatures(prompt: query.prompt))
-        for d in detectors.indices where detectors[d].detector.observe(observation) {
-            raise(account: id, detector: d, at: time)
+        if pipeline != nil {
+            enqueue(.observe(account: id, time: time, prompt: query.prompt), at: time)
+        } else {
+            let observation = DetectorObservation(
+                account: id, time: time, features: PromptFeatures(prompt: query.prompt))
+            for d in detectors.indices where detectors[d].detector.observe(observation) {
+                raise(account: id, detector: d, at: time, served: table[id].served)
+            }
         }
         return .served(GatewayReceipt(response: response, usage: usage, proofOfWork: work))
     }
 
-    /// Logs an alarm and, for a banning detector, schedules the ban (the earliest one stands).
-    func raise(account id: Int, detector d: Int, at time: Double) {
+    /// Logs an alarm (with the account's requests served when it rose) and, for a banning detector, schedules
+    /// the ban (the earliest one stands).
+    func raise(account id: Int, detector d: Int, at time: Double, served: Int) {
         let bans = detectors[d].bans && config.bans
-        alarms.append(
-            GatewayAlarm(
-                account: id, detector: detectors[d].detector.name, time: time, served: accounts[id].served, bans: bans))
+        alarmLog.append(
+            GatewayAlarm(account: id, detector: detectors[d].detector.name, time: time, served: served, bans: bans))
         guard bans else { return }
         let at = time + config.banDelaySeconds
-        accounts[id].banAt = min(accounts[id].banAt ?? at, at)
+        table[id].banAt = min(table[id].banAt ?? at, at)
     }
 
     /// The suspicion proof-of-work reads: one detector's, or the largest.
