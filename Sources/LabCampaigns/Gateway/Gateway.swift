@@ -242,7 +242,7 @@ public final class Gateway {
         served += 1
 
         if pipeline != nil {
-            enqueue(.observe(account: id, time: time, prompt: query.prompt), at: time)
+            enqueue(.observe(account: id, time: time, features: PromptFeatures(prompt: query.prompt)), at: time)
         } else {
             let observation = DetectorObservation(
                 account: id, time: time, features: PromptFeatures(prompt: query.prompt))
