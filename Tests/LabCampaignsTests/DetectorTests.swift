@@ -178,7 +178,7 @@ final class DetectorTests: XCTestCase {
     }
 
     /// The detectors on their own worker change nothing: two gateways, one pipelined, see the same traffic (30
-    /// honest accounts, 12 proxies sending random tokens, over a day, every detector banning after 10 minutes)
+    /// honest accounts, 12 proxies sending random tokens, over a day, every detector banning after two hours)
     /// and give the same answer to every request, the same alarm log and the same bans.
     func testPipelinedDetectorsGiveTheSynchronousOutcome() throws {
         let topics = DetectorTopics(profiles: mixture.topicProfiles(prompts: 300, lengths: PromptLengths(), seed: 1))
@@ -193,7 +193,7 @@ final class DetectorTests: XCTestCase {
                 (ClusteringDetector(config: clustering, topics: topics), true),
             ]
             return try Gateway(
-                config: GatewayConfig(rateLimit: nil, banDelaySeconds: 600), api: nil, detectors: detectors,
+                config: GatewayConfig(rateLimit: nil, banDelaySeconds: 7200), api: nil, detectors: detectors,
                 pipelined: pipelined)
         }
         let sync = try gateway(pipelined: false), piped = try gateway(pipelined: true)

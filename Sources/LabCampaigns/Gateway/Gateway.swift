@@ -97,8 +97,8 @@ public final class Gateway {
 
     /// `detectors` with `bans: false` only monitor: their alarms are logged, never acted on. A
     /// `proofOfWork` reads the suspicion of the detector its config names (or the largest of all).
-    /// `pipelined` runs the detectors on a worker thread of their own (Gateway+DetectorPipeline.swift) when the
-    /// outcome cannot tell: a ban delay above zero and no proof-of-work; otherwise it is ignored.
+    /// `pipelined` runs the detectors on workers of their own, one per detector (Gateway+DetectorPipeline.swift),
+    /// when the outcome cannot tell: a ban delay above zero and no proof-of-work; otherwise it is ignored.
     public init(
         config: GatewayConfig, api: DefendedAPI?, ledger: Ledger = Ledger(),
         detectors: [(detector: any Detector, bans: Bool)] = [],
@@ -117,10 +117,10 @@ public final class Gateway {
             ? DetectorPipeline(detectors: detectors.map(\.detector), workers: Parallel.workers) : nil
     }
 
-    /// Whether the detectors run on their own worker.
+    /// Whether the detectors run on workers of their own.
     public var isPipelined: Bool { pipeline != nil }
 
-    /// Waits for the detectors' worker and applies every alarm it has found (nothing to do when synchronous).
+    /// Waits for the detectors' workers and applies every alarm they have found (nothing to do when synchronous).
     /// The public readers of accounts, alarms and detectors call it; so does a request old pending work could ban.
     public func settle() {
         guard let pipeline, oldestPending != nil else { return }
@@ -242,7 +242,7 @@ public final class Gateway {
         served += 1
 
         if pipeline != nil {
-            enqueue(.observe(account: id, time: time, prompt: query.prompt), at: time)
+            enqueue(.observe(account: id, time: time, features: PromptFeatures(prompt: query.prompt)), at: time)
         } else {
             let observation = DetectorObservation(
                 account: id, time: time, features: PromptFeatures(prompt: query.prompt))
