@@ -159,7 +159,10 @@ public final class Sampler {
         let scores: FloatBuffer, order: UnsafeMutablePointer<Int32>
         let mean, rstd: FloatBuffer
         let tokens: UnsafeMutablePointer<Int32>
-        init(B: Int, C: Int, V: Int, T: Int, workers: Int) {
+        /// Whether a step runs each row piece of the batch through the whole stack on one worker
+        /// (see `Sampler.step`); nil decides by `rowPiecesApply`.
+        let rowPieces: Bool
+        init(B: Int, C: Int, V: Int, T: Int, workers: Int, rowPieces: Bool? = nil) {
             x = FloatBuffer(count: B * C)
             ln = FloatBuffer(count: B * C)
             qkv = FloatBuffer(count: B * 3 * C)
@@ -168,11 +171,13 @@ public final class Sampler {
             fchGelu = FloatBuffer(count: B * 4 * C)
             logits = FloatBuffer(count: B * V)
             probs = FloatBuffer(count: V)
-            scores = FloatBuffer(count: max(1, workers) * T)
+            // One row of scores per worker of the per-product path, or per row piece.
+            scores = FloatBuffer(count: max(1, workers, Parallel.fixedChunks) * T)
             order = .allocate(capacity: V)
             mean = FloatBuffer(count: B)
             rstd = FloatBuffer(count: B)
             tokens = .allocate(capacity: B)
+            self.rowPieces = rowPieces ?? Sampler.rowPiecesApply(B: B, C: C)
         }
         deinit {
             order.deallocate()
@@ -180,14 +185,60 @@ public final class Sampler {
         }
     }
 
+    /// Whether `BLAS.parallelSgemm` cuts all four products of a block (QKV, attention projection, MLP up
+    /// and down) over a batch of B rows into row pieces, which are then the same pieces for all four
+    /// (they depend on B only). At the reference machine's split that is B ≥ 32 with width ≥ 128.
+    static func rowPiecesApply(B: Int, C: Int) -> Bool {
+        guard Parallel.fixedChunkCount(B, minimumPerChunk: BLAS.rowPieceMinimum) > 1 else { return false }
+        return [(C, 3 * C), (C, C), (C, 4 * C), (4 * C, C)].allSatisfy { k, n in BLAS.split(m: B, n: n, k: k) == .rows }
+    }
+
     /// One position for every sequence: logits (B, V) for the token after `tokens` at `position`.
+    ///
+    /// When every product of a block is cut into row pieces (`DecodeState.rowPieces`), each piece of the
+    /// batch (its sequences) runs through the whole stack on one worker: one parallel region per step
+    /// instead of about eight per layer, with exactly the `sgemm` calls that the cut makes, and every
+    /// other kernel computing each row as it does over the whole batch, so the logits are bit for bit
+    /// those of the per-product path. Otherwise each product, the attention and each kernel is a
+    /// parallel region of its own. The unembedding is one product over the batch either way.
     func step(tokens: [Int32], position pos: Int, cache: KVCache, state s: DecodeState) throws {
         let cfg = model.config, layout = model.layout
-        let B = tokens.count, C = cfg.width, V = cfg.vocabularySize, NH = cfg.heads, hs = C / NH, T = cache.T
+        let B = tokens.count, C = cfg.width, V = cfg.vocabularySize
         let P = model.parameters.pointer
         for i in 0..<B { s.tokens[i] = tokens[i] }
-        for i in 0..<B {
-            let e = P + layout.tokenEmbedding + Int(tokens[i]) * C, pe = P + layout.positionEmbedding + pos * C
+        if s.rowPieces {
+            Parallel.forFixedChunks(B, minimumPerChunk: BLAS.rowPieceMinimum) { piece, rows in
+                Parallel.withWorkers(1) {
+                    blocks(
+                        rows: rows, onePiece: true, position: pos, cache: cache, state: s,
+                        scores: s.scores.pointer + piece * cache.T)
+                }
+            }
+        } else {
+            blocks(rows: 0..<B, onePiece: false, position: pos, cache: cache, state: s, scores: s.scores.pointer)
+        }
+        BLAS.parallelSgemm(
+            transA: false, transB: true, m: B, n: V, k: C, a: s.ln.pointer, lda: C, b: P + layout.tokenEmbedding,
+            ldb: C, beta: 0, c: s.logits.pointer, ldc: V)
+    }
+
+    /// Embedding, every block and the final LayerNorm for the sequences `rows` at `position`, into
+    /// `s.ln`'s rows. `onePiece`: `rows` is a row piece run on one worker (`Parallel.workers` is 1),
+    /// and each product is one `sgemm` on those rows; otherwise `rows` is the whole batch and products
+    /// go through `parallelSgemm`. `scores` holds one row of T per worker of the attention loop.
+    private func blocks(
+        rows: Range<Int>, onePiece oneCall: Bool, position pos: Int, cache: KVCache, state s: DecodeState,
+        scores: UnsafeMutablePointer<Float>
+    ) {
+        let cfg = model.config, layout = model.layout
+        let C = cfg.width, NH = cfg.heads, hs = C / NH, T = cache.T
+        let P = model.parameters.pointer
+        let r0 = rows.lowerBound, R = rows.count
+        let x = s.x.pointer + r0 * C, ln = s.ln.pointer + r0 * C, qkv = s.qkv.pointer + r0 * 3 * C
+        let atty = s.atty.pointer + r0 * C, fch = s.fch.pointer + r0 * 4 * C, fchGelu = s.fchGelu.pointer + r0 * 4 * C
+        let mean = s.mean.pointer + r0, rstd = s.rstd.pointer + r0
+        for i in rows {
+            let e = P + layout.tokenEmbedding + Int(s.tokens[i]) * C, pe = P + layout.positionEmbedding + pos * C
             let o = s.x.pointer + i * C
             for c in 0..<C { o[c] = e[c] + pe[c] }
         }
@@ -195,51 +246,40 @@ public final class Sampler {
         for l in 0..<cfg.layers {
             let o = layout.blocks[l]
             layerNormForward(
-                out: s.ln.pointer, mean: s.mean.pointer, rstd: s.rstd.pointer, x: s.x.pointer, weight: P + o.ln1Weight,
-                bias: P + o.ln1Bias, N: B, C: C)
+                out: ln, mean: mean, rstd: rstd, x: x, weight: P + o.ln1Weight, bias: P + o.ln1Bias, N: R, C: C)
             linearForward(
-                out: s.qkv.pointer, x: s.ln.pointer, weight: P + o.qkvWeight, bias: P + o.qkvBias, N: B, IC: C,
-                OC: 3 * C)
+                out: qkv, x: ln, weight: P + o.qkvWeight, bias: P + o.qkvBias, N: R, IC: C, OC: 3 * C,
+                oneCall: oneCall)
             // Head h of sequence i keeps its keys at K[(i·NH + h)·T·hs + j·hs ..< +hs], j < T (values alike).
             let K = cache.keys[l].pointer, Vc = cache.values[l].pointer
-            for i in 0..<B {
+            for i in rows {
                 for h in 0..<NH {
                     let at = ((i * NH + h) * T + pos) * hs, from = s.qkv.pointer + i * 3 * C + h * hs
                     (K + at).update(from: from + C, count: hs)
                     (Vc + at).update(from: from + 2 * C, count: hs)
                 }
             }
-            let n = pos + 1
-            forEachWithWorker(B * NH) { bh, worker in
-                let i = bh / NH, h = bh % NH
-                let q = s.qkv.pointer + i * 3 * C + h * hs
-                let keys = K + bh * T * hs, values = Vc + bh * T * hs
-                let sc = s.scores.pointer + worker * T
-                for j in 0..<n { sc[j] = Vec.dot(hs, q, keys + j * hs) * scale }
-                maskedSoftmaxRow(sc, valid: n, length: n)
-                let out = s.atty.pointer + i * C + h * hs
-                out.update(repeating: 0, count: hs)
-                for j in 0..<n { Vec.axpy(hs, sc[j], values + j * hs, out) }
+            forEachWithWorker(R * NH) { item, worker in
+                let i = r0 + item / NH, h = item % NH, bh = i * NH + h
+                decodeAttention(
+                    out: s.atty.pointer + i * C + h * hs, q: s.qkv.pointer + i * 3 * C + h * hs,
+                    keys: K + bh * T * hs, values: Vc + bh * T * hs, n: pos + 1, hs: hs, scale: scale,
+                    scores: scores + worker * T)
             }
             linearForward(
-                out: s.x.pointer, x: s.atty.pointer, weight: P + o.attnProjWeight, bias: P + o.attnProjBias, N: B,
-                IC: C, OC: C, residual: s.x.pointer)
+                out: x, x: atty, weight: P + o.attnProjWeight, bias: P + o.attnProjBias, N: R, IC: C, OC: C,
+                residual: x, oneCall: oneCall)
             layerNormForward(
-                out: s.ln.pointer, mean: s.mean.pointer, rstd: s.rstd.pointer, x: s.x.pointer, weight: P + o.ln2Weight,
-                bias: P + o.ln2Bias, N: B, C: C)
+                out: ln, mean: mean, rstd: rstd, x: x, weight: P + o.ln2Weight, bias: P + o.ln2Bias, N: R, C: C)
             linearForward(
-                out: s.fch.pointer, x: s.ln.pointer, weight: P + o.fcWeight, bias: P + o.fcBias, N: B, IC: C, OC: 4 * C)
-            geluForward(out: s.fchGelu.pointer, x: s.fch.pointer, n: B * 4 * C)
+                out: fch, x: ln, weight: P + o.fcWeight, bias: P + o.fcBias, N: R, IC: C, OC: 4 * C, oneCall: oneCall)
+            geluForward(out: fchGelu, x: fch, n: R * 4 * C)
             linearForward(
-                out: s.x.pointer, x: s.fchGelu.pointer, weight: P + o.fcProjWeight, bias: P + o.fcProjBias, N: B,
-                IC: 4 * C, OC: C, residual: s.x.pointer)
+                out: x, x: fchGelu, weight: P + o.fcProjWeight, bias: P + o.fcProjBias, N: R, IC: 4 * C, OC: C,
+                residual: x, oneCall: oneCall)
         }
         layerNormForward(
-            out: s.ln.pointer, mean: s.mean.pointer, rstd: s.rstd.pointer, x: s.x.pointer, weight: P + layout.lnfWeight,
-            bias: P + layout.lnfBias, N: B, C: C)
-        BLAS.parallelSgemm(
-            transA: false, transB: true, m: B, n: V, k: C, a: s.ln.pointer, lda: C, b: P + layout.tokenEmbedding,
-            ldb: C, beta: 0, c: s.logits.pointer, ldc: V)
+            out: ln, mean: mean, rstd: rstd, x: x, weight: P + layout.lnfWeight, bias: P + layout.lnfBias, N: R, C: C)
     }
 
     /// Draws one token from a logit row under `options`.
@@ -261,6 +301,75 @@ public final class Sampler {
         return Int32(
             Sampling.draw(
                 logProbabilities: logp, V: V, topK: options.topK, topP: options.topP, order: s.order, rng: &rng))
+    }
+}
+
+/// One head of one sequence at a decode step: out (hs) = softmax(scale · q·Kᵀ) · V over the first n
+/// cached positions (keys and values (n, hs), contiguous). Scores go four keys at a time, so that
+/// four horizontal sums overlap instead of each waiting on the last, and the output stays in registers
+/// across positions; every score and every output element is computed by the operations of `Vec.dot`
+/// and `Vec.axpy` in their order, so the result is theirs bit for bit. `scores` holds n floats.
+@inlinable
+func decodeAttention(
+    out: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, keys: UnsafePointer<Float>,
+    values: UnsafePointer<Float>, n: Int, hs: Int, scale: Float, scores: UnsafeMutablePointer<Float>
+) {
+    var j = 0
+    while j + 4 <= n {
+        let k0 = keys + j * hs, k1 = k0 + hs, k2 = k1 + hs, k3 = k2 + hs
+        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+        var i = 0
+        while i + 16 <= hs {
+            let qi = Vec.load(q + i)
+            a0 += qi * Vec.load(k0 + i)
+            a1 += qi * Vec.load(k1 + i)
+            a2 += qi * Vec.load(k2 + i)
+            a3 += qi * Vec.load(k3 + i)
+            i += 16
+        }
+        var s0 = a0.sum(), s1 = a1.sum(), s2 = a2.sum(), s3 = a3.sum()
+        while i < hs {
+            s0 += q[i] * k0[i]
+            s1 += q[i] * k1[i]
+            s2 += q[i] * k2[i]
+            s3 += q[i] * k3[i]
+            i += 1
+        }
+        scores[j] = s0 * scale
+        scores[j + 1] = s1 * scale
+        scores[j + 2] = s2 * scale
+        scores[j + 3] = s3 * scale
+        j += 4
+    }
+    while j < n {
+        scores[j] = Vec.dot(hs, q, keys + j * hs) * scale
+        j += 1
+    }
+    maskedSoftmaxRow(scores, valid: n, length: n)
+    // out = Σ_j scores[j] · values[j] in j order, starting from zero (Vec.axpy into a zeroed row).
+    var c = 0
+    while c + 32 <= hs {
+        var o0 = SIMD16<Float>(), o1 = SIMD16<Float>()
+        for j in 0..<n {
+            let a = scores[j], v = values + j * hs + c
+            o0 += a * Vec.load(v)
+            o1 += a * Vec.load(v + 16)
+        }
+        Vec.store(o0, out + c)
+        Vec.store(o1, out + c + 16)
+        c += 32
+    }
+    while c + 16 <= hs {
+        var o0 = SIMD16<Float>()
+        for j in 0..<n { o0 += scores[j] * Vec.load(values + j * hs + c) }
+        Vec.store(o0, out + c)
+        c += 16
+    }
+    while c < hs {
+        var o: Float = 0
+        for j in 0..<n { o += scores[j] * values[j * hs + c] }
+        out[c] = o
+        c += 1
     }
 }
 
