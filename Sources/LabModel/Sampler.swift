@@ -50,18 +50,22 @@ public struct SamplingOptions: Codable, Equatable, Sendable {
     }
 }
 
-/// K and V of every layer for B sequences up to the context length, head by head: (L, B, NH, T, hs) each.
-/// One head's keys (and values) are contiguous, so a decode step's attention streams them from memory
-/// instead of gathering 32-float pieces at a stride of C.
+/// K and V of every layer for B sequences up to the context length, head by head. Values are
+/// (L, B, NH, T, hs); keys are stored transposed, (L, B, NH, hs, keyStride) with keyStride = T rounded up
+/// to 16, so that a decode step scores 16 positions at a time with vertical SIMD (no horizontal sums)
+/// while streaming each head's keys as one contiguous block.
 final class KVCache {
     let B: Int, T: Int, C: Int, NH: Int
+    /// Floats from one key component to the next: T rounded up to a multiple of 16.
+    let keyStride: Int
     let keys: [FloatBuffer], values: [FloatBuffer]
     init(layers: Int, B: Int, T: Int, C: Int, heads: Int) {
         self.B = B
         self.T = T
         self.C = C
         NH = heads
-        keys = (0..<layers).map { _ in FloatBuffer(count: B * T * C) }
+        keyStride = (T + 15) / 16 * 16
+        keys = (0..<layers).map { [keyStride] _ in FloatBuffer(count: B * C * keyStride) }
         values = (0..<layers).map { _ in FloatBuffer(count: B * T * C) }
     }
 }
@@ -171,8 +175,9 @@ public final class Sampler {
             fchGelu = FloatBuffer(count: B * 4 * C)
             logits = FloatBuffer(count: B * V)
             probs = FloatBuffer(count: V)
-            // One row of scores per worker of the per-product path, or per row piece.
-            scores = FloatBuffer(count: max(1, workers, Parallel.fixedChunks) * T)
+            // One row of scores (T rounded up to 16, as KVCache.keyStride) per worker of the per-product
+            // path, or per row piece.
+            scores = FloatBuffer(count: max(1, workers, Parallel.fixedChunks) * ((T + 15) / 16 * 16))
             order = .allocate(capacity: V)
             mean = FloatBuffer(count: B)
             rstd = FloatBuffer(count: B)
@@ -211,7 +216,7 @@ public final class Sampler {
                 Parallel.withWorkers(1) {
                     blocks(
                         rows: rows, onePiece: true, position: pos, cache: cache, state: s,
-                        scores: s.scores.pointer + piece * cache.T)
+                        scores: s.scores.pointer + piece * cache.keyStride)
                 }
             }
         } else {
@@ -225,7 +230,7 @@ public final class Sampler {
     /// Embedding, every block and the final LayerNorm for the sequences `rows` at `position`, into
     /// `s.ln`'s rows. `onePiece`: `rows` is a row piece run on one worker (`Parallel.workers` is 1),
     /// and each product is one `sgemm` on those rows; otherwise `rows` is the whole batch and products
-    /// go through `parallelSgemm`. `scores` holds one row of T per worker of the attention loop.
+    /// go through `parallelSgemm`. `scores` holds one row of `cache.keyStride` per worker of the attention loop.
     private func blocks(
         rows: Range<Int>, onePiece oneCall: Bool, position pos: Int, cache: KVCache, state s: DecodeState,
         scores: UnsafeMutablePointer<Float>
@@ -250,21 +255,23 @@ public final class Sampler {
             linearForward(
                 out: qkv, x: ln, weight: P + o.qkvWeight, bias: P + o.qkvBias, N: R, IC: C, OC: 3 * C,
                 oneCall: oneCall)
-            // Head h of sequence i keeps its keys at K[(i·NH + h)·T·hs + j·hs ..< +hs], j < T (values alike).
-            let K = cache.keys[l].pointer, Vc = cache.values[l].pointer
+            // Head h of sequence i (bh = i·NH + h) keeps key component d of position j at
+            // K[(bh·hs + d)·KS + j] and its value row j at V[(bh·T + j)·hs ..< +hs].
+            let K = cache.keys[l].pointer, Vc = cache.values[l].pointer, KS = cache.keyStride
             for i in rows {
                 for h in 0..<NH {
-                    let at = ((i * NH + h) * T + pos) * hs, from = s.qkv.pointer + i * 3 * C + h * hs
-                    (K + at).update(from: from + C, count: hs)
-                    (Vc + at).update(from: from + 2 * C, count: hs)
+                    let bh = i * NH + h, from = s.qkv.pointer + i * 3 * C + h * hs
+                    let key = from + C, kt = K + bh * hs * KS + pos
+                    for d in 0..<hs { kt[d * KS] = key[d] }
+                    (Vc + (bh * T + pos) * hs).update(from: from + 2 * C, count: hs)
                 }
             }
             forEachWithWorker(R * NH) { item, worker in
                 let i = r0 + item / NH, h = item % NH, bh = i * NH + h
                 decodeAttention(
                     out: s.atty.pointer + i * C + h * hs, q: s.qkv.pointer + i * 3 * C + h * hs,
-                    keys: K + bh * T * hs, values: Vc + bh * T * hs, n: pos + 1, hs: hs, scale: scale,
-                    scores: scores + worker * T)
+                    keys: K + bh * hs * KS, keyStride: KS, values: Vc + bh * T * hs, n: pos + 1, hs: hs, scale: scale,
+                    scores: scores + worker * KS)
             }
             linearForward(
                 out: x, x: atty, weight: P + o.attnProjWeight, bias: P + o.attnProjBias, N: R, IC: C, OC: C,
@@ -305,45 +312,34 @@ public final class Sampler {
 }
 
 /// One head of one sequence at a decode step: out (hs) = softmax(scale · q·Kᵀ) · V over the first n
-/// cached positions (keys and values (n, hs), contiguous). Scores go four keys at a time, so that
-/// four horizontal sums overlap instead of each waiting on the last, and the output stays in registers
-/// across positions; every score and every output element is computed by the operations of `Vec.dot`
-/// and `Vec.axpy` in their order, so the result is theirs bit for bit. `scores` holds n floats.
+/// cached positions; keys transposed, (hs, keyStride), values (n, hs). Scores go 16 positions at a time
+/// in vertical SIMD: `Vec.dot` sums lane l of its accumulator (components l, l + 16, …) first and then
+/// the 16 lanes in order from −0 (`SIMD.sum`), then the tail components; here each position's score
+/// takes exactly those additions in that order, so every score is `Vec.dot`'s bit for bit. The output
+/// stays in registers across positions and is `Vec.axpy`'s, element by element, in position order.
+/// `scores` holds n rounded up to 16 floats (the positions past n are computed from the padding and dropped).
 @inlinable
 func decodeAttention(
-    out: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, keys: UnsafePointer<Float>,
+    out: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, keys: UnsafePointer<Float>, keyStride KS: Int,
     values: UnsafePointer<Float>, n: Int, hs: Int, scale: Float, scores: UnsafeMutablePointer<Float>
 ) {
+    let vectorPart = hs / 16 * 16
     var j = 0
-    while j + 4 <= n {
-        let k0 = keys + j * hs, k1 = k0 + hs, k2 = k1 + hs, k3 = k2 + hs
-        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
-        var i = 0
-        while i + 16 <= hs {
-            let qi = Vec.load(q + i)
-            a0 += qi * Vec.load(k0 + i)
-            a1 += qi * Vec.load(k1 + i)
-            a2 += qi * Vec.load(k2 + i)
-            a3 += qi * Vec.load(k3 + i)
-            i += 16
-        }
-        var s0 = a0.sum(), s1 = a1.sum(), s2 = a2.sum(), s3 = a3.sum()
-        while i < hs {
-            s0 += q[i] * k0[i]
-            s1 += q[i] * k1[i]
-            s2 += q[i] * k2[i]
-            s3 += q[i] * k3[i]
-            i += 1
-        }
-        scores[j] = s0 * scale
-        scores[j + 1] = s1 * scale
-        scores[j + 2] = s2 * scale
-        scores[j + 3] = s3 * scale
-        j += 4
-    }
     while j < n {
-        scores[j] = Vec.dot(hs, q, keys + j * hs) * scale
-        j += 1
+        let kj = keys + j
+        var sum = SIMD16<Float>(repeating: -0.0)
+        for lane in 0..<16 {
+            var acc = SIMD16<Float>()
+            var d = lane
+            while d < vectorPart {
+                acc += q[d] * Vec.load(kj + d * KS)
+                d += 16
+            }
+            sum += acc
+        }
+        for d in vectorPart..<hs { sum += q[d] * Vec.load(kj + d * KS) }
+        Vec.store(sum * scale, scores + j)
+        j += 16
     }
     maskedSoftmaxRow(scores, valid: n, length: n)
     // out = Σ_j scores[j] · values[j] in j order, starting from zero (Vec.axpy into a zeroed row).

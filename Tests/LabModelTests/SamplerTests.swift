@@ -165,13 +165,13 @@ final class SamplerTests: XCTestCase {
         }
     }
 
-    /// `decodeAttention` (four scores at a time, the output in registers) against the loop of
-    /// `Vec.dot` and `Vec.axpy` it replaces, bit for bit, over head sizes with and without a
-    /// 16-float tail and over position counts around its groups of four.
+    /// `decodeAttention` (scores 16 positions at a time from transposed keys, the output in registers)
+    /// against the loop of `Vec.dot` and `Vec.axpy` over keys stored row by row, bit for bit, over head
+    /// sizes with and without a 16-float tail and position counts around its blocks of 16.
     func testDecodeAttentionMatchesDotAndAxpyBitForBit() {
         var rng = LabRNG(seed: 21)
         for hs in [8, 16, 24, 32, 48, 64] {
-            for n in [1, 3, 4, 5, 8, 11, 16] {
+            for n in [1, 3, 15, 16, 17, 31, 40] {
                 let q = (0..<hs).map { _ in Float(rng.normal()) }
                 let keys = (0..<(n * hs)).map { _ in Float(rng.normal()) }
                 let values = (0..<(n * hs)).map { _ in Float(rng.normal()) }
@@ -180,9 +180,13 @@ final class SamplerTests: XCTestCase {
                 for j in 0..<n { scores[j] = Vec.dot(hs, q, Array(keys[(j * hs)...])) * scale }
                 maskedSoftmaxRow(&scores, valid: n, length: n)
                 for j in 0..<n { Vec.axpy(hs, scores[j], Array(values[(j * hs)...]), &expected) }
-                var got = [Float](repeating: .nan, count: hs), scratch = [Float](repeating: 0, count: n)
+                let stride = (n + 15) / 16 * 16
+                var transposed = [Float](repeating: 0, count: hs * stride)
+                for j in 0..<n { for d in 0..<hs { transposed[d * stride + j] = keys[j * hs + d] } }
+                var got = [Float](repeating: .nan, count: hs), scratch = [Float](repeating: 0, count: stride)
                 decodeAttention(
-                    out: &got, q: q, keys: keys, values: values, n: n, hs: hs, scale: scale, scores: &scratch)
+                    out: &got, q: q, keys: transposed, keyStride: stride, values: values, n: n, hs: hs, scale: scale,
+                    scores: &scratch)
                 XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "hs \(hs), n \(n)")
             }
         }
