@@ -51,9 +51,10 @@ public struct SamplingOptions: Codable, Equatable, Sendable {
 }
 
 /// K and V of every layer for B sequences up to the context length, head by head. Values are
-/// (L, B, NH, T, hs); keys are stored transposed, (L, B, NH, hs, keyStride) with keyStride = T rounded up
-/// to 16, so that a decode step scores 16 positions at a time with vertical SIMD (no horizontal sums)
-/// while streaming each head's keys as one contiguous block.
+/// (L, B, NH, T, hs). Keys are (L, B, NH, keyStride · hs) with keyStride = T rounded up to 16: each head's
+/// keys are blocks of 16 positions, and inside a block the key components come in the order a decode step
+/// adds them (`decodeKeyIndex`), 16 positions side by side; so the step scores 16 positions at a time with
+/// vertical SIMD (no horizontal sums) while reading each head's keys front to back.
 final class KVCache {
     let B: Int, T: Int, C: Int, NH: Int
     /// Floats from one key component to the next: T rounded up to a multiple of 16.
@@ -256,13 +257,13 @@ public final class Sampler {
                 out: qkv, x: ln, weight: P + o.qkvWeight, bias: P + o.qkvBias, N: R, IC: C, OC: 3 * C,
                 oneCall: oneCall)
             // Head h of sequence i (bh = i·NH + h) keeps key component d of position j at
-            // K[(bh·hs + d)·KS + j] and its value row j at V[(bh·T + j)·hs ..< +hs].
+            // K[bh·hs·KS + decodeKeyIndex(d, j, hs)] and its value row j at V[(bh·T + j)·hs ..< +hs].
             let K = cache.keys[l].pointer, Vc = cache.values[l].pointer, KS = cache.keyStride
             for i in rows {
                 for h in 0..<NH {
                     let bh = i * NH + h, from = s.qkv.pointer + i * 3 * C + h * hs
-                    let key = from + C, kt = K + bh * hs * KS + pos
-                    for d in 0..<hs { kt[d * KS] = key[d] }
+                    let key = from + C, kt = K + bh * hs * KS
+                    for d in 0..<hs { kt[decodeKeyIndex(component: d, position: pos, hs: hs)] = key[d] }
                     (Vc + (bh * T + pos) * hs).update(from: from + 2 * C, count: hs)
                 }
             }
@@ -270,7 +271,7 @@ public final class Sampler {
                 let i = r0 + item / NH, h = item % NH, bh = i * NH + h
                 decodeAttention(
                     out: s.atty.pointer + i * C + h * hs, q: s.qkv.pointer + i * 3 * C + h * hs,
-                    keys: K + bh * hs * KS, keyStride: KS, values: Vc + bh * T * hs, n: pos + 1, hs: hs, scale: scale,
+                    keys: K + bh * hs * KS, values: Vc + bh * T * hs, n: pos + 1, hs: hs, scale: scale,
                     scores: scores + worker * KS)
             }
             linearForward(
@@ -311,33 +312,46 @@ public final class Sampler {
     }
 }
 
+/// Where key component d of position j sits in one head's cached keys (`KVCache`): block j / 16 of
+/// 16·hs floats; inside it, component slots in the order `decodeAttention` adds them — for each lane l of
+/// `Vec.dot`'s accumulator its components l, l + 16, … (the first hs rounded down to 16), then the tail
+/// components — each slot holding 16 positions side by side.
+@inlinable @inline(__always)
+func decodeKeyIndex(component d: Int, position j: Int, hs: Int) -> Int {
+    let perLane = hs / 16, vectorPart = perLane * 16
+    let slot = d < vectorPart ? (d % 16) * perLane + d / 16 : d
+    return (j / 16 * hs + slot) * 16 + j % 16
+}
+
 /// One head of one sequence at a decode step: out (hs) = softmax(scale · q·Kᵀ) · V over the first n
-/// cached positions; keys transposed, (hs, keyStride), values (n, hs). Scores go 16 positions at a time
-/// in vertical SIMD: `Vec.dot` sums lane l of its accumulator (components l, l + 16, …) first and then
-/// the 16 lanes in order from −0 (`SIMD.sum`), then the tail components; here each position's score
-/// takes exactly those additions in that order, so every score is `Vec.dot`'s bit for bit. The output
-/// stays in registers across positions and is `Vec.axpy`'s, element by element, in position order.
-/// `scores` holds n rounded up to 16 floats (the positions past n are computed from the padding and dropped).
+/// cached positions; keys in `decodeKeyIndex`'s layout, values (n, hs). Scores go 16 positions at a time
+/// in vertical SIMD: `Vec.dot` sums lane l of its accumulator (components l, l + 16, …) first, then the
+/// 16 lanes in order from −0 (`SIMD.sum`), then the tail components; here each position's score takes
+/// exactly those additions in that order, so every score is `Vec.dot`'s bit for bit. The output stays in
+/// registers across positions and is `Vec.axpy`'s, element by element, in position order. `scores` holds
+/// n rounded up to 16 floats (positions past n are computed from the block's padding and dropped).
 @inlinable
 func decodeAttention(
-    out: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, keys: UnsafePointer<Float>, keyStride KS: Int,
+    out: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, keys: UnsafePointer<Float>,
     values: UnsafePointer<Float>, n: Int, hs: Int, scale: Float, scores: UnsafeMutablePointer<Float>
 ) {
-    let vectorPart = hs / 16 * 16
+    let perLane = hs / 16, vectorPart = perLane * 16
     var j = 0
     while j < n {
-        let kj = keys + j
+        var k = keys + j * hs
         var sum = SIMD16<Float>(repeating: -0.0)
         for lane in 0..<16 {
             var acc = SIMD16<Float>()
-            var d = lane
-            while d < vectorPart {
-                acc += q[d] * Vec.load(kj + d * KS)
-                d += 16
+            for m in 0..<perLane {
+                acc += q[lane + 16 * m] * Vec.load(k)
+                k += 16
             }
             sum += acc
         }
-        for d in vectorPart..<hs { sum += q[d] * Vec.load(kj + d * KS) }
+        for d in vectorPart..<hs {
+            sum += q[d] * Vec.load(k)
+            k += 16
+        }
         Vec.store(sum * scale, scores + j)
         j += 16
     }

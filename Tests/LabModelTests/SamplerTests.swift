@@ -165,7 +165,7 @@ final class SamplerTests: XCTestCase {
         }
     }
 
-    /// `decodeAttention` (scores 16 positions at a time from transposed keys, the output in registers)
+    /// `decodeAttention` (scores 16 positions at a time from blocked keys, the output in registers)
     /// against the loop of `Vec.dot` and `Vec.axpy` over keys stored row by row, bit for bit, over head
     /// sizes with and without a 16-float tail and position counts around its blocks of 16.
     func testDecodeAttentionMatchesDotAndAxpyBitForBit() {
@@ -181,12 +181,13 @@ final class SamplerTests: XCTestCase {
                 maskedSoftmaxRow(&scores, valid: n, length: n)
                 for j in 0..<n { Vec.axpy(hs, scores[j], Array(values[(j * hs)...]), &expected) }
                 let stride = (n + 15) / 16 * 16
-                var transposed = [Float](repeating: 0, count: hs * stride)
-                for j in 0..<n { for d in 0..<hs { transposed[d * stride + j] = keys[j * hs + d] } }
+                var cached = [Float](repeating: 0, count: hs * stride)
+                for j in 0..<n {
+                    for d in 0..<hs { cached[decodeKeyIndex(component: d, position: j, hs: hs)] = keys[j * hs + d] }
+                }
                 var got = [Float](repeating: .nan, count: hs), scratch = [Float](repeating: 0, count: stride)
                 decodeAttention(
-                    out: &got, q: q, keys: transposed, keyStride: stride, values: values, n: n, hs: hs, scale: scale,
-                    scores: &scratch)
+                    out: &got, q: q, keys: cached, values: values, n: n, hs: hs, scale: scale, scores: &scratch)
                 XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "hs \(hs), n \(n)")
             }
         }
