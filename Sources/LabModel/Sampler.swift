@@ -57,7 +57,7 @@ public struct SamplingOptions: Codable, Equatable, Sendable {
 /// vertical SIMD (no horizontal sums) while reading each head's keys front to back.
 final class KVCache {
     let B: Int, T: Int, C: Int, NH: Int
-    /// Floats from one key component to the next: T rounded up to a multiple of 16.
+    /// T rounded up to a multiple of 16: the positions each head's keys have room for (hs · keyStride floats).
     let keyStride: Int
     let keys: [FloatBuffer], values: [FloatBuffer]
     init(layers: Int, B: Int, T: Int, C: Int, heads: Int) {
@@ -193,7 +193,7 @@ public final class Sampler {
 
     /// Whether `BLAS.parallelSgemm` cuts all four products of a block (QKV, attention projection, MLP up
     /// and down) over a batch of B rows into row pieces, which are then the same pieces for all four
-    /// (they depend on B only). At the reference machine's split that is B ≥ 32 with width ≥ 128.
+    /// (they depend on B only): for example a batch of 32 at width 128 or more.
     static func rowPiecesApply(B: Int, C: Int) -> Bool {
         guard Parallel.fixedChunkCount(B, minimumPerChunk: BLAS.rowPieceMinimum) > 1 else { return false }
         return [(C, 3 * C), (C, C), (C, 4 * C), (4 * C, C)].allSatisfy { k, n in BLAS.split(m: B, n: n, k: k) == .rows }
@@ -203,7 +203,7 @@ public final class Sampler {
     ///
     /// When every product of a block is cut into row pieces (`DecodeState.rowPieces`), each piece of the
     /// batch (its sequences) runs through the whole stack on one worker: one parallel region per step
-    /// instead of about eight per layer, with exactly the `sgemm` calls that the cut makes, and every
+    /// instead of one per product and per attention in every layer, with exactly the `sgemm` calls that the cut makes, and every
     /// other kernel computing each row as it does over the whole batch, so the logits are bit for bit
     /// those of the per-product path. Otherwise each product, the attention and each kernel is a
     /// parallel region of its own. The unembedding is one product over the batch either way.
