@@ -36,24 +36,21 @@ public enum BLAS {
         // The split is fixed by the shape (Parallel.fixedChunks pieces), not by the worker count:
         // OpenBLAS may accumulate differently for different call shapes, so one worker runs the same
         // pieces in turn rather than one whole call.
-        let pieces = Parallel.fixedChunks
-        // Below ~1 MFLOP a thread hand-off costs more than it saves.
-        if pieces <= 1 || m * n * k < 1 << 19 {
+        switch split(m: m, n: n, k: k) {
+        case .whole:
             sgemm(
                 transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                 beta: beta, c: c, ldc: ldc)
-            return
-        }
-        if m >= n || m >= 16 * pieces {
-            // Split rows of C: rows of op(A).
-            Parallel.forFixedChunks(m, minimumPerChunk: 8) { _, rows in
+        case .rows:
+            // Rows of C: rows of op(A).
+            Parallel.forFixedChunks(m, minimumPerChunk: rowPieceMinimum) { _, rows in
                 let aOffset = transA ? rows.lowerBound : rows.lowerBound * lda
                 sgemm(
                     transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha, a: a + aOffset, lda: lda,
                     b: b, ldb: ldb, beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)
             }
-        } else {
-            // Split columns of C: columns of op(B). Keep blocks a multiple of 16 wide.
+        case .columns:
+            // Columns of C: columns of op(B). Keep blocks a multiple of 16 wide.
             let blocks = (n + 15) / 16
             Parallel.forFixedChunks(blocks) { _, range in
                 let lo = range.lowerBound * 16, hi = min(n, range.upperBound * 16)
@@ -63,6 +60,23 @@ public enum BLAS {
                     b: b + bOffset, ldb: ldb, beta: beta, c: c + lo, ldc: ldc)
             }
         }
+    }
+
+    /// How `parallelSgemm` cuts a product of C (m, n) over k: one call, C's rows in the pieces of
+    /// `Parallel.forFixedChunks(m, minimumPerChunk: rowPieceMinimum)`, or C's columns in blocks of 16.
+    /// A caller that runs one row piece of a batch through several products on one worker (the
+    /// sampler's decode step) makes exactly the calls `parallelSgemm` makes when every product is `.rows`.
+    public enum Split: Equatable, Sendable { case whole, rows, columns }
+
+    /// The fewest rows a row piece of `parallelSgemm` has.
+    public static let rowPieceMinimum = 8
+
+    /// The cut `parallelSgemm` makes for this shape; it depends on the shape only.
+    @inlinable
+    public static func split(m: Int, n: Int, k: Int) -> Split {
+        // Below ~1 MFLOP a thread hand-off costs more than it saves.
+        if Parallel.fixedChunks <= 1 || m * n * k < 1 << 19 { return .whole }
+        return m >= n || m >= 16 * Parallel.fixedChunks ? .rows : .columns
     }
 
     /// Sets OpenBLAS to one thread per call: the lab parallelises products itself

@@ -3,18 +3,27 @@
 import LabCore
 
 /// out (N, OC) = x (N, IC) · W (IC, OC) + b, or `residual + x·W + b` when `residual` is given.
+/// `oneCall`: the product as one `BLAS.sgemm` on the calling thread (a row piece of a split product
+/// that its caller already runs on one worker); otherwise `BLAS.parallelSgemm`.
 @inlinable
 func linearForward(
     out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-    N: Int, IC: Int, OC: Int, residual: UnsafePointer<Float>? = nil
+    N: Int, IC: Int, OC: Int, residual: UnsafePointer<Float>? = nil, oneCall: Bool = false
 ) {
     if let residual {
         residualBias(out: out, residual: residual, bias: bias, N: N, C: OC)
     } else {
         fillRows(out: out, bias: bias, N: N, OC: OC)
     }
-    BLAS.parallelSgemm(
-        transA: false, transB: false, m: N, n: OC, k: IC, a: x, lda: IC, b: weight, ldb: OC, beta: 1, c: out, ldc: OC)
+    if oneCall {
+        BLAS.sgemm(
+            transA: false, transB: false, m: N, n: OC, k: IC, a: x, lda: IC, b: weight, ldb: OC, beta: 1, c: out,
+            ldc: OC)
+    } else {
+        BLAS.parallelSgemm(
+            transA: false, transB: false, m: N, n: OC, k: IC, a: x, lda: IC, b: weight, ldb: OC, beta: 1, c: out,
+            ldc: OC)
+    }
 }
 
 /// Backward of `linearForward`: dx (N, IC) = dout·Wᵀ (written, or added when `accumulate`),

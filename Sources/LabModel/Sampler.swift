@@ -50,18 +50,23 @@ public struct SamplingOptions: Codable, Equatable, Sendable {
     }
 }
 
-/// K and V of every layer for B sequences up to the context length, head by head: (L, B, NH, T, hs) each.
-/// One head's keys (and values) are contiguous, so a decode step's attention streams them from memory
-/// instead of gathering 32-float pieces at a stride of C.
+/// K and V of every layer for B sequences up to the context length, head by head. Values are
+/// (L, B, NH, T, hs). Keys are (L, B, NH, keyStride · hs) with keyStride = T rounded up to 16: each head's
+/// keys are blocks of 16 positions, and inside a block the key components come in the order a decode step
+/// adds them (`decodeKeyIndex`), 16 positions side by side; so the step scores 16 positions at a time with
+/// vertical SIMD (no horizontal sums) while reading each head's keys front to back.
 final class KVCache {
     let B: Int, T: Int, C: Int, NH: Int
+    /// T rounded up to a multiple of 16: the positions each head's keys have room for (hs · keyStride floats).
+    let keyStride: Int
     let keys: [FloatBuffer], values: [FloatBuffer]
     init(layers: Int, B: Int, T: Int, C: Int, heads: Int) {
         self.B = B
         self.T = T
         self.C = C
         NH = heads
-        keys = (0..<layers).map { _ in FloatBuffer(count: B * T * C) }
+        keyStride = (T + 15) / 16 * 16
+        keys = (0..<layers).map { [keyStride] _ in FloatBuffer(count: B * C * keyStride) }
         values = (0..<layers).map { _ in FloatBuffer(count: B * T * C) }
     }
 }
@@ -159,7 +164,10 @@ public final class Sampler {
         let scores: FloatBuffer, order: UnsafeMutablePointer<Int32>
         let mean, rstd: FloatBuffer
         let tokens: UnsafeMutablePointer<Int32>
-        init(B: Int, C: Int, V: Int, T: Int, workers: Int) {
+        /// Whether a step runs each row piece of the batch through the whole stack on one worker
+        /// (see `Sampler.step`); nil decides by `rowPiecesApply`.
+        let rowPieces: Bool
+        init(B: Int, C: Int, V: Int, T: Int, workers: Int, rowPieces: Bool? = nil) {
             x = FloatBuffer(count: B * C)
             ln = FloatBuffer(count: B * C)
             qkv = FloatBuffer(count: B * 3 * C)
@@ -168,11 +176,14 @@ public final class Sampler {
             fchGelu = FloatBuffer(count: B * 4 * C)
             logits = FloatBuffer(count: B * V)
             probs = FloatBuffer(count: V)
-            scores = FloatBuffer(count: max(1, workers) * T)
+            // One row of scores (T rounded up to 16, as KVCache.keyStride) per worker of the per-product
+            // path, or per row piece.
+            scores = FloatBuffer(count: max(1, workers, Parallel.fixedChunks) * ((T + 15) / 16 * 16))
             order = .allocate(capacity: V)
             mean = FloatBuffer(count: B)
             rstd = FloatBuffer(count: B)
             tokens = .allocate(capacity: B)
+            self.rowPieces = rowPieces ?? Sampler.rowPiecesApply(B: B, C: C)
         }
         deinit {
             order.deallocate()
@@ -180,14 +191,60 @@ public final class Sampler {
         }
     }
 
+    /// Whether `BLAS.parallelSgemm` cuts all four products of a block (QKV, attention projection, MLP up
+    /// and down) over a batch of B rows into row pieces, which are then the same pieces for all four
+    /// (they depend on B only): for example a batch of 32 at width 128 or more.
+    static func rowPiecesApply(B: Int, C: Int) -> Bool {
+        guard Parallel.fixedChunkCount(B, minimumPerChunk: BLAS.rowPieceMinimum) > 1 else { return false }
+        return [(C, 3 * C), (C, C), (C, 4 * C), (4 * C, C)].allSatisfy { k, n in BLAS.split(m: B, n: n, k: k) == .rows }
+    }
+
     /// One position for every sequence: logits (B, V) for the token after `tokens` at `position`.
+    ///
+    /// When every product of a block is cut into row pieces (`DecodeState.rowPieces`), each piece of the
+    /// batch (its sequences) runs through the whole stack on one worker: one parallel region per step
+    /// instead of one per product and per attention in every layer, with exactly the `sgemm` calls that the cut makes, and every
+    /// other kernel computing each row as it does over the whole batch, so the logits are bit for bit
+    /// those of the per-product path. Otherwise each product, the attention and each kernel is a
+    /// parallel region of its own. The unembedding is one product over the batch either way.
     func step(tokens: [Int32], position pos: Int, cache: KVCache, state s: DecodeState) throws {
         let cfg = model.config, layout = model.layout
-        let B = tokens.count, C = cfg.width, V = cfg.vocabularySize, NH = cfg.heads, hs = C / NH, T = cache.T
+        let B = tokens.count, C = cfg.width, V = cfg.vocabularySize
         let P = model.parameters.pointer
         for i in 0..<B { s.tokens[i] = tokens[i] }
-        for i in 0..<B {
-            let e = P + layout.tokenEmbedding + Int(tokens[i]) * C, pe = P + layout.positionEmbedding + pos * C
+        if s.rowPieces {
+            Parallel.forFixedChunks(B, minimumPerChunk: BLAS.rowPieceMinimum) { piece, rows in
+                Parallel.withWorkers(1) {
+                    blocks(
+                        rows: rows, onePiece: true, position: pos, cache: cache, state: s,
+                        scores: s.scores.pointer + piece * cache.keyStride)
+                }
+            }
+        } else {
+            blocks(rows: 0..<B, onePiece: false, position: pos, cache: cache, state: s, scores: s.scores.pointer)
+        }
+        BLAS.parallelSgemm(
+            transA: false, transB: true, m: B, n: V, k: C, a: s.ln.pointer, lda: C, b: P + layout.tokenEmbedding,
+            ldb: C, beta: 0, c: s.logits.pointer, ldc: V)
+    }
+
+    /// Embedding, every block and the final LayerNorm for the sequences `rows` at `position`, into
+    /// `s.ln`'s rows. `onePiece`: `rows` is a row piece run on one worker (`Parallel.workers` is 1),
+    /// and each product is one `sgemm` on those rows; otherwise `rows` is the whole batch and products
+    /// go through `parallelSgemm`. `scores` holds one row of `cache.keyStride` per worker of the attention loop.
+    private func blocks(
+        rows: Range<Int>, onePiece oneCall: Bool, position pos: Int, cache: KVCache, state s: DecodeState,
+        scores: UnsafeMutablePointer<Float>
+    ) {
+        let cfg = model.config, layout = model.layout
+        let C = cfg.width, NH = cfg.heads, hs = C / NH, T = cache.T
+        let P = model.parameters.pointer
+        let r0 = rows.lowerBound, R = rows.count
+        let x = s.x.pointer + r0 * C, ln = s.ln.pointer + r0 * C, qkv = s.qkv.pointer + r0 * 3 * C
+        let atty = s.atty.pointer + r0 * C, fch = s.fch.pointer + r0 * 4 * C, fchGelu = s.fchGelu.pointer + r0 * 4 * C
+        let mean = s.mean.pointer + r0, rstd = s.rstd.pointer + r0
+        for i in rows {
+            let e = P + layout.tokenEmbedding + Int(s.tokens[i]) * C, pe = P + layout.positionEmbedding + pos * C
             let o = s.x.pointer + i * C
             for c in 0..<C { o[c] = e[c] + pe[c] }
         }
@@ -195,51 +252,42 @@ public final class Sampler {
         for l in 0..<cfg.layers {
             let o = layout.blocks[l]
             layerNormForward(
-                out: s.ln.pointer, mean: s.mean.pointer, rstd: s.rstd.pointer, x: s.x.pointer, weight: P + o.ln1Weight,
-                bias: P + o.ln1Bias, N: B, C: C)
+                out: ln, mean: mean, rstd: rstd, x: x, weight: P + o.ln1Weight, bias: P + o.ln1Bias, N: R, C: C)
             linearForward(
-                out: s.qkv.pointer, x: s.ln.pointer, weight: P + o.qkvWeight, bias: P + o.qkvBias, N: B, IC: C,
-                OC: 3 * C)
-            // Head h of sequence i keeps its keys at K[(i·NH + h)·T·hs + j·hs ..< +hs], j < T (values alike).
-            let K = cache.keys[l].pointer, Vc = cache.values[l].pointer
-            for i in 0..<B {
+                out: qkv, x: ln, weight: P + o.qkvWeight, bias: P + o.qkvBias, N: R, IC: C, OC: 3 * C,
+                oneCall: oneCall)
+            // Head h of sequence i (bh = i·NH + h) keeps key component d of position j at
+            // K[bh·hs·KS + decodeKeyIndex(d, j, hs)] and its value row j at V[(bh·T + j)·hs ..< +hs].
+            let K = cache.keys[l].pointer, Vc = cache.values[l].pointer, KS = cache.keyStride
+            for i in rows {
                 for h in 0..<NH {
-                    let at = ((i * NH + h) * T + pos) * hs, from = s.qkv.pointer + i * 3 * C + h * hs
-                    (K + at).update(from: from + C, count: hs)
-                    (Vc + at).update(from: from + 2 * C, count: hs)
+                    let bh = i * NH + h, from = s.qkv.pointer + i * 3 * C + h * hs
+                    let key = from + C, kt = K + bh * hs * KS
+                    for d in 0..<hs { kt[decodeKeyIndex(component: d, position: pos, hs: hs)] = key[d] }
+                    (Vc + (bh * T + pos) * hs).update(from: from + 2 * C, count: hs)
                 }
             }
-            let n = pos + 1
-            forEachWithWorker(B * NH) { bh, worker in
-                let i = bh / NH, h = bh % NH
-                let q = s.qkv.pointer + i * 3 * C + h * hs
-                let keys = K + bh * T * hs, values = Vc + bh * T * hs
-                let sc = s.scores.pointer + worker * T
-                for j in 0..<n { sc[j] = Vec.dot(hs, q, keys + j * hs) * scale }
-                maskedSoftmaxRow(sc, valid: n, length: n)
-                let out = s.atty.pointer + i * C + h * hs
-                out.update(repeating: 0, count: hs)
-                for j in 0..<n { Vec.axpy(hs, sc[j], values + j * hs, out) }
+            forEachWithWorker(R * NH) { item, worker in
+                let i = r0 + item / NH, h = item % NH, bh = i * NH + h
+                decodeAttention(
+                    out: s.atty.pointer + i * C + h * hs, q: s.qkv.pointer + i * 3 * C + h * hs,
+                    keys: K + bh * hs * KS, values: Vc + bh * T * hs, n: pos + 1, hs: hs, scale: scale,
+                    scores: scores + worker * KS)
             }
             linearForward(
-                out: s.x.pointer, x: s.atty.pointer, weight: P + o.attnProjWeight, bias: P + o.attnProjBias, N: B,
-                IC: C, OC: C, residual: s.x.pointer)
+                out: x, x: atty, weight: P + o.attnProjWeight, bias: P + o.attnProjBias, N: R, IC: C, OC: C,
+                residual: x, oneCall: oneCall)
             layerNormForward(
-                out: s.ln.pointer, mean: s.mean.pointer, rstd: s.rstd.pointer, x: s.x.pointer, weight: P + o.ln2Weight,
-                bias: P + o.ln2Bias, N: B, C: C)
+                out: ln, mean: mean, rstd: rstd, x: x, weight: P + o.ln2Weight, bias: P + o.ln2Bias, N: R, C: C)
             linearForward(
-                out: s.fch.pointer, x: s.ln.pointer, weight: P + o.fcWeight, bias: P + o.fcBias, N: B, IC: C, OC: 4 * C)
-            geluForward(out: s.fchGelu.pointer, x: s.fch.pointer, n: B * 4 * C)
+                out: fch, x: ln, weight: P + o.fcWeight, bias: P + o.fcBias, N: R, IC: C, OC: 4 * C, oneCall: oneCall)
+            geluForward(out: fchGelu, x: fch, n: R * 4 * C)
             linearForward(
-                out: s.x.pointer, x: s.fchGelu.pointer, weight: P + o.fcProjWeight, bias: P + o.fcProjBias, N: B,
-                IC: 4 * C, OC: C, residual: s.x.pointer)
+                out: x, x: fchGelu, weight: P + o.fcProjWeight, bias: P + o.fcProjBias, N: R, IC: 4 * C, OC: C,
+                residual: x, oneCall: oneCall)
         }
         layerNormForward(
-            out: s.ln.pointer, mean: s.mean.pointer, rstd: s.rstd.pointer, x: s.x.pointer, weight: P + layout.lnfWeight,
-            bias: P + layout.lnfBias, N: B, C: C)
-        BLAS.parallelSgemm(
-            transA: false, transB: true, m: B, n: V, k: C, a: s.ln.pointer, lda: C, b: P + layout.tokenEmbedding,
-            ldb: C, beta: 0, c: s.logits.pointer, ldc: V)
+            out: ln, mean: mean, rstd: rstd, x: x, weight: P + layout.lnfWeight, bias: P + layout.lnfBias, N: R, C: C)
     }
 
     /// Draws one token from a logit row under `options`.
@@ -261,6 +309,77 @@ public final class Sampler {
         return Int32(
             Sampling.draw(
                 logProbabilities: logp, V: V, topK: options.topK, topP: options.topP, order: s.order, rng: &rng))
+    }
+}
+
+/// Where key component d of position j sits in one head's cached keys (`KVCache`): block j / 16 of
+/// 16·hs floats; inside it, component slots in the order `decodeAttention` adds them — for each lane l of
+/// `Vec.dot`'s accumulator its components l, l + 16, … (the first hs rounded down to 16), then the tail
+/// components — each slot holding 16 positions side by side.
+@inlinable @inline(__always)
+func decodeKeyIndex(component d: Int, position j: Int, hs: Int) -> Int {
+    let perLane = hs / 16, vectorPart = perLane * 16
+    let slot = d < vectorPart ? (d % 16) * perLane + d / 16 : d
+    return (j / 16 * hs + slot) * 16 + j % 16
+}
+
+/// One head of one sequence at a decode step: out (hs) = softmax(scale · q·Kᵀ) · V over the first n
+/// cached positions; keys in `decodeKeyIndex`'s layout, values (n, hs). Scores go 16 positions at a time
+/// in vertical SIMD: `Vec.dot` sums lane l of its accumulator (components l, l + 16, …) first, then the
+/// 16 lanes in order from −0 (`SIMD.sum`), then the tail components; here each position's score takes
+/// exactly those additions in that order, so every score is `Vec.dot`'s bit for bit. The output stays in
+/// registers across positions and is `Vec.axpy`'s, element by element, in position order. `scores` holds
+/// n rounded up to 16 floats (positions past n are computed from the block's padding and dropped).
+@inlinable
+func decodeAttention(
+    out: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, keys: UnsafePointer<Float>,
+    values: UnsafePointer<Float>, n: Int, hs: Int, scale: Float, scores: UnsafeMutablePointer<Float>
+) {
+    let perLane = hs / 16, vectorPart = perLane * 16
+    var j = 0
+    while j < n {
+        var k = keys + j * hs
+        var sum = SIMD16<Float>(repeating: -0.0)
+        for lane in 0..<16 {
+            var acc = SIMD16<Float>()
+            for m in 0..<perLane {
+                acc += q[lane + 16 * m] * Vec.load(k)
+                k += 16
+            }
+            sum += acc
+        }
+        for d in vectorPart..<hs {
+            sum += q[d] * Vec.load(k)
+            k += 16
+        }
+        Vec.store(sum * scale, scores + j)
+        j += 16
+    }
+    maskedSoftmaxRow(scores, valid: n, length: n)
+    // out = Σ_j scores[j] · values[j] in j order, starting from zero (Vec.axpy into a zeroed row).
+    var c = 0
+    while c + 32 <= hs {
+        var o0 = SIMD16<Float>(), o1 = SIMD16<Float>()
+        for j in 0..<n {
+            let a = scores[j], v = values + j * hs + c
+            o0 += a * Vec.load(v)
+            o1 += a * Vec.load(v + 16)
+        }
+        Vec.store(o0, out + c)
+        Vec.store(o1, out + c + 16)
+        c += 32
+    }
+    while c + 16 <= hs {
+        var o0 = SIMD16<Float>()
+        for j in 0..<n { o0 += scores[j] * Vec.load(values + j * hs + c) }
+        Vec.store(o0, out + c)
+        c += 16
+    }
+    while c < hs {
+        var o: Float = 0
+        for j in 0..<n { o += scores[j] * values[j * hs + c] }
+        out[c] = o
+        c += 1
     }
 }
 

@@ -131,4 +131,65 @@ final class SamplerTests: XCTestCase {
         }
         XCTAssertThrowsError(try s.generate(prompts: [[99]], maxNewTokens: 1, options: SamplingOptions(), seed: 0))
     }
+
+    /// A decode step that runs each row piece of the batch through the whole stack on one worker gives
+    /// the logits of the step whose products, attention and kernels are each a parallel region, bit for
+    /// bit, at one and two workers. Batch 32 at width 128 is a shape where every product of a block is
+    /// cut into row pieces; batch 16 at width 256 (cut by columns) keeps the per-product path.
+    func testRowPieceDecodeStepMatchesThePerProductStepBitForBit() throws {
+        XCTAssertTrue(Sampler.rowPiecesApply(B: 32, C: 128))
+        XCTAssertFalse(Sampler.rowPiecesApply(B: 16, C: 256))
+        XCTAssertFalse(Sampler.rowPiecesApply(B: 32, C: 64))
+        let cfg = GPTConfig(vocabularySize: 23, contextLength: 6, width: 128, layers: 2, heads: 4)
+        let gpt = try GPT(config: cfg, seed: 3)
+        var perturb = LabRNG(seed: 3, stream: "perturb")
+        for i in 0..<gpt.parameters.count { gpt.parameters[i] += Float(perturb.normal() * 0.3) }
+        let sampler = Sampler(model: gpt)
+        let B = 32, V = cfg.vocabularySize, T = cfg.contextLength
+        for workers in [1, 2] {
+            try Parallel.withWorkers(workers) {
+                let caches = (0..<2).map { _ in KVCache(layers: 2, B: B, T: T, C: 128, heads: 4) }
+                let states = [true, false].map {
+                    Sampler.DecodeState(B: B, C: 128, V: V, T: T, workers: workers, rowPieces: $0)
+                }
+                var rng = LabRNG(seed: 9)
+                for pos in 0..<T {
+                    let tokens = (0..<B).map { _ in Int32(rng.int(below: V)) }
+                    let logits = try (0..<2).map { k in
+                        try sampler.step(tokens: tokens, position: pos, cache: caches[k], state: states[k])
+                        return (0..<(B * V)).map { states[k].logits[$0].bitPattern }
+                    }
+                    XCTAssertEqual(logits[0], logits[1], "position \(pos), \(workers) worker(s)")
+                }
+            }
+        }
+    }
+
+    /// `decodeAttention` (scores 16 positions at a time from blocked keys, the output in registers)
+    /// against the loop of `Vec.dot` and `Vec.axpy` over keys stored row by row, bit for bit, over head
+    /// sizes with and without a 16-float tail and position counts around its blocks of 16.
+    func testDecodeAttentionMatchesDotAndAxpyBitForBit() {
+        var rng = LabRNG(seed: 21)
+        for hs in [8, 16, 24, 32, 48, 64] {
+            for n in [1, 3, 15, 16, 17, 31, 40] {
+                let q = (0..<hs).map { _ in Float(rng.normal()) }
+                let keys = (0..<(n * hs)).map { _ in Float(rng.normal()) }
+                let values = (0..<(n * hs)).map { _ in Float(rng.normal()) }
+                let scale = 1 / Float(hs).squareRoot()
+                var expected = [Float](repeating: 0, count: hs), scores = [Float](repeating: 0, count: n)
+                for j in 0..<n { scores[j] = Vec.dot(hs, q, Array(keys[(j * hs)...])) * scale }
+                maskedSoftmaxRow(&scores, valid: n, length: n)
+                for j in 0..<n { Vec.axpy(hs, scores[j], Array(values[(j * hs)...]), &expected) }
+                let stride = (n + 15) / 16 * 16
+                var cached = [Float](repeating: 0, count: hs * stride)
+                for j in 0..<n {
+                    for d in 0..<hs { cached[decodeKeyIndex(component: d, position: j, hs: hs)] = keys[j * hs + d] }
+                }
+                var got = [Float](repeating: .nan, count: hs), scratch = [Float](repeating: 0, count: stride)
+                decodeAttention(
+                    out: &got, q: q, keys: cached, values: values, n: n, hs: hs, scale: scale, scores: &scratch)
+                XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "hs \(hs), n \(n)")
+            }
+        }
+    }
 }
