@@ -60,12 +60,14 @@ final class KVCache {
     /// T rounded up to a multiple of 16: the positions each head's keys have room for (hs · keyStride floats).
     let keyStride: Int
     let keys: [FloatBuffer], values: [FloatBuffer]
+    /// T rounded up to a multiple of 16: a head's key blocks, and the scores row a decode step fills.
+    static func keyStride(positions T: Int) -> Int { (T + 15) / 16 * 16 }
     init(layers: Int, B: Int, T: Int, C: Int, heads: Int) {
         self.B = B
         self.T = T
         self.C = C
         NH = heads
-        keyStride = (T + 15) / 16 * 16
+        keyStride = KVCache.keyStride(positions: T)
         keys = (0..<layers).map { [keyStride] _ in FloatBuffer(count: B * C * keyStride) }
         values = (0..<layers).map { _ in FloatBuffer(count: B * T * C) }
     }
@@ -178,7 +180,7 @@ public final class Sampler {
             probs = FloatBuffer(count: V)
             // One row of scores (T rounded up to 16, as KVCache.keyStride) per worker of the per-product
             // path, or per row piece.
-            scores = FloatBuffer(count: max(1, workers, Parallel.fixedChunks) * ((T + 15) / 16 * 16))
+            scores = FloatBuffer(count: max(1, workers, Parallel.fixedChunks) * KVCache.keyStride(positions: T))
             order = .allocate(capacity: V)
             mean = FloatBuffer(count: B)
             rstd = FloatBuffer(count: B)
