@@ -29,7 +29,8 @@ let package = Package(
             path: "Sources/CBLAS",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
-        .target(name: "LabCore", dependencies: ["CBLAS"]),
+        .target(name: "CVector"),
+        .target(name: "LabCore", dependencies: ["CBLAS", "CVector"]),
         .target(name: "LabModel", dependencies: ["LabCore"]),
         .target(name: "LabData", dependencies: ["LabCore", "LabModel"]),
         // The simulation, one room per concern; a room imports only the rooms above it in this list.

@@ -1,11 +1,19 @@
 // FastMath: vectorised exp and tanh for the element-wise kernels (softmax, GELU).
 // Accurate to a few float ulps over the range the model uses; not a general libm replacement.
+import CVector
 
 /// m ? a : b lane by lane. The stdlib's `replacing(with:where:)` inlines here to vector blends; an
 /// earlier version through integer bit casts and masks measured 2–4× slower in the GELU kernel.
 @inlinable @inline(__always)
 public func simdSelect(_ m: SIMDMask<SIMD16<Int32>>, _ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
     b.replacing(with: a, where: m)
+}
+
+/// √x lane by lane, correctly rounded: the same bits as `x.squareRoot()`, which calls sqrtf once per
+/// lane, in one vector instruction per four lanes.
+@inlinable @inline(__always)
+public func simdSquareRoot(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    lab_sqrt16(x)
 }
 
 /// Lane-wise max(x, lo) and min(x, hi).

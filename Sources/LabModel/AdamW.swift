@@ -115,7 +115,7 @@ public final class AdamW {
                     Vec.store(mi, M + i)
                     Vec.store(vi, Vv + i)
                     let p = Vec.load(P + i)
-                    Vec.store(p - lr * ((mi * c1) / ((vi * c2).squareRoot() + eps) + decay * p), P + i)
+                    Vec.store(p - lr * ((mi * c1) / (simdSquareRoot(vi * c2) + eps) + decay * p), P + i)
                     i += 16
                 }
                 while i < end {

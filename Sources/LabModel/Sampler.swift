@@ -98,7 +98,7 @@ public final class Sampler {
         choose: TokenChooser? = nil
     ) throws -> [[Int32]] {
         let cfg = model.config
-        let V = cfg.vocabularySize, C = cfg.width, T = cfg.contextLength, NH = cfg.heads, hs = C / NH
+        let V = cfg.vocabularySize, C = cfg.width, T = cfg.contextLength, NH = cfg.heads
         try options.validate(vocabularySize: V)
         let B = prompts.count
         guard B > 0 else { return [] }
