@@ -3,8 +3,9 @@
 # has a manifest.json — into a scratch directory, from an empty teacher cache, and compares it with results/.
 # Every file but manifest.json (dates, timings, machine) must be byte-identical; cell records are compared
 # without their `seconds`, `commit` and `shard` (when, where and by which commit a cell was computed).
-# Prints a progress line per experiment with an estimate of the time left, from the committed manifests'
-# cell timings scaled by how fast this machine has been so far, then one verdict per experiment.
+# Prints a progress line per experiment — a bar of the committed time done, and an estimate of the time left
+# from the committed manifests' cell and teacher timings scaled by how fast this machine has been so far — with each run's own
+# progress under it on a terminal, then one verdict per experiment.
 #
 #   EXPERIMENTS="quickstart defence-sweep" make reproduce   # a subset, by experiment name
 #   SCRATCH=/tmp/repro JOBS=1 bash scripts/reproduce.sh     # keep the output there; one cell at a time
@@ -46,12 +47,23 @@ else
     names=("${all[@]}")
 fi
 
-# The committed cell time of an experiment (seconds, rounded up), from its manifest.
+# The committed time of an experiment (seconds, rounded up), from its manifest: its cells' time plus the time
+# of the teachers its invocation trained (reproduce starts from an empty cache, so it trains them again).
 estimate() {
-    sed -n 's/^ *"cells_total_seconds": *\([0-9.e+-]*\).*/\1/p' "results/$1/manifest.json" | head -n 1 |
-        awk '{ printf "%d\n", $1 + 1 }'
+    awk '/"cells_total_seconds":/ { if (!c) c = $2 + 0 }
+         /"teachers_trained_by_this_invocation": *\[/ { inside = 1; next }
+         inside && /^ *\]/ { inside = 0 }
+         inside && /"seconds":/ { t += $2 + 0 }
+         END { printf "%d\n", c + t + 1 }' "results/$1/manifest.json"
 }
 clock() { printf '%d:%02d:%02d' $(($1 / 3600)) $(($1 / 60 % 60)) $(($1 % 60)); }
+# A bar of the committed time done so far: bar DONE TOTAL.
+bar() {
+    local width=24 filled=0
+    [ "$2" -gt 0 ] && filled=$(($1 * width / $2))
+    printf '[%s%s] %3d%%' "$(printf '%*s' "$filled" '' | tr ' ' '#')" "$(printf '%*s' $((width - filled)) '' | tr ' ' '.')" \
+        $(($2 > 0 ? $1 * 100 / $2 : 0))
+}
 
 total_estimate=0
 for n in "${names[@]}"; do total_estimate=$((total_estimate + $(estimate "$n"))); done
@@ -65,7 +77,7 @@ kernel() {
     echo "${k:-Cooperlake}"
 }
 
-echo "reproduce: ${#names[@]} experiment(s) into $SCRATCH (teacher cache $CACHE/<kernel>, ${CORETYPE:+OPENBLAS_CORETYPE=$CORETYPE, }--jobs $JOBS); committed cell time $(clock "$total_estimate")"
+echo "reproduce: ${#names[@]} experiment(s) into $SCRATCH (teacher cache $CACHE/<kernel>, ${CORETYPE:+OPENBLAS_CORETYPE=$CORETYPE, }--jobs $JOBS); committed cell and teacher time $(clock "$total_estimate")"
 
 echo "reproduce: building distill-lab (release)"
 swift build -c release --product distill-lab >"$SCRATCH/build.log" 2>&1 || {
@@ -87,13 +99,26 @@ for n in "${names[@]}"; do
     # Scale the committed timings by this machine's pace so far.
     if [ "$done_estimate" -gt 0 ]; then left=$((left * elapsed / done_estimate)); fi
     k=$(kernel "$n")
-    echo "[$i/${#names[@]}] $n (${file_of[$n]}; kernel $k; committed cell time $(clock "$est")) — elapsed $(clock "$elapsed"), about $(clock "$left") left"
+    echo "$(bar "$done_estimate" "$total_estimate") [$i/${#names[@]}] $n (${file_of[$n]}; kernel $k; committed time $(clock "$est")) — elapsed $(clock "$elapsed"), about $(clock "$left") left"
     t0=$(date +%s)
     out="$SCRATCH/$n"
-    if ! OPENBLAS_CORETYPE="$k" "$bin" run "${file_of[$n]}" --out "$out" --cache "$CACHE/$k" --fresh --jobs "$JOBS" \
-        ${THREADS:+--threads "$THREADS"} >"$SCRATCH/$n.log" 2>&1; then
+    log="$SCRATCH/$n.log"
+    : >"$log"
+    run() {
+        OPENBLAS_CORETYPE="$k" "$bin" run "${file_of[$n]}" --out "$out" --cache "$CACHE/$k" --fresh --jobs "$JOBS" \
+            ${THREADS:+--threads "$THREADS"}
+    }
+    if [ -t 2 ]; then
+        # On a terminal the run's progress (a line per cell, with its estimate) shows under the experiment's line.
+        run 2>&1 >>"$log" | tee -a "$log" >&2
+        status=${PIPESTATUS[0]}
+    else
+        run >>"$log" 2>&1
+        status=$?
+    fi
+    if [ "$status" -ne 0 ]; then
         echo "  FAILED: distill-lab run exited non-zero; last lines of $SCRATCH/$n.log:"
-        tail -n 5 "$SCRATCH/$n.log" | sed 's/^/    /'
+        tail -n 5 "$log" | sed 's/^/    /'
         failed+=("$n")
     else
         differences=$(bash scripts/compare-results.sh "results/$n" "$out")
